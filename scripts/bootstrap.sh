@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the test suite need on a fresh Debian 12 machine, from Debian's
+# packages and PyPI only, and caches heavy downloads under ~/.cache/cx-kpi-dashboard.
+# Idempotent: a second run only checks.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard"
+VENV="$REPO/.venv"
+ANSIBLE_WHEEL_VERSION="${ANSIBLE_WHEEL_VERSION:-12.3.0}"
+mkdir -p "$CACHE"
+
+need_apt=()
+command -v runuser >/dev/null || need_apt+=(util-linux)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
+command -v psql >/dev/null || need_apt+=(postgresql-client-15)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v unzip >/dev/null || need_apt+=(unzip)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  # The Debian package starts a cluster on 5432; the demo and the tests use their own.
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+stamp="$VENV/.requirements.sha256"
+want="$(sha256sum "$REPO/requirements-dev.txt" | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install -q -r "$REPO/requirements-dev.txt" 2>&1 | grep -v '^WARNING: Location' || true
+  "$VENV/bin/python" -c 'import ansible, psycopg2, requests, molecule, testinfra' # fail loudly if the install did not work
+  echo "$want" > "$stamp"
+fi
+
+# Collections the roles use. Galaxy is unreachable; the same collections ship inside the `ansible`
+# wheel on PyPI, so take only the folders we need out of it.
+COLL="$REPO/.collections/ansible_collections"
+wanted_collections=(community/general community/docker ansible/posix community/postgresql)
+missing=0
+for c in "${wanted_collections[@]}"; do [ -d "$COLL/$c" ] || missing=1; done
+if [ "$missing" = 1 ]; then
+  wheel_dir="$CACHE/ansible-wheel-$ANSIBLE_WHEEL_VERSION"
+  if ! ls "$wheel_dir"/ansible-*.whl >/dev/null 2>&1; then
+    mkdir -p "$wheel_dir"
+    PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" download -q --no-deps "ansible==$ANSIBLE_WHEEL_VERSION" -d "$wheel_dir" 2>&1 | grep -v '^WARNING: Location' || true
+  fi
+  wheel="$(ls "$wheel_dir"/ansible-*.whl | head -1)"
+  patterns=()
+  for c in "${wanted_collections[@]}"; do patterns+=("ansible_collections/$c/*"); done
+  unzip -q -o "$wheel" "${patterns[@]}" -d "$REPO/.collections"
+fi
+echo "bootstrap: ok (venv $VENV, collections in $REPO/.collections)"

@@ -1,0 +1,289 @@
+"""Fixtures shared by every test directory: real servers on 127.0.0.1 and an ansible runner.
+
+* ``pg_server``   one throwaway PostgreSQL 15 cluster for the session (initdb + pg_ctl as user postgres).
+* ``pg_db``       a fresh, empty database on it for one test (dropped afterwards).
+* ``ansible``     runs ansible-playbook / ansible ad-hoc with this checkout as the collection, at -vvv,
+                  and fails the test if a planted secret shows up anywhere in the output.
+* ``free_port``   a free TCP port on 127.0.0.1.
+
+Every server is started on 127.0.0.1 on a free port and stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+COLLECTIONS = REPO / ".collections"
+sys.path.insert(0, str(COLLECTIONS))
+sys.path.insert(0, str(REPO / "tests"))
+
+PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+# Planted secrets: every test that needs a password/token uses one of these, and the ansible fixture
+# asserts they never reach stdout/stderr (which includes -vvv module invocation logs).
+PLANTED = {
+    "db_password": "Planted-DB-Pw-7f3a9c1e",
+    "reader_password": "Planted-Reader-Pw-2b8d4e6f",
+    "grafana_password": "Planted-Grafana-Pw-5c1e8a3b",
+    "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
+    "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
+    "pdc_token": "Planted-PDC-Token-4e7b1a9c",
+}
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    return free_tcp_port()
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> None:
+    """Stop a process we started, by its PID: SIGTERM, then SIGKILL."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class PgServer:
+    host: str
+    port: int
+    socket_dir: str
+    superuser: str
+    password: str
+    datadir: str
+    pid: int = 0
+
+    def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
+        return (f"host={self.host} port={self.port} dbname={dbname} user={user or self.superuser} "
+                f"password={password if password is not None else self.password} connect_timeout=5")
+
+    def connect(self, dbname: str = "postgres", **kw):
+        import psycopg2
+
+        conn = psycopg2.connect(self.dsn(dbname, **kw))
+        return conn
+
+    def execute(self, sql: str, dbname: str = "postgres", params=None, fetch: bool = True):
+        conn = self.connect(dbname)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                if fetch and cur.description is not None:
+                    return cur.fetchall()
+                return None
+        finally:
+            conn.close()
+
+
+def _as_postgres(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def start_pg_server(base: Path) -> PgServer:
+    """initdb + pg_ctl start a throwaway cluster listening on 127.0.0.1:<free port>."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql-15)")
+    base.mkdir(parents=True, exist_ok=True)
+    datadir, sockdir = base / "data", base / "sock"
+    sockdir.mkdir(exist_ok=True)
+    pwfile = base / "pw"
+    password = PLANTED["db_password"]
+    pwfile.write_text(password + "\n")
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+        shutil.chown(sockdir, "postgres", "postgres")
+        shutil.chown(pwfile, "postgres", "postgres")
+    _as_postgres([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "scram-sha-256",
+                  f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+    pwfile.unlink()
+    port = free_tcp_port()
+    opts = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"),
+                  "-w", "-t", "30", "start"])
+    pid = int((datadir / "postmaster.pid").read_text().split("\n")[0])
+    return PgServer("127.0.0.1", port, str(sockdir), "postgres", password, str(datadir), pid)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    base = Path(tempfile.mkdtemp(prefix="kpi-pg-"))
+    os.chmod(base, 0o755)
+    server = start_pg_server(base)
+    try:
+        yield server
+    finally:
+        stop_pid(server.pid)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_db_counter = [0]
+
+
+@pytest.fixture
+def pg_db(pg_server, request):
+    """A fresh database for one test; yields its name."""
+    _db_counter[0] += 1
+    name = f"t{os.getpid()}_{_db_counter[0]}"
+    pg_server.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        pg_server.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            params=(name,))
+        pg_server.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+# --------------------------------------------------------------------------------------------- ansible
+
+
+@dataclass
+class AnsibleResult:
+    rc: int
+    stdout: str
+    stderr: str
+    results: list = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class AnsibleRunner:
+    """Runs ansible against localhost with this checkout as the collection.
+
+    Every run is made at -vvv and scanned for planted secrets, so each test that uses it also
+    proves no secret leaks into logs, results, diffs or errors.
+    """
+
+    def __init__(self, workdir: Path, secrets: list[str]):
+        self.workdir = workdir
+        self.secrets = list(secrets)
+        self.env = dict(os.environ)
+        self.env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(workdir / "rtmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+        })
+
+    def add_secret(self, value: str) -> None:
+        self.secrets.append(value)
+
+    def check_no_secret(self, text: str) -> None:
+        for secret in self.secrets:
+            if secret and secret in text:
+                raise AssertionError(f"planted secret leaked into ansible output: {secret[:6]}…")
+
+    def playbook(self, playbook: str | Path, extra_vars: dict | None = None, check: bool = False,
+                 diff: bool = False, inventory: str | None = None, tags: str | None = None,
+                 expect_rc: int | None = 0, timeout: int = 600, extra_args: list[str] | None = None) -> AnsibleResult:
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-vvv",
+               "-i", inventory or "localhost,", "-c", "local"]
+        if extra_vars:
+            ev = self.workdir / f"extra-vars-{time.monotonic_ns()}.json"
+            ev.write_text(json.dumps(extra_vars))
+            cmd += ["-e", f"@{ev}"]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if tags:
+            cmd += ["--tags", tags]
+        cmd += extra_args or []
+        return self._run(cmd, expect_rc, timeout)
+
+    def module(self, module: str, args: dict, check: bool = False, diff: bool = False,
+               expect_rc: int | None = 0, timeout: int = 300) -> AnsibleResult:
+        """Run one module through a one-task playbook; result JSON in ``.results[0]``."""
+        pb = self.workdir / f"one-task-{time.monotonic_ns()}.yml"
+        pb.write_text(json.dumps([{
+            "hosts": "localhost", "gather_facts": False,
+            "tasks": [{"name": "module under test", module: args, "register": "r", "ignore_errors": True},
+                      {"name": "dump", "ansible.builtin.copy": {"content": "{{ r | to_json }}",
+                                                                 "dest": str(pb) + ".result.json"},
+                       "check_mode": False, "diff": False}],
+        }]))
+        res = self.playbook(pb, check=check, diff=diff, expect_rc=None, timeout=timeout)
+        result_file = Path(str(pb) + ".result.json")
+        if result_file.exists():
+            data = json.loads(result_file.read_text())
+            self.check_no_secret(json.dumps(data))
+            res.results = [data]
+        if expect_rc is not None:
+            assert res.rc == expect_rc, f"rc={res.rc}\n{res.output[-6000:]}"
+        return res
+
+    def _run(self, cmd, expect_rc, timeout) -> AnsibleResult:
+        proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+        res = AnsibleResult(proc.returncode, proc.stdout, proc.stderr)
+        self.check_no_secret(res.output)
+        if expect_rc is not None:
+            assert proc.returncode == expect_rc, f"rc={proc.returncode}\n{res.output[-6000:]}"
+        return res
+
+
+@pytest.fixture
+def ansible(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "rtmp").mkdir()
+    return AnsibleRunner(tmp_path, list(PLANTED.values()))
