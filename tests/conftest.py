@@ -258,8 +258,8 @@ class AnsibleRunner:
         pb.write_text(json.dumps([{
             "hosts": "localhost", "gather_facts": False,
             "tasks": [{"name": "module under test", module: args, "register": "r", "ignore_errors": True},
-                      {"name": "dump", "ansible.builtin.copy": {"content": "{{ r | to_json }}",
-                                                                 "dest": str(pb) + ".result.json"},
+                      {"name": "dump",
+                       "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(pb) + ".result.json"},
                        "check_mode": False, "diff": False}],
         }]))
         res = self.playbook(pb, check=check, diff=diff, expect_rc=None, timeout=timeout)
@@ -274,7 +274,7 @@ class AnsibleRunner:
 
     def _run(self, cmd, expect_rc, timeout) -> AnsibleResult:
         proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         res = AnsibleResult(proc.returncode, proc.stdout, proc.stderr)
         self.check_no_secret(res.output)
         if expect_rc is not None:
