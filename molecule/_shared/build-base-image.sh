@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds (or loads from cache) the Debian 12 + systemd image every molecule scenario boots.
+#   rootfs: debootstrap --variant=minbase with the target packages included, cached as a tarball
+#   image:  podman import of that tarball, cached as a `podman save` archive
+# Re-running is cheap: the image is rebuilt only when this recipe changes (label cx.recipe).
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+recipe="$(recipe_hash "${BASH_SOURCE[0]}" "$BASE_PACKAGES" "$DEBIAN_SUITE")"
+rootfs_tar="$MOL_CACHE/rootfs-$DEBIAN_SUITE-$recipe.tar.gz"
+image_archive="$MOL_CACHE/image-debian12-systemd-$recipe.tar"
+
+if image_exists "$BASE_IMAGE" && \
+   [ "$(podman image inspect --format '{{ index .Labels "cx.recipe" }}' "$BASE_IMAGE")" = "$recipe" ]; then
+  log "base image $BASE_IMAGE up to date ($recipe)"
+  exit 0
+fi
+
+if [ -f "$image_archive" ]; then
+  log "loading $BASE_IMAGE from $image_archive"
+  podman load -q -i "$image_archive" >/dev/null
+  exit 0
+fi
+
+if [ ! -f "$rootfs_tar" ]; then
+  log "debootstrap $DEBIAN_SUITE (minbase + systemd + python3) from $DEBIAN_MIRROR"
+  work="$(mktemp -d "$MOL_CACHE/rootfs.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$DEBIAN_SUITE" "$work/root" "$DEBIAN_MIRROR" \
+    >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
+  root="$work/root"
+  # Scenarios are hermetic: everything a target needs is already installed, and the only APT source a
+  # scenario uses is its own local test repository. A stale Debian source would make `apt-get update`
+  # fail inside a container without a route to the mirror.
+  : >"$root/etc/apt/sources.list"
+  # Each container gets its own machine id at boot.
+  : >"$root/etc/machine-id"
+  rm -f "$root/var/lib/dbus/machine-id"
+  # Units that have nothing to do in a container and only slow the boot down or fail.
+  for unit in getty@tty1.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
+              e2scrub_all.timer fstrim.timer; do
+    ln -sf /dev/null "$root/etc/systemd/system/$unit"
+  done
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" --numeric-owner -czf "$rootfs_tar.tmp" .
+  mv "$rootfs_tar.tmp" "$rootfs_tar"
+  rm -rf "$work"; trap - EXIT
+fi
+
+log "importing $rootfs_tar as $BASE_IMAGE"
+podman import -q \
+  --change 'CMD ["/sbin/init"]' \
+  --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change "LABEL cx.recipe=$recipe" \
+  "$rootfs_tar" "$BASE_IMAGE" >/dev/null
+podman save -q -o "$image_archive.tmp" "$BASE_IMAGE"
+mv "$image_archive.tmp" "$image_archive"
+# Older archives of this image are dead weight once a new recipe is cached.
+find "$MOL_CACHE" -maxdepth 1 \( -name 'image-debian12-systemd-*.tar' -o -name "rootfs-$DEBIAN_SUITE-*.tar.gz" \) \
+  ! -name "*$recipe*" -delete
+log "base image $BASE_IMAGE built ($recipe)"

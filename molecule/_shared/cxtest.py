@@ -1,0 +1,41 @@
+"""Helpers shared by the scenarios' testinfra checks (molecule/<scenario>/tests/test_*.py)."""
+import json
+import shlex
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parent
+CACHE = Path.home() / ".cache" / "cx-kpi-dashboard" / "molecule"
+
+# tests/conftest.py PLANTED: the values the scenarios feed to the roles.
+PLANTED = {
+    "db_password": "Planted-DB-Pw-7f3a9c1e",
+    "reader_password": "Planted-Reader-Pw-2b8d4e6f",
+    "grafana_password": "Planted-Grafana-Pw-5c1e8a3b",
+    "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
+    "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
+    "pdc_token": "Planted-PDC-Token-4e7b1a9c",
+}
+
+
+def grafana_api(host, base, paths, env_file="/etc/default/grafana-server",
+                env_key="GF_SECURITY_ADMIN_PASSWORD", user="admin"):
+    """GET each path from inside the instance; returns {path: {"status", "body"}}.
+
+    The password is read inside the instance from env_file, so it never appears in a command line."""
+    source = (SHARED / "grafana_api_probe.py").read_text()
+    cmd = "python3 -c {} {} {} {} {} {}".format(
+        shlex.quote(source), shlex.quote(base), shlex.quote(env_file), shlex.quote(env_key),
+        shlex.quote(user), " ".join(shlex.quote(p) for p in paths))
+    res = host.run(cmd)
+    assert res.rc == 0, "API probe failed: " + res.stderr[-2000:]
+    return json.loads(res.stdout)
+
+
+def systemd_analyze_verify(host, unit_path):
+    """`systemd-analyze verify` a unit file inside the instance; returns (rc, output)."""
+    res = host.run("systemd-analyze verify {} 2>&1".format(shlex.quote(unit_path)))
+    return res.rc, res.stdout + res.stderr
+
+
+def process_args(host):
+    return host.run("ps -eo args").stdout

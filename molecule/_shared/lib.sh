@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Shared settings for the molecule infrastructure scripts (sourced, not run).
+# Everything heavy is cached under ~/.cache/cx-kpi-dashboard/molecule so a second run only checks.
+set -euo pipefail
+MOLECULE_SHARED="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$MOLECULE_SHARED/../.." && pwd)"
+CX_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard"
+MOL_CACHE="$CX_CACHE/molecule"
+mkdir -p "$MOL_CACHE"
+
+DEBIAN_MIRROR="${CX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_SUITE=bookworm
+
+# The image every scenario boots: Debian 12 + systemd + what Ansible and the roles need on a target.
+BASE_IMAGE="localhost/cx-kpi/debian12-systemd:latest"
+BASE_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,python3-debian,python3-docker,python3-requests,python3-psycopg2,python3-yaml,openssh-client,gnupg,ca-certificates,curl,iproute2,procps,sudo,tar,gzip,xz-utils"
+
+# Images the docker scenario's compose file asks for, built locally (no registry is reachable) and
+# tagged with the names the grafana_docker role defaults to. Podman normalises short names to docker.io/.
+GRAFANA_TEST_VERSION="${CX_GRAFANA_TEST_VERSION:-11.3.0}"
+GRAFANA_IMAGE="docker.io/grafana/grafana:${CX_GRAFANA_IMAGE_TAG:-$GRAFANA_TEST_VERSION}"
+NGINX_IMAGE="docker.io/library/nginx:${CX_NGINX_IMAGE_TAG:-alpine}"
+
+# Test APT repository and test PDC release.
+APT_REPO_DIR="$MOL_CACHE/apt-repo"
+GPG_HOME="$MOL_CACHE/gnupg"
+PDC_TEST_VERSION="${CX_PDC_TEST_VERSION:-0.0.63}"
+PDC_RELEASE_DIR="$MOL_CACHE/pdc-release/v$PDC_TEST_VERSION"
+
+log() { printf '[molecule-prepare] %s\n' "$*" >&2; }
+
+# sha256 of the given files' contents plus extra strings: a cache key that changes when a recipe changes.
+recipe_hash() {
+  { for f in "$@"; do if [ -f "$f" ]; then cat "$f"; elif [ -d "$f" ]; then find "$f" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 cat; else printf '%s' "$f"; fi; done; } \
+    | sha256sum | cut -c1-16
+}
+
+image_exists() { podman image exists "$1"; }
