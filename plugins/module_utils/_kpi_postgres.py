@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared PostgreSQL plumbing for the kpi_* modules.
+
+Private to this collection (the leading underscore): the argument spec every DB module merges, the one
+place that opens a connection, a small transaction wrapper that records the SQL it runs (or would run in
+check mode) as ``queries``, and helpers for numbers and error messages.
+
+Secrets: the login password is only ever handed to libpq as a keyword argument; every text that leaves
+this file for the user (error messages, recorded queries) goes through ``redact()`` first.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import traceback
+from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.text.converters import to_native, to_text
+
+PSYCOPG2_IMPORT_ERROR = None
+try:
+    import psycopg2
+    import psycopg2.extras
+    import psycopg2.sql
+except ImportError:  # pragma: no cover - exercised only on hosts without psycopg2
+    psycopg2 = None
+    PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
+
+SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
+REDACTED = '********'
+# Money columns are numeric(14,4): compare desired and stored values at that scale.
+MONEY_QUANTUM = Decimal('0.0001')
+
+
+def kpi_postgres_argument_spec():
+    """The connection options every kpi_* module accepts (documented in the kpi_postgres doc fragment)."""
+    return dict(
+        login_host=dict(type='str', default='localhost'),
+        login_port=dict(type='int', default=5432),
+        login_db=dict(type='str', required=True, aliases=['db']),
+        login_user=dict(type='str', default='postgres'),
+        login_password=dict(type='str', no_log=True),
+        ssl_mode=dict(type='str', default='prefer', choices=SSL_MODES),
+        ca_cert=dict(type='path', aliases=['ssl_rootcert']),
+        connect_timeout=dict(type='int', default=10),
+    )
+
+
+def redact(text, secrets):
+    """Return ``text`` with every secret value and any ``password=...`` DSN fragment replaced."""
+    text = to_text(text, errors='surrogate_or_replace')
+    for secret in secrets:
+        if secret:
+            text = text.replace(to_text(secret), REDACTED)
+    return re.sub(r'(password\s*=\s*)(\'[^\']*\'|\S+)', r'\1' + REDACTED, text, flags=re.IGNORECASE)
+
+
+def connection_kwargs(params):
+    """libpq keyword arguments built from module params (never a DSN string, so nothing to leak)."""
+    kwargs = dict(
+        host=params['login_host'],
+        port=params['login_port'],
+        dbname=params['login_db'],
+        user=params['login_user'],
+        sslmode=params['ssl_mode'],
+        connect_timeout=params['connect_timeout'],
+        application_name='cx_catalyst.kpi_dashboard',
+    )
+    if params.get('login_password'):
+        kwargs['password'] = params['login_password']
+    if params.get('ca_cert'):
+        kwargs['sslrootcert'] = params['ca_cert']
+    return kwargs
+
+
+def pg_error_text(exc):
+    """First meaningful line(s) of a psycopg2 error, with SQLSTATE when the server sent one."""
+    text = to_native(exc).strip()
+    code = getattr(exc, 'pgcode', None)
+    if code:
+        text = '%s (SQLSTATE %s)' % (text, code)
+    return text
+
+
+def check_connection_params(params):
+    """Raise ValueError for connection options that are wrong before we even try."""
+    if not 1 <= params['login_port'] <= 65535:
+        raise ValueError('login_port must be between 1 and 65535, got %s' % params['login_port'])
+    if params['connect_timeout'] < 1:
+        raise ValueError('connect_timeout must be at least 1 second, got %s' % params['connect_timeout'])
+
+
+class KpiDb:
+    """One connection, one transaction.
+
+    ``write()`` records the statement (parameters interpolated, secrets redacted) in ``queries`` and runs it
+    unless in check mode; ``read()`` always runs. ``finish()`` commits, or rolls back in check mode, so a
+    module has exactly one place where its work becomes visible.
+    """
+
+    def __init__(self, module, conn):
+        self.module = module
+        self.conn = conn
+        self.check_mode = module.check_mode
+        self.queries = []
+        self.secrets = [module.params.get('login_password')]
+
+    def _mogrify(self, sql, params):
+        with self.conn.cursor() as cur:
+            return to_text(cur.mogrify(sql, params) if params is not None else sql)
+
+    def record(self, sql, params=None):
+        self.queries.append(redact(self._mogrify(sql, params), self.secrets))
+
+    def read(self, sql, params=None):
+        with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            cur.execute(sql, params)
+            return [dict(row) for row in cur.fetchall()] if cur.description else []
+
+    def read_one(self, sql, params=None):
+        rows = self.read(sql, params)
+        return rows[0] if rows else None
+
+    def write(self, sql, params=None):
+        self.record(sql, params)
+        if not self.check_mode:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.rowcount
+        return None
+
+    def finish(self):
+        if self.check_mode:
+            self.conn.rollback()
+        else:
+            self.conn.commit()
+
+    def abort(self):
+        try:
+            self.conn.rollback()
+        except Exception:  # connection may already be gone; nothing was committed either way
+            pass
+
+    def close(self):
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+    def fail(self, action, exc):
+        """Roll back and fail with 'could not <action>: <cause>' (secrets redacted)."""
+        self.abort()
+        self.close()
+        cause = pg_error_text(exc) if psycopg2 is not None and isinstance(exc, psycopg2.Error) else to_native(exc)
+        self.module.fail_json(msg=redact('could not %s: %s' % (action, cause), self.secrets), queries=self.queries)
+
+
+def connect(module):
+    """Open the connection for ``module`` (autocommit off, READ COMMITTED) or fail with a clear message."""
+    if psycopg2 is None:
+        module.fail_json(msg=missing_required_lib('psycopg2'), exception=PSYCOPG2_IMPORT_ERROR)
+    params = module.params
+    try:
+        check_connection_params(params)
+    except ValueError as exc:
+        module.fail_json(msg=to_native(exc))
+    where = '%s@%s:%s/%s' % (params['login_user'], params['login_host'], params['login_port'], params['login_db'])
+    try:
+        conn = psycopg2.connect(**connection_kwargs(params))
+    except psycopg2.Error as exc:
+        detail = pg_error_text(exc)
+        if 'timeout expired' in detail:
+            detail += ' (no answer within connect_timeout=%ss)' % params['connect_timeout']
+        module.fail_json(msg=redact('could not connect to PostgreSQL as %s: %s' % (where, detail),
+                                    [params.get('login_password')]))
+    conn.autocommit = False
+    return KpiDb(module, conn)
+
+
+def to_decimal(value, name, minimum=None, quantum=None):
+    """Parse ``value`` as a Decimal for option ``name``; raise ValueError naming the option when wrong."""
+    if isinstance(value, bool):
+        raise ValueError('%s must be a number, got %r' % (name, value))
+    try:
+        number = Decimal(to_text(value).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError('%s must be a number, got %r' % (name, value))
+    if not number.is_finite():
+        raise ValueError('%s must be a finite number, got %r' % (name, value))
+    if minimum is not None and number < minimum:
+        raise ValueError('%s must be >= %s, got %s' % (name, minimum, value))
+    if quantum is not None:
+        number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+    return number
+
+
+def numbers_equal(a, b):
+    """Numeric equality that treats 25, '25' and Decimal('25.00') alike; None only equals None."""
+    if a is None or b is None:
+        return a is None and b is None
+    return Decimal(to_text(a)) == Decimal(to_text(b))
+
+
+def jsonable(value):
+    """Values from psycopg2 (Decimal, date, datetime) as plain JSON types for results and diffs."""
+    if isinstance(value, dict):
+        return dict((k, jsonable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        # integral values print without a trailing '.0000' so diffs read naturally
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, 'isoformat'):
+        return value.isoformat()
+    return value

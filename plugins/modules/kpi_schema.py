@@ -1,0 +1,539 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: kpi_schema
+short_description: Apply ordered SQL files to the KPI database with a checksum ledger
+version_added: 0.1.0
+description:
+  - Applies a list of SQL files in order, in B(one) transaction, under a transaction-level advisory lock
+    (C(pg_advisory_xact_lock)) so concurrent runs against the same database wait for each other.
+  - Every applied file is recorded in a ledger table (file name, kind, SHA-256 checksum, checksum of the
+    settings it ran with, first/last applied time, number of applications).
+  - A C(once) file runs the first time only; if its checksum changes afterwards the module refuses with
+    an error (write a new file instead). A C(repeatable) file (views, grants) runs again whenever its
+    checksum or the O(settings) change.
+  - On any error everything the task did is rolled back, the ledger included, and the message names the
+    file, the statement number and the line.
+  - Files are split into statements the way C(psql) does (quotes, dollar quotes and comments are honoured).
+    Transaction control statements (C(BEGIN), C(COMMIT), ...) and C(psql) meta-commands are refused.
+author:
+  - CX-Catalyst platform engineering
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.kpi_postgres
+attributes:
+  check_mode:
+    support: full
+    details: Reads the ledger and returns in RV(would_apply) what would run; nothing is written.
+  diff_mode:
+    support: full
+    details: Shows the ledger before and after.
+  platform:
+    platforms: posix
+options:
+  files:
+    description:
+      - SQL files to apply, in this order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description:
+          - Path of the SQL file on the host that runs the module.
+        type: path
+        required: true
+      kind:
+        description:
+          - V(once) for schema files (tables, seed data), V(repeatable) for files that are safe to re-run
+            (C(CREATE OR REPLACE VIEW), grants).
+        type: str
+        choices: [once, repeatable]
+        default: once
+      name:
+        description:
+          - Key of the file in the ledger. Defaults to the file's base name, so moving the file does not
+            make it "new".
+        type: str
+  settings:
+    description:
+      - Custom settings made visible to the SQL with C(SET LOCAL) (C(set_config(name, value, true))),
+        readable in the files with C(current_setting('kpi.reader_role')).
+      - Names must be qualified custom setting names such as C(kpi.reader_role).
+      - A change of these values re-applies the V(repeatable) files. The values are not secret and are
+        returned in RV(queries); do not pass passwords here.
+    type: dict
+    default: {}
+  ledger_table:
+    description:
+      - Name of the ledger table, optionally schema-qualified. Created when missing.
+    type: str
+    default: kpi_schema_migrations
+  lock_timeout:
+    description:
+      - Seconds to wait for the advisory lock (and any other lock) before failing. V(0) waits forever.
+    type: int
+    default: 300
+notes:
+  - Statements that cannot run inside a transaction block (C(CREATE INDEX CONCURRENTLY), C(VACUUM)) fail
+    with PostgreSQL's error, naming the file and line.
+seealso:
+  - module: community.postgresql.postgresql_script
+'''
+
+EXAMPLES = r'''
+- name: Apply the KPI schema and views
+  cx_catalyst.kpi_dashboard.kpi_schema:
+    login_host: db.example.com
+    login_db: support_system
+    login_user: kpi_admin
+    login_password: "{{ vault_kpi_admin_password }}"
+    files:
+      - path: "{{ sql_dir }}/schema-additions.sql"
+        kind: once
+      - path: "{{ sql_dir }}/views.sql"
+        kind: repeatable
+      - path: "{{ sql_dir }}/grafana-reader.sql"
+        kind: repeatable
+    settings:
+      kpi.reader_role: kpi_grafana_reader
+  no_log: false
+  register: schema
+
+- name: Show what ran
+  ansible.builtin.debug:
+    msg: "{{ schema.applied | map(attribute='file') | list }}"
+'''
+
+RETURN = r'''
+applied:
+  description: Files applied by this run, in order (empty in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    file:
+      description: Ledger name of the file.
+      type: str
+    kind:
+      description: V(once) or V(repeatable).
+      type: str
+    reason:
+      description: Why it ran, V(new), V(checksum changed) or V(settings changed).
+      type: str
+    statements:
+      description: Number of statements in the file.
+      type: int
+    checksum:
+      description: SHA-256 of the file.
+      type: str
+  sample: [{"file": "views.sql", "kind": "repeatable", "reason": "checksum changed", "statements": 17,
+            "checksum": "3f0c..."}]
+would_apply:
+  description: Files that need to run (what was applied, or in check mode what would be), same shape as RV(applied).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"file": "views.sql", "kind": "repeatable", "reason": "new", "statements": 17, "checksum": "3f0c..."}]
+skipped:
+  description: Ledger names of the files that were already up to date.
+  returned: always
+  type: list
+  elements: str
+  sample: ["schema-additions.sql"]
+ledger:
+  description: The ledger after the run (in check mode, as it would be), keyed by file name.
+  returned: always
+  type: dict
+  sample: {"views.sql": {"kind": "repeatable", "checksum": "3f0c...", "apply_count": 2,
+                         "applied_at": "2026-01-05T10:00:00+00:00"}}
+queries:
+  description:
+    - Statements run (or, in check mode, that would run) besides the files' own SQL, which is summarised
+      as one comment line per file.
+  returned: always
+  type: list
+  elements: str
+  sample: ["SELECT pg_advisory_xact_lock(123)", "-- apply views.sql: 17 statements, sha256 3f0c..."]
+'''
+
+import hashlib
+import os
+import re
+import struct
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native, to_text
+
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
+    connect,
+    jsonable,
+    kpi_postgres_argument_spec,
+    pg_error_text,
+    psycopg2,
+    redact,
+)
+
+SETTING_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$')
+LEDGER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$')
+DOLLAR_TAG = re.compile(r'\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$')
+
+
+class SqlFileError(Exception):
+    """A problem with a SQL file found before anything is sent to the server."""
+
+
+def _skip_quoted(text, i, line, quote, backslash_escapes):
+    """Index after the quoted literal/identifier opening at ``i``; SqlFileError if it never closes."""
+    j, n = i + 1, len(text)
+    while j < n:
+        ch = text[j]
+        if backslash_escapes and ch == '\\':
+            j += 2
+            continue
+        if ch == quote:
+            if j + 1 < n and text[j + 1] == quote:
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    what = 'identifier' if quote == '"' else 'string'
+    raise SqlFileError('unterminated quoted %s starting at line %d' % (what, line))
+
+
+def split_sql(text):
+    """Split SQL text into statements as psql would; returns ``[(first_line, statement), ...]``.
+
+    Honours '...' (with '' and E'..\\'..'), "..." identifiers, $tag$ dollar quotes, -- and nested /* */
+    comments. Semicolons inside any of those do not end a statement. Empty statements are dropped.
+    """
+    statements = []
+    n = len(text)
+    i, line = 0, 1
+    start = start_line = None
+    while i < n:
+        c = text[i]
+        if c == '\n':
+            line += 1
+            i += 1
+            continue
+        if c.isspace():
+            i += 1
+            continue
+        if text.startswith('--', i):
+            j = text.find('\n', i)
+            i = n if j < 0 else j
+            continue
+        if text.startswith('/*', i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith('/*', j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith('*/', j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            if depth:
+                raise SqlFileError('unterminated /* comment starting at line %d' % line)
+            line += text.count('\n', i, j)
+            i = j
+            continue
+        if c == '\\':
+            raise SqlFileError('backslash outside a string at line %d: psql meta-commands (\\i, \\set, ...) '
+                               'are not supported' % line)
+        if c == ';':
+            if start is not None:
+                statements.append((start_line, text[start:i].strip()))
+                start = None
+            i += 1
+            continue
+        if start is None:
+            start, start_line = i, line
+        prev = text[i - 1] if i else ''
+        if c == "'":
+            escape = prev in ('e', 'E') and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] in '_$'))
+            j = _skip_quoted(text, i, line, "'", escape)
+        elif c == '"':
+            j = _skip_quoted(text, i, line, '"', False)
+        elif c == '$' and not (prev.isalnum() or prev in '_$'):
+            match = DOLLAR_TAG.match(text, i)
+            if not match:
+                i += 1
+                continue
+            end = text.find(match.group(0), match.end())
+            if end < 0:
+                raise SqlFileError('unterminated dollar-quoted string %s starting at line %d' % (match.group(0), line))
+            j = end + len(match.group(0))
+        else:
+            i += 1
+            continue
+        line += text.count('\n', i, j)
+        i = j
+    if start is not None and text[start:].strip():
+        statements.append((start_line, text[start:].strip()))
+    return statements
+
+
+def is_transaction_control(statement):
+    """True for BEGIN/COMMIT/ROLLBACK/... at the top level (PL/pgSQL bodies are inside dollar quotes)."""
+    words = re.findall(r'[A-Za-z_]+', statement.upper())[:2] + ['', '']
+    if words[0] in ('BEGIN', 'COMMIT', 'END', 'ABORT'):
+        return True
+    if words[0] == 'ROLLBACK':
+        return words[1] != 'TO'
+    return words[0] in ('START', 'PREPARE') and words[1] == 'TRANSACTION'
+
+
+def load_file(spec):
+    """Read, checksum and split one file entry; SqlFileError names the file on any problem."""
+    path = spec['path']
+    name = spec.get('name') or os.path.basename(path)
+    try:
+        with open(path, 'rb') as handle:
+            raw = handle.read()
+    except (IOError, OSError) as exc:
+        raise SqlFileError('cannot read SQL file %s: %s' % (path, to_native(exc.strerror or exc)))
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise SqlFileError('SQL file %s is not valid UTF-8 (byte %d)' % (path, exc.start))
+    try:
+        statements = split_sql(text)
+    except SqlFileError as exc:
+        raise SqlFileError('SQL file %s: %s' % (path, exc))
+    for line, statement in statements:
+        if is_transaction_control(statement):
+            raise SqlFileError('SQL file %s line %d: transaction control (%s) is not allowed; kpi_schema runs '
+                               'all files in one transaction' % (path, line, ' '.join(statement.split()[:2])))
+    return dict(name=name, path=path, kind=spec['kind'], checksum=hashlib.sha256(raw).hexdigest(),
+                statements=statements)
+
+
+def settings_checksum(settings):
+    canonical = '\n'.join('%s=%s' % (k, settings[k]) for k in sorted(settings))
+    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+
+
+def lock_key(ledger_table):
+    """A stable signed 64-bit advisory lock key per ledger table."""
+    digest = hashlib.sha256(('cx_catalyst.kpi_schema:' + ledger_table).encode('utf-8')).digest()
+    return struct.unpack('>q', digest[:8])[0]
+
+
+def plan(files, ledger, settings_sum):
+    """Decide per file: apply (with reason) or skip. SqlFileError for a changed once-file."""
+    would_apply, skipped = [], []
+    for item in files:
+        row = ledger.get(item['name'])
+        reason = None
+        if row is None:
+            reason = 'new'
+        elif row['checksum'] != item['checksum']:
+            if item['kind'] == 'once':
+                raise SqlFileError(
+                    'SQL file %s (ledger name %s) was applied as a once-file with checksum %s, but its checksum is '
+                    'now %s; once-files must not change after they are applied: put the change in a new file, or '
+                    'declare the file kind=repeatable if it is safe to re-run'
+                    % (item['path'], item['name'], row['checksum'][:12], item['checksum'][:12]))
+            reason = 'checksum changed'
+        elif item['kind'] == 'repeatable' and row.get('settings_checksum') != settings_sum:
+            reason = 'settings changed'
+        if reason:
+            would_apply.append(dict(file=item['name'], kind=item['kind'], reason=reason,
+                                    statements=len(item['statements']), checksum=item['checksum']))
+        else:
+            skipped.append(item['name'])
+    return would_apply, skipped
+
+
+def error_location(index, line, statement, exc):
+    """'statement N (line L)' plus the exact line of the error when the server reports a position."""
+    where = 'statement %d starting at line %d' % (index, line)
+    position = getattr(getattr(exc, 'diag', None), 'statement_position', None)
+    if position:
+        try:
+            offset = int(position) - 1
+            where += ', error at line %d' % (line + statement[:offset].count('\n'))
+        except ValueError:
+            pass
+    return where
+
+
+def quoted_ledger(ledger_table):
+    return psycopg2.sql.SQL('.').join(psycopg2.sql.Identifier(part) for part in ledger_table.split('.'))
+
+
+def read_ledger(db, ledger_table):
+    exists = db.read_one('SELECT to_regclass(%s) IS NOT NULL AS present', (ledger_table,))['present']
+    if not exists:
+        return False, {}
+    query = psycopg2.sql.SQL('SELECT file, kind, checksum, settings_checksum, apply_count, first_applied_at, '
+                             'applied_at FROM {} ORDER BY file').format(quoted_ledger(ledger_table))
+    rows = db.read(query.as_string(db.conn))
+    return True, dict((row.pop('file'), jsonable(row)) for row in rows)
+
+
+LEDGER_DDL = '''CREATE TABLE IF NOT EXISTS {} (
+    file text PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('once', 'repeatable')),
+    checksum text NOT NULL,
+    settings_checksum text NOT NULL,
+    apply_count integer NOT NULL DEFAULT 1,
+    first_applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
+)'''
+
+LEDGER_UPSERT = '''INSERT INTO {} AS l (file, kind, checksum, settings_checksum)
+VALUES (%s, %s, %s, %s)
+ON CONFLICT (file) DO UPDATE SET kind = EXCLUDED.kind, checksum = EXCLUDED.checksum,
+    settings_checksum = EXCLUDED.settings_checksum, apply_count = l.apply_count + 1,
+    applied_at = clock_timestamp()'''
+
+
+def ledger_view(ledger):
+    """Ledger as shown in diffs and results: drop noise the user did not cause."""
+    return dict((name, dict((k, v) for k, v in row.items() if k != 'first_applied_at'))
+                for name, row in ledger.items())
+
+
+def run_module(module):
+    params = module.params
+    if not LEDGER_NAME.match(params['ledger_table']):
+        module.fail_json(msg='ledger_table %r is not a valid table name ([schema.]table, letters, digits, _)'
+                         % params['ledger_table'])
+    if params['lock_timeout'] < 0:
+        module.fail_json(msg='lock_timeout must be >= 0 seconds, got %d' % params['lock_timeout'])
+    settings = {}
+    for key, value in (params['settings'] or {}).items():
+        if not SETTING_NAME.match(to_text(key)):
+            module.fail_json(msg='settings key %r is not a custom setting name; use a dotted name such as '
+                             'kpi.reader_role' % key)
+        if isinstance(value, bool):
+            value = 'true' if value else 'false'
+        settings[to_text(key)] = to_text(value)
+    settings_sum = settings_checksum(settings)
+
+    files, seen = [], set()
+    try:
+        for spec in params['files']:
+            item = load_file(spec)
+            if item['name'] in seen:
+                raise SqlFileError('two files share the ledger name %s; give one of them a distinct name' % item['name'])
+            seen.add(item['name'])
+            files.append(item)
+    except SqlFileError as exc:
+        module.fail_json(msg='kpi_schema: %s' % exc)
+
+    db = connect(module)
+    ledger_table = params['ledger_table']
+    table = quoted_ledger(ledger_table)
+    try:
+        if not module.check_mode:
+            db.write('SELECT set_config(%s, %s, true)', ('lock_timeout', '%ds' % params['lock_timeout']))
+            db.write('SELECT pg_advisory_xact_lock(%s)', (lock_key(ledger_table),))
+            db.write(psycopg2.sql.SQL(LEDGER_DDL).format(table).as_string(db.conn))
+        present, before = read_ledger(db, ledger_table)
+        if module.check_mode and not present:
+            db.record(psycopg2.sql.SQL(LEDGER_DDL).format(table).as_string(db.conn))
+    except psycopg2.Error as exc:
+        if getattr(exc, 'pgcode', None) == '55P03':
+            db.fail('acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)'
+                    % (ledger_table, params['lock_timeout']), exc)
+        db.fail('read the schema ledger %s' % ledger_table, exc)
+
+    try:
+        would_apply, skipped = plan(files, before, settings_sum)
+    except SqlFileError as exc:
+        db.abort()
+        db.close()
+        module.fail_json(msg='kpi_schema: %s' % exc, queries=db.queries)
+
+    by_name = dict((item['name'], item) for item in files)
+    after = dict(before)
+    applied = []
+    if would_apply:
+        upsert = psycopg2.sql.SQL(LEDGER_UPSERT).format(table).as_string(db.conn)
+        for key in sorted(settings):
+            try:
+                db.write('SELECT set_config(%s, %s, true)', (key, settings[key]))
+            except psycopg2.Error as exc:
+                db.fail('set setting %s' % key, exc)
+        for entry in would_apply:
+            item = by_name[entry['file']]
+            db.record('-- apply %s: %d statements, sha256 %s' % (item['name'], len(item['statements']),
+                                                                item['checksum']))
+            if not module.check_mode:
+                for index, (line, statement) in enumerate(item['statements'], 1):
+                    try:
+                        with db.conn.cursor() as cur:
+                            cur.execute(statement)
+                    except psycopg2.Error as exc:
+                        db.abort()
+                        db.close()
+                        detail = pg_error_text(exc)
+                        context = getattr(getattr(exc, 'diag', None), 'context', None)
+                        if context:
+                            detail += '; context: %s' % context.strip().replace('\n', ' / ')
+                        module.fail_json(
+                            msg=redact('kpi_schema: error in SQL file %s (%s): %s. Nothing was applied: the whole '
+                                       'run was rolled back and the ledger is unchanged.'
+                                       % (item['path'], error_location(index, line, statement, exc), detail),
+                                       db.secrets),
+                            file=item['name'], statement=index, line=line, queries=db.queries)
+            try:
+                db.write(upsert, (item['name'], item['kind'], item['checksum'], settings_sum))
+            except psycopg2.Error as exc:
+                db.fail('record %s in the ledger %s' % (item['name'], ledger_table), exc)
+            old = after.get(item['name']) or dict(apply_count=0)
+            after[item['name']] = dict(kind=item['kind'], checksum=item['checksum'], settings_checksum=settings_sum,
+                                       apply_count=old['apply_count'] + 1, applied_at='(now)',
+                                       first_applied_at=old.get('first_applied_at', '(now)'))
+            if not module.check_mode:
+                applied.append(entry)
+        try:
+            if not module.check_mode:
+                db.conn.commit()
+                # changed is what the ledger says now, not what we meant to do
+                after = read_ledger(db, ledger_table)[1]
+            db.finish()
+        except psycopg2.Error as exc:
+            db.fail('commit the schema changes', exc)
+    else:
+        db.finish()
+    db.close()
+
+    changed = ledger_view(before) != ledger_view(after) if not module.check_mode else bool(would_apply)
+    result = dict(changed=changed, applied=applied, would_apply=would_apply, skipped=skipped,
+                  ledger=ledger_view(after), queries=db.queries)
+    if module._diff:
+        result['diff'] = dict(before=ledger_view(before), after=ledger_view(after))
+    module.exit_json(**result)
+
+
+def main():
+    argument_spec = kpi_postgres_argument_spec()
+    argument_spec.update(
+        files=dict(type='list', elements='dict', required=True, options=dict(
+            path=dict(type='path', required=True),
+            kind=dict(type='str', choices=['once', 'repeatable'], default='once'),
+            name=dict(type='str'),
+        )),
+        settings=dict(type='dict', default={}),
+        ledger_table=dict(type='str', default='kpi_schema_migrations'),
+        lock_timeout=dict(type='int', default=300),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module)
+
+
+if __name__ == '__main__':
+    main()

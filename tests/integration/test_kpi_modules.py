@@ -1,0 +1,229 @@
+"""The kpi_* PostgreSQL modules against a real PostgreSQL 15, run through ansible-playbook at -vvv.
+
+Every run goes through the ``ansible`` fixture, which fails the test when a planted secret (the DB
+password is PLANTED['db_password']) appears anywhere in the output.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import PLANTED
+
+FIXTURES = Path(__file__).parent / "sql_fixtures"
+SCHEMA = "cx_catalyst.kpi_dashboard.kpi_schema"
+BUDGET = "cx_catalyst.kpi_dashboard.kpi_token_budget"
+PRICING = "cx_catalyst.kpi_dashboard.kpi_api_pricing"
+BASELINE = "cx_catalyst.kpi_dashboard.kpi_baseline_config"
+
+
+def login(pg_server, db, **override):
+    args = dict(login_host=pg_server.host, login_port=pg_server.port, login_db=db, login_user="postgres",
+                login_password=pg_server.password, connect_timeout=5)
+    args.update(override)
+    return args
+
+
+def q(pg_server, db, sql, params=None):
+    return pg_server.execute(sql, dbname=db, params=params)
+
+
+def table_exists(pg_server, db, name):
+    return q(pg_server, db, "SELECT to_regclass(%s) IS NOT NULL", (name,))[0][0]
+
+
+def fixture_files(tmp_path, *names):
+    """Copy fixture files to tmp_path (so a test may edit them) and return kpi_schema file entries."""
+    entries = []
+    for name in names:
+        dest = tmp_path / name
+        shutil.copy(FIXTURES / name, dest)
+        kind = "repeatable" if name in ("02-views.sql", "03-grants.sql") else "once"
+        entries.append({"path": str(dest), "kind": kind})
+    return entries
+
+
+# ------------------------------------------------------------------------------------------- kpi_schema
+
+
+def test_schema_apply_check_rerun_and_diff(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql", "02-views.sql", "03-grants.sql")
+    args = dict(login(pg_server, pg_db), files=files, settings={"kpi.reader_role": "reader_a"})
+
+    # check mode: reports every file as new and writes nothing, not even the ledger table
+    res = ansible.module(SCHEMA, args, check=True, diff=True).results[0]
+    assert res["changed"] is True
+    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [
+        ("01-tables.sql", "new"), ("02-views.sql", "new"), ("03-grants.sql", "new")]
+    assert res["applied"] == []
+    assert any("CREATE TABLE IF NOT EXISTS" in x for x in res["queries"])
+    assert not table_exists(pg_server, pg_db, "kpi_schema_migrations")
+    assert not table_exists(pg_server, pg_db, "widgets")
+
+    # first run applies all three in order, with the setting visible to the SQL
+    res = ansible.module(SCHEMA, args, diff=True).results[0]
+    assert res["changed"] is True
+    assert [f["file"] for f in res["applied"]] == ["01-tables.sql", "02-views.sql", "03-grants.sql"]
+    assert res["applied"][0]["statements"] == 4
+    assert res["diff"]["before"] == {}
+    assert set(res["diff"]["after"]) == {"01-tables.sql", "02-views.sql", "03-grants.sql"}
+    assert q(pg_server, pg_db, "SELECT widget_count()")[0][0] == 2
+    assert q(pg_server, pg_db, "SELECT label FROM widgets WHERE id = 2")[0][0] == 'two; still "one" string'
+    assert q(pg_server, pg_db, "SELECT obj_description('v_widgets'::regclass)")[0][0] == "reader=reader_a"
+    ledger = q(pg_server, pg_db, "SELECT file, kind, apply_count, length(checksum) FROM kpi_schema_migrations "
+                                 "ORDER BY file")
+    assert ledger == [("01-tables.sql", "once", 1, 64), ("02-views.sql", "repeatable", 1, 64),
+                      ("03-grants.sql", "repeatable", 1, 64)]
+
+    # second run: nothing to do
+    res = ansible.module(SCHEMA, args, diff=True).results[0]
+    assert res["changed"] is False
+    assert res["applied"] == [] and res["would_apply"] == []
+    assert res["skipped"] == ["01-tables.sql", "02-views.sql", "03-grants.sql"]
+    assert res["diff"]["before"] == res["diff"]["after"]
+    assert q(pg_server, pg_db, "SELECT count(*) FROM applied_marks")[0][0] == 2
+
+
+def test_schema_repeatable_reapplied_on_checksum_or_settings_change(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql", "02-views.sql", "03-grants.sql")
+    args = dict(login(pg_server, pg_db), files=files, settings={"kpi.reader_role": "reader_a"})
+    ansible.module(SCHEMA, args)
+
+    # a changed repeatable file runs again; the once-file does not
+    views = Path(files[1]["path"])
+    views.write_text(views.read_text().replace("SELECT id, label", "SELECT id, label, upper(label) AS shout"))
+    res = ansible.module(SCHEMA, args, check=True).results[0]
+    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [("02-views.sql", "checksum changed")]
+    assert q(pg_server, pg_db, "SELECT count(*) FROM applied_marks WHERE mark = 'views'")[0][0] == 1
+    res = ansible.module(SCHEMA, args, diff=True).results[0]
+    assert res["changed"] is True
+    assert [f["file"] for f in res["applied"]] == ["02-views.sql"]
+    assert res["diff"]["after"]["02-views.sql"]["apply_count"] == 2
+    assert q(pg_server, pg_db, "SELECT shout FROM v_widgets WHERE id = 1")[0][0] == "ONE"
+
+    # new setting value: repeatable files re-run with it
+    args["settings"] = {"kpi.reader_role": "reader_b"}
+    res = ansible.module(SCHEMA, args).results[0]
+    assert sorted((f["file"], f["reason"]) for f in res["applied"]) == [
+        ("02-views.sql", "settings changed"), ("03-grants.sql", "settings changed")]
+    assert q(pg_server, pg_db, "SELECT obj_description('v_widgets'::regclass)")[0][0] == "reader=reader_b"
+    assert ansible.module(SCHEMA, args).results[0]["changed"] is False
+
+
+def test_schema_refuses_changed_once_file(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql", "02-views.sql")
+    args = dict(login(pg_server, pg_db), files=files)
+    ansible.module(SCHEMA, args)
+    before = q(pg_server, pg_db, "SELECT file, checksum, apply_count FROM kpi_schema_migrations ORDER BY file")
+    tables = Path(files[0]["path"])
+    tables.write_text(tables.read_text() + "\nCREATE TABLE sneaky (id int);\n")
+    # also change the repeatable file: the refusal must stop it from running too
+    views = Path(files[1]["path"])
+    views.write_text(views.read_text() + "\nCREATE TABLE sneaky_views (id int);\n")
+    for check in (True, False):
+        res = ansible.module(SCHEMA, args, check=check, expect_rc=None).results[0]
+        assert res["failed"] is True
+        assert "01-tables.sql" in res["msg"] and "once-file" in res["msg"] and "checksum" in res["msg"]
+    assert q(pg_server, pg_db, "SELECT file, checksum, apply_count FROM kpi_schema_migrations ORDER BY file") == before
+    assert not table_exists(pg_server, pg_db, "sneaky") and not table_exists(pg_server, pg_db, "sneaky_views")
+
+
+def test_schema_syntax_error_rolls_back_everything(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql")
+    ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=files))
+    ledger_before = q(pg_server, pg_db, "SELECT * FROM kpi_schema_migrations")
+
+    # a new good repeatable file before the broken one: it must be rolled back with it
+    files = fixture_files(tmp_path, "01-tables.sql", "02-views.sql", "04-broken.sql")
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=files), expect_rc=None).results[0]
+    assert res["failed"] is True
+    msg = res["msg"]
+    assert "04-broken.sql" in msg
+    assert "statement 3 starting at line 5" in msg and "error at line 6" in msg
+    assert "syntax error" in msg and "rolled back" in msg
+    assert res["file"] == "04-broken.sql" and res["statement"] == 3
+    assert q(pg_server, pg_db, "SELECT * FROM kpi_schema_migrations") == ledger_before
+    assert not table_exists(pg_server, pg_db, "broken_first")
+    assert not table_exists(pg_server, pg_db, "v_widgets")
+    assert q(pg_server, pg_db, "SELECT mark FROM applied_marks") == [("tables; applied",)]
+
+
+def test_schema_rejects_transaction_control_and_missing_file(pg_server, pg_db, ansible, tmp_path):
+    bad = tmp_path / "tx.sql"
+    bad.write_text("CREATE TABLE t1 (id int);\nCOMMIT;\nCREATE TABLE t2 (id int);\n")
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(bad)}]),
+                         expect_rc=None).results[0]
+    assert res["failed"] and "tx.sql line 2" in res["msg"] and "transaction control" in res["msg"]
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(tmp_path / "nope.sql")}]),
+                         expect_rc=None).results[0]
+    assert res["failed"] and "cannot read SQL file" in res["msg"] and "nope.sql" in res["msg"]
+    assert not table_exists(pg_server, pg_db, "t1")
+    assert not table_exists(pg_server, pg_db, "kpi_schema_migrations")
+
+
+def test_schema_two_concurrent_runs_apply_once(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql", "05-slow.sql", "02-views.sql")
+    args = dict(login(pg_server, pg_db), files=files)
+    results, errors = [None, None], []
+
+    def run(i):
+        try:
+            results[i] = ansible.module(SCHEMA, args).results[0]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert all(not r.get("failed") for r in results), results
+    # exactly one of them applied the files; the other waited on the lock and found nothing to do
+    assert sorted(len(r["applied"]) for r in results) == [0, 3]
+    assert sorted(r["changed"] for r in results) == [False, True]
+    assert q(pg_server, pg_db, "SELECT mark, count(*) FROM applied_marks GROUP BY mark ORDER BY mark") == [
+        ("slow", 1), ("tables; applied", 1), ("views", 1)]
+    assert q(pg_server, pg_db, "SELECT count(*), sum(apply_count) FROM kpi_schema_migrations")[0] == (3, 3)
+    assert time.monotonic() - started < 110
+
+
+def test_schema_wrong_password_never_printed(pg_server, pg_db, ansible, tmp_path):
+    files = fixture_files(tmp_path, "01-tables.sql")
+    wrong = "Wrong-" + PLANTED["reader_password"]
+    ansible.add_secret(wrong)
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_password=wrong), files=files),
+                         expect_rc=None)
+    r = res.results[0]
+    assert r["failed"] is True
+    assert "could not connect to PostgreSQL as postgres@127.0.0.1" in r["msg"]
+    assert "password authentication failed" in r["msg"]
+    assert wrong not in res.output
+    assert not table_exists(pg_server, pg_db, "widgets")
+
+
+def test_schema_unresponsive_server_times_out(pg_db, pg_server, ansible, tmp_path):
+    """A listener that accepts TCP (kernel backlog) but never answers: connect_timeout must end it."""
+    files = fixture_files(tmp_path, "01-tables.sql")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    port = sock.getsockname()[1]
+    try:
+        started = time.monotonic()
+        res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_port=port, connect_timeout=3),
+                                          files=files), expect_rc=None, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        sock.close()
+    r = res.results[0]
+    assert r["failed"] is True
+    assert "could not connect" in r["msg"] and "timeout" in r["msg"]
+    assert elapsed < 30, elapsed
