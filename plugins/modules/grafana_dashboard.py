@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: grafana_dashboard
+short_description: Deploy a Grafana dashboard from JSON, with data source mapping and edit protection
+version_added: 0.1.0
+description:
+  - Deploys a dashboard from a file (O(path)) or from O(content) into a folder given by uid, or deletes it.
+  - Data source placeholders of an exported dashboard are mapped to real data sources before upload.
+    Every C(__inputs) entry of type C(datasource) (for example C(DS_SUPPORT_DB)) and every C(${DS_...})
+    reference is replaced by the uid from O(datasource_map) or, failing that, O(datasource_uid).
+    C(__inputs), C(__requires) and C(__elements) are removed.
+  - Content is compared after normalisation (server-managed C(id), C(version), C(iteration) removed), so a re-run
+    reports C(changed=false) and sends only one GET.
+  - The module records a hash of what it deployed in the dashboard (C(cxDeployedHash)). If the dashboard in Grafana no
+    longer matches that hash, someone edited it in Grafana. Then, when the deployed content differs from O(content),
+    O(overwrite=false) fails with a clear message (no edit is lost silently) and O(overwrite=true) replaces it and
+    reports C(out_of_band_edit=true).
+  - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
+author:
+  - CX-Catalyst platform engineering
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.grafana
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  uid:
+    description:
+      - Uid of the dashboard. Defaults to the C(uid) inside the dashboard JSON; one of them is required.
+      - Overrides the uid in the JSON when both are given.
+    type: str
+  path:
+    description:
+      - Dashboard JSON file on the managed node. Mutually exclusive with O(content).
+      - A Grafana export wrapper (an object with C(dashboard) and C(meta) keys) is accepted.
+    type: path
+  content:
+    description:
+      - Dashboard as a dict or a JSON string. Mutually exclusive with O(path).
+    type: raw
+  folder_uid:
+    description:
+      - Uid of the folder to put the dashboard in. Empty or unset means the top level (General).
+      - An unknown folder is an error and nothing is written.
+    type: str
+    default: ''
+  datasource_uid:
+    description:
+      - Uid of the data source that every data source input and C(${DS_...}) placeholder maps to, unless
+        O(datasource_map) names another one.
+    type: str
+  datasource_map:
+    description:
+      - Maps input names (C(DS_SUPPORT_DB), with or without C(${...})) to data source uids.
+    type: dict
+  overwrite:
+    description:
+      - What to do when the dashboard was edited in Grafana since this module deployed it (or was not deployed by it)
+        and differs from the desired content.
+      - V(false) fails with a message naming the dashboard and nothing is written; V(true) replaces the edit.
+    type: bool
+    default: false
+  message:
+    description:
+      - Commit message stored in the dashboard's version history.
+    type: str
+    default: Deployed by cx_catalyst.kpi_dashboard
+  state:
+    description:
+      - V(present) deploys the dashboard; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+'''
+
+EXAMPLES = r'''
+- name: Deploy the KPI dashboard into the KPI folder
+  cx_catalyst.kpi_dashboard.grafana_dashboard:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    path: "{{ playbook_dir }}/../files/grafana-dashboard.json"
+    folder_uid: cx-kpi
+    datasource_uid: support-postgres
+    message: "KPI dashboard {{ kpi_release }}"
+
+- name: Two inputs, two data sources
+  cx_catalyst.kpi_dashboard.grafana_dashboard:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    content: "{{ lookup('ansible.builtin.file', 'ops.json') }}"
+    datasource_map:
+      DS_SUPPORT_DB: support-postgres
+      DS_METRICS: prometheus-main
+
+- name: Remove a dashboard
+  cx_catalyst.kpi_dashboard.grafana_dashboard:
+    url: https://grafana.example.com
+    token: "{{ grafana_token }}"
+    uid: cx-kpi-old
+    state: absent
+'''
+
+RETURN = r'''
+uid:
+  description: Uid of the dashboard.
+  returned: always
+  type: str
+  sample: cx-kpi-overview
+url:
+  description: Relative URL of the dashboard in Grafana.
+  returned: when the dashboard exists
+  type: str
+  sample: /d/cx-kpi-overview/cx-catalyst-kpis
+version:
+  description: Dashboard version in Grafana after the run.
+  returned: when the dashboard exists
+  type: int
+folder_uid:
+  description: Folder the dashboard is in.
+  returned: always
+  type: str
+out_of_band_edit:
+  description: The dashboard in Grafana had been changed outside this module (its content no longer matched the
+    hash recorded at the last deployment).
+  returned: always
+  type: bool
+diff:
+  description: Normalised dashboard JSON (and folder) before and after.
+  returned: when diff mode is on
+  type: dict
+'''
+
+import hashlib
+import json
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
+    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, grafana_argument_spec)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
+    EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
+
+MARKER = "cxDeployedHash"
+SERVER_MANAGED = ("id", "version", "iteration", MARKER)
+
+
+def normalise(dashboard):
+    if not dashboard:
+        return {}
+    out = dict((k, v) for k, v in dashboard.items() if k not in SERVER_MANAGED and k not in EXPORT_ONLY)
+    return out
+
+
+def content_hash(normalised):
+    return hashlib.sha256(json.dumps(normalised, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def desired_dashboard(p):
+    data = load_content(p["path"], p["content"])
+    mapping = build_mapping(data, p["datasource_uid"], p["datasource_map"])
+    data = apply_mapping(data, mapping)
+    uid = p["uid"] or data.get("uid")
+    if not uid:
+        raise DashboardInputError("the dashboard has no uid: set the uid option or a 'uid' in the JSON")
+    if not re.match(r"^[a-zA-Z0-9_-]{1,40}$", uid):
+        raise DashboardInputError("dashboard uid '%s' is invalid: use 1-40 characters of letters, digits, '-', '_'"
+                                  % uid)
+    data["uid"] = uid
+    return normalise(data)
+
+
+def run(module, client):
+    p = module.params
+    result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
+    if p["state"] == "absent":
+        uid = p["uid"]
+        if not uid:
+            uid = desired_dashboard(p)["uid"]
+        result["uid"] = uid
+        current = client.get("/api/dashboards/uid/%s" % uid, "read", "dashboard '%s'" % uid, missing_ok=True)
+        if current is not None:
+            result["changed"] = True
+            result["folder_uid"] = (current.get("meta") or {}).get("folderUid") or ""
+            if not module.check_mode:
+                client.request("DELETE", "/api/dashboards/uid/%s" % uid, "delete", "dashboard '%s'" % uid,
+                               missing_ok=True)
+            if module._diff:
+                result["diff"] = {"before": normalise(current.get("dashboard")), "after": {}}
+        return result
+
+    want = desired_dashboard(p)
+    uid = want["uid"]
+    obj = "dashboard '%s'" % uid
+    result["uid"] = uid
+    folder_uid = p["folder_uid"] or ""
+    current = client.get("/api/dashboards/uid/%s" % uid, "read", obj, missing_ok=True)
+    have, meta = {}, {}
+    if current is not None:
+        meta = current.get("meta") or {}
+        have = normalise(current.get("dashboard") or {})
+        result.update(url=meta.get("url"), version=(current.get("dashboard") or {}).get("version"))
+    have_folder = meta.get("folderUid") or ""
+    content_differs = current is None or have != want
+    changed = content_differs or have_folder != folder_uid
+    if current is not None and content_differs:
+        recorded = (current.get("dashboard") or {}).get(MARKER)
+        edited = recorded != content_hash(have)
+        result["out_of_band_edit"] = edited
+        if edited and not p["overwrite"]:
+            raise GrafanaError(
+                "Grafana: dashboard '%s' (%s) was changed in Grafana since it was deployed by this module (or was "
+                "not deployed by it) and differs from the desired content; nothing was written. Review the change "
+                "in Grafana's version history, then copy it into the source or set overwrite: true to replace it."
+                % (uid, want.get("title")))
+    result["changed"] = changed
+    if changed:
+        if folder_uid and folder_uid != have_folder and client.get(
+                "/api/folders/%s" % folder_uid, "read", "folder '%s'" % folder_uid, missing_ok=True) is None:
+            raise GrafanaError("Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
+                               "or fix folder_uid" % (obj, folder_uid))
+        if not module.check_mode:
+            body_dash = dict(want, **{MARKER: content_hash(want)})
+            if current is not None:
+                body_dash["id"] = (current.get("dashboard") or {}).get("id")
+                body_dash["version"] = (current.get("dashboard") or {}).get("version")
+            else:
+                body_dash["id"] = None
+            body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["message"],
+                    "overwrite": bool(current is not None and p["overwrite"])}
+            try:
+                reply = client.request("POST", "/api/dashboards/db", "save", obj, json_body=body) or {}
+            except GrafanaError as exc:
+                if exc.status == 412:
+                    status = (exc.body or {}).get("status") if isinstance(exc.body, dict) else None
+                    if status == "name-exists":
+                        raise GrafanaError("Grafana: cannot save %s: another dashboard titled '%s' already exists in "
+                                           "folder '%s' (HTTP 412 name-exists)" % (obj, want.get("title"),
+                                                                                  folder_uid or "General"), 412)
+                    raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module "
+                                       "ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"), 412)
+                raise
+            result.update(url=reply.get("url"), version=reply.get("version"))
+    if module._diff:
+        before = dict(have, folderUid=have_folder) if current is not None else {}
+        result["diff"] = {"before": before, "after": dict(want, folderUid=folder_uid)}
+    return result
+
+
+def main():
+    argument_spec = grafana_argument_spec()
+    argument_spec.update(
+        uid=dict(type="str"),
+        path=dict(type="path"),
+        content=dict(type="raw"),
+        folder_uid=dict(type="str", default=""),
+        datasource_uid=dict(type="str"),
+        datasource_map=dict(type="dict"),
+        overwrite=dict(type="bool", default=False),
+        message=dict(type="str", default="Deployed by cx_catalyst.kpi_dashboard"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("path", "content")],
+                           required_together=GRAFANA_REQUIRED_TOGETHER,
+                           required_if=[("state", "present", ("path", "content"), True)],
+                           required_one_of=[("uid", "path", "content")])
+    client = GrafanaClient(module)
+    try:
+        result = run(module, client)
+    except DashboardInputError as exc:
+        module.fail_json(msg="Invalid dashboard: %s" % exc)
+    except GrafanaError as exc:
+        module.fail_json(msg=client.scrub(str(exc)))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
