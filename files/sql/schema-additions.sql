@@ -264,19 +264,19 @@ BEGIN
                sum(d.sgn * coalesce(d.handling_minutes, 0))
           FROM (SELECT s.sgn, s.created_at::date AS metric_date, s.category, s.csat_score, s.ai_confidence,
                        s.handling_minutes,
-                       (s.status IN ('resolved', 'closed'))::int AS resolved,
-                       (s.resolution_path = 'escalated')::int AS escalated,
-                       (s.resolution_path = 'collaborative')::int AS collaborative,
-                       (s.resolution_path = 'self_service')::int AS self_service,
-                       s.first_contact_resolved::int AS fcr,
-                       (s.status IN ('resolved', 'closed') AND s.resolved_at IS NOT NULL)::int AS timed,
-                       CASE WHEN s.status IN ('resolved', 'closed') AND s.resolved_at IS NOT NULL
+                       ((s.status IN ('resolved', 'closed')) IS TRUE)::int AS resolved,
+                       ((s.resolution_path = 'escalated') IS TRUE)::int AS escalated,
+                       ((s.resolution_path = 'collaborative') IS TRUE)::int AS collaborative,
+                       ((s.resolution_path = 'self_service') IS TRUE)::int AS self_service,
+                       coalesce(s.first_contact_resolved, false)::int AS fcr,
+                       ((s.status IN ('resolved', 'closed') AND s.resolved_at IS NOT NULL) IS TRUE)::int AS timed,
+                       CASE WHEN (s.status IN ('resolved', 'closed') AND s.resolved_at IS NOT NULL) IS TRUE
                             THEN extract(epoch FROM s.resolved_at - s.created_at) ELSE 0 END AS res_seconds,
                        (s.csat_score IS NOT NULL)::int AS has_csat,
                        (s.ai_outcome IS NOT NULL)::int AS reviewed,
-                       (s.ai_outcome = 'approved')::int AS approved,
-                       (s.ai_outcome = 'edited')::int AS edited,
-                       (s.ai_outcome = 'rejected')::int AS rejected,
+                       ((s.ai_outcome = 'approved') IS TRUE)::int AS approved,
+                       ((s.ai_outcome = 'edited') IS TRUE)::int AS edited,
+                       ((s.ai_outcome = 'rejected') IS TRUE)::int AS rejected,
                        (s.ai_confidence IS NOT NULL)::int AS has_conf,
                        (s.ai_confidence IS NOT NULL AND s.ai_outcome IS NOT NULL)::int AS calib
                   FROM (%s) s) d
@@ -318,9 +318,9 @@ BEGIN
         SELECT d.metric_date, d.bucket, sum(d.sgn), sum(d.sgn * d.approved), sum(d.sgn * d.edited), sum(d.sgn * d.rejected)
           FROM (SELECT s.sgn, s.created_at::date AS metric_date,
                        (least(floor(s.ai_confidence * 10), 9) / 10)::numeric(2,1) AS bucket,
-                       (s.ai_outcome = 'approved')::int AS approved,
-                       (s.ai_outcome = 'edited')::int AS edited,
-                       (s.ai_outcome = 'rejected')::int AS rejected
+                       ((s.ai_outcome = 'approved') IS TRUE)::int AS approved,
+                       ((s.ai_outcome = 'edited') IS TRUE)::int AS edited,
+                       ((s.ai_outcome = 'rejected') IS TRUE)::int AS rejected
                   FROM (%s) s
                  WHERE s.ai_confidence IS NOT NULL) d
          GROUP BY d.metric_date, d.bucket

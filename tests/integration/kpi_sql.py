@@ -1,0 +1,59 @@
+"""Helpers for the SQL tests: apply files/sql/*.sql the way the kpi_schema module does (one transaction each)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SQL_DIR = REPO / "files" / "sql"
+ORDER = ["support-core.sql", "schema-additions.sql", "views.sql", "grafana-reader.sql"]
+READER_ROLE = "kpi_grafana_reader"
+
+
+def apply_file(conn, name: str, reader_role: str | None = READER_ROLE) -> None:
+    """Run one SQL file in ONE transaction (rolled back entirely on error)."""
+    sql = (SQL_DIR / name).read_text()
+    with conn:
+        with conn.cursor() as cur:
+            if name == "grafana-reader.sql" and reader_role is not None:
+                cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (reader_role,))
+            cur.execute(sql)
+
+
+def apply_all(conn, names=None, reader_role: str | None = READER_ROLE) -> None:
+    for name in names or ORDER:
+        apply_file(conn, name, reader_role)
+
+
+def ensure_reader_role(pg_server, password: str, role: str = READER_ROLE) -> None:
+    """Create the read-only login role (what engineer B's role/module does) once per server."""
+    exists = pg_server.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", params=(role,))
+    if not exists:
+        conn = pg_server.connect()
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                from psycopg2 import sql
+
+                cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), (password,))
+        finally:
+            conn.close()
+
+
+def contract_views(path: Path = REPO / "docs" / "kpi-contract.md") -> dict[str, list[str]]:
+    """View name -> contracted columns, parsed from docs/kpi-contract.md (the single source of names)."""
+    text = path.read_text()
+    section = text.split("## Views", 1)[1].split("\n## ", 1)[0]
+    views: dict[str, list[str]] = {}
+    for m in re.finditer(r"^`(v_\w+)`[^\n]*\n: (.+?)(?=\n\n|\n`v_|\Z)", section, re.S | re.M):
+        cols_text = re.sub(r"\([^)]*\)", "", m.group(2))  # drop parenthesised remarks
+        cols = re.findall(r"`([^`]+)`", cols_text)
+        names: list[str] = []
+        for chunk in cols:
+            for col in chunk.split(","):
+                col = col.strip()
+                if re.fullmatch(r"[a-z_][a-z0-9_]*", col) and col not in names:
+                    names.append(col)
+        views[m.group(1)] = names
+    return views
