@@ -15,7 +15,7 @@ description:
   - Creates, updates or deletes a Grafana data source. The data source is found by O(uid); when no data source
     has that uid, it is looked up by O(name) (and then given the uid).
   - PostgreSQL settings are options of their own (O(host), O(port), O(database), O(user), O(password), O(sslmode),
-    pool settings, O(postgres_version), O(timescaledb)); any other plugin is configured with O(url), O(json_data)
+    pool settings, O(postgres_version), O(timescaledb)); any other plugin is configured with O(datasource_url), O(json_data)
     and O(secure_json_data).
   - Types V(postgres) and V(grafana-postgresql-datasource) are the same plugin (renamed in Grafana 10.2.3)
     and compare equal.
@@ -61,9 +61,10 @@ options:
     type: str
     choices: [proxy, direct]
     default: proxy
-  url:
+  datasource_url:
     description:
-      - URL of the data source for non-PostgreSQL plugins. Mutually exclusive with O(host).
+      - URL of the data source (Grafana's C(url) field) for non-PostgreSQL plugins. Mutually exclusive with O(host).
+      - Not to be confused with O(url), the address of Grafana itself.
     type: str
   host:
     description:
@@ -292,8 +293,8 @@ def build_desired(p, current, secrets):
 
     if p["host"]:
         url = "%s:%s" % (p["host"], p["port"])
-    elif p["url"] is not None:
-        url = p["url"]
+    elif p["datasource_url"] is not None:
+        url = p["datasource_url"]
     else:
         url = current.get("url", "")
     body = {
@@ -440,7 +441,7 @@ def main():
         uid=dict(type="str"),
         type=dict(type="str", default="grafana-postgresql-datasource"),
         access=dict(type="str", choices=["proxy", "direct"], default="proxy"),
-        url=dict(type="str"),
+        datasource_url=dict(type="str"),
         host=dict(type="str"),
         port=dict(type="int", default=5432),
         database=dict(type="str"),
@@ -462,7 +463,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("url", "host")],
+                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("datasource_url", "host")],
                            required_together=GRAFANA_REQUIRED_TOGETHER,
                            required_one_of=[("name", "uid")],
                            required_if=[("state", "present", ["name"])])
