@@ -1,6 +1,7 @@
 """Folders (notes §3), dashboards, search and import (notes §4)."""
 
 import copy
+import os
 import re
 import unicodedata
 import uuid
@@ -417,7 +418,8 @@ def register(app):
                 "folderId": folder["id"] if folder else 0, "folderUid": row["folderUid"],
                 "folderTitle": folder["title"] if folder else "General",
                 "folderUrl": folder_url(folder) if folder else "", "provisioned": bool(prov),
-                "provisionedExternalId": prov.get("externalId", ""),
+                # Grafana reports the file path relative to the provider's options.path
+                "provisionedExternalId": os.path.relpath(prov["externalId"], prov["root"]) if prov else "",
                 "annotationsPermissions": {"dashboard": dict(annotations), "organization": dict(annotations)},
                 "isStarred": False}
         if prov and not prov.get("allowUiUpdates"):
