@@ -98,7 +98,7 @@ def grafana_message(body):
 class GrafanaClient(object):
     """Grafana HTTP API client bound to one AnsibleModule's connection parameters."""
 
-    def __init__(self, module, sleep=time.sleep):
+    def __init__(self, module, sleep=None):
         if not HAS_REQUESTS:
             module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
         self.module = module
@@ -107,7 +107,7 @@ class GrafanaClient(object):
         self.org_id = params.get("org_id")
         self.timeout = params.get("timeout") or 30
         self.retries = max(0, params.get("retries") or 0)
-        self._sleep = sleep
+        self._sleep = sleep or time.sleep
         self._version = None
         self.request_count = 0
         self.secrets = []

@@ -1,0 +1,189 @@
+"""grafana_dashboard: exact HTTP calls, datasource mapping, normalised compare, no lost edit."""
+
+import copy
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from grafana_fake import run_module  # noqa: E402
+
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_dashboard  # noqa: E402
+
+EXPORTED = {
+    "__inputs": [{"name": "DS_SUPPORT_DB", "label": "Support DB", "type": "datasource",
+                  "pluginId": "grafana-postgresql-datasource"}],
+    "__requires": [{"type": "datasource", "id": "grafana-postgresql-datasource"}],
+    "id": None, "uid": "cx-kpi-overview", "title": "CX KPIs", "version": 3, "schemaVersion": 39,
+    "panels": [
+        {"id": 1, "type": "stat", "title": "Resolution rate",
+         "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
+         "targets": [{"refId": "A", "rawSql": "SELECT resolution_rate_today FROM v_executive_summary",
+                      "datasource": "${DS_SUPPORT_DB}"}]},
+    ],
+}
+
+
+def deployed():
+    """What Grafana holds after the module deployed EXPORTED (as GET /api/dashboards/uid returns it)."""
+    want = grafana_dashboard.desired_dashboard({"path": None, "content": EXPORTED, "uid": None,
+                                                "datasource_uid": "support-postgres", "datasource_map": None})
+    dash = dict(want, id=12, version=4)
+    dash[grafana_dashboard.MARKER] = grafana_dashboard.content_hash(want)
+    return {"dashboard": dash, "meta": {"folderUid": "cx-kpi", "url": "/d/cx-kpi-overview/cx-kpis"}}
+
+
+ARGS = {"content": EXPORTED, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "message": "release 1"}
+SAVED = {"id": 12, "uid": "cx-kpi-overview", "url": "/d/cx-kpi-overview/cx-kpis", "status": "success", "version": 5}
+NOT_FOUND = {"message": "Dashboard not found"}
+
+
+def test_create_maps_datasources_and_posts_once():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert result["changed"] is True and result["version"] == 5
+    body = fake.calls[2].json
+    assert body["folderUid"] == "cx-kpi" and body["message"] == "release 1" and body["overwrite"] is False
+    dash = body["dashboard"]
+    assert "__inputs" not in dash and "__requires" not in dash
+    assert dash["panels"][0]["datasource"] == {"type": "grafana-postgresql-datasource", "uid": "support-postgres"}
+    assert dash["panels"][0]["targets"][0]["datasource"] == {"type": "grafana-postgresql-datasource",
+                                                             "uid": "support-postgres"}
+    assert "${DS_" not in json.dumps(dash)
+    assert dash["id"] is None and "version" not in dash
+    assert dash[grafana_dashboard.MARKER]
+
+
+def test_rerun_is_one_get():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+    ])
+    assert result["changed"] is False and result["out_of_band_edit"] is False
+    assert len(fake.calls) == 1
+
+
+def test_source_change_updates_with_current_version():
+    newer = copy.deepcopy(EXPORTED)
+    newer["panels"][0]["title"] = "Resolution rate (today)"
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=newer), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ], diff=True)
+    assert result["changed"] is True and result["out_of_band_edit"] is False
+    body = fake.calls[1].json
+    assert body["dashboard"]["version"] == 4 and body["dashboard"]["id"] == 12 and body["overwrite"] is False
+    assert result["diff"]["after"]["panels"][0]["title"] == "Resolution rate (today)"
+
+
+def edited_in_grafana():
+    current = deployed()
+    current["dashboard"]["panels"][0]["title"] = "Edited in the UI"
+    return current
+
+
+def test_out_of_band_edit_fails_without_overwrite_and_writes_nothing():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
+    ])
+    assert result["failed"] is True
+    assert "was changed in Grafana" in result["msg"] and "overwrite" in result["msg"]
+    assert fake.writes == []
+
+
+def test_out_of_band_edit_replaced_with_overwrite():
+    result, fake = run_module(grafana_dashboard, dict(ARGS, overwrite=True), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert result["changed"] is True and result["out_of_band_edit"] is True
+    assert fake.calls[1].json["overwrite"] is True
+    assert fake.calls[1].json["dashboard"]["panels"][0]["title"] == "Resolution rate"
+
+
+def test_folder_move_only():
+    _, fake = run_module(grafana_dashboard, dict(ARGS, folder_uid="other"), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+        ("GET", "/api/folders/other", 200, {"uid": "other"}),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert fake.calls[2].json["folderUid"] == "other"
+
+
+def test_check_mode_sends_no_write():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+    ], check=True)
+    assert result["changed"] is True and fake.writes == []
+
+
+def test_invalid_json_fails_before_any_request():
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content='{"title": "x", "panels": [}'), [])
+    assert result["failed"] is True and "not valid JSON" in result["msg"]
+    assert fake.calls == []
+
+
+def test_missing_mapping_fails_before_any_request():
+    args = dict(ARGS)
+    del args["datasource_uid"]
+    result, fake = run_module(grafana_dashboard, args, [])
+    assert result["failed"] is True and "DS_SUPPORT_DB" in result["msg"] and "no mapping" in result["msg"]
+    assert fake.calls == []
+
+
+def test_datasource_map_by_name():
+    args = dict(ARGS, datasource_map={"${DS_SUPPORT_DB}": "pg-two"})
+    del args["datasource_uid"]
+    _, fake = run_module(grafana_dashboard, args, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert fake.calls[2].json["dashboard"]["panels"][0]["datasource"]["uid"] == "pg-two"
+
+
+def test_unknown_folder_is_clear_error():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
+    ])
+    assert result["failed"] is True and "folder 'cx-kpi' not found" in result["msg"]
+    assert fake.writes == []
+
+
+def test_name_exists_412_is_clear():
+    result, _ = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("POST", "/api/dashboards/db", 412, {"status": "name-exists",
+                                             "message": "A dashboard with the same name in the folder already exists"}),
+    ])
+    assert result["failed"] is True and "already exists" in result["msg"]
+
+
+def test_delete():
+    result, fake = run_module(grafana_dashboard, {"uid": "cx-kpi-overview", "state": "absent"}, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+        ("DELETE", "/api/dashboards/uid/cx-kpi-overview", 200, {"title": "CX KPIs", "message": "deleted", "id": 12}),
+    ])
+    assert result["changed"] is True
+    result, fake = run_module(grafana_dashboard, {"uid": "cx-kpi-overview", "state": "absent"}, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+    ])
+    assert result["changed"] is False
+
+
+def test_path_and_export_wrapper(tmp_path):
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps({"dashboard": EXPORTED, "meta": {"folderUid": "x"}}))
+    args = dict(ARGS)
+    del args["content"]
+    args["path"] = str(f)
+    result, _ = run_module(grafana_dashboard, args, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+    ])
+    assert result["changed"] is False
