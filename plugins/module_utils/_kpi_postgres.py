@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import re
 import traceback
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
@@ -219,3 +220,31 @@ def jsonable(value):
     if hasattr(value, 'isoformat'):
         return value.isoformat()
     return value
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def differing_fields(current, desired):
+    """Keys of ``desired`` whose value differs from ``current`` (numbers compared numerically)."""
+    changed = []
+    for key, want in desired.items():
+        have = current.get(key) if current else None
+        if _is_number(want) or _is_number(have):
+            same = numbers_equal(have, want)
+        else:
+            same = have == want
+        if not same:
+            changed.append(key)
+    return changed
+
+
+def parse_date(value, name):
+    """'YYYY-MM-DD' (or a date) as a datetime.date; ValueError naming the option otherwise."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.datetime.strptime(to_text(value).strip(), '%Y-%m-%d').date()
+    except ValueError:
+        raise ValueError('%s must be a date in the form YYYY-MM-DD, got %r' % (name, value))

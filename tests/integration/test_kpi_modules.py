@@ -227,3 +227,164 @@ def test_schema_unresponsive_server_times_out(pg_db, pg_server, ansible, tmp_pat
     assert r["failed"] is True
     assert "could not connect" in r["msg"] and "timeout" in r["msg"]
     assert elapsed < 30, elapsed
+
+
+# ------------------------------------------------------------------------------------ configuration modules
+
+
+@pytest.fixture
+def config_db(pg_server, pg_db):
+    pg_server.execute((FIXTURES / "config-tables.sql").read_text(), dbname=pg_db, fetch=False)
+    return pg_db
+
+
+def budgets(pg_server, db):
+    return q(pg_server, db, "SELECT budget_name, provider, budget_type, token_limit, cost_limit_usd::text, "
+                            "period_start::text, period_end::text, is_active FROM token_budgets ORDER BY budget_name")
+
+
+def test_token_budget_lifecycle(pg_server, config_db, ansible):
+    db = config_db
+    month_start, month_end = q(pg_server, db, "SELECT date_trunc('month', CURRENT_DATE)::date::text, "
+                                              "(date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date::text")[0]
+    args = dict(login(pg_server, db), name="Anthropic Monthly", provider="anthropic", budget_type="monthly",
+                token_limit=15000000, cost_limit_usd=4500.00)
+
+    res = ansible.module(BUDGET, args, check=True, diff=True).results[0]
+    assert res["changed"] is True and res["diff"]["before"] == {}
+    assert res["budget"]["period_start"] == month_start and res["budget"]["period_end"] == month_end
+    assert any(x.startswith("INSERT INTO token_budgets") for x in res["queries"])
+    assert budgets(pg_server, db) == []
+
+    res = ansible.module(BUDGET, args, diff=True).results[0]
+    assert res["changed"] is True
+    assert budgets(pg_server, db) == [("Anthropic Monthly", "anthropic", "monthly", 15000000, "4500.0000",
+                                       month_start, month_end, True)]
+    res = ansible.module(BUDGET, dict(args, cost_limit_usd="4500"), diff=True).results[0]
+    assert res["changed"] is False and res["changed_fields"] == []
+    assert res["diff"]["before"] == res["diff"]["after"]
+
+    # update one limit; check mode first
+    res = ansible.module(BUDGET, dict(args, token_limit=20000000), check=True, diff=True).results[0]
+    assert res["changed"] is True and res["changed_fields"] == ["token_limit"]
+    assert budgets(pg_server, db)[0][3] == 15000000
+    res = ansible.module(BUDGET, dict(args, token_limit=20000000)).results[0]
+    assert res["changed"] is True and budgets(pg_server, db)[0][3] == 20000000
+
+    # the spec's monthly rollover: a budget left on last month moves to this month, once
+    q(pg_server, db, "UPDATE token_budgets SET period_start = date_trunc('month', CURRENT_DATE - 40)::date, "
+                     "period_end = (date_trunc('month', CURRENT_DATE - 40) + interval '1 month - 1 day')::date")
+    roll = dict(login(pg_server, db), name="Anthropic Monthly", rollover=True)
+    res = ansible.module(BUDGET, roll, check=True).results[0]
+    assert res["changed"] is True and sorted(res["changed_fields"]) == ["period_end", "period_start"]
+    assert budgets(pg_server, db)[0][5] != month_start
+    res = ansible.module(BUDGET, roll, diff=True).results[0]
+    assert res["changed"] is True and res["diff"]["after"]["period_start"] == month_start
+    assert budgets(pg_server, db)[0][5:7] == (month_start, month_end)
+    assert ansible.module(BUDGET, roll).results[0]["changed"] is False
+
+    # absent
+    gone = dict(login(pg_server, db), name="Anthropic Monthly", state="absent")
+    assert ansible.module(BUDGET, gone, check=True).results[0]["changed"] is True
+    assert len(budgets(pg_server, db)) == 1
+    assert ansible.module(BUDGET, gone).results[0]["changed"] is True
+    assert budgets(pg_server, db) == []
+    assert ansible.module(BUDGET, gone).results[0]["changed"] is False
+
+
+@pytest.mark.parametrize("override, expected", [
+    (dict(token_limit=-5), "token_limit must be greater than 0, got -5"),
+    (dict(cost_limit_usd=-1.5), "cost_limit_usd must be greater than 0"),
+    (dict(budget_type="yearly"), "budget_type must be one of: daily, weekly, monthly, got: yearly"),
+    (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),
+    (dict(budget_type=None), "budget_type is required to create the budget"),
+])
+def test_token_budget_bad_input(pg_server, config_db, ansible, override, expected):
+    args = dict(login(pg_server, config_db), name="Bad", provider="openai", budget_type="weekly",
+                token_limit=1000, cost_limit_usd=10)
+    args.update(override)
+    args = {k: v for k, v in args.items() if v is not None}
+    res = ansible.module(BUDGET, args, expect_rc=None).results[0]
+    assert res["failed"] is True
+    assert expected in res["msg"]
+    assert budgets(pg_server, config_db) == []
+
+
+def pricing_rows(pg_server, db):
+    return q(pg_server, db, "SELECT input_price_per_million::text, output_price_per_million::text, "
+                            "effective_from::date::text, is_current FROM api_pricing ORDER BY effective_from")
+
+
+def test_api_pricing_history(pg_server, config_db, ansible):
+    db = config_db
+    today = q(pg_server, db, "SELECT CURRENT_DATE::text")[0][0]
+    args = dict(login(pg_server, db), provider="anthropic", model="claude-sonnet-4",
+                input_price_per_million=3, output_price_per_million=15, effective_from="2025-06-01")
+    res = ansible.module(PRICING, args, check=True, diff=True).results[0]
+    assert res["changed"] is True and res["action"] == "created" and pricing_rows(pg_server, db) == []
+    assert ansible.module(PRICING, args).results[0]["changed"] is True
+    assert pricing_rows(pg_server, db) == [("3.000000", "15.000000", "2025-06-01", True)]
+
+    # same price written differently (and with no date): no change
+    res = ansible.module(PRICING, dict(args, input_price_per_million="3.00", effective_from=None),
+                         diff=True).results[0]
+    assert res["changed"] is False and res["action"] == "none"
+
+    # price change, default effective_from today: old row kept as history
+    new = dict(args, input_price_per_million=2.5, output_price_per_million=12.5)
+    del new["effective_from"]
+    res = ansible.module(PRICING, new, check=True).results[0]
+    assert res["changed"] is True and res["action"] == "superseded"
+    assert len(pricing_rows(pg_server, db)) == 1
+    res = ansible.module(PRICING, new, diff=True).results[0]
+    assert res["changed"] is True and res["diff"]["before"]["input_price_per_million"] == 3
+    assert res["diff"]["after"]["input_price_per_million"] == 2.5
+    assert pricing_rows(pg_server, db) == [("3.000000", "15.000000", "2025-06-01", False),
+                                           ("2.500000", "12.500000", today, True)]
+    assert ansible.module(PRICING, new).results[0]["changed"] is False
+
+    # a date before the current price is refused; a negative price too; nothing written
+    res = ansible.module(PRICING, dict(new, input_price_per_million=9, effective_from="2025-01-01"),
+                         expect_rc=None).results[0]
+    assert res["failed"] and "effective_from 2025-01-01 is before the current price" in res["msg"]
+    res = ansible.module(PRICING, dict(new, output_price_per_million=-1), expect_rc=None).results[0]
+    assert res["failed"] and "output_price_per_million must be >= 0, got -1" in res["msg"]
+    assert len(pricing_rows(pg_server, db)) == 2
+
+
+def baseline_rows(pg_server, db):
+    return dict(q(pg_server, db, "SELECT config_key, config_value::text FROM baseline_config"))
+
+
+def test_baseline_config(pg_server, config_db, ansible):
+    db = config_db
+    args = dict(login(pg_server, db), config={"manual_cost_per_case": 25, "hourly_support_cost": 45.5,
+                                              "monthly_platform_cost": 500})
+    res = ansible.module(BASELINE, args, check=True, diff=True).results[0]
+    assert res["changed"] is True
+    assert res["changed_keys"] == ["hourly_support_cost", "monthly_platform_cost"]  # 25 == 25.00
+    assert res["diff"]["after"]["hourly_support_cost"]["value"] == 45.5
+    assert baseline_rows(pg_server, db)["hourly_support_cost"] == "40.00"
+    assert "monthly_platform_cost" not in baseline_rows(pg_server, db)
+
+    res = ansible.module(BASELINE, args).results[0]
+    assert res["changed"] is True
+    assert baseline_rows(pg_server, db) == {"manual_cost_per_case": "25.00", "hourly_support_cost": "45.5",
+                                            "monthly_platform_cost": "500", "legacy_key": "1"}
+    res = ansible.module(BASELINE, dict(args, config={"manual_cost_per_case": "25.000", "hourly_support_cost": 45.50,
+                                                      "monthly_platform_cost": 500.0}), diff=True).results[0]
+    assert res["changed"] is False and res["diff"]["before"] == res["diff"]["after"]
+
+    # exclusive removes keys that were not given
+    res = ansible.module(BASELINE, dict(args, exclusive=True), check=True).results[0]
+    assert res["changed"] is True and res["removed_keys"] == ["legacy_key"]
+    assert "legacy_key" in baseline_rows(pg_server, db)
+    assert ansible.module(BASELINE, dict(args, exclusive=True)).results[0]["changed"] is True
+    assert "legacy_key" not in baseline_rows(pg_server, db)
+
+    # a value that is not a number: clear error, nothing written (the valid key before it neither)
+    res = ansible.module(BASELINE, dict(login(pg_server, db), config={"hourly_support_cost": 99,
+                                                                     "manual_cost_per_case": "lots"}),
+                         expect_rc=None).results[0]
+    assert res["failed"] and "config.manual_cost_per_case must be a number" in res["msg"]
+    assert baseline_rows(pg_server, db)["hourly_support_cost"] == "45.5"
