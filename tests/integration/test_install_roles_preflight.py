@@ -127,3 +127,110 @@ def test_package_port_taken_by_other_program(ansible, tmp_path, free_port):
     assert f"TCP port {free_port}" in msg and "already in use by another program" in msg, msg
     assert "not Grafana" in msg
     _assert_absent(*_package_paths(tmp_path))
+
+
+# --------------------------------------------------------------------------------------- grafana_docker
+
+COMPOSE_BIN = Path(__import__("compose").__file__).parent / "docker-compose"
+
+
+def _docker_vars(tmp_path: Path, port: int) -> dict:
+    return {
+        "grafana_docker_admin_password": PLANTED["grafana_password"],
+        "grafana_docker_http_port": port,
+        "grafana_docker_project_dir": str(tmp_path / "grafana-kpi"),
+        "grafana_docker_compose_plugin_path": str(tmp_path / "cli-plugins" / "docker-compose"),
+        "grafana_docker_provision": False,
+    }
+
+
+def test_docker_missing_admin_password(ansible, tmp_path, free_port):
+    ev = _docker_vars(tmp_path, free_port)
+    del ev["grafana_docker_admin_password"]
+    res = ansible.playbook(_play(tmp_path, "grafana_docker"), extra_vars=ev, expect_rc=2)
+    assert "grafana_docker_admin_password is not set" in _fail_message(res.output)
+    _assert_absent(tmp_path / "grafana-kpi", tmp_path / "cli-plugins")
+
+
+def test_docker_port_taken_by_other_program(ansible, tmp_path, free_port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", free_port))
+        sock.listen(8)
+        res = ansible.playbook(_play(tmp_path, "grafana_docker"), extra_vars=_docker_vars(tmp_path, free_port),
+                               expect_rc=2)
+    msg = _fail_message(res.output)
+    assert f"TCP port {free_port}" in msg and "not Grafana" in msg, msg
+    _assert_absent(tmp_path / "grafana-kpi", tmp_path / "cli-plugins")
+
+
+def test_docker_missing_cli(ansible, tmp_path, free_port):
+    ev = _docker_vars(tmp_path, free_port) | {"grafana_docker_cli": str(tmp_path / "no-such-docker")}
+    res = ansible.playbook(_play(tmp_path, "grafana_docker"), extra_vars=ev, expect_rc=2)
+    assert "the Docker CLI" in _fail_message(res.output) and "was not found" in _fail_message(res.output)
+    _assert_absent(tmp_path / "grafana-kpi")
+
+
+def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
+    """Render the project (compose file, env file, provisioning, nginx) and let the real Compose v2 binary
+    parse it: no obsolete `version:`, secrets only in the 0600 env file, and the values arrive intact."""
+    ds = tmp_path / "datasources.yaml"
+    ds.write_text("apiVersion: 1\ndatasources:\n  - name: KPI\n    url: ${DB_HOST}\n"
+                  "    secureJsonData:\n      password: ${DB_PASSWORD}\n")
+    other = tmp_path / "dashboard.json"
+    other.write_text("{}")
+    tricky_pw = PLANTED["grafana_password"] + "'$x\"\\"
+    ansible.add_secret(tricky_pw)
+    ev = _docker_vars(tmp_path, free_port) | {
+        "grafana_docker_admin_password": tricky_pw,
+        "grafana_docker_provision": True,
+        "grafana_docker_datasources_src": str(ds),
+        "grafana_docker_dashboard_provider_src": str(other),
+        "grafana_docker_dashboard_src": str(other),
+        "grafana_docker_datasource_env": {"DB_HOST": "db.internal:5432", "DB_PASSWORD": PLANTED["reader_password"]},
+        "grafana_docker_env": {"GF_LOG_LEVEL": "warn"},
+        "grafana_docker_image": "localhost/test-grafana:1",
+        "grafana_docker_nginx_enabled": True,
+        "grafana_docker_nginx_image": "localhost/test-nginx:1",
+        "grafana_docker_nginx_server_name": "grafana.test",
+    }
+    pb = tmp_path / "project.yml"
+    pb.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [
+            {"name": "project files", "ansible.builtin.include_role": {
+                "name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "project.yml"}},
+            {"name": "nginx files", "ansible.builtin.include_role": {
+                "name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "nginx.yml"}},
+        ]}]))
+    ansible.playbook(pb, extra_vars=ev)
+    project = tmp_path / "grafana-kpi"
+    compose_text = (project / "compose.yaml").read_text()
+    for secret in (tricky_pw, PLANTED["reader_password"]):
+        assert secret not in compose_text
+    assert oct((project / "grafana.env").stat().st_mode & 0o777) == "0o600"
+    assert oct((project / "ssl" / "grafana.key").stat().st_mode & 0o777) == "0o600"
+    proc = __import__("subprocess").run([str(COMPOSE_BIN), "--project-directory", str(project), "-f",
+                                         str(project / "compose.yaml"), "config", "--format", "json"],
+                                        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    cfg = json.loads(proc.stdout)
+    assert "version" not in cfg
+    # `config` prints values ready for re-interpolation, i.e. with every literal $ doubled.
+    env = {k: v.replace("$$", "$") for k, v in cfg["services"]["grafana"]["environment"].items()}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == tricky_pw
+    assert env["DB_PASSWORD"] == PLANTED["reader_password"]
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert env["GF_LOG_LEVEL"] == "warn"
+    assert cfg["services"]["grafana"]["image"] == "localhost/test-grafana:1"
+    assert cfg["services"]["nginx"]["image"] == "localhost/test-nginx:1"
+    assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} >= {
+        "/var/lib/grafana", "/etc/grafana/provisioning", "/var/lib/grafana/dashboards/kpi"}
+    assert [p["published"] for p in cfg["services"]["grafana"]["ports"]] == [str(free_port)]
+    # The self-signed certificate is real and names the server.
+    out = __import__("subprocess").run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"),
+                                        "-noout", "-subject"], capture_output=True, text=True, check=True).stdout
+    assert "grafana.test" in out
+    # Re-run: nothing changes.
+    res = ansible.playbook(pb, extra_vars=ev)
+    assert "changed=0" in res.stdout.split("PLAY RECAP")[-1]
