@@ -1,0 +1,135 @@
+"""Folders (notes §3)."""
+
+import pytest
+
+from emu_client import Client
+
+NOT_FOUND = {"status": "not-found", "message": "folder not found"}
+MISMATCH = {"status": "version-mismatch", "message": "the folder has been changed by someone else"}
+
+
+def test_create_full_folder_object(grafana_emulator):
+    """notes §3 POST: 200 with the full folder object (url /dashboards/f/<uid>/<slug>, version 1)."""
+    r = Client(grafana_emulator).post("/api/folders", {"uid": "kpi", "title": "KPI Dashboards"})
+    assert r.status == 200
+    assert r.json["url"] == "/dashboards/f/kpi/kpi-dashboards" and r.json["version"] == 1
+    for key in ("id", "uid", "title", "hasAcl", "canSave", "canEdit", "canAdmin", "canDelete", "createdBy",
+                "created", "updatedBy", "updated"):
+        assert key in r.json
+
+
+def test_title_rules(grafana_emulator):
+    """notes §3: empty title -> 400 folder title cannot be empty; "General" -> 400; bad uid -> 400."""
+    api = Client(grafana_emulator)
+    assert api.post("/api/folders", {"title": ""}).json["message"] == "folder title cannot be empty"
+    r = api.post("/api/folders", {"title": "general"})
+    assert r.status == 400 and r.json["message"] == "A folder with that name already exists"
+    assert api.post("/api/folders", {"title": "x", "uid": "a b"}).json["message"] == "uid contains illegal characters"
+    assert api.post("/api/folders", {"title": "x", "uid": "a" * 41}).json["message"] == \
+        "uid too long, max 40 characters"
+    assert api.get("/api/folders").json == []
+
+
+def test_repost_existing_uid_412(grafana_emulator):
+    """notes §3: re-POSTing an existing folder uid -> 412 version-mismatch (not 409)."""
+    api = Client(grafana_emulator)
+    api.post("/api/folders", {"uid": "f", "title": "F"})
+    r = api.post("/api/folders", {"uid": "f", "title": "F"})
+    assert r.status == 412 and r.json == MISMATCH
+
+
+def test_not_found_body(grafana_emulator):
+    """notes §3: GET/PUT/DELETE unknown -> 404 {"status":"not-found","message":"folder not found"}."""
+    api = Client(grafana_emulator)
+    for method in ("GET", "PUT", "DELETE"):
+        r = api.call(method, "/api/folders/missing", {"title": "x", "version": 1} if method == "PUT" else None)
+        assert r.status == 404 and r.json == NOT_FOUND, method
+
+
+def test_put_version_rules(grafana_emulator):
+    """notes §3 PUT: stale/omitted version without overwrite -> 412; overwrite skips; success bumps version."""
+    api = Client(grafana_emulator)
+    api.post("/api/folders", {"uid": "f", "title": "F"})
+    r = api.put("/api/folders/f", {"title": "F2"})
+    assert r.status == 412 and r.json == MISMATCH
+    r = api.put("/api/folders/f", {"title": "F2", "version": 1})
+    assert r.status == 200 and r.json["version"] == 2 and r.json["title"] == "F2"
+    assert api.put("/api/folders/f", {"title": "F3", "version": 1}).status == 412
+    r = api.put("/api/folders/f", {"title": "F3", "overwrite": True})
+    assert r.status == 200 and r.json["version"] == 3
+
+
+def test_nested_list_direct_children(grafana_emulator):
+    """notes §3 (11.x nested GA): GET /api/folders?parentUid lists only direct children; root when omitted."""
+    api = Client(grafana_emulator)
+    api.post("/api/folders", {"uid": "a", "title": "A"})
+    r = api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
+    assert r.json["parentUid"] == "a" and [p["uid"] for p in r.json["parents"]] == ["a"]
+    api.post("/api/folders", {"uid": "c", "title": "C", "parentUid": "b"})
+    assert [f["uid"] for f in api.get("/api/folders").json] == ["a"]
+    assert api.get("/api/folders", params={"parentUid": "a"}).json == [{"id": 2, "uid": "b", "title": "B",
+                                                                        "parentUid": "a"}]
+
+
+def test_flat_list_without_nested_folders(grafana_emulator_factory):
+    """notes §3: with nestedFolders off (10.x default) the list is flat and parentUid is ignored."""
+    api = Client(grafana_emulator_factory(version="10.4.0"))
+    api.post("/api/folders", {"uid": "a", "title": "A"})
+    r = api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
+    assert "parentUid" not in r.json
+    assert [f["uid"] for f in api.get("/api/folders").json] == ["a", "b"]
+
+
+def test_max_depth_4(grafana_emulator):
+    """notes §3: nesting deeper than 4 -> 400 errutil folder.maximum-depth-reached."""
+    api = Client(grafana_emulator)
+    parent = ""
+    for level in range(1, 5):
+        r = api.post("/api/folders", {"uid": "l%d" % level, "title": "L%d" % level, "parentUid": parent})
+        assert r.status == 200, r
+        parent = "l%d" % level
+    r = api.post("/api/folders", {"uid": "l5", "title": "L5", "parentUid": parent})
+    assert r.status == 400
+    assert r.json["messageId"] == "folder.maximum-depth-reached"
+    assert r.json["message"] == "Maximum nested folder depth reached"
+
+
+@pytest.mark.parametrize("version,sibling_dup,cross_parent_dup", [("10.3.0", 409, None), ("11.3.0", 409, 200)])
+def test_duplicate_titles_by_version(grafana_emulator_factory, version, sibling_dup, cross_parent_dup):
+    """notes §3: <=10.3 duplicate title -> 409 "a folder or dashboard in the general folder with the same name
+    already exists"; >=10.4 same title allowed under different parents, same parent still rejected."""
+    api = Client(grafana_emulator_factory(version=version))
+    api.post("/api/folders", {"uid": "p1", "title": "Team"})
+    r = api.post("/api/folders", {"title": "Team"})
+    assert r.status == sibling_dup
+    if version == "10.3.0":
+        assert r.json["message"] == "a folder or dashboard in the general folder with the same name already exists"
+    if cross_parent_dup:
+        api.post("/api/folders", {"uid": "p2", "title": "Other"})
+        assert api.post("/api/folders", {"title": "Team", "parentUid": "p2"}).status == cross_parent_dup
+
+
+def test_delete_and_alert_rules(grafana_emulator):
+    """notes §3 DELETE: 11.x body {"message":"Folder deleted"}; with alert rules -> 400 unless forceDeleteRules;
+    contained dashboards are deleted too."""
+    api = Client(grafana_emulator)
+    api.post("/api/folders", {"uid": "f", "title": "F"})
+    api.post("/api/dashboards/db", {"dashboard": {"title": "D", "uid": "d"}, "folderUid": "f"})
+    rule = {"folderUID": "f", "ruleGroup": "g", "title": "r", "condition": "A", "for": "5m",
+            "noDataState": "NoData", "execErrState": "Error",
+            "data": [{"refId": "A", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
+                      "model": {"refId": "A", "type": "math", "expression": "1"}}]}
+    assert api.post("/api/v1/provisioning/alert-rules", rule).status == 201
+    r = api.delete("/api/folders/f")
+    assert r.status == 400 and r.json["message"] == "folder contains alert rules"
+    r = api.delete("/api/folders/f", params={"forceDeleteRules": "true"})
+    assert r.status == 200 and r.json == {"message": "Folder deleted"}
+    assert api.get("/api/dashboards/uid/d").status == 404
+    assert api.get("/api/v1/provisioning/alert-rules").json == []
+
+
+def test_delete_body_with_id_before_11(grafana_emulator_factory):
+    """notes §3 DELETE: docs (10.x) body {"message":"Folder deleted","id":N} (with title)."""
+    api = Client(grafana_emulator_factory(version="10.4.0"))
+    fid = api.post("/api/folders", {"uid": "f", "title": "F"}).json["id"]
+    assert api.delete("/api/folders/f").json == {"title": "F", "message": "Folder F deleted", "id": fid}
