@@ -489,8 +489,13 @@ REVOKE ALL ON FUNCTION kpi_rebuild_rollups() FROM PUBLIC;
 -- --------------------------------------------------------------------------------------------------------
 -- 5. Triggers (transition tables need one trigger per event). CREATE OR REPLACE TRIGGER needs PostgreSQL >= 14.
 
-CREATE OR REPLACE TRIGGER kpi_token_usage_fill
-    BEFORE INSERT OR UPDATE ON token_usage
+-- rows that arrive with total_tokens and cost_usd skip the per-row function entirely (bulk loaders)
+CREATE OR REPLACE TRIGGER kpi_token_usage_fill_ins
+    BEFORE INSERT ON token_usage
+    FOR EACH ROW WHEN (NEW.cost_usd IS NULL OR NEW.total_tokens IS NULL)
+    EXECUTE FUNCTION kpi_token_usage_fill();
+CREATE OR REPLACE TRIGGER kpi_token_usage_fill_upd
+    BEFORE UPDATE ON token_usage
     FOR EACH ROW EXECUTE FUNCTION kpi_token_usage_fill();
 
 CREATE OR REPLACE TRIGGER kpi_cases_rollup_ins AFTER INSERT ON cases

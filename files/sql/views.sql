@@ -45,10 +45,6 @@ WITH c AS (
            sum(handling_minutes_sum)   AS handling_minutes_sum
       FROM kpi_daily_case_stats
      GROUP BY metric_date
-), t AS (
-    SELECT usage_date, sum(cost_usd) AS ai_cost
-      FROM kpi_daily_token_stats
-     GROUP BY usage_date
 )
 SELECT c.*,
        coalesce(t.ai_cost, 0)                                      AS ai_cost,
@@ -58,7 +54,10 @@ SELECT c.*,
        b.monthly_platform_cost
            / extract(day FROM date_trunc('month', c.metric_date) + interval '1 month - 1 day') AS platform_cost
   FROM c
-  LEFT JOIN t ON t.usage_date = c.metric_date
+  -- per-day index look-up, so a dashboard window filter on metric_date limits this side too
+  LEFT JOIN LATERAL (SELECT sum(s.cost_usd) AS ai_cost
+                       FROM kpi_daily_token_stats s
+                      WHERE s.usage_date = c.metric_date) t ON true
  CROSS JOIN v_kpi_baseline b;
 
 CREATE OR REPLACE VIEW v_daily_kpi AS
@@ -98,10 +97,6 @@ WITH c AS (
            s.handling_minutes_sum,
            sum(s.total_cases) OVER (PARTITION BY s.metric_date) AS day_cases
       FROM kpi_daily_case_stats s
-), t AS (
-    SELECT usage_date, sum(cost_usd) AS ai_cost
-      FROM kpi_daily_token_stats
-     GROUP BY usage_date
 ), x AS (
     -- the day's AI spend is shared out by the category's share of the day's cases
     SELECT c.*,
@@ -110,7 +105,9 @@ WITH c AS (
            c.total_cases * b.manual_cost_per_case                 AS manual_cost,
            c.total_cases * b.manual_minutes_per_case              AS manual_minutes
       FROM c
-      LEFT JOIN t ON t.usage_date = c.metric_date
+      LEFT JOIN LATERAL (SELECT sum(s.cost_usd) AS ai_cost
+                           FROM kpi_daily_token_stats s
+                          WHERE s.usage_date = c.metric_date) t ON true
      CROSS JOIN v_kpi_baseline b
 )
 SELECT metric_date,

@@ -1,0 +1,606 @@
+#!/usr/bin/env python3
+"""Scale benchmark of the KPI data model: dashboard query latency, result identity, token-logging throughput.
+
+Starts its own PostgreSQL 15 (127.0.0.1, free port, stopped by PID), applies files/sql in order, loads
+--scale x (50,000 cases/day x --days) cases plus ~2.1 token_usage rows per case with generate_series in SQL
+(rollup triggers active), then:
+
+1. batched token logging: --log-batches INSERTs of 1,000 rows (execute_values, one transaction each) with
+   every trigger active (cost looked up from api_pricing per row, rollups updated per statement) -> rows/s;
+   also single-row inserts (one per transaction, the n8n per-request style) and a 1,000-case UPDATE;
+2. every view queried as the Grafana dashboard would (as the read-only role, windows last 24 h / 7 / 30 /
+   90 days, --repeat times each) -> p50 / p95 ms;
+3. each view result compared with a straightforward reference query on the base tables, both in one
+   REPEATABLE READ snapshot -> IDENTICAL or a diff.
+
+It prints measured numbers; it asserts no timings. Exit status 1 only if a result differs.
+
+    .venv/bin/python bench/kpi_bench.py --scale 0.05
+    .venv/bin/python bench/kpi_bench.py --scale 1.0 --repeat 20      # one year at 50k cases/day
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql as psql
+from psycopg2.extras import execute_values
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SQL_DIR = REPO / "files" / "sql"
+READER = "kpi_grafana_reader"
+CASES_PER_DAY_FULL = 50_000
+WINDOWS = [1, 7, 30, 90]
+
+# ------------------------------------------------------------------------------------------------- load
+
+LOAD_CASES = """
+INSERT INTO cases (created_at, resolved_at, status, resolution_path, category, first_contact_resolved,
+                   ai_confidence, ai_outcome, csat_score, escalation_reason, handling_minutes)
+SELECT created_at,
+       CASE WHEN resolved_at <= now() THEN resolved_at END,
+       CASE WHEN resolved_at > now() THEN (CASE path WHEN 'escalated' THEN 'escalated' ELSE 'open' END)
+            WHEN r_status < 0.3 THEN 'closed' ELSE 'resolved' END,
+       path, category,
+       path = 'self_service' AND resolved_at <= now() AND r_fcr < 0.9,
+       conf,
+       CASE WHEN r_outcome < 0.03 THEN NULL
+            WHEN r_outcome < conf THEN 'approved'
+            WHEN r_outcome < conf + (1 - conf) * 0.6 THEN 'edited' ELSE 'rejected' END,
+       CASE WHEN resolved_at <= now() AND r_csat < 0.7 THEN least(5, 1 + floor(r_csat2 * 5.6))::smallint END,
+       CASE WHEN path = 'escalated'
+            THEN (ARRAY['refund_over_limit','lost_package','identity_verification','bug_report','damaged_item',
+                        'warranty_claim','legal_request','account_locked','disputed_charge','integration_error',
+                        'gdpr_request','customs_hold'])[1 + floor(r_reason * r_reason * 12)::int] END,
+       CASE path WHEN 'collaborative' THEN round((5 + r_handle * 12)::numeric, 2)
+                 WHEN 'escalated' THEN round((20 + r_handle * 70)::numeric, 2) END
+  FROM (
+    SELECT created_at,
+           created_at + make_interval(secs => CASE path WHEN 'self_service' THEN 120 + r_res * 600
+                                                      WHEN 'collaborative' THEN 600 + r_res * 3000
+                                                      ELSE 3600 + r_res * 120000 END) AS resolved_at,
+           path, category, r_status, r_fcr, r_outcome, r_csat, r_csat2, r_reason, r_handle,
+           round((CASE path WHEN 'self_service' THEN 0.70 + r_conf * 0.30
+                            WHEN 'collaborative' THEN 0.40 + r_conf * 0.50
+                            ELSE 0.10 + r_conf * 0.60 END)::numeric, 3) AS conf
+      FROM (
+        SELECT created_at, r_res, r_status, r_fcr, r_outcome, r_csat, r_csat2, r_reason, r_handle, r_conf,
+               CASE WHEN r_path < 0.65 THEN 'self_service' WHEN r_path < 0.90 THEN 'collaborative'
+                    ELSE 'escalated' END AS path,
+               (ARRAY['billing','billing','shipping','shipping','account','technical','returns','product',
+                      'compliance','billing'])[1 + floor(r_cat * 10)::int] AS category
+          FROM (
+            SELECT d.day + make_interval(secs => (random() * 86399)::int) AS created_at,
+                   random() AS r_path, random() AS r_cat,
+                   random() AS r_res, random() AS r_status, random() AS r_fcr, random() AS r_outcome,
+                   random() AS r_csat, random() AS r_csat2, random() AS r_reason, random() AS r_handle,
+                   random() AS r_conf
+              FROM generate_series(%(d_from)s::date, %(d_to)s::date, interval '1 day') AS d(day)
+             CROSS JOIN LATERAL generate_series(1, round(%(per_day)s * (ARRAY[1.15,1.10,1.05,1.00,0.95,0.55,0.45])
+                                                                       [extract(isodow FROM d.day)::int])::int) g
+            OFFSET 0) x0
+        OFFSET 0) x
+    OFFSET 0) y
+ WHERE created_at <= now()
+RETURNING case_id, created_at, resolution_path
+"""
+
+# Bulk token rows: total_tokens and cost_usd computed in SQL exactly as the row trigger would (price in effect
+# at recorded_at), so the per-row trigger's WHEN clause skips it; the rollup triggers stay active.
+LOAD_TOKENS = """
+INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, operation_type, input_tokens,
+                         output_tokens, total_tokens, cost_usd, latency_ms, success)
+SELECT t.recorded_at, t.workflow_name, t.case_id, t.provider, t.model, t.op, t.input_tokens, t.output_tokens,
+       t.input_tokens + t.output_tokens,
+       round((t.input_tokens * p.input_price_per_million + t.output_tokens * p.output_price_per_million)
+             / 1000000, 6),
+       t.latency_ms, t.success
+  FROM (
+    SELECT c.case_id, c.created_at + s * interval '4 seconds' AS recorded_at,
+           (ARRAY['workflow-1-intake', 'workflow-2-triage', 'workflow-4-escalation'])[s] AS workflow_name,
+           CASE WHEN s = 2 AND c.case_id %% 5 = 0 THEN 'openai' ELSE 'anthropic' END AS provider,
+           CASE s WHEN 1 THEN 'claude-haiku-3-5'
+                  WHEN 2 THEN CASE WHEN c.case_id %% 5 = 0 THEN 'gpt-4o' ELSE 'claude-sonnet-4' END
+                  ELSE 'claude-opus-4' END AS model,
+           (ARRAY['intake', 'triage', 'escalation'])[s] AS op,
+           (500 + (c.case_id * 7919 + s * 104729) %% 3000)::bigint AS input_tokens,
+           (80 + (c.case_id * 6271 + s * 7) %% 700)::bigint AS output_tokens,
+           (300 + (c.case_id * 31 + s) %% 5000)::int AS latency_ms,
+           (c.case_id + s) %% 250 <> 0 AS success
+      FROM new_cases c
+     CROSS JOIN LATERAL generate_series(1, CASE WHEN c.resolution_path = 'escalated' THEN 3 ELSE 2 END) s
+  ) t
+  LEFT JOIN LATERAL (SELECT input_price_per_million, output_price_per_million FROM api_pricing ap
+                      WHERE ap.provider = t.provider AND ap.model = t.model AND ap.effective_from <= t.recorded_at
+                      ORDER BY ap.effective_from DESC LIMIT 1) p ON true
+ WHERE t.recorded_at <= now()
+"""
+
+SETUP_EXTRA = """
+INSERT INTO kb_articles (title, category, is_published)
+SELECT format('%%s article %%s', c, g), c, g %% 4 <> 0
+  FROM unnest(ARRAY['billing','shipping','account','technical','returns']) c, generate_series(1, 1 + length(c) %% 4) g;
+INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, cost_limit_usd, period_start, period_end)
+VALUES ('Anthropic Monthly', 'anthropic', 'monthly', %(monthly)s, %(monthly_cost)s,
+        date_trunc('month', CURRENT_DATE)::date, (date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date),
+       ('OpenAI Monthly', 'openai', 'monthly', %(monthly_openai)s, NULL,
+        date_trunc('month', CURRENT_DATE)::date, (date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date),
+       ('All Providers Daily', NULL, 'daily', %(daily)s, NULL, CURRENT_DATE, CURRENT_DATE),
+       ('Anthropic Weekly', 'anthropic', 'weekly', %(weekly)s, NULL, CURRENT_DATE - 6, CURRENT_DATE);
+"""
+
+# ------------------------------------------------------------------------------------------------- queries
+# Reference queries: straightforward SQL on the base tables (cases, token_usage, kb_articles, token_budgets,
+# baseline_config), written independently of the rollups. {start} = first day of the dashboard window.
+
+BASELINE = """baseline AS (
+    SELECT coalesce(max(config_value) FILTER (WHERE config_key = 'manual_cost_per_case'), 25.00) AS manual_cost,
+           coalesce(max(config_value) FILTER (WHERE config_key = 'hourly_support_cost'), 40.00) AS hourly,
+           coalesce(max(config_value) FILTER (WHERE config_key = 'manual_minutes_per_case'), 30) AS manual_minutes,
+           coalesce(max(config_value) FILTER (WHERE config_key = 'monthly_platform_cost'), 500.00) AS platform
+      FROM baseline_config)"""
+
+WINDOW_START = "(now() - interval '{days} days')::date"
+
+DASHBOARD = {
+    "daily_kpi": ("SELECT {cols} FROM v_daily_kpi WHERE metric_date >= {start} ORDER BY metric_date", "v_daily_kpi"),
+    "daily_kpi_by_category": ("SELECT {cols} FROM v_daily_kpi_by_category WHERE metric_date >= {start} "
+                              "ORDER BY metric_date, category", "v_daily_kpi_by_category"),
+    "confidence_daily": ("SELECT {cols} FROM v_confidence_daily WHERE metric_date >= {start} "
+                         "ORDER BY metric_date, confidence_bucket", "v_confidence_daily"),
+    "token_daily": ("SELECT {cols} FROM v_token_daily WHERE usage_date >= {start} "
+                    "ORDER BY usage_date, provider, model, workflow_name", "v_token_daily"),
+    "cost_comparison_daily": ("SELECT {cols} FROM v_cost_comparison_daily WHERE metric_date >= {start} "
+                              "ORDER BY metric_date", "v_cost_comparison_daily"),
+    "escalation_reasons_daily": ("SELECT {cols} FROM v_escalation_reasons_daily WHERE metric_date >= {start} "
+                                 "ORDER BY metric_date, escalation_reason, category", "v_escalation_reasons_daily"),
+    "executive_summary": ("SELECT {cols} FROM v_executive_summary", "v_executive_summary"),
+    "budget_utilization": ("SELECT {cols} FROM v_budget_utilization ORDER BY budget_name", "v_budget_utilization"),
+    "top_escalation_reasons": ("SELECT {cols} FROM v_top_escalation_reasons ORDER BY rank", "v_top_escalation_reasons"),
+    "kb_coverage_gaps": ("SELECT {cols} FROM v_kb_coverage_gaps ORDER BY category", "v_kb_coverage_gaps"),
+    "low_confidence_categories": ("SELECT {cols} FROM v_low_confidence_categories ORDER BY category",
+                                  "v_low_confidence_categories"),
+    "recurring_issues": ("SELECT {cols} FROM v_recurring_issues ORDER BY category, escalation_reason",
+                         "v_recurring_issues"),
+    "kpi_targets": ("SELECT {cols} FROM v_kpi_targets ORDER BY kpi_key", "v_kpi_targets"),
+}
+WINDOWED = {"daily_kpi", "daily_kpi_by_category", "confidence_daily", "token_daily", "cost_comparison_daily",
+            "escalation_reasons_daily"}
+
+CASE_DAY = """
+    SELECT created_at::date AS d, count(*) AS n,
+           count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved,
+           count(*) FILTER (WHERE resolution_path = 'escalated') AS escalated,
+           count(*) FILTER (WHERE resolution_path = 'collaborative') AS collaborative,
+           count(*) FILTER (WHERE resolution_path = 'self_service') AS self_service,
+           count(*) FILTER (WHERE first_contact_resolved) AS fcr,
+           avg(extract(epoch FROM resolved_at - created_at))
+               FILTER (WHERE status IN ('resolved', 'closed') AND resolved_at IS NOT NULL) AS avg_res_s,
+           avg(csat_score) AS csat,
+           count(ai_outcome) AS reviewed,
+           count(*) FILTER (WHERE ai_outcome = 'approved') AS approved,
+           count(*) FILTER (WHERE ai_outcome = 'edited') AS edited,
+           count(*) FILTER (WHERE ai_outcome = 'rejected') AS rejected,
+           avg(ai_confidence) AS conf,
+           avg(ai_confidence) FILTER (WHERE ai_outcome IS NOT NULL) AS calib_conf,
+           count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome = 'approved') AS calib_approved,
+           count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome IS NOT NULL) AS calib_n,
+           coalesce(sum(handling_minutes), 0) AS handling
+      FROM cases WHERE created_at >= {start}::timestamptz GROUP BY 1"""
+
+REFERENCE = {
+    "daily_kpi": f"""
+WITH {BASELINE}, c AS ({CASE_DAY}),
+t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage
+       WHERE recorded_at >= {{start}}::timestamptz GROUP BY 1),
+x AS (SELECT c.*, coalesce(t.ai, 0) AS ai, c.handling / 60 * b.hourly AS human, c.n * b.manual_cost AS manual,
+             c.n * b.manual_minutes AS manual_min,
+             b.platform / extract(day FROM date_trunc('month', c.d) + interval '1 month - 1 day') AS platform
+        FROM c LEFT JOIN t USING (d) CROSS JOIN baseline b)
+SELECT d, n, resolved, escalated, collaborative, self_service,
+       round(100.0 * resolved / n, 2), round(100.0 * fcr / n, 2), round(100.0 * self_service / n, 2),
+       round(100.0 * (collaborative + escalated) / n, 2), round(100.0 * escalated / n, 2),
+       round(avg_res_s / 60, 2), round(csat, 2),
+       round(100.0 * approved / nullif(reviewed, 0), 2), round(100.0 * edited / nullif(reviewed, 0), 2),
+       round(100.0 * rejected / nullif(reviewed, 0), 2), round(conf, 3),
+       round(abs(calib_conf * 100 - 100.0 * calib_approved / nullif(calib_n, 0)), 2),
+       round((manual_min - handling) / 60, 2), round(manual, 2), round(ai, 2), round(human, 2),
+       round(ai + human, 2), round((ai + human) / n, 2), round(ai / n, 2), round(manual - ai - human, 2),
+       round(100 * (manual - ai - human) / nullif(ai + platform, 0), 2)
+  FROM x ORDER BY d""",
+    "daily_kpi_by_category": f"""
+WITH {BASELINE},
+c AS (SELECT created_at::date AS d, category, count(*) AS n,
+             count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved,
+             count(*) FILTER (WHERE resolution_path = 'self_service') AS ss,
+             coalesce(sum(handling_minutes), 0) AS handling
+        FROM cases WHERE created_at >= {{start}}::timestamptz GROUP BY 1, 2),
+dn AS (SELECT d, sum(n) AS day_n FROM c GROUP BY d),
+t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage
+       WHERE recorded_at >= {{start}}::timestamptz GROUP BY 1)
+SELECT c.d, c.category, c.n, c.resolved, round(100.0 * c.ss / c.n, 2),
+       round((c.n * b.manual_minutes - c.handling) / 60, 2), round(c.n * b.manual_cost, 2),
+       round(coalesce(t.ai, 0) * c.n / dn.day_n + c.handling / 60 * b.hourly, 2),
+       round(c.n * b.manual_cost - coalesce(t.ai, 0) * c.n / dn.day_n - c.handling / 60 * b.hourly, 2)
+  FROM c JOIN dn USING (d) LEFT JOIN t USING (d) CROSS JOIN baseline b
+ ORDER BY c.d, c.category""",
+    "confidence_daily": """
+SELECT created_at::date, (least(floor(ai_confidence * 10), 9) / 10)::numeric(2,1) AS b, count(*),
+       count(*) FILTER (WHERE ai_outcome = 'approved'), count(*) FILTER (WHERE ai_outcome = 'edited'),
+       count(*) FILTER (WHERE ai_outcome = 'rejected')
+  FROM cases WHERE created_at >= {start}::timestamptz AND ai_confidence IS NOT NULL
+ GROUP BY 1, 2 ORDER BY 1, 2""",
+    "token_daily": """
+SELECT recorded_at::date, provider, model, workflow_name, count(*), sum(input_tokens), sum(output_tokens),
+       sum(total_tokens), round(coalesce(sum(cost_usd), 0), 2)
+  FROM token_usage WHERE recorded_at >= {start}::timestamptz
+ GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""",
+    "cost_comparison_daily": f"""
+WITH {BASELINE},
+c AS (SELECT created_at::date AS d, count(*) AS n, coalesce(sum(handling_minutes), 0) AS handling FROM cases GROUP BY 1),
+t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage GROUP BY 1),
+x AS (SELECT c.d, c.n * b.manual_cost AS manual, coalesce(t.ai, 0) + c.handling / 60 * b.hourly AS actual
+        FROM c LEFT JOIN t USING (d) CROSS JOIN baseline b),
+y AS (SELECT d, manual, actual, sum(manual - actual) OVER (ORDER BY d) AS cum FROM x)
+SELECT d, round(manual, 2), round(actual, 2), round(manual - actual, 2), round(cum, 2)
+  FROM y WHERE d >= {{start}} ORDER BY d""",
+    "escalation_reasons_daily": """
+SELECT created_at::date, coalesce(escalation_reason, 'unspecified') AS r, category, count(*)
+  FROM cases WHERE created_at >= {start}::timestamptz AND resolution_path = 'escalated'
+ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+    "budget_utilization": """
+WITH b AS (SELECT *, greatest(least(CURRENT_DATE, period_end) - period_start + 1, 0) AS elapsed
+             FROM token_budgets WHERE is_active),
+u AS (SELECT b.budget_id, coalesce(sum(tu.total_tokens), 0) AS used, coalesce(sum(tu.cost_usd), 0) AS cost
+        FROM b LEFT JOIN token_usage tu
+          ON tu.recorded_at >= b.period_start::timestamptz AND tu.recorded_at < (b.period_end + 1)::timestamptz
+         AND (b.provider IS NULL OR tu.provider = b.provider)
+       GROUP BY b.budget_id),
+daily AS (SELECT b.budget_id, tu.recorded_at::date AS d, sum(tu.total_tokens) AS tokens
+            FROM b JOIN token_usage tu
+              ON tu.recorded_at >= b.period_start::timestamptz AND tu.recorded_at < (b.period_end + 1)::timestamptz
+             AND (b.provider IS NULL OR tu.provider = b.provider)
+           GROUP BY 1, 2),
+run AS (SELECT budget_id, d, sum(tokens) OVER (PARTITION BY budget_id ORDER BY d) AS cum FROM daily),
+p AS (SELECT b.*, u.used, u.cost, u.used::numeric / nullif(b.elapsed, 0) AS avg_day,
+             (SELECT min(r.d) FROM run r WHERE r.budget_id = b.budget_id AND r.cum >= b.token_limit) AS out_on
+        FROM b JOIN u USING (budget_id)),
+q AS (SELECT p.*, CASE WHEN used >= token_limit THEN out_on
+                       WHEN CURRENT_DATE NOT BETWEEN period_start AND period_end OR coalesce(avg_day, 0) = 0 THEN NULL
+                       ELSE CURRENT_DATE + ceil((token_limit - used) / avg_day)::int END AS proj
+        FROM p)
+SELECT budget_name, provider, budget_type, period_start, period_end, token_limit, used,
+       round(100.0 * used / token_limit, 2), round(cost_limit_usd, 2), round(cost, 2),
+       round(100 * cost / cost_limit_usd, 2), round(avg_day, 0), proj, proj - CURRENT_DATE,
+       coalesce(proj <= period_end, false)
+  FROM q ORDER BY budget_name""",
+    "top_escalation_reasons": """
+WITH e AS (SELECT coalesce(escalation_reason, 'unspecified') AS r, category, count(*) AS n FROM cases
+            WHERE resolution_path = 'escalated' AND created_at >= (CURRENT_DATE - 29)::timestamptz
+              AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1, 2),
+r AS (SELECT r, sum(n) AS n FROM e GROUP BY r)
+SELECT r.r, r.n, round(100.0 * r.n / (SELECT sum(n) FROM r), 2),
+       (SELECT category FROM e WHERE e.r = r.r ORDER BY n DESC, category LIMIT 1),
+       row_number() OVER (ORDER BY r.n DESC, r.r)
+  FROM r ORDER BY 5""",
+    "kb_coverage_gaps": """
+WITH c AS (SELECT category, count(*) AS n, count(*) FILTER (WHERE resolution_path = 'self_service') AS ss
+             FROM cases WHERE created_at >= (CURRENT_DATE - 29)::timestamptz
+              AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1),
+e AS (SELECT category, coalesce(escalation_reason, 'unspecified') AS r, count(*) AS n FROM cases
+       WHERE resolution_path = 'escalated' AND created_at >= (CURRENT_DATE - 29)::timestamptz
+         AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1, 2)
+SELECT c.category, c.n, round(100.0 * c.ss / c.n, 2),
+       (SELECT count(*) FROM kb_articles k WHERE k.category = c.category AND k.is_published),
+       round((c.n - c.ss)::numeric
+             / ((SELECT count(*) FROM kb_articles k WHERE k.category = c.category AND k.is_published) + 1), 2),
+       coalesce(format('%s: how to resolve "%s" without an agent', initcap(replace(c.category, '_', ' ')),
+                       replace((SELECT r FROM e WHERE e.category = c.category ORDER BY n DESC, r LIMIT 1), '_', ' ')),
+                format('%s: self-service guide', initcap(replace(c.category, '_', ' '))))
+  FROM c ORDER BY c.category""",
+    "low_confidence_categories": """
+SELECT category, count(*), round(avg(ai_confidence), 3),
+       round(100.0 * count(*) FILTER (WHERE ai_outcome = 'approved') / nullif(count(ai_outcome), 0), 2),
+       round(100.0 * count(*) FILTER (WHERE ai_outcome = 'rejected') / nullif(count(ai_outcome), 0), 2)
+  FROM cases WHERE created_at >= (CURRENT_DATE - 29)::timestamptz AND created_at < (CURRENT_DATE + 1)::timestamptz
+ GROUP BY category ORDER BY category""",
+    "recurring_issues": """
+SELECT category, coalesce(escalation_reason, 'unspecified') AS r, count(*), count(DISTINCT created_at::date),
+       min(created_at::date), max(created_at::date)
+  FROM cases WHERE resolution_path = 'escalated' AND created_at >= (CURRENT_DATE - 29)::timestamptz
+   AND created_at < (CURRENT_DATE + 1)::timestamptz
+ GROUP BY 1, 2 HAVING count(DISTINCT created_at::date) >= 2 ORDER BY 1, 2""",
+    "kpi_targets": "SELECT kpi_key, display_name, comparator, target_value, unit FROM kpi_targets ORDER BY kpi_key",
+    "executive_summary": f"""
+WITH {BASELINE},
+c AS (SELECT count(*) FILTER (WHERE created_at::date = CURRENT_DATE) AS n_today,
+             count(*) FILTER (WHERE created_at::date = CURRENT_DATE AND status IN ('resolved', 'closed')) AS r_today,
+             avg(csat_score) FILTER (WHERE created_at::date = CURRENT_DATE) AS csat_today,
+             coalesce(sum(handling_minutes) FILTER (WHERE created_at::date = CURRENT_DATE), 0) AS h_today,
+             count(*) FILTER (WHERE created_at >= date_trunc('month', CURRENT_DATE)) AS n_mtd,
+             coalesce(sum(handling_minutes) FILTER (WHERE created_at >= date_trunc('month', CURRENT_DATE)), 0) AS h_mtd,
+             count(*) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz) AS n_30,
+             count(*) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz
+                                AND status IN ('resolved', 'closed')) AS r_30,
+             avg(csat_score) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz) AS csat_30,
+             coalesce(sum(handling_minutes) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz), 0) AS h_30
+        FROM cases
+       WHERE created_at >= least(CURRENT_DATE - 29, date_trunc('month', CURRENT_DATE)::date)::timestamptz
+         AND created_at < (CURRENT_DATE + 1)::timestamptz),
+t AS (SELECT coalesce(sum(cost_usd) FILTER (WHERE recorded_at::date = CURRENT_DATE), 0) AS ai_today,
+             coalesce(sum(cost_usd) FILTER (WHERE recorded_at >= date_trunc('month', CURRENT_DATE)), 0) AS ai_mtd,
+             coalesce(sum(cost_usd) FILTER (WHERE recorded_at >= (CURRENT_DATE - 29)::timestamptz), 0) AS ai_30
+        FROM token_usage
+       WHERE recorded_at >= least(CURRENT_DATE - 29, date_trunc('month', CURRENT_DATE)::date)::timestamptz
+         AND recorded_at < (CURRENT_DATE + 1)::timestamptz),
+pf AS (SELECT sum(b.platform / extract(day FROM date_trunc('month', g) + interval '1 month - 1 day')) AS p30
+         FROM baseline b, generate_series(CURRENT_DATE - 29, CURRENT_DATE, interval '1 day') g),
+bu AS (SELECT tb.budget_type,
+              round(100.0 * coalesce((SELECT sum(total_tokens) FROM token_usage tu
+                                       WHERE tu.recorded_at >= tb.period_start::timestamptz
+                                         AND tu.recorded_at < (tb.period_end + 1)::timestamptz
+                                         AND (tb.provider IS NULL OR tu.provider = tb.provider)), 0)
+                    / tb.token_limit, 2) AS pct
+         FROM token_budgets tb WHERE tb.is_active AND CURRENT_DATE BETWEEN tb.period_start AND tb.period_end)
+SELECT c.n_today, c.r_today, round(100.0 * c.r_today / nullif(c.n_today, 0), 2), round(c.csat_today, 2),
+       round(c.n_today * b.manual_cost - t.ai_today - c.h_today / 60 * b.hourly, 2),
+       round(c.n_mtd * b.manual_cost - t.ai_mtd - c.h_mtd / 60 * b.hourly, 2),
+       coalesce((SELECT max(pct) FROM bu WHERE budget_type = 'monthly'), (SELECT max(pct) FROM bu)),
+       round((c.n_today * b.manual_minutes - c.h_today) / 60, 2),
+       round(100.0 * c.r_30 / nullif(c.n_30, 0), 2), round(c.csat_30, 2),
+       round((t.ai_30 + c.h_30 / 60 * b.hourly) / nullif(c.n_30, 0), 2),
+       round(100 * (c.n_30 * b.manual_cost - t.ai_30 - c.h_30 / 60 * b.hourly) / nullif(t.ai_30 + pf.p30, 0), 2)
+  FROM c, t, pf, baseline b""",
+}
+
+
+def contract_columns():
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from kpi_sql import contract_views
+
+    return contract_views()
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+def pct(values, q):
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def apply_sql(conn, name, reader=None):
+    with conn, conn.cursor() as cur:
+        if reader:
+            cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (reader,))
+        cur.execute((SQL_DIR / name).read_text())
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def load(conn, scale, days, chunk_days):
+    per_day = CASES_PER_DAY_FULL * scale
+    today = dt.date.today()
+    with conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_DATE")
+        today = cur.fetchone()[0]
+        cur.execute("SELECT setseed(0.42)")
+    first = today - dt.timedelta(days=days - 1)
+    conn.commit()
+    t0 = time.perf_counter()
+    cases = tokens = 0
+    d = first
+    while d <= today:
+        d_to = min(d + dt.timedelta(days=chunk_days - 1), today)
+        with conn.cursor() as cur:
+            # one statement: the cases CTE feeds the token rows (no re-read of cases)
+            cur.execute("WITH new_cases AS (" + LOAD_CASES + ")" + LOAD_TOKENS,
+                        {"d_from": d, "d_to": d_to, "per_day": per_day})
+            tokens += cur.rowcount
+            cur.execute("SELECT count(*) FROM cases WHERE created_at >= %s::date AND created_at < %s::date + 1",
+                        (d, d_to))
+            cases += cur.fetchone()[0]
+        conn.commit()
+        elapsed = time.perf_counter() - t0
+        log(f"  loaded {d} .. {d_to}: {cases:,} cases, {tokens:,} token rows, {elapsed:.0f} s "
+            f"({(cases + tokens) / elapsed:,.0f} rows/s)")
+        d = d_to + dt.timedelta(days=1)
+    load_s = time.perf_counter() - t0
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats "
+                    "WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'anthropic'")
+        month_tokens = int(cur.fetchone()[0])
+        cur.execute("SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats "
+                    "WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'openai'")
+        month_openai = int(cur.fetchone()[0])
+        cur.execute(SETUP_EXTRA, {"monthly": max(month_tokens * 2, 1000), "monthly_cost": 100000,
+                                  "monthly_openai": max(month_openai, 1000) + 1000,
+                                  "daily": max(int(per_day * 5000), 1000), "weekly": max(int(per_day * 60000), 1000)})
+    conn.commit()
+    t1 = time.perf_counter()
+    old = conn.autocommit
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+    conn.autocommit = old
+    return cases, tokens, load_s, time.perf_counter() - t1
+
+
+def token_logging(conn, batches, batch_size=1000):
+    """Batched per-request logging with every trigger active (no cost given: the trigger prices each row)."""
+    models = [("workflow-1-intake", "anthropic", "claude-haiku-3-5"), ("workflow-2-triage", "anthropic", "claude-sonnet-4"),
+              ("workflow-2-triage", "openai", "gpt-4o"), ("workflow-4-escalation", "anthropic", "claude-opus-4")]
+    rows_total = 0
+    t0 = time.perf_counter()
+    for b in range(batches):
+        rows = []
+        for i in range(batch_size):
+            wf, prov, model = models[(b + i) % len(models)]
+            rows.append((wf, b * batch_size + i, prov, model, "bench", 500 + i, 100 + i % 300, 400 + i, True))
+        with conn.cursor() as cur:
+            execute_values(cur, "INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, "
+                                "input_tokens, output_tokens, latency_ms, success) VALUES %s", rows,
+                           page_size=batch_size)
+        conn.commit()
+        rows_total += len(rows)
+    batched = rows_total / (time.perf_counter() - t0)
+
+    n_single = 1000
+    t0 = time.perf_counter()
+    for i in range(n_single):
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, "
+                        "input_tokens, output_tokens, latency_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        ("workflow-1-intake", i, "anthropic", "claude-sonnet-4", "bench", 900, 120, 700))
+        conn.commit()
+    single = n_single / (time.perf_counter() - t0)
+
+    with conn.cursor() as cur:
+        t0 = time.perf_counter()
+        cur.execute("""UPDATE cases SET status = 'resolved', resolved_at = now(), csat_score = 4
+                        WHERE case_id IN (SELECT case_id FROM cases WHERE resolved_at IS NULL
+                                           ORDER BY created_at LIMIT 1000)""")
+        n_upd = cur.rowcount
+    conn.commit()
+    upd_ms = (time.perf_counter() - t0) * 1000
+    return rows_total, batched, single, n_upd, upd_ms
+
+
+def run_queries(admin, reader, contract, repeat, only=None):
+    results, mismatches = [], 0
+    for name, (template, view) in DASHBOARD.items():
+        if only and name not in only:
+            continue
+        cols = ", ".join(contract[view])
+        windows = WINDOWS if name in WINDOWED else [None]
+        for days in windows:
+            start = WINDOW_START.format(days=days) if days else None
+            dash_sql = template.format(cols=cols, start=start)
+            ref_sql = REFERENCE[name].format(start=start)
+            times = []
+            with reader.cursor() as cur:
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    cur.execute(dash_sql)
+                    rows = cur.fetchall()
+                    times.append((time.perf_counter() - t0) * 1000)
+            # identity check: view and reference read one snapshot (same CURRENT_DATE, same rows)
+            admin.set_session(isolation_level="REPEATABLE READ", readonly=True)
+            with admin.cursor() as cur:
+                cur.execute(dash_sql)
+                view_rows = cur.fetchall()
+                t0 = time.perf_counter()
+                cur.execute(ref_sql)
+                ref_rows = cur.fetchall()
+                ref_ms = (time.perf_counter() - t0) * 1000
+            admin.rollback()
+            admin.set_session(isolation_level="READ COMMITTED", readonly=False)
+            same = view_rows == ref_rows
+            if not same:
+                mismatches += 1
+                diff = [(a, b) for a, b in zip(view_rows, ref_rows) if a != b][:3]
+                log(f"  MISMATCH {name} window={days}: view {len(view_rows)} rows, reference {len(ref_rows)} rows; "
+                    f"first differences: {diff}")
+            label = f"{days}d" if days else "-"
+            results.append({"query": name, "window": label, "rows": len(rows), "p50_ms": statistics.median(times),
+                            "p95_ms": pct(times, 95), "max_ms": max(times), "reference_ms": ref_ms,
+                            "identical": same})
+    return results, mismatches
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=0.01, help="1.0 = 50,000 cases/day (default 0.01)")
+    ap.add_argument("--days", type=int, default=365, help="days of history up to today (default 365)")
+    ap.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query (default 20)")
+    ap.add_argument("--chunk-days", type=int, default=10, help="days per load statement (default 10)")
+    ap.add_argument("--log-batches", type=int, default=20, help="1,000-row token logging batches (default 20)")
+    ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    ap.add_argument("--keep", action="store_true", help="keep the cluster's files (server is stopped anyway)")
+    args = ap.parse_args(argv)
+
+    contract = contract_columns()
+    cluster = PgCluster()
+    log(f"starting PostgreSQL in {cluster.base} ...")
+    cluster.start()
+    log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: "
+        + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items() if k != "listen_addresses"))
+    try:
+        admin = psycopg2.connect(cluster.dsn())
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("CREATE DATABASE kpi_bench")
+            cur.execute(psql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(psql.Identifier(READER)),
+                        (cluster.password,))
+        admin.close()
+        admin = psycopg2.connect(cluster.dsn("kpi_bench"))
+        for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+            apply_sql(admin, name)
+        apply_sql(admin, "grafana-reader.sql", reader=READER)
+        with admin.cursor() as cur:
+            cur.execute("SELECT kpi_rollup_timezone(), current_setting('TimeZone'), version()")
+            tz, sess_tz, version = cur.fetchone()
+        admin.commit()
+        log(f"  {version.split(',')[0]}; rollup time zone {tz}, session time zone {sess_tz}")
+
+        target = int(CASES_PER_DAY_FULL * args.scale * args.days)
+        log(f"loading ~{target:,} cases over {args.days} days (scale {args.scale}) ...")
+        cases, tokens, load_s, analyze_s = load(admin, args.scale, args.days, args.chunk_days)
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_size_pretty(pg_database_size('kpi_bench')), "
+                        "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats)")
+            size, n_case_roll, n_tok_roll = cur.fetchone()
+        admin.commit()
+        log(f"loaded {cases:,} cases + {tokens:,} token rows in {load_s:.1f} s "
+            f"({(cases + tokens) / load_s:,.0f} rows/s, rollup triggers active); VACUUM ANALYZE {analyze_s:.1f} s; "
+            f"database {size}; rollup rows: {n_case_roll:,} case-day-category, {n_tok_roll:,} token-day-model")
+
+        log(f"token logging with all triggers active ({args.log_batches} x 1,000-row batches) ...")
+        n_logged, batched, single, n_upd, upd_ms = token_logging(admin, args.log_batches)
+        log(f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows")
+        log(f"  single-row INSERT, one transaction each:                {single:,.0f} rows/s")
+        log(f"  UPDATE resolving {n_upd:,} open cases in one statement:     {upd_ms:.1f} ms")
+
+        reader = psycopg2.connect(cluster.dsn("kpi_bench", user=READER))
+        reader.autocommit = True
+        log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables ...")
+        results, mismatches = run_queries(admin, reader, contract, args.repeat)
+        reader.close()
+        admin.close()
+
+        log("")
+        log(f"{'query':<27}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'ref ms':>10}  result")
+        for r in results:
+            log(f"{r['query']:<27}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
+                f"{r['max_ms']:>9.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}")
+        worst = max(results, key=lambda r: r["p95_ms"])
+        log("")
+        log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst dashboard p95 "
+            f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
+            f"{len(results) - mismatches}/{len(results)} results identical to the reference")
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "scale": args.scale, "days": args.days, "cases": cases, "token_rows": tokens, "load_s": load_s,
+                "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched, "single_rows_per_s": single,
+                "update_1000_ms": upd_ms, "queries": results}, indent=2, default=str))
+        return 1 if mismatches else 0
+    finally:
+        cluster.stop(keep_files=args.keep)
+        log(f"PostgreSQL (pid {cluster.pid or 'stopped'}) stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
