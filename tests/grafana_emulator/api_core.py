@@ -1,5 +1,6 @@
 """Health, signed-in user, frontend settings, orgs, admin users and the emulator's debug endpoints."""
 
+import hashlib
 import json
 import os
 import uuid
@@ -227,6 +228,17 @@ def register(app):
     def debug_database(req):
         app.database_failing = bool(req.json().get("failing"))
         return {"failing": app.database_failing}
+
+    @app.route("GET", r"/__emulator/secure-fingerprints", action="server:admin")
+    def debug_fingerprints(req):
+        """sha256 of every stored secret (data sources and contact points), so tests can prove which secret is
+        stored without it ever appearing in any answer."""
+        def fp(value):
+            return hashlib.sha256(value.encode()).hexdigest()
+        return {"datasources": {d["uid"]: {k: fp(v) for k, v in d["secureJsonData"].items()}
+                                for d in store.datasources.values() if d["orgId"] == req.org_id},
+                "contactPoints": {c["uid"]: {k: fp(v) for k, v in c["secure"].items()}
+                                  for c in store.contact_points.values() if c["orgId"] == req.org_id}}
 
     @app.route("GET", r"/__emulator/info", action="server:admin")
     def debug_info(req):

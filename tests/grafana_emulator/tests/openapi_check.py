@@ -47,6 +47,12 @@ EXCEPTIONS = [
      "the spec reuses DashboardVersionDTO (user id); the handler answers DashboardVersionMeta with the login "
      "(dashboard docs example: \"createdBy\": \"admin\")"),
 ]
+# ObjectMatchers have custom (Un)MarshalJSON: on the wire each matcher is ["label", "op", "value"]
+# (Grafana alerting provisioning docs), while the spec shows the Go struct {Name, Type, Value}.
+for _op, _dir in (("RoutePutPolicyTree", "request"), ("RouteGetPolicyTree", "response"),
+                  ("RouteResetPolicyTree", "response")):
+    EXCEPTIONS.append((_op, _dir, None, r"(^|/)object_matchers/\d+$", "type", r"is not of type 'object'",
+                       "ObjectMatchers marshal as [label, op, value] triples, not the Go struct"))
 # Swagger types Go durations (ProvisionedAlertRule.for) as int64 nanoseconds; the provisioning API marshals
 # prometheus model.Duration as a string such as "5m" (notes §5 "for (\"5m\")").
 for _op, _dirs in (("RoutePostAlertRule", ("request", "response")), ("RoutePutAlertRule", ("request", "response")),
@@ -149,14 +155,15 @@ class SpecViolation(AssertionError):
     pass
 
 
-def check(method, path, request_body, status, response_body):
-    """Validate one exchange; return the Operation checked (or None when the path is not in the spec)."""
+def check(method, path, request_body, status, response_body, check_request=True):
+    """Validate one exchange; return the Operation checked (or None when the path is not in the spec).
+    ``check_request=False`` for tests that send a deliberately invalid body (the response is still checked)."""
     op = find_operation(method, path)
     if op is None:
         return None
     problems = []
     req_schema = op.request_schema()
-    if req_schema is not None and request_body is not None:
+    if check_request and req_schema is not None and request_body is not None:
         for err in _errors(request_body, req_schema):
             if not _excepted(op.operation_id, "request", None, err):
                 problems.append("request %s: %s" % ("/".join(map(str, err.absolute_path)) or "<root>", err.message))
