@@ -128,6 +128,18 @@ class KpiDb:
         rows = self.read(sql, params)
         return rows[0] if rows else None
 
+    def table_missing_in_check_mode(self, table):
+        """True when, in check mode only, ``table`` does not exist yet (a first run's kpi_schema would create
+        it): the module then plans against an empty table instead of failing. Outside check mode a missing
+        table stays an error."""
+        if not self.check_mode:
+            return False
+        if self.read_one('SELECT to_regclass(%s) IS NOT NULL AS present', (table,))['present']:
+            return False
+        self.module.warn('table %s does not exist yet; check mode assumes it is empty (kpi_schema creates it)'
+                         % table)
+        return True
+
     def write(self, sql, params=None):
         self.record(sql, params)
         if not self.check_mode:

@@ -141,7 +141,8 @@ def run_module(module):
     db = connect(module)
     key = (params['provider'], params['model'])
     try:
-        current = db.read_one('SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s '
+        missing = db.table_missing_in_check_mode('api_pricing')
+        current = None if missing else db.read_one('SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s '
                               'AND is_current%s' % (', '.join(SHOWN), '' if module.check_mode else ' FOR UPDATE'), key)
         # midnight of the day in the server's time zone, as the column stores it
         effective = db.read_one('SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts',
@@ -161,8 +162,9 @@ def run_module(module):
             if current is not None and effective < current['effective_from']:
                 raise ValueError('effective_from %s is before the current price\'s effective_from %s'
                                  % (effective.date(), current['effective_from'].date()))
-            same_day = db.read_one('SELECT pricing_id FROM api_pricing WHERE provider = %s AND model = %s '
-                                   'AND effective_from = %s', key + (effective,))
+            same_day = None if missing else db.read_one(
+                'SELECT pricing_id FROM api_pricing WHERE provider = %s AND model = %s AND effective_from = %s',
+                key + (effective,))
             if same_day:
                 action = 'corrected'
                 if current is not None and current_id != same_day['pricing_id']:

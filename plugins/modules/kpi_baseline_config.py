@@ -125,8 +125,9 @@ def run_module(module):
 
     db = connect(module)
     try:
-        rows = db.read('SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s'
-                       % ('' if module.check_mode else ' FOR UPDATE'))
+        rows = [] if db.table_missing_in_check_mode('baseline_config') else db.read(
+            'SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s'
+            % ('' if module.check_mode else ' FOR UPDATE'))
     except psycopg2.Error as exc:
         db.fail('read baseline_config', exc)
     current = dict((r['config_key'], r) for r in rows)

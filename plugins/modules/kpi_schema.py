@@ -64,6 +64,13 @@ options:
           - Key of the file in the ledger. Defaults to the file's base name, so moving the file does not
             make it "new".
         type: str
+      depends_on:
+        description:
+          - Ledger names of earlier files in O(files); when one of them is applied in this run, this
+            V(repeatable) file is applied again too (for example grants that must follow new views).
+        type: list
+        elements: str
+        default: []
   settings:
     description:
       - Custom settings made visible to the SQL with C(SET LOCAL) (C(set_config(name, value, true))),
@@ -104,6 +111,7 @@ EXAMPLES = r'''
         kind: repeatable
       - path: "{{ sql_dir }}/grafana-reader.sql"
         kind: repeatable
+        depends_on: [views.sql]
     settings:
       kpi.reader_role: kpi_grafana_reader
   no_log: false
@@ -128,7 +136,7 @@ applied:
       description: V(once) or V(repeatable).
       type: str
     reason:
-      description: Why it ran, V(new), V(checksum changed) or V(settings changed).
+      description: Why it ran, V(new), V(checksum changed), V(settings changed) or V(dependency <name> applied).
       type: str
     statements:
       description: Number of statements in the file.
@@ -315,7 +323,7 @@ def load_file(spec):
             raise SqlFileError('SQL file %s line %d: transaction control (%s) is not allowed; kpi_schema runs '
                                'all files in one transaction' % (path, line, ' '.join(statement.split()[:2])))
     return dict(name=name, path=path, kind=spec['kind'], checksum=hashlib.sha256(raw).hexdigest(),
-                statements=statements)
+                statements=statements, depends_on=list(spec.get('depends_on') or []))
 
 
 def settings_checksum(settings):
@@ -331,7 +339,7 @@ def lock_key(ledger_table):
 
 def plan(files, ledger, settings_sum):
     """Decide per file: apply (with reason) or skip. SqlFileError for a changed once-file."""
-    would_apply, skipped = [], []
+    would_apply, skipped, scheduled = [], [], set()
     for item in files:
         row = ledger.get(item['name'])
         reason = None
@@ -347,7 +355,12 @@ def plan(files, ledger, settings_sum):
             reason = 'checksum changed'
         elif item['kind'] == 'repeatable' and row.get('settings_checksum') != settings_sum:
             reason = 'settings changed'
+        elif item['kind'] == 'repeatable':
+            applied_deps = [d for d in item.get('depends_on', []) if d in scheduled]
+            if applied_deps:
+                reason = 'dependency %s applied' % applied_deps[0]
         if reason:
+            scheduled.add(item['name'])
             would_apply.append(dict(file=item['name'], kind=item['kind'], reason=reason,
                                     statements=len(item['statements']), checksum=item['checksum']))
         else:
@@ -428,6 +441,10 @@ def run_module(module):
             item = load_file(spec)
             if item['name'] in seen:
                 raise SqlFileError('two files share the ledger name %s; give one of them a distinct name' % item['name'])
+            unknown = [d for d in item['depends_on'] if d not in seen]
+            if unknown:
+                raise SqlFileError('file %s depends_on %s, which is not listed before it in files'
+                                   % (item['name'], ', '.join(unknown)))
             seen.add(item['name'])
             files.append(item)
     except SqlFileError as exc:
@@ -526,6 +543,7 @@ def main():
             path=dict(type='path', required=True),
             kind=dict(type='str', choices=['once', 'repeatable'], default='once'),
             name=dict(type='str'),
+            depends_on=dict(type='list', elements='str', default=[]),
         )),
         settings=dict(type='dict', default={}),
         ledger_table=dict(type='str', default='kpi_schema_migrations'),

@@ -221,7 +221,7 @@ def run_module(module):
     db = connect(module)
     try:
         lock = '' if module.check_mode else ' FOR UPDATE'
-        current = db.read_one('SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s'
+        current = None if db.table_missing_in_check_mode('token_budgets') else db.read_one('SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s'
                               % (', '.join(COLUMNS), lock), (params['name'],))
         today = db.read_one('SELECT CURRENT_DATE AS today')['today']
     except psycopg2.Error as exc:
