@@ -382,16 +382,16 @@ def error_location(index, line, statement, exc):
 
 
 def quoted_ledger(ledger_table):
-    return psycopg2.sql.SQL('.').join(psycopg2.sql.Identifier(part) for part in ledger_table.split('.'))
+    """Quoted [schema.]table; safe because run_module() only accepts names matching LEDGER_NAME."""
+    return '.'.join('"%s"' % part for part in ledger_table.split('.'))
 
 
 def read_ledger(db, ledger_table):
     exists = db.read_one('SELECT to_regclass(%s) IS NOT NULL AS present', (ledger_table,))['present']
     if not exists:
         return False, {}
-    query = psycopg2.sql.SQL('SELECT file, kind, checksum, settings_checksum, apply_count, first_applied_at, '
-                             'applied_at FROM {} ORDER BY file').format(quoted_ledger(ledger_table))
-    rows = db.read(query.as_string(db.conn))
+    rows = db.read('SELECT file, kind, checksum, settings_checksum, apply_count, first_applied_at, applied_at '
+                   'FROM %s ORDER BY file' % quoted_ledger(ledger_table))
     return True, dict((row.pop('file'), jsonable(row)) for row in rows)
 
 
@@ -457,10 +457,10 @@ def run_module(module):
         if not module.check_mode:
             db.write('SELECT set_config(%s, %s, true)', ('lock_timeout', '%ds' % params['lock_timeout']))
             db.write('SELECT pg_advisory_xact_lock(%s)', (lock_key(ledger_table),))
-            db.write(psycopg2.sql.SQL(LEDGER_DDL).format(table).as_string(db.conn))
+            db.write(LEDGER_DDL.format(table))
         present, before = read_ledger(db, ledger_table)
         if module.check_mode and not present:
-            db.record(psycopg2.sql.SQL(LEDGER_DDL).format(table).as_string(db.conn))
+            db.record(LEDGER_DDL.format(table))
     except psycopg2.Error as exc:
         if getattr(exc, 'pgcode', None) == '55P03':
             db.fail('acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)'
@@ -478,7 +478,7 @@ def run_module(module):
     after = dict(before)
     applied = []
     if would_apply:
-        upsert = psycopg2.sql.SQL(LEDGER_UPSERT).format(table).as_string(db.conn)
+        upsert = LEDGER_UPSERT.format(table)
         for key in sorted(settings):
             try:
                 db.write('SELECT set_config(%s, %s, true)', (key, settings[key]))

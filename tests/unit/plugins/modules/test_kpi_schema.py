@@ -1,0 +1,195 @@
+"""Unit tests of kpi_schema: statement splitting, checksums, planning, error locations, check mode."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg2
+import pytest
+
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_schema as ks
+from kpi_pg_fake import FakeConnection, FakeModule, run
+
+
+def stmts(text):
+    return ks.split_sql(text)
+
+
+def test_split_simple_and_line_numbers():
+    sql = "CREATE TABLE a (id int);\n\n-- comment; not a statement\nINSERT INTO a VALUES (1);\nSELECT 2"
+    assert stmts(sql) == [(1, "CREATE TABLE a (id int)"), (4, "INSERT INTO a VALUES (1)"), (5, "SELECT 2")]
+
+
+def test_split_respects_quotes_comments_and_dollar_quotes():
+    sql = (
+        "INSERT INTO t VALUES ('a;b', 'it''s; fine');\n"
+        "SELECT \"odd;name\"\"x\" FROM t;\n"
+        "/* outer /* nested ; */ still ; comment */\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$\n"
+        "BEGIN\n  RETURN 1; -- ;\nEND;\n$body$;\n"
+        "DO $$ BEGIN PERFORM 1; END $$;\n"
+        "SELECT E'back\\'slash;';\n"
+    )
+    result = stmts(sql)
+    assert [line for line, _ in result] == [1, 2, 4, 9, 10]
+    assert result[0][1] == "INSERT INTO t VALUES ('a;b', 'it''s; fine')"
+    assert result[2][1].endswith("END;\n$body$")
+    assert result[4][1] == "SELECT E'back\\'slash;'"
+
+
+def test_split_positional_params_and_identifiers_with_dollar_are_not_quotes():
+    sql = "PREPARE p AS SELECT $1 + 1;\nSELECT a$b$ FROM t;\nSELECT 3;"
+    assert [s for _, s in stmts(sql)] == ["PREPARE p AS SELECT $1 + 1", "SELECT a$b$ FROM t", "SELECT 3"]
+
+
+def test_split_drops_empty_statements():
+    assert stmts(";;\n  ;\n-- only a comment\n") == []
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SELECT 1;\nSELECT 'open", "unterminated quoted string starting at line 2"),
+    ('SELECT "open', "unterminated quoted identifier starting at line 1"),
+    ("SELECT 1;\n\nDO $x$ BEGIN", "unterminated dollar-quoted string $x$ starting at line 3"),
+    ("/* never closed", "unterminated /* comment starting at line 1"),
+    ("SELECT 1;\n\\i other.sql\n", "backslash outside a string at line 2"),
+])
+def test_split_errors_name_the_line(sql, expected):
+    with pytest.raises(ks.SqlFileError, match=expected.replace("$", r"\$").replace("*", r"\*")):
+        stmts(sql)
+
+
+@pytest.mark.parametrize("statement, expected", [
+    ("BEGIN", True), ("commit", True), ("END", True), ("ROLLBACK", True), ("START TRANSACTION", True),
+    ("PREPARE TRANSACTION 'x'", True), ("ROLLBACK TO SAVEPOINT a", False), ("SAVEPOINT a", False),
+    ("PREPARE p AS SELECT 1", False), ("DO $$ BEGIN COMMIT; END $$", False), ("SELECT 1", False),
+    ("CREATE TABLE begin_log (id int)", False),
+])
+def test_transaction_control(statement, expected):
+    assert ks.is_transaction_control(statement) is expected
+
+
+def test_load_file_checksum_is_sha256_of_bytes(tmp_path):
+    f = tmp_path / "x.sql"
+    f.write_bytes(b"SELECT 1;\r\nSELECT 2;\n")
+    item = ks.load_file(dict(path=str(f), kind="once", name=None))
+    assert item["checksum"] == hashlib.sha256(b"SELECT 1;\r\nSELECT 2;\n").hexdigest()
+    assert item["name"] == "x.sql" and len(item["statements"]) == 2
+    item = ks.load_file(dict(path=str(f), kind="repeatable", name="custom", depends_on=["a"]))
+    assert item["name"] == "custom" and item["depends_on"] == ["a"]
+
+
+def test_load_file_rejects_commit_and_bad_encoding(tmp_path):
+    f = tmp_path / "tx.sql"
+    f.write_text("CREATE TABLE a (id int);\n\nCOMMIT;\n")
+    with pytest.raises(ks.SqlFileError, match=r"tx.sql line 3: transaction control \(COMMIT\) is not allowed"):
+        ks.load_file(dict(path=str(f), kind="once"))
+    f.write_bytes(b"SELECT '\xff';")
+    with pytest.raises(ks.SqlFileError, match="not valid UTF-8"):
+        ks.load_file(dict(path=str(f), kind="once"))
+    with pytest.raises(ks.SqlFileError, match="cannot read SQL file"):
+        ks.load_file(dict(path=str(tmp_path / "missing.sql"), kind="once"))
+
+
+def item(name, kind, checksum, depends_on=()):
+    return dict(name=name, path="/sql/" + name, kind=kind, checksum=checksum, statements=[(1, "SELECT 1")],
+                depends_on=list(depends_on))
+
+
+def test_plan_reasons():
+    files = [item("a.sql", "once", "A"), item("b.sql", "once", "B"), item("v.sql", "repeatable", "V2"),
+             item("g.sql", "repeatable", "G", depends_on=["v.sql"]), item("s.sql", "repeatable", "S")]
+    ledger = {"a.sql": dict(checksum="A", settings_checksum="old"), "v.sql": dict(checksum="V1", settings_checksum="s1"),
+              "g.sql": dict(checksum="G", settings_checksum="s1"), "s.sql": dict(checksum="S", settings_checksum="s0")}
+    would, skipped = ks.plan(files, ledger, "s1")
+    assert [(w["file"], w["reason"]) for w in would] == [
+        ("b.sql", "new"), ("v.sql", "checksum changed"), ("g.sql", "dependency v.sql applied"),
+        ("s.sql", "settings changed")]
+    assert skipped == ["a.sql"]  # a once-file ignores settings changes
+
+
+def test_plan_refuses_changed_once_file():
+    with pytest.raises(ks.SqlFileError, match=r"/sql/a.sql \(ledger name a.sql\) was applied as a once-file"):
+        ks.plan([item("a.sql", "once", "NEW")], {"a.sql": dict(checksum="OLD", settings_checksum="")}, "")
+
+
+def test_lock_key_is_stable_signed_bigint():
+    key = ks.lock_key("kpi_schema_migrations")
+    assert key == ks.lock_key("kpi_schema_migrations") != ks.lock_key("other.ledger")
+    assert -2 ** 63 <= key < 2 ** 63
+
+
+def test_error_location_uses_statement_position():
+    class Diag:
+        statement_position = "15"
+
+    class Exc(Exception):
+        diag = Diag()
+
+    statement = "SELECT 1 FROM\n  widgets WHERE;"
+    assert ks.error_location(3, 10, statement, Exc()) == "statement 3 starting at line 10, error at line 11"
+    assert ks.error_location(1, 1, "x", Exception()) == "statement 1 starting at line 1"
+
+
+def test_settings_checksum_is_order_independent():
+    assert ks.settings_checksum({"a.b": "1", "c.d": "2"}) == ks.settings_checksum({"c.d": "2", "a.b": "1"})
+    assert ks.settings_checksum({"a.b": "1"}) != ks.settings_checksum({"a.b": "2"})
+
+
+# ---------------------------------------------------------------------------------- run_module with a fake DB
+
+
+def schema_module(tmp_path, check_mode=False, **params):
+    f = tmp_path / "one.sql"
+    f.write_text("CREATE TABLE one (id int);\nINSERT INTO one VALUES (1);\n")
+    base = dict(files=[dict(path=str(f), kind="once", name=None, depends_on=[])], settings={"kpi.reader_role": "r"},
+                ledger_table="kpi_schema_migrations", lock_timeout=300)
+    base.update(params)
+    return FakeModule(base, check_mode=check_mode, diff=True)
+
+
+def test_check_mode_sends_only_reads(tmp_path, monkeypatch):
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=False)])])
+    result = run(ks, schema_module(tmp_path, check_mode=True), conn, monkeypatch)
+    assert result["changed"] is True and result["applied"] == []
+    assert [w["file"] for w in result["would_apply"]] == ["one.sql"]
+    assert conn.writes() == [] and conn.committed == 0
+    assert all(s.startswith("SELECT to_regclass") for s in conn.executed)
+    assert any("CREATE TABLE IF NOT EXISTS" in q for q in result["queries"])
+    assert "SELECT set_config('kpi.reader_role', 'r', true)" in result["queries"]
+
+
+def test_apply_runs_lock_statements_ledger_then_commits(tmp_path, monkeypatch):
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])])
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    executed = conn.executed
+    assert executed[0] == "SELECT set_config('lock_timeout', '300s', true)"
+    assert executed[1].startswith("SELECT pg_advisory_xact_lock(")
+    assert executed.index("CREATE TABLE one (id int)") < executed.index("INSERT INTO one VALUES (1)")
+    assert executed.index("SELECT set_config('kpi.reader_role', 'r', true)") < executed.index("CREATE TABLE one (id int)")
+    assert any(s.startswith('INSERT INTO "kpi_schema_migrations"') for s in executed)
+    assert conn.committed >= 1
+    assert result["applied"][0]["file"] == "one.sql"
+
+
+def test_statement_error_rolls_back_and_names_file(tmp_path, monkeypatch):
+    error = psycopg2.ProgrammingError("syntax error at or near \"VALUES\"")
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])],
+                          fail_on="INSERT INTO one", error=error)
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    assert result["failed"] is True
+    assert "error in SQL file" in result["msg"] and "one.sql (statement 2 starting at line 2)" in result["msg"]
+    assert "rolled back" in result["msg"]
+    assert conn.committed == 0 and conn.rolled_back >= 1
+    assert not any("kpi_schema_migrations" in s and s.startswith("INSERT") for s in conn.executed)
+
+
+@pytest.mark.parametrize("params, expected", [
+    (dict(settings={"reader_role": "x"}), "settings key 'reader_role' is not a custom setting name"),
+    (dict(ledger_table="bad-name"), "ledger_table 'bad-name' is not a valid table name"),
+    (dict(lock_timeout=-1), "lock_timeout must be >= 0"),
+])
+def test_bad_params_fail_before_connecting(tmp_path, monkeypatch, params, expected):
+    conn = FakeConnection()
+    result = run(ks, schema_module(tmp_path, **params), conn, monkeypatch)
+    assert result["failed"] and expected in result["msg"]
+    assert conn.executed == []
