@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build ``files/grafana-dashboard.json`` (the CX-Catalyst KPI dashboard) from code.
 
@@ -471,7 +470,6 @@ def improvement_row(board: dashboard.Dashboard) -> None:
         """, height=8))
 
 
-
 # ------------------------------------------------------------------------------------- alert rules
 #
 # The spec's three alert rules. Each rule:
@@ -691,7 +689,7 @@ def render() -> str:
 
 
 def main(argv: list | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="fail if a generated file differs from the generator")
     group.add_argument("--stdout", action="store_true", help="print the dashboard instead of writing it")

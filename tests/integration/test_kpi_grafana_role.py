@@ -16,7 +16,6 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
 
 import pytest
 import yaml
@@ -100,7 +99,7 @@ def _verification_table(output: str) -> list:
     idx = output.rfind("TASK [cx_catalyst.kpi_dashboard.kpi_grafana : Verify | Print the verification table]")
     assert idx >= 0, "verification table not printed"
     start = output.index("ok: [localhost] => ", idx) + len("ok: [localhost] => ")
-    result, _ = json.JSONDecoder().raw_decode(output[start:])
+    result = json.JSONDecoder().raw_decode(output[start:])[0]
     return result["msg"]
 
 
@@ -111,6 +110,11 @@ def _status_by_title(table: list) -> dict:
         title = next(t for t in sorted(PANEL_TITLES, key=len, reverse=True) if rest.startswith(t))
         statuses[title] = status_word
     return statuses
+
+
+def _admin_get(emulator, path):
+    status, body, _headers = emulator.api("GET", path, auth=(emulator.admin_user, emulator.admin_password))
+    return status, body
 
 
 def _writes(emulator) -> list:
@@ -128,14 +132,12 @@ def test_converge_idempotent_and_verified(grafana_emulator, ansible, pg_server, 
     assert _recap(first.output)["changed"] >= 4, first.output[-4000:]
 
     # What Grafana now holds.
-    status, ds, _ = grafana_emulator.api("GET", "/api/datasources/uid/support-postgres",
-                                         auth=(grafana_emulator.admin_user, grafana_emulator.admin_password))
+    status, ds = _admin_get(grafana_emulator, "/api/datasources/uid/support-postgres")
     assert status == 200
     assert ds["name"] == "Support Database" and ds["user"] == "kpi_grafana_reader"
     assert ds["url"] == "%s:%d" % (pg_server.host, pg_server.port)
     assert ds["secureJsonFields"].get("password") is True
-    status, dash, _ = grafana_emulator.api("GET", "/api/dashboards/uid/cx-catalyst-kpi",
-                                           auth=(grafana_emulator.admin_user, grafana_emulator.admin_password))
+    status, dash = _admin_get(grafana_emulator, "/api/dashboards/uid/cx-catalyst-kpi")
     assert status == 200
     assert dash["meta"]["folderUid"] == "support-dashboards"
     body = json.dumps(dash["dashboard"])
@@ -222,11 +224,10 @@ def test_basic_auth_service_account_and_pdc_flag(grafana_emulator, ansible, pg_s
     assert key.startswith("glsa_")
     assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
     # The token works: it reads the dashboard the role deployed.
-    status, _, _ = grafana_emulator.api("GET", "/api/dashboards/uid/cx-catalyst-kpi", token=key)
+    status = grafana_emulator.api("GET", "/api/dashboards/uid/cx-catalyst-kpi", token=key)[0]
     assert status == 200
 
-    status, ds, _ = grafana_emulator.api("GET", "/api/datasources/uid/support-postgres",
-                                         auth=(grafana_emulator.admin_user, grafana_emulator.admin_password))
+    status, ds = _admin_get(grafana_emulator, "/api/datasources/uid/support-postgres")
     assert ds["jsonData"]["enableSecureSocksProxy"] is True
     assert ds["jsonData"]["secureSocksProxyUsername"] == "cx-private"
 
