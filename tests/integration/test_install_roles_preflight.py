@@ -234,3 +234,150 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     # Re-run: nothing changes.
     res = ansible.playbook(pb, extra_vars=ev)
     assert "changed=0" in res.stdout.split("PLAY RECAP")[-1]
+
+
+# --------------------------------------------------------------------------------------- grafana_pdc_agent
+
+ARCHIVE_NAME = "pdc-agent_Linux_x86_64.tar.gz"
+
+
+def _pdc_archive(tmp_path: Path) -> tuple[Path, str]:
+    """A tiny release-shaped archive: pdc-agent_Linux_x86_64/pdc (a shell script standing in for the agent)."""
+    path = tmp_path / "release" / ARCHIVE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = b"#!/bin/sh\necho v0.0.63\n"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("pdc-agent_Linux_x86_64/pdc")
+        info.size, info.mode = len(payload), 0o755
+        tar.addfile(info, io.BytesIO(payload))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pdc_vars(tmp_path: Path) -> dict:
+    user = f"pdct{os.getpid() % 100000}"
+    return {
+        "grafana_pdc_agent_token": PLANTED["pdc_token"],
+        "grafana_pdc_agent_hosted_grafana_id": "123456",
+        "grafana_pdc_agent_cluster": "prod-us-east-0",
+        "grafana_pdc_agent_arch": "x86_64",
+        "grafana_pdc_agent_user": user,
+        "grafana_pdc_agent_group": user,
+        "grafana_pdc_agent_cache_dir": str(tmp_path / "cache"),
+        "grafana_pdc_agent_install_dir": str(tmp_path / "bin"),
+        "grafana_pdc_agent_state_dir": str(tmp_path / "state"),
+        "grafana_pdc_agent_env_file": str(tmp_path / "etc-default" / "pdc-agent"),
+        "grafana_pdc_agent_unit_dir": str(tmp_path / "units"),
+    }
+
+
+def _pdc_paths(tmp_path: Path) -> list[Path]:
+    return [tmp_path / "cache", tmp_path / "bin", tmp_path / "state", tmp_path / "etc-default", tmp_path / "units"]
+
+
+def _assert_no_user(name: str) -> None:
+    proc = __import__("subprocess").run(["getent", "passwd", name], capture_output=True)
+    assert proc.returncode == 2, f"user {name} was created although the role failed"
+
+
+def test_pdc_wrong_sha256_for_local_archive(ansible, tmp_path):
+    archive, good = _pdc_archive(tmp_path)
+    bad = "0" * 64
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": bad}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    msg = _fail_message(res.output)
+    assert f"checksum mismatch for {archive}" in msg and f"expected sha256 {bad}, got {good}" in msg, msg
+    assert "Nothing was installed" in msg
+    _assert_absent(*_pdc_paths(tmp_path))
+    _assert_no_user(ev["grafana_pdc_agent_user"])
+
+
+def test_pdc_wrong_checksum_in_checksums_file(ansible, tmp_path):
+    archive, good = _pdc_archive(tmp_path)
+    bad = hashlib.sha256(b"another archive").hexdigest()
+    sums = tmp_path / "release" / "checksums.txt"
+    sums.write_text(f"{'1' * 64}  pdc-agent_Linux_arm64.tar.gz\n{bad}  {ARCHIVE_NAME}\n")
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
+                                "grafana_pdc_agent_checksums_src": str(sums)}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    msg = _fail_message(res.output)
+    assert f"expected sha256 {bad}, got {good}" in msg, msg
+    _assert_absent(*_pdc_paths(tmp_path))
+    _assert_no_user(ev["grafana_pdc_agent_user"])
+
+
+def test_pdc_archive_missing_from_checksums_file(ansible, tmp_path):
+    archive, _ = _pdc_archive(tmp_path)
+    sums = tmp_path / "release" / "checksums.txt"
+    sums.write_text(f"{'1' * 64}  pdc-agent_Linux_arm64.tar.gz\n")
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
+                                "grafana_pdc_agent_checksums_src": str(sums)}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    assert f"no usable sha256 for {ARCHIVE_NAME}" in _fail_message(res.output)
+    _assert_absent(*_pdc_paths(tmp_path))
+
+
+def test_pdc_wrong_checksum_for_downloaded_archive(ansible, tmp_path):
+    """URL path: get_url verifies before moving the file into place; the role removes the cache dir it made."""
+    archive, good = _pdc_archive(tmp_path)
+    bad = "f" * 64
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_url": archive.as_uri(), "grafana_pdc_agent_sha256": bad}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    msg = _fail_message(res.output)
+    assert f"could not fetch a verified {ARCHIVE_NAME}" in msg and f"expected sha256 {bad}" in msg, msg
+    assert "Nothing was installed" in msg
+    _assert_absent(*_pdc_paths(tmp_path))
+    _assert_no_user(ev["grafana_pdc_agent_user"])
+
+
+def test_pdc_missing_token(ansible, tmp_path):
+    archive, good = _pdc_archive(tmp_path)
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good}
+    del ev["grafana_pdc_agent_token"]
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    msg = _fail_message(res.output)
+    assert "grafana_pdc_agent_token (no default" in msg and "token set: False" in msg, msg
+    _assert_absent(*_pdc_paths(tmp_path))
+
+
+def test_pdc_token_flag_in_extra_args_is_refused(ansible, tmp_path):
+    archive, good = _pdc_archive(tmp_path)
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
+                                "grafana_pdc_agent_extra_args": ["-token=abc"]}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    assert "must not set -token" in _fail_message(res.output)
+    _assert_absent(*_pdc_paths(tmp_path))
+
+
+def test_pdc_old_openssh_is_refused(ansible, tmp_path):
+    fake_ssh = tmp_path / "old-ssh"
+    fake_ssh.write_text("#!/bin/sh\necho 'OpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w  11 Sep 2023' >&2\n")
+    fake_ssh.chmod(0o755)
+    archive, good = _pdc_archive(tmp_path)
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
+                                "grafana_pdc_agent_ssh_command": str(fake_ssh)}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    msg = _fail_message(res.output)
+    assert "needs the OpenSSH client 9.2 or newer" in msg and "found: 8.4" in msg, msg
+    _assert_absent(*_pdc_paths(tmp_path))
+
+
+def test_pdc_missing_openssh_is_refused(ansible, tmp_path):
+    archive, good = _pdc_archive(tmp_path)
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
+                                "grafana_pdc_agent_ssh_command": str(tmp_path / "no-ssh-here")}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
+    assert "found: no usable ssh" in _fail_message(res.output)
+    _assert_absent(*_pdc_paths(tmp_path))
+
+
+def test_pdc_check_mode_with_good_archive_writes_nothing(ansible, tmp_path):
+    """The whole role in --check --diff with a correct archive: passes, changes nothing, leaks no token."""
+    archive, good = _pdc_archive(tmp_path)
+    sums = tmp_path / "release" / "checksums.txt"
+    sums.write_text(f"{good}  {ARCHIVE_NAME}\n")
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
+                                "grafana_pdc_agent_checksums_src": str(sums)}
+    res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, check=True, diff=True)
+    assert "failed=0" in res.stdout.split("PLAY RECAP")[-1]
+    _assert_absent(*_pdc_paths(tmp_path))
+    _assert_no_user(ev["grafana_pdc_agent_user"])
