@@ -355,8 +355,7 @@ def register(app):
     def _walk(route):
         yield route
         for child in route.get("routes") or []:
-            for r in _walk(child):
-                yield r
+            yield from _walk(child)
 
     def validate_route(req, tree):
         if not isinstance(tree, dict):

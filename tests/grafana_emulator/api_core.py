@@ -61,6 +61,25 @@ def user_profile(user, org_id):
             "avatarUrl": "/avatar/%s" % uuid.uuid5(uuid.NAMESPACE_DNS, user["login"]).hex}
 
 
+CORE_DATASOURCES = {"prometheus": "Prometheus", "loki": "Loki", "mysql": "MySQL", "mssql": "Microsoft SQL Server",
+                    "elasticsearch": "Elasticsearch", "influxdb": "InfluxDB", "graphite": "Graphite", "tempo": "Tempo",
+                    "jaeger": "Jaeger", "zipkin": "Zipkin", "cloudwatch": "CloudWatch", "alertmanager": "Alertmanager",
+                    "opentsdb": "OpenTSDB", "grafana-azure-monitor-datasource": "Azure Monitor",
+                    "stackdriver": "Google Cloud Monitoring", "grafana": "-- Grafana --"}
+CORE_PANELS = ("timeseries", "stat", "table", "gauge", "bargauge", "barchart", "piechart", "text", "heatmap",
+               "state-timeline", "logs", "news", "alertlist", "dashlist")
+
+
+def installed_plugins(profile):
+    """Core plugins of the emulated version: id -> (type, name).  The PostgreSQL plugin id follows notes §2."""
+    plugins = {pid: ("datasource", name) for pid, name in CORE_DATASOURCES.items()}
+    plugins[profile.postgres_plugin_id] = ("datasource", "PostgreSQL")
+    testdata = "grafana-testdata-datasource" if profile.v >= (10, 3, 0) else "testdata"
+    plugins[testdata] = ("datasource", "TestData")
+    plugins.update({pid: ("panel", pid) for pid in CORE_PANELS})
+    return plugins
+
+
 def register(app):
     store = app.store
     profile = app.profile
@@ -114,10 +133,33 @@ def register(app):
             "unifiedAlertingEnabled": True,
         }
 
+    @app.route("GET", r"/api/plugins/(?P<plugin_id>[^/]+)/settings")
+    def plugin_settings(req, plugin_id):
+        """Installed plugin lookup; aliases resolve like the plugin registry (postgres on >=10.2.3)."""
+        plugins = installed_plugins(profile)
+        resolved = profile.resolve_type(plugin_id)
+        if resolved not in plugins:
+            raise error(404, "Plugin not found, no installed plugin with that id")
+        kind, name = plugins[resolved]
+        return {"name": name, "type": kind, "id": resolved, "enabled": True, "pinned": False,
+                "module": "core:plugin/%s" % resolved, "baseUrl": "public/app/plugins/%s/%s" % (kind, resolved),
+                "info": {"version": profile.version, "author": {"name": "Grafana Labs"}},
+                "hasUpdate": False, "defaultNavUrl": "", "state": "", "signature": "internal",
+                "signatureType": "", "signatureOrg": "", "autoEnabled": False, "jsonData": None,
+                "secureJsonFields": None, "includes": None, "dependencies": {"grafanaVersion": "*", "plugins": []},
+                "latestVersion": "", "angularDetected": False}
+
+    @app.route("GET", r"/api/plugins")
+    def plugin_list(req):
+        kind = req.q("type")
+        return [{"name": name, "type": k, "id": pid, "enabled": True, "pinned": False,
+                 "info": {"version": profile.version}, "signature": "internal"}
+                for pid, (k, name) in sorted(installed_plugins(profile).items()) if not kind or kind == k]
+
     # ------------------------------------------------------------------ orgs & users (server admin)
     @app.route("GET", r"/api/orgs", action="server:admin")
     def list_orgs(req):
-        return [{"id": o["id"], "name": o["name"]} for _, o in sorted(store.orgs.items())]
+        return [{"id": o["id"], "name": o["name"]} for _oid, o in sorted(store.orgs.items())]
 
     @app.route("POST", r"/api/orgs", action="server:admin")
     def create_org(req):
@@ -143,7 +185,7 @@ def register(app):
     def org_users(req, org_id):
         oid = int(org_id)
         return [{"orgId": oid, "userId": u["id"], "login": u["login"], "email": u["email"], "name": u["name"],
-                 "role": u["orgs"][oid]} for _, u in sorted(store.users.items())
+                 "role": u["orgs"][oid]} for _uid, u in sorted(store.users.items())
                 if oid in u["orgs"] and not u["isServiceAccount"]]
 
     @app.route("POST", r"/api/orgs/(?P<org_id>\d+)/users", action="server:admin")

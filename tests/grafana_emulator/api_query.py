@@ -89,11 +89,8 @@ def register(app):
         return dict(status, frames=frames)
 
     def _error_result(ref_id, message, executed):
-        res = {"error": message,
-               "frames": [{"schema": {"refId": ref_id, "meta": {"typeVersion": [0, 0],
-                                                                 "executedQueryString": executed}},
-                           "data": {"values": []}}]}
+        meta = {"typeVersion": [0, 0], "executedQueryString": executed}
+        res = {"error": message, "frames": [{"schema": {"refId": ref_id, "meta": meta}, "data": {"values": []}}]}
         if profile.query_result_status:
             res["status"] = 400
         return res
-

@@ -74,7 +74,7 @@ def register(app):
         query = (req.q("query") or "").lower()
         per_page = req.q_int("perpage", 1000) or 1000
         page = max(req.q_int("page", 1), 1)
-        found = [u for _, u in sorted(store.users.items()) if u["isServiceAccount"] and req.org_id in u["orgs"]
+        found = [u for _uid, u in sorted(store.users.items()) if u["isServiceAccount"] and req.org_id in u["orgs"]
                  and (query in u["name"].lower() or query in u["login"].lower())]
         return {"totalCount": len(found), "page": page, "perPage": per_page,
                 "serviceAccounts": [sa_dto(store, u, req.org_id) for u in found[(page - 1) * per_page:page * per_page]]}
@@ -113,7 +113,7 @@ def register(app):
     @app.route("GET", r"/api/serviceaccounts/(?P<sa_id>\d+)/tokens", action="serviceaccounts:read")
     def list_tokens(req, sa_id):
         sa = sa_or_404(req, sa_id)
-        return [token_dto(t) for _, t in sorted(store.tokens.items()) if t["saId"] == sa["id"]]
+        return [token_dto(t) for _tid, t in sorted(store.tokens.items()) if t["saId"] == sa["id"]]
 
     @app.route("POST", r"/api/serviceaccounts/(?P<sa_id>\d+)/tokens", action="serviceaccounts:write")
     def create_token(req, sa_id):

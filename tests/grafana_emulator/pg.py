@@ -17,7 +17,7 @@ def connect_kwargs(ds):
     """url ``host:port``, top-level user, jsonData.database (then legacy database), jsonData.sslmode,
     secureJsonData.password (notes §2 PostgreSQL data source fields)."""
     url = ds.get("url") or "localhost:5432"
-    host, _, port = url.rpartition(":") if ":" in url and not url.startswith("/") else (url, "", "5432")
+    host, _sep, port = url.rpartition(":") if ":" in url and not url.startswith("/") else (url, "", "5432")
     json_data = ds.get("jsonData") or {}
     # Grafana passes an empty sslmode to lib/pq, whose default is "require"
     sslmode = json_data.get("sslmode") or "require"

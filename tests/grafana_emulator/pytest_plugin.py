@@ -147,7 +147,7 @@ class EmulatorProcess(object):
         return status, decoded, rh
 
     def _ok(self, method, path, body=None, expect=(200,)):
-        status, data, _ = self.api(method, path, body)
+        status, data, _headers = self.api(method, path, body)
         if status not in expect:
             raise EmulatorError("%s %s -> %s %s" % (method, path, status, data))
         return data
@@ -172,10 +172,10 @@ class EmulatorProcess(object):
         """A real glsa_ token made through the service-account API."""
         headers = {"X-Grafana-Org-Id": str(org_id)} if org_id else None
         name = name or "pytest-%s-%d" % (role.lower(), time.monotonic_ns())
-        status, sa, _ = self.api("POST", "/api/serviceaccounts", {"name": name, "role": role}, headers=headers)
+        status, sa, _headers = self.api("POST", "/api/serviceaccounts", {"name": name, "role": role}, headers=headers)
         if status != 201:
             raise EmulatorError("create service account -> %s %s" % (status, sa))
-        status, tok, _ = self.api("POST", "/api/serviceaccounts/%d/tokens" % sa["id"], {"name": name},
+        status, tok, _headers = self.api("POST", "/api/serviceaccounts/%d/tokens" % sa["id"], {"name": name},
                                   headers=headers)
         if status != 200:
             raise EmulatorError("create token -> %s %s" % (status, tok))

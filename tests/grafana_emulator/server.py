@@ -242,14 +242,14 @@ class App(object):
     # -- authentication (notes §0)
     def authenticate(self, req):
         header = req.header("Authorization") or ""
-        scheme, _, cred = header.partition(" ")
+        scheme, _sep, cred = header.partition(" ")
         scheme = scheme.lower()
         store = self.store
         if not header:
             raise error(401, "Unauthorized")
         if scheme == "basic":
             try:
-                login, _, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
+                login, _sep, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise self._bad_password()
             user = next((u for u in store.users.values() if not u.get("isServiceAccount") and

@@ -24,7 +24,7 @@ def checksum(secret):
 
 def new_token():
     """Return a fresh ``glsa_`` key."""
-    secret = "".join(secrets.choice(_ALNUM) for _ in range(32))
+    secret = "".join(secrets.choice(_ALNUM) for _pos in range(32))
     return "%s_%s_%s" % (PREFIX, secret, checksum(secret))
 
 

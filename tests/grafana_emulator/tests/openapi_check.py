@@ -175,8 +175,8 @@ def check(method, path, request_body, status, response_body, check_request=True)
         if resp_schema is not None and response_body is not None:
             for err in _errors(response_body, resp_schema):
                 if not _excepted(op.operation_id, "response", status, err):
-                    problems.append("response %s %s: %s" % (status, "/".join(map(str, err.absolute_path)) or "<root>",
-                                                           err.message[:300]))
+                    where = "/".join(map(str, err.absolute_path)) or "<root>"
+                    problems.append("response %s %s: %s" % (status, where, err.message[:300]))
     if problems:
         raise SpecViolation("%s %s (%s) violates the OpenAPI file:\n  %s"
                             % (method, path, op.operation_id, "\n  ".join(problems)))

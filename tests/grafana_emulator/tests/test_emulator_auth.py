@@ -186,3 +186,16 @@ def test_basic_auth_header_garbage(grafana_emulator):
     creds = base64.b64encode(b"nobody:x").decode()
     resp = requests.get(grafana_emulator.url + "/api/user", headers={"Authorization": "Basic " + creds})
     assert resp.status_code == 401
+
+
+@pytest.mark.parametrize("version,plugin,status", [
+    ("11.3.0", "grafana-postgresql-datasource", 200), ("11.3.0", "postgres", 200),
+    ("10.2.2", "grafana-postgresql-datasource", 404), ("10.2.2", "postgres", 200), ("11.3.0", "acme-nope", 404)])
+def test_plugin_settings(grafana_emulator_factory, version, plugin, status):
+    """notes §2: the PostgreSQL plugin id is grafana-postgresql-datasource from 10.2.3, postgres kept as alias."""
+    r = Client(grafana_emulator_factory(version=version)).get("/api/plugins/%s/settings" % plugin)
+    assert r.status == status
+    if status == 200:
+        assert r.json["type"] == "datasource"
+    else:
+        assert r.json == {"message": "Plugin not found, no installed plugin with that id"}

@@ -18,7 +18,7 @@ def test_fault_5xx_then_normal(grafana_emulator):
     """Fault switch: the next N requests under a prefix answer the given 5xx, then normal service resumes."""
     grafana_emulator.set_fault("/api/folders", kind="error", count=2, status=502)
     api = Client(grafana_emulator, validate=False)
-    assert [api.get("/api/folders").status for _ in range(3)] == [502, 502, 200]
+    assert [api.get("/api/folders").status for _attempt in range(3)] == [502, 502, 200]
     assert api.get("/api/search").status == 200          # other prefixes untouched
     log = grafana_emulator.request_log()
     assert [e["status"] for e in log if e["path"] == "/api/folders"] == [502, 502, 200]
@@ -87,7 +87,7 @@ def test_grafana_cli_shape_and_ini(tmp_path):
     with pytest.raises(config.ConfigError):
         config.parse(["--bogus"], environ={})
     out = subprocess.run([sys.executable, "-m", "grafana_emulator", "-v"], cwd=PACKAGE_PARENT, capture_output=True,
-                         text=True, env=dict(os.environ, GF_EMULATOR_VERSION="10.4.3"), timeout=30)
+                         text=True, env=dict(os.environ, GF_EMULATOR_VERSION="10.4.3"), timeout=30, check=False)
     assert out.returncode == 0 and out.stdout.startswith("Version 10.4.3")
 
 
