@@ -24,7 +24,7 @@ description:
   - Nothing is written when a rule is malformed (missing title, condition not among the query refIds, ...) or the
     folder does not exist.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

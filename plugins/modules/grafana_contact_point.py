@@ -19,7 +19,7 @@ description:
     secret without sending it on every run, a salted PBKDF2-SHA256 hash of the desired secrets is kept in the
     non-secret setting C(cxSecretHash); a re-run with the same webhook reports C(changed=false).
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

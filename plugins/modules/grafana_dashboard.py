@@ -25,7 +25,7 @@ description:
     reports C(out_of_band_edit=true).
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana
@@ -73,7 +73,7 @@ options:
       - V(false) fails with a message naming the dashboard and nothing is written; V(true) replaces the edit.
     type: bool
     default: false
-  message:
+  commit_message:
     description:
       - Commit message stored in the dashboard's version history.
     type: str
@@ -94,7 +94,7 @@ EXAMPLES = r'''
     path: "{{ playbook_dir }}/../files/grafana-dashboard.json"
     folder_uid: cx-kpi
     datasource_uid: support-postgres
-    message: "KPI dashboard {{ kpi_release }}"
+    commit_message: "KPI dashboard {{ kpi_release }}"
 
 - name: Two inputs, two data sources
   cx_catalyst.kpi_dashboard.grafana_dashboard:
@@ -238,7 +238,7 @@ def run(module, client):
                 body_dash["version"] = (current.get("dashboard") or {}).get("version")
             else:
                 body_dash["id"] = None
-            body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["message"],
+            body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["commit_message"],
                     "overwrite": bool(current is not None and p["overwrite"])}
             try:
                 reply = client.request("POST", "/api/dashboards/db", "save", obj, json_body=body) or {}
@@ -246,9 +246,9 @@ def run(module, client):
                 if exc.status == 412:
                     status = (exc.body or {}).get("status") if isinstance(exc.body, dict) else None
                     if status == "name-exists":
-                        raise GrafanaError("Grafana: cannot save %s: another dashboard titled '%s' already exists in "
-                                           "folder '%s' (HTTP 412 name-exists)" % (obj, want.get("title"),
-                                                                                  folder_uid or "General"), 412)
+                        raise GrafanaError(
+                            "Grafana: cannot save %s: another dashboard titled '%s' already exists in folder '%s' "
+                            "(HTTP 412 name-exists)" % (obj, want.get("title"), folder_uid or "General"), 412)
                     raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module "
                                        "ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"), 412)
                 raise
@@ -269,7 +269,7 @@ def main():
         datasource_uid=dict(type="str"),
         datasource_map=dict(type="dict"),
         overwrite=dict(type="bool", default=False),
-        message=dict(type="str", default="Deployed by cx_catalyst.kpi_dashboard"),
+        commit_message=dict(type="str", default="Deployed by cx_catalyst.kpi_dashboard"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,

@@ -25,7 +25,7 @@ description:
     as V(skipped).
   - Read-only. It never changes anything, reports C(changed=false) and also runs in check mode.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

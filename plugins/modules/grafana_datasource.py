@@ -28,7 +28,7 @@ description:
   - Updates send the version read from Grafana; a concurrent change makes Grafana answer 409 and the module fail
     with a clear message.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

@@ -17,7 +17,7 @@ description:
   - Folder updates send the version read from Grafana; if someone changed the folder in between,
     Grafana answers 412 and the module fails with a clear message instead of overwriting.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

@@ -18,7 +18,7 @@ description:
     empty and default fields dropped, C(provenance) ignored); a re-run sends one GET and reports C(changed=false).
   - O(state=absent) resets the tree to Grafana's default.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana
@@ -137,11 +137,13 @@ def parse_matcher(item, where):
     return [str(name), op, str(value)]
 
 
-def norm_route(route, where, root=False):
+def norm_route(route, where, root=False, strict=True):
+    """Canonical route tree. ``strict=False`` (for the tree read from Grafana) ignores fields this module
+    does not manage instead of failing on them."""
     if not isinstance(route, dict):
         raise PolicyError("%s is not a dict" % where)
     unknown = set(route) - set(ROUTE_KEYS) - {"matchers", "provenance", "object_matchers", "match", "match_re"}
-    if unknown:
+    if unknown and strict:
         raise PolicyError("%s has unknown keys %s" % (where, sorted(unknown)))
     out = {}
     if route.get("receiver"):
@@ -167,7 +169,8 @@ def norm_route(route, where, root=False):
     for key in ("mute_time_intervals", "active_time_intervals"):
         if route.get(key):
             out[key] = list(route[key])
-    children = [norm_route(r, "%s.routes[%d]" % (where, i)) for i, r in enumerate(route.get("routes") or [])]
+    children = [norm_route(r, "%s.routes[%d]" % (where, i), strict=strict)
+                for i, r in enumerate(route.get("routes") or [])]
     if children:
         out["routes"] = children
     return out
@@ -186,9 +189,9 @@ def run(module, client):
     headers = {"X-Disable-Provenance": "true"} if p["disable_provenance"] else None
     current = client.get(PATH, "read", "notification policy tree") or {}
     try:
-        have = norm_route(current, "current tree", root=False)
+        have = norm_route(current, "current tree", strict=False)
     except PolicyError:
-        have = deep_copy(current)
+        have = deep_copy(current)  # something unparseable: report it as different and replace it
     result = dict(changed=False, policy=have)
 
     if p["state"] == "absent":
@@ -200,7 +203,7 @@ def run(module, client):
             if not module.check_mode:
                 reply = client.request("DELETE", PATH, "reset", "notification policy tree", headers=headers,
                                        expected=(200, 202, 204))
-                result["policy"] = norm_route(reply, "default tree") if isinstance(reply, dict) else {}
+                result["policy"] = norm_route(reply, "default tree", strict=False) if isinstance(reply, dict) else {}
         if module._diff:
             result["diff"] = {"before": have, "after": result["policy"] if not module.check_mode else {}}
         return result

@@ -20,7 +20,7 @@ description:
     (for example in a vault) right away.
   - Needs Basic auth as a Grafana/organisation admin, or an admin service-account token.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.grafana

@@ -163,7 +163,7 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     emu = grafana_emulator
     make_folder_and_ds(emu)
     args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres",
-            "message": "first deploy"}
+            "commit_message": "first deploy"}
     r = run(ansible, emu, "grafana_dashboard", args)
     assert r["changed"] is True and r["version"] == 1
     stored = emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]

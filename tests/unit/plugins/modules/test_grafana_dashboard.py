@@ -34,7 +34,7 @@ def deployed():
     return {"dashboard": dash, "meta": {"folderUid": "cx-kpi", "url": "/d/cx-kpi-overview/cx-kpis"}}
 
 
-ARGS = {"content": EXPORTED, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "message": "release 1"}
+ARGS = {"content": EXPORTED, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "commit_message": "release 1"}
 SAVED = {"id": 12, "uid": "cx-kpi-overview", "url": "/d/cx-kpi-overview/cx-kpis", "status": "success", "version": 5}
 NOT_FOUND = {"message": "Dashboard not found"}
 

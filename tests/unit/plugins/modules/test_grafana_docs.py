@@ -61,6 +61,8 @@ def test_documentation_matches_argument_spec(name):
     own = doc.get("options") or {}
     clash = set(own) & set(grafana_argument_spec())
     assert not clash, "module options shadow shared connection options: %s" % clash
+    reserved = set(own) & {"message", "syslog_facility"}
+    assert not reserved, "option names reserved by Ansible: %s" % reserved
     documented.update(own)
     assert sorted(documented) == sorted(spec)
     for option, opt_spec in spec.items():
