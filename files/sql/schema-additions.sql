@@ -373,14 +373,14 @@ BEGIN
         INSERT INTO kpi_daily_token_stats AS t
         SELECT s.recorded_at::date, s.provider, s.model, s.workflow_name,
                sum(s.sgn), sum(s.sgn * (NOT s.success)::int),
-               sum(s.sgn * s.input_tokens), sum(s.sgn * s.output_tokens), sum(s.sgn * s.total_tokens),
+               sum(s.sgn * s.input_tokens), sum(s.sgn * s.output_tokens), sum(s.sgn * coalesce(s.total_tokens, s.input_tokens + s.output_tokens)),
                sum(s.sgn * coalesce(s.cost_usd, 0)), sum(s.sgn * (s.cost_usd IS NULL)::int),
                sum(s.sgn * (s.latency_ms IS NOT NULL)::int), sum(s.sgn * coalesce(s.latency_ms, 0))
           FROM (%s) s
          GROUP BY 1, 2, 3, 4
         HAVING sum(s.sgn) <> 0 OR sum(s.sgn * (NOT s.success)::int) <> 0
             OR sum(s.sgn * s.input_tokens) <> 0 OR sum(s.sgn * s.output_tokens) <> 0
-            OR sum(s.sgn * s.total_tokens) <> 0 OR sum(s.sgn * coalesce(s.cost_usd, 0)) <> 0
+            OR sum(s.sgn * coalesce(s.total_tokens, s.input_tokens + s.output_tokens)) <> 0 OR sum(s.sgn * coalesce(s.cost_usd, 0)) <> 0
             OR sum(s.sgn * (s.cost_usd IS NULL)::int) <> 0 OR sum(s.sgn * (s.latency_ms IS NOT NULL)::int) <> 0
             OR sum(s.sgn * coalesce(s.latency_ms, 0)) <> 0
          ORDER BY 1, 2, 3, 4
@@ -476,7 +476,8 @@ BEGIN
 
     INSERT INTO kpi_daily_token_stats
     SELECT recorded_at::date, provider, model, workflow_name, count(*), count(*) FILTER (WHERE NOT success),
-           sum(input_tokens), sum(output_tokens), sum(total_tokens), coalesce(sum(cost_usd), 0),
+           sum(input_tokens), sum(output_tokens), sum(coalesce(total_tokens, input_tokens + output_tokens)),
+           coalesce(sum(cost_usd), 0),
            count(*) FILTER (WHERE cost_usd IS NULL), count(latency_ms), coalesce(sum(latency_ms), 0)
       FROM token_usage
      GROUP BY 1, 2, 3, 4;
