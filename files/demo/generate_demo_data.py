@@ -280,7 +280,13 @@ def generate(conn, days=90, cases_per_day=300, seed=42, replace=False, now=None)
                 growth = 1.0 + 0.15 * (days - back) / days  # adoption grows over the period
                 mean = cases_per_day * WEEKDAY_FACTOR[day.weekday()] * growth
                 n = max(1, int(round(rng.gauss(mean, math.sqrt(mean)))))
-                for created in _case_times(rng, day_start, n, now, tz):
+                times = _case_times(rng, day_start, n, now, tz)
+                if back == 0 and len(times) < 5:
+                    # just after midnight: still give "today" a few cases so the summary has data
+                    span = max(int((now - day_start).total_seconds()), 1)
+                    times = sorted(times + [day_start + dt.timedelta(seconds=rng.randint(0, span))
+                                            for _ in range(5 - len(times))])
+                for created in times:
                     pending.append(_make_case(rng, created, now, names[_pick(rng, weights)]))
                     if len(pending) >= BATCH:
                         c, t = flush(pending)
