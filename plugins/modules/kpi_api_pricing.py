@@ -21,7 +21,7 @@ description:
   - The same price again is no change, whatever O(effective_from) says.
   - A second change with the same O(effective_from) as the current row corrects that row in place.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
@@ -142,8 +142,9 @@ def run_module(module):
     key = (params['provider'], params['model'])
     try:
         missing = db.table_missing_in_check_mode('api_pricing')
-        current = None if missing else db.read_one('SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s '
-                              'AND is_current%s' % (', '.join(SHOWN), '' if module.check_mode else ' FOR UPDATE'), key)
+        current = None if missing else db.read_one(
+            'SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current%s'
+            % (', '.join(SHOWN), '' if module.check_mode else ' FOR UPDATE'), key)
         # midnight of the day in the server's time zone, as the column stores it
         effective = db.read_one('SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts',
                                 (effective_day,))['ts']

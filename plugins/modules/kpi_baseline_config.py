@@ -18,7 +18,7 @@ description:
     C(manual_minutes_per_case) and C(monthly_platform_cost).
   - Values are compared as numbers, so V(25), V(25.0) and the stored V(25.00) are the same and report no change.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres

@@ -26,7 +26,7 @@ description:
   - Files are split into statements the way C(psql) does (quotes, dollar quotes and comments are honoured).
     Transaction control statements (C(BEGIN), C(COMMIT), ...) and C(psql) meta-commands are refused.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
@@ -486,8 +486,8 @@ def run_module(module):
                 db.fail('set setting %s' % key, exc)
         for entry in would_apply:
             item = by_name[entry['file']]
-            db.record('-- apply %s: %d statements, sha256 %s' % (item['name'], len(item['statements']),
-                                                                item['checksum']))
+            db.record('-- apply %s: %d statements, sha256 %s'
+                      % (item['name'], len(item['statements']), item['checksum']))
             if not module.check_mode:
                 for index, (line, statement) in enumerate(item['statements'], 1):
                     try:

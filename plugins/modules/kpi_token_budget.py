@@ -21,7 +21,7 @@ description:
     C(CURRENT_DATE)) for its O(budget_type), the spec's monthly maintenance step. It reports a change only
     when the period actually moved.
 author:
-  - CX-Catalyst platform engineering
+  - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
@@ -221,8 +221,9 @@ def run_module(module):
     db = connect(module)
     try:
         lock = '' if module.check_mode else ' FOR UPDATE'
-        current = None if db.table_missing_in_check_mode('token_budgets') else db.read_one('SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s'
-                              % (', '.join(COLUMNS), lock), (params['name'],))
+        current = None if db.table_missing_in_check_mode('token_budgets') else db.read_one(
+            'SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s' % (', '.join(COLUMNS), lock),
+            (params['name'],))
         today = db.read_one('SELECT CURRENT_DATE AS today')['today']
     except psycopg2.Error as exc:
         db.fail('read budget %s' % params['name'], exc)
@@ -280,7 +281,7 @@ def main():
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         provider=dict(type='str'),
         budget_type=dict(type='str', choices=['daily', 'weekly', 'monthly']),
-        token_limit=dict(type='int'),
+        token_limit=dict(type='int', no_log=False),
         cost_limit_usd=dict(type='float'),
         alert_threshold_pct=dict(type='float'),
         period_start=dict(type='str'),
