@@ -1,0 +1,164 @@
+"""grafana_cloud_allowlist against a real PostgreSQL 15 cluster started by the test.
+
+The role manages a marked block in the cluster's pg_hba.conf and reloads the server through its handler.
+To prove the block is both written and *loaded*, the test adds 127.0.0.1/32 with method `reject` for a probe
+role: after the run that role can no longer log in over 127.0.0.1; after the address is removed from the
+list it can again (so removal is real, not just a stale line left behind).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from conftest import PG_BIN, PLANTED, start_pg_server, stop_pid
+
+US = ["35.226.75.195/32", "35.202.127.210/32", "34.134.66.194/32"]
+EU = ["34.90.196.48/32", "34.91.96.108/32", "35.204.174.85/32"]
+PROBE_USER = "kpi_probe"
+
+
+@pytest.fixture
+def cluster():
+    base = Path(tempfile.mkdtemp(prefix="kpi-allowlist-pg-"))
+    base.chmod(0o755)
+    server = start_pg_server(base)
+    try:
+        server.execute(f"CREATE ROLE {PROBE_USER} LOGIN PASSWORD %s", params=(PLANTED["reader_password"],))
+        server.execute("CREATE DATABASE support_system")
+        yield server
+    finally:
+        stop_pid(server.pid)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _probe_can_login(server) -> bool:
+    try:
+        psycopg2.connect(server.dsn("support_system", user=PROBE_USER, password=PLANTED["reader_password"])).close()
+        return True
+    except psycopg2.OperationalError as exc:
+        assert "rejects connection" in str(exc), exc
+        return False
+
+
+def _wait_for_login_state(server, expected: bool, timeout: float = 10.0) -> None:
+    # pg_ctl reload signals the postmaster, which re-reads pg_hba.conf asynchronously.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _probe_can_login(server) == expected:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"probe login was not {'allowed' if expected else 'rejected'} within {timeout}s")
+
+
+def _vars(server, **over) -> dict:
+    hba = Path(server.datadir) / "pg_hba.conf"
+    ev = {
+        "grafana_cloud_allowlist_pg_hba_file": str(hba),
+        "grafana_cloud_allowlist_pg_hba_type": "host",
+        "grafana_cloud_allowlist_auth_method": "reject",
+        "grafana_cloud_allowlist_databases": ["support_system"],
+        "grafana_cloud_allowlist_users": [PROBE_USER],
+        "grafana_cloud_allowlist_extra_cidrs": ["127.0.0.1/32"],
+        "grafana_cloud_allowlist_pg_reload_command": ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"),
+                                                      "reload", "-D", server.datadir],
+    }
+    ev.update(over)
+    return ev
+
+
+def _play(tmp_path: Path) -> Path:
+    pb = tmp_path / "allowlist.yml"
+    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
+                               "roles": [{"role": "cx_catalyst.kpi_dashboard.grafana_cloud_allowlist"}]}]))
+    return pb
+
+
+def _recap(res) -> str:
+    return res.stdout.split("PLAY RECAP")[-1]
+
+
+def _our_rules(server) -> list[tuple]:
+    rows = server.execute("SELECT address, netmask, database, user_name, auth_method, error "
+                          "FROM pg_hba_file_rules WHERE user_name = %s ORDER BY line_number",
+                          params=([PROBE_USER],))
+    return rows
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_allowlist_adds_reloads_and_really_removes(ansible, tmp_path, cluster):
+    hba = Path(cluster.datadir) / "pg_hba.conf"
+    assert _probe_can_login(cluster)
+
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster))
+    assert "changed=" in _recap(res) and "changed=0" not in _recap(res)
+    text = hba.read_text()
+    for cidr in US + EU + ["127.0.0.1/32"]:
+        assert cidr in text
+    rules = _our_rules(cluster)
+    assert len(rules) == 7 and all(r[5] is None for r in rules), rules
+    assert {r[0] for r in rules} == {c.split("/")[0] for c in US + EU + ["127.0.0.1/32"]}
+    assert all(r[4] == "reject" and r[2] == ["support_system"] for r in rules)
+    # The block comes first (pg_hba.conf is first-match) and the handler reloaded the server.
+    assert text.lstrip().startswith("# BEGIN cx_catalyst.kpi_dashboard.grafana_cloud_allowlist")
+    _wait_for_login_state(cluster, expected=False)
+    cluster.execute("SELECT 1")  # the superuser's own rule is untouched
+
+    # Re-run: nothing changes, no reload.
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster))
+    assert "changed=0" in _recap(res), _recap(res)
+
+    # Check mode with a shorter list reports the change and a diff but writes nothing.
+    before = _sha(hba)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[]),
+                           check=True, diff=True)
+    assert "changed=1" in _recap(res)
+    assert "-host" in res.stdout and "127.0.0.1/32" in res.stdout
+    assert _sha(hba) == before
+
+    # Remove 127.0.0.1 and the EU region: the lines are gone and the probe logs in again.
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[],
+                                                             grafana_cloud_allowlist_regions=["us"]))
+    text = hba.read_text()
+    assert "127.0.0.1/32" not in text.split("# END cx_catalyst")[0]
+    for cidr in EU:
+        assert cidr not in text
+    assert {r[0] for r in _our_rules(cluster)} == {c.split("/")[0] for c in US}
+    _wait_for_login_state(cluster, expected=True)
+
+    # An empty list removes the whole block.
+    ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[],
+                                                       grafana_cloud_allowlist_regions=[]))
+    assert "grafana_cloud_allowlist" not in hba.read_text()
+    assert _our_rules(cluster) == []
+
+
+@pytest.mark.parametrize("bad", ["35.226.75.300/32", "35.226.75.195", "10.0.0.0/33", "db.example.com/32",
+                                 "1.2.3.4/32 trust"])
+def test_allowlist_rejects_bad_cidr_and_changes_nothing(ansible, tmp_path, cluster, bad):
+    hba = Path(cluster.datadir) / "pg_hba.conf"
+    before = _sha(hba)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[bad]),
+                           expect_rc=2)
+    assert "not an IPv4/IPv6 address with prefix length" in res.stdout and bad in res.stdout
+    assert _sha(hba) == before
+    assert _probe_can_login(cluster)
+
+
+def test_allowlist_rejects_unknown_region(ansible, tmp_path, cluster):
+    hba = Path(cluster.datadir) / "pg_hba.conf"
+    before = _sha(hba)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_regions=["us", "mars"]),
+                           expect_rc=2)
+    assert "unknown region(s) mars" in res.stdout
+    assert _sha(hba) == before
