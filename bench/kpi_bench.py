@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Scale benchmark of the KPI data model: dashboard query latency, result identity, token-logging throughput.
 
 Starts its own PostgreSQL 15 (127.0.0.1, free port, stopped by PID), applies files/sql in order, loads
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
 import sys
 import time
@@ -492,7 +491,7 @@ def run_queries(admin, reader, contract, repeat, only=None):
             ref_sql = REFERENCE[name].format(start=start)
             times = []
             with reader.cursor() as cur:
-                for _ in range(repeat):
+                for _run in range(repeat):
                     t0 = time.perf_counter()
                     cur.execute(dash_sql)
                     rows = cur.fetchall()
@@ -522,7 +521,7 @@ def run_queries(admin, reader, contract, repeat, only=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--scale", type=float, default=0.01, help="1.0 = 50,000 cases/day (default 0.01)")
     ap.add_argument("--days", type=int, default=365, help="days of history up to today (default 365)")
     ap.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query (default 20)")

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Generate realistic, deterministic demo data for the CX-Catalyst KPI dashboard.
 
@@ -162,7 +162,7 @@ def _token_rows(rng, case_id, case, now):
 
 def _case_times(rng, day_start, n, now, tz):
     times = []
-    for _ in range(n):
+    for _case in range(n):
         hour = _pick(rng, HOUR_WEIGHTS)
         local = day_start + dt.timedelta(hours=hour, seconds=rng.randint(0, 3599))
         if local <= now:
@@ -285,7 +285,7 @@ def generate(conn, days=90, cases_per_day=300, seed=42, replace=False, now=None)
                     # just after midnight: still give "today" a few cases so the summary has data
                     span = max(int((now - day_start).total_seconds()), 1)
                     times = sorted(times + [day_start + dt.timedelta(seconds=rng.randint(0, span))
-                                            for _ in range(5 - len(times))])
+                                            for _extra in range(5 - len(times))])
                 for created in times:
                     pending.append(_make_case(rng, created, now, names[_pick(rng, weights)]))
                     if len(pending) >= BATCH:
@@ -300,7 +300,7 @@ def generate(conn, days=90, cases_per_day=300, seed=42, replace=False, now=None)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--dsn", default="",
                         help="libpq connection string without password (default: PG* environment variables); "
                              "the password comes from PGPASSWORD or ~/.pgpass")

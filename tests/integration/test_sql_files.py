@@ -223,6 +223,10 @@ def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
     assert scalar(conn, "SELECT sum(unpriced_requests) FROM kpi_daily_token_stats") == 2
 
 
+def sql_literal(value):
+    return "NULL" if value is None else "'%s'" % value
+
+
 def test_rollups_exact_after_random_mixed_changes(conn):
     """Random batches of INSERT/UPDATE/DELETE keep every rollup equal to a recomputation from scratch."""
     apply_all(conn, ORDER[:3])
@@ -235,16 +239,16 @@ def test_rollups_exact_after_random_mixed_changes(conn):
         res = rng.choice(["NULL", f"{created} + interval '{rng.randint(1, 3000)} minutes'"])
         conf = rng.choice(["NULL", str(round(rng.random(), 3))])
         return (f"({created}, {res}, '{rng.choice(statuses)}', "
-                f"{(lambda p: 'NULL' if p is None else repr(p))(rng.choice(paths))}, '{rng.choice(cats)}', "
+                f"{sql_literal(rng.choice(paths))}, '{rng.choice(cats)}', "
                 f"{rng.choice(['true', 'false'])}, {conf}, "
-                f"{(lambda o: 'NULL' if o is None else repr(o))(rng.choice(outcomes))}, "
+                f"{sql_literal(rng.choice(outcomes))}, "
                 f"{rng.choice(['NULL', '1', '3', '5'])}, {rng.choice(['NULL', repr('r1'), repr('r2')])}, "
                 f"{rng.choice(['NULL', '7.5', '30'])})")
 
-    for _ in range(12):
+    for _round in range(12):
         run(conn, "INSERT INTO cases (created_at, resolved_at, status, resolution_path, category, "
                   "first_contact_resolved, ai_confidence, ai_outcome, csat_score, escalation_reason, handling_minutes) "
-                  "VALUES " + ", ".join(case_row() for _ in range(40)))
+                  "VALUES " + ", ".join(case_row() for _row in range(40)))
         run(conn, "INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, output_tokens, "
                   "latency_ms, success) SELECT now() - random() * interval '4 days', 'wf-' || (g % 3), "
                   "'anthropic', 'claude-sonnet-4', g * 10, g, CASE WHEN g % 4 = 0 THEN NULL ELSE g END, g % 9 <> 0 "
