@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import time
@@ -379,6 +380,19 @@ def pct(values, q):
     return s[k]
 
 
+def backend_cpu_ms(pid):
+    """CPU time (user+system) the server backend has used so far: contention-independent cost."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def loadavg():
+    return "load average %.1f/%.1f/%.1f on %d CPUs" % (os.getloadavg() + (os.cpu_count(),))
+
+
 def apply_sql(conn, name, reader=None):
     with conn, conn.cursor() as cur:
         if reader:
@@ -442,7 +456,12 @@ def token_logging(conn, batches, batch_size=1000):
     """Batched per-request logging with every trigger active (no cost given: the trigger prices each row)."""
     models = [("workflow-1-intake", "anthropic", "claude-haiku-3-5"), ("workflow-2-triage", "anthropic", "claude-sonnet-4"),
               ("workflow-2-triage", "openai", "gpt-4o"), ("workflow-4-escalation", "anthropic", "claude-opus-4")]
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    conn.commit()
     rows_total = 0
+    cpu0 = backend_cpu_ms(pid)
     t0 = time.perf_counter()
     for b in range(batches):
         rows = []
@@ -456,6 +475,7 @@ def token_logging(conn, batches, batch_size=1000):
         conn.commit()
         rows_total += len(rows)
     batched = rows_total / (time.perf_counter() - t0)
+    batched_cpu = rows_total / ((backend_cpu_ms(pid) - cpu0) / 1000.0)
 
     n_single = 1000
     t0 = time.perf_counter()
@@ -475,11 +495,14 @@ def token_logging(conn, batches, batch_size=1000):
         n_upd = cur.rowcount
     conn.commit()
     upd_ms = (time.perf_counter() - t0) * 1000
-    return rows_total, batched, single, n_upd, upd_ms
+    return rows_total, batched, batched_cpu, single, n_upd, upd_ms
 
 
 def run_queries(admin, reader, contract, repeat, only=None):
     results, mismatches = [], 0
+    with reader.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        reader_pid = cur.fetchone()[0]
     for name, (template, view) in DASHBOARD.items():
         if only and name not in only:
             continue
@@ -491,11 +514,13 @@ def run_queries(admin, reader, contract, repeat, only=None):
             ref_sql = REFERENCE[name].format(start=start)
             times = []
             with reader.cursor() as cur:
+                cpu0 = backend_cpu_ms(reader_pid)
                 for _run in range(repeat):
                     t0 = time.perf_counter()
                     cur.execute(dash_sql)
                     rows = cur.fetchall()
                     times.append((time.perf_counter() - t0) * 1000)
+                cpu_ms = (backend_cpu_ms(reader_pid) - cpu0) / repeat
             # identity check: view and reference read one snapshot (same CURRENT_DATE, same rows)
             admin.set_session(isolation_level="REPEATABLE READ", readonly=True)
             with admin.cursor() as cur:
@@ -515,7 +540,8 @@ def run_queries(admin, reader, contract, repeat, only=None):
                     f"first differences: {diff}")
             label = f"{days}d" if days else "-"
             results.append({"query": name, "window": label, "rows": len(rows), "p50_ms": statistics.median(times),
-                            "p95_ms": pct(times, 95), "max_ms": max(times), "reference_ms": ref_ms,
+                            "p95_ms": pct(times, 95), "max_ms": max(times), "server_cpu_ms": cpu_ms,
+                            "reference_ms": ref_ms,
                             "identical": same})
     return results, mismatches
 
@@ -560,40 +586,48 @@ def main(argv=None):
         cases, tokens, load_s, analyze_s = load(admin, args.scale, args.days, args.chunk_days)
         with admin.cursor() as cur:
             cur.execute("SELECT pg_size_pretty(pg_database_size('kpi_bench')), "
-                        "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats)")
-            size, n_case_roll, n_tok_roll = cur.fetchone()
+                        "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats), "
+                        "(SELECT count(*) FROM kpi_daily_escalation_stats), "
+                        "(SELECT count(*) FROM kpi_daily_confidence_stats)")
+            size, n_case_roll, n_tok_roll, n_esc_roll, n_conf_roll = cur.fetchone()
         admin.commit()
         log(f"loaded {cases:,} cases + {tokens:,} token rows in {load_s:.1f} s "
             f"({(cases + tokens) / load_s:,.0f} rows/s, rollup triggers active); VACUUM ANALYZE {analyze_s:.1f} s; "
-            f"database {size}; rollup rows: {n_case_roll:,} case-day-category, {n_tok_roll:,} token-day-model")
+            f"database {size}; rollup rows: {n_case_roll:,} case-day-category, {n_tok_roll:,} token-day-model, "
+            f"{n_esc_roll:,} escalation-day-category-reason, {n_conf_roll:,} confidence-day-bucket")
 
-        log(f"token logging with all triggers active ({args.log_batches} x 1,000-row batches) ...")
-        n_logged, batched, single, n_upd, upd_ms = token_logging(admin, args.log_batches)
-        log(f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows")
+        log(f"token logging with all triggers active ({args.log_batches} x 1,000-row batches; {loadavg()}) ...")
+        n_logged, batched, batched_cpu, single, n_upd, upd_ms = token_logging(admin, args.log_batches)
+        log(f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows "
+            f"(wall clock); {batched_cpu:,.0f} rows per second of server CPU")
         log(f"  single-row INSERT, one transaction each:                {single:,.0f} rows/s")
         log(f"  UPDATE resolving {n_upd:,} open cases in one statement:     {upd_ms:.1f} ms")
 
         reader = psycopg2.connect(cluster.dsn("kpi_bench", user=READER))
         reader.autocommit = True
-        log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables ...")
+        log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables "
+            f"({loadavg()}) ...")
         results, mismatches = run_queries(admin, reader, contract, args.repeat)
         reader.close()
         admin.close()
 
         log("")
-        log(f"{'query':<27}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'ref ms':>10}  result")
+        log(f"{'query':<27}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}{'ref ms':>10}  result")
         for r in results:
             log(f"{r['query']:<27}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
-                f"{r['max_ms']:>9.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}")
+                f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}")
         worst = max(results, key=lambda r: r["p95_ms"])
         log("")
         log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst dashboard p95 "
             f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
-            f"{len(results) - mismatches}/{len(results)} results identical to the reference")
+            f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}")
+        log("(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
+            "independent of other load; ref ms: one run of the reference query on the base tables)")
         if args.json:
             Path(args.json).write_text(json.dumps({
                 "scale": args.scale, "days": args.days, "cases": cases, "token_rows": tokens, "load_s": load_s,
-                "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched, "single_rows_per_s": single,
+                "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched,
+                "batched_rows_per_cpu_s": batched_cpu, "single_rows_per_s": single,
                 "update_1000_ms": upd_ms, "queries": results}, indent=2, default=str))
         return 1 if mismatches else 0
     finally:
