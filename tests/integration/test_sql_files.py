@@ -64,7 +64,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
     apply_all(conn)
     views = relnames(conn, "v")
     contract = contract_views()
-    assert len(contract) == 13
+    assert len(contract) == 14  # 13 of the issue + v_kpi_baseline
     for view, columns in contract.items():
         assert view in views, view
         with conn:
@@ -278,3 +278,17 @@ def test_rollups_exact_after_random_mixed_changes(conn):
     assert sum(r[2] for r in before["kpi_daily_case_stats"]) == scalar(conn, "SELECT count(*) FROM cases")
     run(conn, "SELECT kpi_rebuild_rollups()")
     assert snapshot() == before
+
+
+def test_support_core_matches_contract_table(conn):
+    """support-core.sql and the contract check in schema-additions.sql cover the columns docs/kpi-contract.md lists."""
+    text = (SQL_DIR.parents[1] / "docs" / "kpi-contract.md").read_text()
+    contract_cols = set(re.findall(r"^\| (\w+) \| ", text.split("`kb_articles")[0], re.M)) - {"column"}
+    assert len(contract_cols) == 12
+    apply_file(conn, "support-core.sql")
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'cases'")
+            assert contract_cols <= {r[0] for r in cur.fetchall()}
+    checked = set(re.findall(r"\('cases', '(\w+)'\)", (SQL_DIR / "schema-additions.sql").read_text()))
+    assert checked == contract_cols
