@@ -403,6 +403,36 @@ BEGIN
 END
 $$;
 
+-- The hot path (per-request token logging, often one row per statement) gets its own function with static
+-- SQL, whose plan plpgsql caches; UPDATE/DELETE go through kpi_token_usage_rollup() above.
+CREATE OR REPLACE FUNCTION kpi_token_usage_rollup_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    SET TimeZone FROM CURRENT
+AS $$
+BEGIN
+    INSERT INTO kpi_daily_token_stats AS t
+    SELECT s.recorded_at::date, s.provider, s.model, s.workflow_name,
+           count(*), count(*) FILTER (WHERE NOT s.success),
+           sum(s.input_tokens), sum(s.output_tokens), sum(coalesce(s.total_tokens, s.input_tokens + s.output_tokens)),
+           coalesce(sum(s.cost_usd), 0), count(*) FILTER (WHERE s.cost_usd IS NULL),
+           count(s.latency_ms), coalesce(sum(s.latency_ms), 0)
+      FROM new_rows s
+     GROUP BY 1, 2, 3, 4
+     ORDER BY 1, 2, 3, 4
+    ON CONFLICT (usage_date, provider, model, workflow_name) DO UPDATE SET
+        requests          = t.requests          + EXCLUDED.requests,
+        failed_requests   = t.failed_requests   + EXCLUDED.failed_requests,
+        input_tokens      = t.input_tokens      + EXCLUDED.input_tokens,
+        output_tokens     = t.output_tokens     + EXCLUDED.output_tokens,
+        total_tokens      = t.total_tokens      + EXCLUDED.total_tokens,
+        cost_usd          = t.cost_usd          + EXCLUDED.cost_usd,
+        unpriced_requests = t.unpriced_requests + EXCLUDED.unpriced_requests,
+        latency_requests  = t.latency_requests  + EXCLUDED.latency_requests,
+        latency_ms_sum    = t.latency_ms_sum    + EXCLUDED.latency_ms_sum;
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION kpi_cases_truncate_rollup() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
@@ -509,7 +539,7 @@ CREATE OR REPLACE TRIGGER kpi_cases_rollup_trunc AFTER TRUNCATE ON cases
     FOR EACH STATEMENT EXECUTE FUNCTION kpi_cases_truncate_rollup();
 
 CREATE OR REPLACE TRIGGER kpi_token_usage_rollup_ins AFTER INSERT ON token_usage
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kpi_token_usage_rollup();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kpi_token_usage_rollup_insert();
 CREATE OR REPLACE TRIGGER kpi_token_usage_rollup_upd AFTER UPDATE ON token_usage
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION kpi_token_usage_rollup();
 CREATE OR REPLACE TRIGGER kpi_token_usage_rollup_del AFTER DELETE ON token_usage
