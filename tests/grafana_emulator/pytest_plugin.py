@@ -176,7 +176,7 @@ class EmulatorProcess(object):
         if status != 201:
             raise EmulatorError("create service account -> %s %s" % (status, sa))
         status, tok, _headers = self.api("POST", "/api/serviceaccounts/%d/tokens" % sa["id"], {"name": name},
-                                  headers=headers)
+                                         headers=headers)
         if status != 200:
             raise EmulatorError("create token -> %s %s" % (status, tok))
         return tok["key"]

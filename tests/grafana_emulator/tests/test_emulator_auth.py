@@ -199,3 +199,9 @@ def test_plugin_settings(grafana_emulator_factory, version, plugin, status):
         assert r.json["type"] == "datasource"
     else:
         assert r.json == {"message": "Plugin not found, no installed plugin with that id"}
+
+
+def test_sa_login_embeds_org_on_12(grafana_emulator_factory):
+    """notes §7: newer versions embed the org id in the SA login (sa-<orgId>-<name>); 11.x: sa-<name>."""
+    assert Client(grafana_emulator_factory(version="12.0.0")).post(
+        "/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == "sa-1-deploy-bot"
