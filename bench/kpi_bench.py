@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -498,6 +499,58 @@ def token_logging(conn, batches, batch_size=1000):
     return rows_total, batched, batched_cpu, single, n_upd, upd_ms
 
 
+def dashboard_panels(path=REPO / "files" / "grafana-dashboard.json"):
+    """(title, rawSql) of every panel of the real dashboard whose macros we can expand."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    out = []
+
+    def walk(panels):
+        for panel in panels:
+            yield panel
+            yield from walk(panel.get("panels", []))
+
+    for panel in walk(data.get("panels", [])):
+        for target in panel.get("targets", []):
+            sql = target.get("rawSql")
+            if sql:
+                out.append((panel.get("title", "?"), sql))
+    return out
+
+
+def expand_macros(sql, days):
+    """Grafana's $__timeFilter(col) for the range [now - days, now] (what the datasource sends)."""
+    sql = re.sub(r"\$__timeFilter\((\w+)\)",
+                 lambda m: f"{m.group(1)} BETWEEN now() - interval '{days} days' AND now()", sql)
+    sql = sql.replace("$__timeFrom()", f"(now() - interval '{days} days')").replace("$__timeTo()", "now()")
+    return None if "$" in sql else sql
+
+
+def run_panels(reader, repeat):
+    results = []
+    with reader.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        for title, raw in dashboard_panels():
+            windows = WINDOWS if "$__timeFilter" in raw else [None]
+            for days in windows:
+                sql = expand_macros(raw, days or 1)
+                if sql is None:
+                    continue
+                times = []
+                cpu0 = backend_cpu_ms(pid)
+                for _run in range(repeat):
+                    t0 = time.perf_counter()
+                    cur.execute(sql)
+                    rows = cur.fetchall()
+                    times.append((time.perf_counter() - t0) * 1000)
+                results.append({"panel": title, "window": f"{days}d" if days else "-", "rows": len(rows),
+                                "p50_ms": statistics.median(times), "p95_ms": pct(times, 95),
+                                "max_ms": max(times), "server_cpu_ms": (backend_cpu_ms(pid) - cpu0) / repeat})
+    return results
+
+
 def run_queries(admin, reader, contract, repeat, only=None):
     results, mismatches = [], 0
     with reader.cursor() as cur:
@@ -608,6 +661,7 @@ def main(argv=None):
         log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables "
             f"({loadavg()}) ...")
         results, mismatches = run_queries(admin, reader, contract, args.repeat)
+        panels = run_panels(reader, args.repeat)
         reader.close()
         admin.close()
 
@@ -616,9 +670,20 @@ def main(argv=None):
         for r in results:
             log(f"{r['query']:<27}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
                 f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}")
+        if panels:
+            log("")
+            log(f"panels of files/grafana-dashboard.json ($__timeFilter = last N days), {args.repeat} runs each:")
+            log(f"{'panel':<32}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}")
+            for r in panels:
+                log(f"{r['panel'][:31]:<32}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
+                    f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}")
         worst = max(results, key=lambda r: r["p95_ms"])
         log("")
-        log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst dashboard p95 "
+        if panels:
+            worst_panel = max(panels, key=lambda r: r["p95_ms"])
+            log(f"worst dashboard panel p95 {worst_panel['p95_ms']:.2f} ms ({worst_panel['panel']} "
+                f"{worst_panel['window']}) over {len(panels)} panel queries")
+        log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst view-query p95 "
             f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
             f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}")
         log("(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
@@ -628,7 +693,7 @@ def main(argv=None):
                 "scale": args.scale, "days": args.days, "cases": cases, "token_rows": tokens, "load_s": load_s,
                 "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched,
                 "batched_rows_per_cpu_s": batched_cpu, "single_rows_per_s": single,
-                "update_1000_ms": upd_ms, "queries": results}, indent=2, default=str))
+                "update_1000_ms": upd_ms, "queries": results, "panels": panels}, indent=2, default=str))
         return 1 if mismatches else 0
     finally:
         cluster.stop(keep_files=args.keep)

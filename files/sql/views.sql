@@ -88,7 +88,16 @@ SELECT metric_date,
        round((ai_cost + human_cost) / total_cases, 2)                                       AS cost_per_case_usd,
        round(ai_cost / total_cases, 2)                                                      AS ai_cost_per_case_usd,
        round(manual_cost - ai_cost - human_cost, 2)                                         AS net_savings_usd,
-       round(100 * (manual_cost - ai_cost - human_cost) / nullif(ai_cost + platform_cost, 0), 2) AS roi_pct
+       round(100 * (manual_cost - ai_cost - human_cost) / nullif(ai_cost + platform_cost, 0), 2) AS roi_pct,
+       -- unrounded parts, so a panel can compute exact averages over a time range
+       -- (e.g. CSAT = sum(csat_score_sum) / sum(csat_responses))
+       csat_cases                                                                           AS csat_responses,
+       csat_sum                                                                             AS csat_score_sum,
+       resolution_timed_cases                                                               AS resolution_timed_cases,
+       round(resolution_seconds_sum / 60, 4)                                                AS resolution_minutes_sum,
+       fcr_cases                                                                            AS first_contact_resolved_cases,
+       ai_reviewed_cases,
+       round(handling_minutes_sum, 2)                                                       AS handling_minutes_sum
   FROM kpi_daily_base;
 
 CREATE OR REPLACE VIEW v_daily_kpi_by_category AS
