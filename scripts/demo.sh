@@ -88,6 +88,17 @@ start_postgres() {
   echo "PostgreSQL 15 (throwaway) on 127.0.0.1:$DB_PORT, data in $STATE/pg"
 }
 
+ensure_database() {
+  local db="${KPI_DEMO_DB_NAME:-support_system}"
+  local exists
+  exists="$(PGPASSWORD="$DB_ADMIN_PASSWORD" psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_ADMIN" -d postgres -Atc \
+    "SELECT 1 FROM pg_database WHERE datname = '$db'")"
+  if [ "$exists" != 1 ]; then
+    PGPASSWORD="$DB_ADMIN_PASSWORD" psql -q -h "$DB_HOST" -p "$DB_PORT" -U "$DB_ADMIN" -d postgres \
+      -c "CREATE DATABASE \"$db\"" && echo "created database $db"
+  fi
+}
+
 start_emulator() {
   mkdir -p "$STATE/grafana"
   local pwfile="$STATE/grafana/admin-password"
@@ -121,6 +132,7 @@ up() {
   log "PostgreSQL"
   start_postgres
   local extra=(-e "kpi_demo_db_host=$DB_HOST" -e "kpi_demo_db_port=$DB_PORT" -e "kpi_demo_db_admin_user=$DB_ADMIN")
+  ensure_database
   log "Grafana ($GRAFANA_MODE)"
   case "$GRAFANA_MODE" in
     emulator)
@@ -133,11 +145,11 @@ up() {
       extra+=(-e "kpi_demo_grafana_url=http://127.0.0.1:3000" -e "kpi_demo_grafana_install_method=$GRAFANA_MODE" -e kpi_demo_grafana_auth=basic) ;;
     *) echo "KPI_DEMO_GRAFANA must be emulator, existing, package or docker (got '$GRAFANA_MODE')" >&2; exit 2 ;;
   esac
-  log "ansible-playbook site.yml -i inventories/local"
+  log "ansible-playbook ${KPI_DEMO_SITE:-site.yml} -i inventories/local"
   cd "$REPO"
   # The admin password of an existing server comes from the environment, never from argv.
   KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
-    "$REPO/.venv/bin/ansible-playbook" site.yml -i inventories/local \
+    "$REPO/.venv/bin/ansible-playbook" ${KPI_DEMO_SITE:-site.yml} -i inventories/local \
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"
