@@ -8,7 +8,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO / "files" / "sql"
 ORDER = ["support-core.sql", "schema-additions.sql", "views.sql", "grafana-reader.sql"]
-READER_ROLE = "kpi_grafana_reader"
+# a name of our own: roles are cluster-wide and the session server is shared with other tests
+READER_ROLE = "kpi_sqltest_reader"
 
 
 def apply_file(conn, name: str, reader_role: str | None = READER_ROLE) -> None:
