@@ -174,20 +174,15 @@ def test_docker_missing_cli(ansible, tmp_path, free_port):
 def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     """Render the project (compose file, env file, provisioning, nginx) and let the real Compose v2 binary
     parse it: no obsolete `version:`, secrets only in the 0600 env file, and the values arrive intact."""
-    ds = tmp_path / "datasources.yaml"
-    ds.write_text("apiVersion: 1\ndatasources:\n  - name: KPI\n    url: ${DB_HOST}\n"
-                  "    secureJsonData:\n      password: ${DB_PASSWORD}\n")
-    other = tmp_path / "dashboard.json"
-    other.write_text("{}")
     tricky_pw = PLANTED["grafana_password"] + "'$x\"\\"
     ansible.add_secret(tricky_pw)
     ev = _docker_vars(tmp_path, free_port) | {
         "grafana_docker_admin_password": tricky_pw,
+        # The collection's own provisioning files (datasource with ${DB_*} placeholders, provider, dashboard).
         "grafana_docker_provision": True,
-        "grafana_docker_datasources_src": str(ds),
-        "grafana_docker_dashboard_provider_src": str(other),
-        "grafana_docker_dashboard_src": str(other),
-        "grafana_docker_datasource_env": {"DB_HOST": "db.internal:5432", "DB_PASSWORD": PLANTED["reader_password"]},
+        "grafana_docker_datasource_env": {"DB_HOST": "db.internal:5432", "DB_NAME": "support_system",
+                                          "DB_USER": "kpi_grafana_reader", "DB_SSLMODE": "require",
+                                          "DB_PASSWORD": PLANTED["reader_password"]},
         "grafana_docker_env": {"GF_LOG_LEVEL": "warn"},
         "grafana_docker_image": "localhost/test-grafana:1",
         "grafana_docker_nginx_enabled": True,
@@ -224,8 +219,19 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     assert env["GF_LOG_LEVEL"] == "warn"
     assert cfg["services"]["grafana"]["image"] == "localhost/test-grafana:1"
     assert cfg["services"]["nginx"]["image"] == "localhost/test-nginx:1"
-    assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} >= {
-        "/var/lib/grafana", "/etc/grafana/provisioning", "/var/lib/grafana/dashboards/kpi"}
+    assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} == {
+        "/var/lib/grafana", "/etc/grafana/provisioning"}
+    # The dashboard lands where the provider file looks (options.path) with its datasource input resolved.
+    import yaml
+    provider = yaml.safe_load((project / "provisioning" / "dashboards" / "kpi-dashboards.yaml").read_text())
+    json_dir = provider["providers"][0]["options"]["path"]
+    assert json_dir.startswith("/etc/grafana/provisioning/")
+    dash_file = project / "provisioning" / json_dir[len("/etc/grafana/provisioning/"):] / "grafana-dashboard.json"
+    dash_text = dash_file.read_text()
+    assert "${DS_SUPPORT_DB}" not in dash_text and '"uid": "support-postgres"' in dash_text
+    json.loads(dash_text)
+    ds_text = (project / "provisioning" / "datasources" / "kpi-datasources.yaml").read_text()
+    assert "${DB_PASSWORD}" in ds_text and PLANTED["reader_password"] not in ds_text
     assert [p["published"] for p in cfg["services"]["grafana"]["ports"]] == [str(free_port)]
     # The self-signed certificate is real and names the server.
     out = __import__("subprocess").run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"),
@@ -381,3 +387,64 @@ def test_pdc_check_mode_with_good_archive_writes_nothing(ansible, tmp_path):
     assert "failed=0" in res.stdout.split("PLAY RECAP")[-1]
     _assert_absent(*_pdc_paths(tmp_path))
     _assert_no_user(ev["grafana_pdc_agent_user"])
+
+
+def test_package_configuration_files(ansible, tmp_path, free_port):
+    """Preflight + configure stages (no install, no service) into a temp dir: grafana.ini from the nested
+    dictionary, secrets only in the 0640 environment-file block (systemd/shell quoting), provisioning files,
+    dashboard inputs resolved; a re-run changes nothing; --check --diff shows the ini diff, never a secret."""
+    tricky = PLANTED["grafana_password"] + "$HOME\"`x`\\"
+    ansible.add_secret(tricky)
+    env_file = tmp_path / "default" / "grafana-server"
+    env_file.parent.mkdir()
+    env_file.write_text("# package settings\nCONF_FILE=/etc/grafana/grafana.ini\n")
+    ev = _package_vars(tmp_path, free_port) | {
+        "grafana_package_admin_password": tricky,
+        "grafana_package_provision": True,
+        "grafana_package_manage_service": False,
+        "grafana_package_datasource_env": {"DB_HOST": "db.internal:5432", "DB_NAME": "support_system",
+                                           "DB_USER": "kpi_grafana_reader", "DB_SSLMODE": "require",
+                                           "DB_PASSWORD": PLANTED["reader_password"]},
+        "grafana_package_ini": {"log": {"level": "warn"}, "security": {"cookie_secure": True},
+                                "server": {"enforce_domain": False}},
+        # This machine has no grafana group; the real role uses the package's.
+        "__grafana_package_os_group": "root",
+    }
+    pb = tmp_path / "configure.yml"
+    pb.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "preflight and configure", "ansible.builtin.include_role": {
+            "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": stage}} for stage in
+                  ("preflight.yml", "configure.yml")],
+    }]))
+    ansible.playbook(pb, extra_vars=ev)
+
+    ini = (tmp_path / "etc-grafana" / "grafana.ini").read_text()
+    assert "[log]\nlevel = warn\n" in ini
+    assert "[security]\nadmin_user = admin\ncookie_secure = true\n" in ini
+    assert f"http_port = {free_port}\n" in ini and "enforce_domain = false\n" in ini
+    assert "[users]\nallow_sign_up = false\n" in ini
+    assert "admin_password" not in ini and PLANTED["grafana_password"] not in ini
+
+    env_text = env_file.read_text()
+    assert env_text.startswith("# package settings\nCONF_FILE=/etc/grafana/grafana.ini\n")
+    assert oct(env_file.stat().st_mode & 0o777) == "0o640"
+    # What a shell (and systemd, same escaping rules inside double quotes) reads back is the exact value.
+    got = __import__("subprocess").run(
+        ["sh", "-c", f'set -a; . "{env_file}"; printf %s "$GF_SECURITY_ADMIN_PASSWORD"; printf "|%s" "$DB_PASSWORD"'],
+        capture_output=True, text=True, check=True).stdout
+    assert got == f"{tricky}|{PLANTED['reader_password']}"
+
+    prov = tmp_path / "etc-grafana" / "provisioning"
+    assert "${DB_PASSWORD}" in (prov / "datasources" / "kpi-datasources.yaml").read_text()
+    assert (prov / "dashboards" / "kpi-dashboards.yaml").exists()
+    dash = (tmp_path / "dashboards" / "grafana-dashboard.json").read_text()
+    assert "${DS_SUPPORT_DB}" not in dash and '"uid": "support-postgres"' in dash
+
+    res = ansible.playbook(pb, extra_vars=ev)
+    assert "changed=0" in res.stdout.split("PLAY RECAP")[-1], res.stdout.split("PLAY RECAP")[-1]
+
+    res = ansible.playbook(pb, extra_vars=ev | {"grafana_package_ini": {"log": {"level": "debug"}}},
+                           check=True, diff=True)
+    assert "-level = warn" in res.stdout and "+level = debug" in res.stdout
+    assert "[log]\nlevel = warn\n" in (tmp_path / "etc-grafana" / "grafana.ini").read_text()
