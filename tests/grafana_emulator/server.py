@@ -362,6 +362,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "grafana-emulator"
     sys_version = ""
 
+    def version_string(self):
+        return self.server_version
+
     def log_message(self, fmt, *args):   # request lines go to the request log, not stderr (no secrets anywhere)
         pass
 

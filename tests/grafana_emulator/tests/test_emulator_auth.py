@@ -3,6 +3,7 @@
 import base64
 import json
 import struct
+import time
 import zlib
 
 import pytest
@@ -205,3 +206,24 @@ def test_sa_login_embeds_org_on_12(grafana_emulator_factory):
     """notes §7: newer versions embed the org id in the SA login (sa-<orgId>-<name>); 11.x: sa-<name>."""
     assert Client(grafana_emulator_factory(version="12.0.0")).post(
         "/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == "sa-1-deploy-bot"
+
+
+def test_token_seconds_to_live_expires(grafana_emulator):
+    """notes §7: secondsToLive bounds a token; an expired token -> 401 (errutil api-key.expired)."""
+    admin = Client(grafana_emulator)
+    sa = admin.post("/api/serviceaccounts", {"name": "short", "role": "Viewer"}).json
+    key = admin.post("/api/serviceaccounts/%d/tokens" % sa["id"], {"name": "t", "secondsToLive": 1}).json["key"]
+    listed = admin.get("/api/serviceaccounts/%d/tokens" % sa["id"]).json[0]
+    assert listed["hasExpired"] is False and 0 < listed["secondsUntilExpiration"] <= 1
+    time.sleep(1.2)
+    resp = requests.get(grafana_emulator.url + "/api/user", headers={"Authorization": "Bearer " + key})
+    assert resp.status_code == 401 and resp.json()["messageId"] == "api-key.expired"
+
+
+def test_error_field_only_outside_production(grafana_emulator_factory):
+    """notes §0: "error" (the Go error) is added only when app_mode != production; traceID always with an error."""
+    prod = Client(grafana_emulator_factory()).post("/api/datasources", {"name": "x"})
+    assert prod.status == 400 and prod.json == {"message": "bad request data", "traceID": ""}
+    dev = Client(grafana_emulator_factory(extra_args=["--app-mode", "development"])).post("/api/datasources",
+                                                                                          {"name": "x"})
+    assert dev.status == 400 and set(dev.json) == {"message", "traceID", "error"}
