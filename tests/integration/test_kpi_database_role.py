@@ -45,8 +45,10 @@ def role_vars(pg_server, db, **override):
         kpi_database_api_pricing=[{"provider": "anthropic", "model": "claude-opus-4",
                                    "input_price_per_million": 15, "output_price_per_million": 75,
                                    "effective_from": "2025-05-01"}],
-        kpi_database_token_budgets=[{"name": "Role Test Monthly", "provider": "anthropic",
+        # same name as one of the demo generator's budgets: the inventory's values must win, also on a re-run
+        kpi_database_token_budgets=[{"name": "Anthropic Monthly", "provider": "anthropic",
                                      "budget_type": "monthly", "token_limit": 5000000, "cost_limit_usd": 2000}],
+        kpi_database_token_budget_rollover=True,
         kpi_database_load_demo_data=True,
         kpi_database_demo_days=5,
         kpi_database_demo_cases_per_day=40,
@@ -72,8 +74,12 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert q(pg_server, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = %s", (reader,))[0][0] == 0
 
     # first run
-    res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory, diff=True)
+    res = ansible.playbook(PLAYBOOK, extra_vars=dict(extra, kpi_database_no_log=False), inventory=inventory,
+                           diff=True)
     first = recap(res.output)
+    # diff mode shows the ledger and the configuration rows before/after (no_log off, secrets still absent)
+    assert "--- before" in res.output and "+++ after" in res.output
+    assert '+    "schema-additions.sql": {' in res.output  # kpi_schema: the ledger gained the file
     assert first["failed"] == 0 and first["changed"] >= 5
     ledger = q(pg_server, pg_db, "SELECT file, kind FROM kpi_schema_migrations ORDER BY file")
     assert ledger == [("grafana-reader.sql", "repeatable"), ("schema-additions.sql", "once"),
@@ -83,7 +89,7 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert q(pg_server, pg_db, "SELECT input_price_per_million::text, is_current FROM api_pricing "
                                "WHERE model = 'claude-opus-4'") == [("15.000000", True)]
     assert q(pg_server, pg_db, "SELECT token_limit FROM token_budgets "
-                               "WHERE budget_name = 'Role Test Monthly'")[0][0] == 5000000
+                               "WHERE budget_name = 'Anthropic Monthly'")[0][0] == 5000000
     cases = q(pg_server, pg_db, "SELECT count(*) FROM cases")[0][0]
     assert cases > 0
 
