@@ -67,7 +67,7 @@ def register(app):
         executed = raw_sql
         status = {"status": 200} if profile.query_result_status else {}
         try:
-            executed, _fill = macros.interpolate(raw_sql, time_from, time_to, interval_s,
+            executed, fill = macros.interpolate(raw_sql, time_from, time_to, interval_s,
                                                  timescaledb=bool((ds.get("jsonData") or {}).get("timescaledb")))
         except macros.MacroError as exc:
             return _error_result(ref_id, str(exc), executed)
@@ -83,7 +83,8 @@ def register(app):
         except Exception as exc:   # noqa: BLE001 - psycopg2.Error subclasses
             return _error_result(ref_id, "db query error: " + pg._message(exc), executed)
         try:
-            frames = pg.build_frames(ref_id, columns, rows, fmt, executed)
+            range_ms = (int(time_from.timestamp() * 1000), int(time_to.timestamp() * 1000))
+            frames = pg.build_frames(ref_id, columns, rows, fmt, executed, fill=fill, time_range_ms=range_ms)
         except ValueError as exc:
             return _error_result(ref_id, str(exc), executed)
         return dict(status, frames=frames)

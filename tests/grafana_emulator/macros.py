@@ -191,7 +191,7 @@ def _evaluate(name, args, time_from, time_to, timescaledb, state):
             raise MacroError("macro %s needs time column and interval and optional fill value" % name)
         seconds = parse_interval(args[1])
         if len(args) == 3:
-            state["fill"] = _parse_fill(args[2])
+            state["fill"] = dict(_parse_fill(args[2]), interval=seconds)
         if timescaledb:
             expr = "time_bucket('%.3fs',%s)" % (seconds, args[0])
         else:
@@ -213,7 +213,7 @@ def _evaluate(name, args, time_from, time_to, timescaledb, state):
             raise MacroError("macro %s needs time column and interval and optional fill value" % name)
         seconds = parse_interval(args[1])
         if len(args) == 3:
-            state["fill"] = _parse_fill(args[2])
+            state["fill"] = dict(_parse_fill(args[2]), interval=seconds)
         expr = "floor((%s)/%s)*%s" % (args[0], go_v(seconds), go_v(seconds))
         return expr + (' AS "time"' if name == "__unixEpochGroupAlias" else "")
     raise MacroError('unknown macro "%s"' % name)

@@ -105,7 +105,36 @@ def run_query(conn, sql):
         return columns, cur.fetchall()
 
 
-def build_frames(ref_id, columns, rows, fmt, executed):
+def resample(values, fill, from_ms, to_ms):
+    """$__timeGroup fill (time_series only): one row per interval from the aligned start to the end of the
+    range; missing buckets get NULL, the previous value, or the given number (sqlutil.ResampleWideFrame)."""
+    step = int(round(fill["interval"] * 1000))
+    if step <= 0:
+        return values
+    times = values[0]
+    index = {t: i for i, t in enumerate(times) if t is not None}
+    out = [[] for _ in values]
+    previous = [None] * len(values)
+    t = (from_ms // step) * step
+    while t <= to_ms:
+        row = index.get(t)
+        out[0].append(t)
+        for c in range(1, len(values)):
+            if row is not None:
+                value = values[c][row]
+            elif fill["mode"] == "previous":
+                value = previous[c]
+            elif fill["mode"] == "value":
+                value = fill["value"]
+            else:
+                value = None
+            out[c].append(value)
+            previous[c] = value
+        t += step
+    return out
+
+
+def build_frames(ref_id, columns, rows, fmt, executed, fill=None, time_range_ms=None):
     """Rows -> data frames (column-major), table vs time_series rules of notes §6. Raises ValueError."""
     meta = {"typeVersion": [0, 0], "executedQueryString": executed}
     if not rows:
@@ -134,6 +163,9 @@ def build_frames(ref_id, columns, rows, fmt, executed):
     fields[time_index] = dict(fields[time_index], name="Time")
     string_idx = [i for i, f in enumerate(fields) if f["type"] == "string"]
     if not string_idx:
+        if fill and time_range_ms:
+            order = [time_index] + [i for i in range(len(fields)) if i != time_index]
+            fields, values = [fields[i] for i in order], resample([values[i] for i in order], fill, *time_range_ms)
         return [{"schema": {"refId": ref_id, "meta": meta, "fields": fields}, "data": {"values": values}}]
     times = values[time_index]
     if any(times[k] is not None and times[k + 1] is not None and times[k] > times[k + 1]
@@ -164,4 +196,6 @@ def build_frames(ref_id, columns, rows, fmt, executed):
             field["config"] = {"displayNameFromDS": metric}
         out_fields.append(field)
         out_values.append(series[(name, labels)])
+    if fill and time_range_ms:
+        out_values = resample(out_values, fill, *time_range_ms)
     return [{"schema": {"refId": ref_id, "meta": meta, "fields": out_fields}, "data": {"values": out_values}}]

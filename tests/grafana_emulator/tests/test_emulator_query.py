@@ -161,3 +161,20 @@ def test_viewer_may_query(grafana_emulator, pg_api):
     viewer = Client(grafana_emulator, token=grafana_emulator.create_token("Viewer"))
     r = _query(viewer, "SELECT now() AS time, 1 AS v")
     assert r.status == 200 and r.json["results"]["A"]["frames"][0]["data"]["values"][1] == [1]
+
+
+@pytest.mark.parametrize("fill,expected", [("NULL", [1.0, None, 3.0, None]), ("previous", [1.0, 1.0, 3.0, 3.0]),
+                                           ("0", [1.0, 0.0, 3.0, 0.0])])
+def test_time_group_fill(grafana_emulator, pg_server, pg_db, fill, expected):
+    """notes §6: $__timeGroup fill argument NULL / previous / number fills missing buckets (time_series)."""
+    pg_server.execute("CREATE TABLE m (ts timestamptz, v int); INSERT INTO m VALUES "
+                      "('2024-05-01T10:00:00Z', 1), ('2024-05-01T10:10:00Z', 3)", dbname=pg_db, fetch=False)
+    api = Client(grafana_emulator)
+    api.post("/api/datasources", pg_datasource(pg_server, pg_db, uid="pg"))
+    sql = "SELECT $__timeGroupAlias(ts, '5m', %s), sum(v) AS v FROM m GROUP BY 1 ORDER BY 1" % fill
+    r = api.post("/api/ds/query", {"from": str(FROM_MS), "to": str(FROM_MS + 15 * 60000), "queries": [
+        {"refId": "A", "datasource": {"uid": "pg"}, "rawSql": sql, "format": "time_series"}]})
+    assert r.status == 200, r
+    values = r.json["results"]["A"]["frames"][0]["data"]["values"]
+    assert values[0] == [FROM_MS + k * 300000 for k in range(4)]
+    assert values[1] == expected
