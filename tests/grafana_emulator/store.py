@@ -69,6 +69,7 @@ class Store(object):
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         tmp = self.path + ".tmp"
-        with open(tmp, "w") as fh:
+        # the state holds data source passwords and webhook URLs (Grafana keeps them encrypted in its DB)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(self.data, fh)
         os.replace(tmp, self.path)

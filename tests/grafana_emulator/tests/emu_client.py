@@ -1,13 +1,24 @@
 """A small HTTP client for the emulator's own tests: every exchange with an endpoint present in the
 OpenAPI file is validated by openapi_check (request body and response body for that status)."""
 
+import atexit
 import json
+import os
 
 import requests
 
 import openapi_check
 
 CHECKED_OPERATIONS = set()
+
+
+@atexit.register
+def _write_coverage():
+    """EMULATOR_OPENAPI_COVERAGE=FILE: list the spec operations whose traffic was validated."""
+    target = os.environ.get("EMULATOR_OPENAPI_COVERAGE")
+    if target and CHECKED_OPERATIONS:
+        with open(target, "w") as fh:
+            fh.write("\n".join(sorted(CHECKED_OPERATIONS)) + "\n")
 
 
 class Response(object):
