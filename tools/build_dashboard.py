@@ -599,7 +599,11 @@ def build_rule_groups() -> dict:
 
 
 class _BlockStyleDumper(yaml.SafeDumper):
-    """Writes multi-line strings (the SQL) as literal blocks, so the file reads like SQL."""
+    """Writes multi-line strings (the SQL) as literal blocks, so the file reads like SQL, and indents
+    list items under their key (the style yamllint and ansible-lint expect)."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
 
 
 def _str_representer(dumper, value):
@@ -615,6 +619,7 @@ RULES_HEADER = """\
 # The spec's alert rules as Grafana alerting provisioning objects. The role kpi_grafana replaces
 # "${DS_SUPPORT_DB}" with the datasource uid and creates each group with
 # cx_catalyst.kpi_dashboard.grafana_alert_rule_group in the dashboard folder.
+---
 """
 
 
