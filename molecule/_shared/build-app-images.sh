@@ -14,9 +14,13 @@ build() {  # build NAME CONTAINERFILE RECIPE CONTEXT
   if image_exists "$name" && [ "$(podman image inspect --format '{{ index .Labels "cx.recipe" }}' "$name")" = "$recipe" ]; then
     log "image $name up to date"; return 0
   fi
+  local old_id
+  old_id="$(podman image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)"
   log "building image $name"
   podman build -q --network host --build-arg "BASE=$BASE_IMAGE" --build-arg "DEBIAN_MIRROR=$DEBIAN_MIRROR" \
     --label "cx.recipe=$recipe" -f "$file" -t "$name" "$ctx" >/dev/null
+  # The previous build (now untagged) is ours to remove, unless a container still uses it.
+  if [ -n "$old_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
 }
 
 deb="$(bash "$MOLECULE_SHARED/build-grafana-deb.sh")"
@@ -26,3 +30,5 @@ build "$GRAFANA_IMAGE" "$img/grafana.Containerfile" \
   "$(recipe_hash "$img/grafana.Containerfile" "$img/run.sh" "$deb" "$base_id")" "$ctx"
 build "$NGINX_IMAGE" "$img/nginx.Containerfile" \
   "$(recipe_hash "$img/nginx.Containerfile" "$img/nginx.conf" "$base_id")" "$ctx"
+for alias in $GRAFANA_IMAGE_ALIASES; do podman tag "$GRAFANA_IMAGE" "$alias"; done
+for alias in $NGINX_IMAGE_ALIASES; do podman tag "$NGINX_IMAGE" "$alias"; done

@@ -11,6 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 deb="$(bash "$MOLECULE_SHARED/build-grafana-deb.sh")"
 
 export GNUPGHOME="$GPG_HOME"
+# gpg starts an agent for signing; stop it again so nothing of ours keeps running.
+trap 'gpgconf --kill gpg-agent 2>/dev/null || true' EXIT
 if [ ! -f "$GPG_HOME/.cx-test-key" ]; then
   rm -rf "$GPG_HOME"; install -d -m 0700 "$GPG_HOME"
   gpg --batch --quiet --passphrase '' --quick-gen-key \

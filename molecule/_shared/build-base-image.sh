@@ -47,12 +47,15 @@ if [ ! -f "$rootfs_tar" ]; then
   rm -rf "$work"; trap - EXIT
 fi
 
+old_id="$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)"
 log "importing $rootfs_tar as $BASE_IMAGE"
 podman import -q \
   --change 'CMD ["/sbin/init"]' \
   --change 'STOPSIGNAL SIGRTMIN+3' \
   --change "LABEL cx.recipe=$recipe" \
   "$rootfs_tar" "$BASE_IMAGE" >/dev/null
+# The previous build of this image (now untagged) is ours to remove, unless a container still uses it.
+[ -n "$old_id" ] && podman rmi "$old_id" >/dev/null 2>&1 || true
 podman save -q -o "$image_archive.tmp" "$BASE_IMAGE"
 mv "$image_archive.tmp" "$image_archive"
 # Older archives of this image are dead weight once a new recipe is cached.

@@ -7,6 +7,8 @@ REPO="$(cd "$MOLECULE_SHARED/../.." && pwd)"
 CX_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard"
 MOL_CACHE="$CX_CACHE/molecule"
 mkdir -p "$MOL_CACHE"
+# Shared by the docker scenario: the same path on the host and in its instance (see molecule/docker/README.md).
+mkdir -p /var/tmp/cx-kpi-molecule-docker
 
 DEBIAN_MIRROR="${CX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SUITE=bookworm
@@ -18,14 +20,19 @@ BASE_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,python3-debian,pyth
 # Images the docker scenario's compose file asks for, built locally (no registry is reachable) and
 # tagged with the names the grafana_docker role defaults to. Podman normalises short names to docker.io/.
 GRAFANA_TEST_VERSION="${CX_GRAFANA_TEST_VERSION:-11.3.0}"
-GRAFANA_IMAGE="docker.io/grafana/grafana:${CX_GRAFANA_IMAGE_TAG:-$GRAFANA_TEST_VERSION}"
-NGINX_IMAGE="docker.io/library/nginx:${CX_NGINX_IMAGE_TAG:-alpine}"
+GRAFANA_IMAGE="docker.io/grafana/grafana:$GRAFANA_TEST_VERSION"
+NGINX_IMAGE="docker.io/library/nginx:alpine"
+# Further names the same images answer to (grafana_docker's defaults and the spec's compose file).
+GRAFANA_IMAGE_ALIASES="docker.io/grafana/grafana-oss:$GRAFANA_TEST_VERSION docker.io/grafana/grafana:latest"
+NGINX_IMAGE_ALIASES="docker.io/library/nginx:1.27-alpine"
 
 # Test APT repository and test PDC release.
-APT_REPO_DIR="$MOL_CACHE/apt-repo"
+# Published artefacts, bind-mounted read-only into the instances and served on their loopback.
+PUBLISHED_DIR="$MOL_CACHE/published"
+APT_REPO_DIR="$PUBLISHED_DIR/apt-repo"
 GPG_HOME="$MOL_CACHE/gnupg"
 PDC_TEST_VERSION="${CX_PDC_TEST_VERSION:-0.0.63}"
-PDC_RELEASE_DIR="$MOL_CACHE/pdc-release/v$PDC_TEST_VERSION"
+PDC_RELEASE_DIR="$PUBLISHED_DIR/pdc-release/v$PDC_TEST_VERSION"
 
 log() { printf '[molecule-prepare] %s\n' "$*" >&2; }
 

@@ -14,7 +14,7 @@ BASE = "http://127.0.0.1:3000"
 def test_keyring_is_the_test_repository_key(host):
     keyring = host.file("/etc/apt/keyrings/grafana.asc")
     assert keyring.exists and keyring.user == "root" and keyring.mode == 0o644
-    assert keyring.content_string.strip() == (CACHE / "apt-repo" / "gpg.key").read_text().strip()
+    assert keyring.content_string.strip() == (CACHE / "published" / "apt-repo" / "gpg.key").read_text().strip()
 
 
 def test_deb822_source(host):
@@ -26,7 +26,7 @@ def test_deb822_source(host):
             k, v = line.split(":", 1)
             fields[k.strip()] = v.strip()
     assert fields.get("Types") == "deb"
-    assert fields.get("URIs") == "http://127.0.0.1:8765"
+    assert fields.get("URIs") == "http://127.0.0.1:8765/apt-repo"
     assert fields.get("Suites") == "stable"
     assert fields.get("Components") == "main"
     assert fields.get("Signed-By") == "/etc/apt/keyrings/grafana.asc"
@@ -37,7 +37,7 @@ def test_apt_verifies_the_signature(host):
     res = host.run("apt-get update 2>&1")
     assert res.rc == 0, res.stdout
     assert "NO_PUBKEY" not in res.stdout and "not signed" not in res.stdout
-    assert "127.0.0.1:8765 stable InRelease" in res.stdout
+    assert "127.0.0.1:8765/apt-repo stable InRelease" in res.stdout
 
 
 def test_package_installed_pinned_and_held(host):
@@ -45,7 +45,7 @@ def test_package_installed_pinned_and_held(host):
     assert pkg.is_installed and pkg.version == VERSION
     assert host.run("dpkg --get-selections grafana").stdout.split() == ["grafana", "hold"]
     policy = host.run("apt-cache policy grafana").stdout
-    assert "http://127.0.0.1:8765 stable/main" in policy
+    assert "http://127.0.0.1:8765/apt-repo stable/main" in policy
 
 
 def test_grafana_ini(host):
