@@ -383,8 +383,7 @@ def test_baseline_config(pg_server, config_db, ansible):
     assert "legacy_key" not in baseline_rows(pg_server, db)
 
     # a value that is not a number: clear error, nothing written (the valid key before it neither)
-    res = ansible.module(BASELINE, dict(login(pg_server, db), config={"hourly_support_cost": 99,
-                                                                     "manual_cost_per_case": "lots"}),
-                         expect_rc=None).results[0]
+    bad = {"hourly_support_cost": 99, "manual_cost_per_case": "lots"}
+    res = ansible.module(BASELINE, dict(login(pg_server, db), config=bad), expect_rc=None).results[0]
     assert res["failed"] and "config.manual_cost_per_case must be a number" in res["msg"]
     assert baseline_rows(pg_server, db)["hourly_support_cost"] == "45.5"

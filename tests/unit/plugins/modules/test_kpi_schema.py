@@ -31,7 +31,7 @@ def test_split_respects_quotes_comments_and_dollar_quotes():
         "SELECT E'back\\'slash;';\n"
     )
     result = stmts(sql)
-    assert [line for line, _ in result] == [1, 2, 4, 9, 10]
+    assert [pair[0] for pair in result] == [1, 2, 4, 9, 10]
     assert result[0][1] == "INSERT INTO t VALUES ('a;b', 'it''s; fine')"
     assert result[2][1].endswith("END;\n$body$")
     assert result[4][1] == "SELECT E'back\\'slash;'"
@@ -39,7 +39,7 @@ def test_split_respects_quotes_comments_and_dollar_quotes():
 
 def test_split_positional_params_and_identifiers_with_dollar_are_not_quotes():
     sql = "PREPARE p AS SELECT $1 + 1;\nSELECT a$b$ FROM t;\nSELECT 3;"
-    assert [s for _, s in stmts(sql)] == ["PREPARE p AS SELECT $1 + 1", "SELECT a$b$ FROM t", "SELECT 3"]
+    assert [pair[1] for pair in stmts(sql)] == ["PREPARE p AS SELECT $1 + 1", "SELECT a$b$ FROM t", "SELECT 3"]
 
 
 def test_split_drops_empty_statements():
