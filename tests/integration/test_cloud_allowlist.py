@@ -107,7 +107,7 @@ def test_allowlist_adds_reloads_and_really_removes(ansible, tmp_path, cluster):
         assert cidr in text
     rules = _our_rules(cluster)
     assert len(rules) == 7 and all(r[5] is None for r in rules), rules
-    assert {r[0] for r in rules} == {c.split("/")[0] for c in US + EU + ["127.0.0.1/32"]}
+    assert {r[0] for r in rules} == {c.split("/", maxsplit=1)[0] for c in US + EU + ["127.0.0.1/32"]}
     assert all(r[4] == "reject" and r[2] == ["support_system"] for r in rules)
     # The block comes first (pg_hba.conf is first-match) and the handler reloaded the server.
     assert text.lstrip().startswith("# BEGIN cx_catalyst.kpi_dashboard.grafana_cloud_allowlist")
@@ -133,7 +133,7 @@ def test_allowlist_adds_reloads_and_really_removes(ansible, tmp_path, cluster):
     assert "127.0.0.1/32" not in text.split("# END cx_catalyst")[0]
     for cidr in EU:
         assert cidr not in text
-    assert {r[0] for r in _our_rules(cluster)} == {c.split("/")[0] for c in US}
+    assert {r[0] for r in _our_rules(cluster)} == {c.split("/", maxsplit=1)[0] for c in US}
     _wait_for_login_state(cluster, expected=True)
 
     # An empty list removes the whole block.

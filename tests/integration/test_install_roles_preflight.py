@@ -13,12 +13,13 @@ import io
 import json
 import os
 import socket
+import subprocess
 import tarfile
 from pathlib import Path
 
-import pytest
+import yaml
 
-from conftest import PLANTED, REPO
+from conftest import PLANTED
 
 
 def _play(tmp_path: Path, role: str, **play_kw) -> Path:
@@ -126,6 +127,8 @@ def test_package_port_taken_by_other_program(ansible, tmp_path, free_port):
     msg = _fail_message(res.output)
     assert f"TCP port {free_port}" in msg and "already in use by another program" in msg, msg
     assert "not Grafana" in msg
+    # The listener is this pytest process; ss names it.
+    assert "(python" in msg, msg
     _assert_absent(*_package_paths(tmp_path))
 
 
@@ -205,9 +208,9 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
         assert secret not in compose_text
     assert oct((project / "grafana.env").stat().st_mode & 0o777) == "0o600"
     assert oct((project / "ssl" / "grafana.key").stat().st_mode & 0o777) == "0o600"
-    proc = __import__("subprocess").run([str(COMPOSE_BIN), "--project-directory", str(project), "-f",
-                                         str(project / "compose.yaml"), "config", "--format", "json"],
-                                        capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([str(COMPOSE_BIN), "--project-directory", str(project), "-f",
+                           str(project / "compose.yaml"), "config", "--format", "json"],
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     cfg = json.loads(proc.stdout)
     assert "version" not in cfg
@@ -222,7 +225,6 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} == {
         "/var/lib/grafana", "/etc/grafana/provisioning"}
     # The dashboard lands where the provider file looks (options.path) with its datasource input resolved.
-    import yaml
     provider = yaml.safe_load((project / "provisioning" / "dashboards" / "kpi-dashboards.yaml").read_text())
     json_dir = provider["providers"][0]["options"]["path"]
     assert json_dir.startswith("/etc/grafana/provisioning/")
@@ -234,8 +236,8 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     assert "${DB_PASSWORD}" in ds_text and PLANTED["reader_password"] not in ds_text
     assert [p["published"] for p in cfg["services"]["grafana"]["ports"]] == [str(free_port)]
     # The self-signed certificate is real and names the server.
-    out = __import__("subprocess").run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"),
-                                        "-noout", "-subject"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"), "-noout", "-subject"],
+                         capture_output=True, text=True, check=True).stdout
     assert "grafana.test" in out
     # Re-run: nothing changes.
     res = ansible.playbook(pb, extra_vars=ev)
@@ -281,7 +283,7 @@ def _pdc_paths(tmp_path: Path) -> list[Path]:
 
 
 def _assert_no_user(name: str) -> None:
-    proc = __import__("subprocess").run(["getent", "passwd", name], capture_output=True)
+    proc = subprocess.run(["getent", "passwd", name], capture_output=True, check=False)
     assert proc.returncode == 2, f"user {name} was created although the role failed"
 
 
@@ -312,7 +314,7 @@ def test_pdc_wrong_checksum_in_checksums_file(ansible, tmp_path):
 
 
 def test_pdc_archive_missing_from_checksums_file(ansible, tmp_path):
-    archive, _ = _pdc_archive(tmp_path)
+    archive = _pdc_archive(tmp_path)[0]
     sums = tmp_path / "release" / "checksums.txt"
     sums.write_text(f"{'1' * 64}  pdc-agent_Linux_arm64.tar.gz\n")
     ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
@@ -411,12 +413,10 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
         "__grafana_package_os_group": "root",
     }
     pb = tmp_path / "configure.yml"
-    pb.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
-        "tasks": [{"name": "preflight and configure", "ansible.builtin.include_role": {
-            "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": stage}} for stage in
-                  ("preflight.yml", "configure.yml")],
-    }]))
+    stages = [{"name": f"grafana_package {stage}", "ansible.builtin.include_role": {
+        "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": stage}}
+        for stage in ("preflight.yml", "configure.yml")]
+    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": stages}]))
     ansible.playbook(pb, extra_vars=ev)
 
     ini = (tmp_path / "etc-grafana" / "grafana.ini").read_text()
@@ -430,7 +430,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
     assert env_text.startswith("# package settings\nCONF_FILE=/etc/grafana/grafana.ini\n")
     assert oct(env_file.stat().st_mode & 0o777) == "0o640"
     # What a shell (and systemd, same escaping rules inside double quotes) reads back is the exact value.
-    got = __import__("subprocess").run(
+    got = subprocess.run(
         ["sh", "-c", f'set -a; . "{env_file}"; printf %s "$GF_SECURITY_ADMIN_PASSWORD"; printf "|%s" "$DB_PASSWORD"'],
         capture_output=True, text=True, check=True).stdout
     assert got == f"{tricky}|{PLANTED['reader_password']}"
