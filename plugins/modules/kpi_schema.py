@@ -457,10 +457,7 @@ def run_module(module):
         if not module.check_mode:
             db.write('SELECT set_config(%s, %s, true)', ('lock_timeout', '%ds' % params['lock_timeout']))
             db.write('SELECT pg_advisory_xact_lock(%s)', (lock_key(ledger_table),))
-            db.write(LEDGER_DDL.format(table))
         present, before = read_ledger(db, ledger_table)
-        if module.check_mode and not present:
-            db.record(LEDGER_DDL.format(table))
     except psycopg2.Error as exc:
         if getattr(exc, 'pgcode', None) == '55P03':
             db.fail('acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)'
@@ -479,6 +476,12 @@ def run_module(module):
     applied = []
     if would_apply:
         upsert = LEDGER_UPSERT.format(table)
+        if not present:
+            # created only together with its first rows, in the same transaction, under the lock
+            try:
+                db.write(LEDGER_DDL.format(table))
+            except psycopg2.Error as exc:
+                db.fail('create the schema ledger %s' % ledger_table, exc)
         for key in sorted(settings):
             try:
                 db.write('SELECT set_config(%s, %s, true)', (key, settings[key]))

@@ -92,18 +92,21 @@ def test_schema_apply_check_rerun_and_diff(pg_server, pg_db, ansible, tmp_path):
 
 def test_schema_repeatable_reapplied_on_checksum_or_settings_change(pg_server, pg_db, ansible, tmp_path):
     files = fixture_files(tmp_path, "01-tables.sql", "02-views.sql", "03-grants.sql")
+    files[2]["depends_on"] = ["02-views.sql"]
     args = dict(login(pg_server, pg_db), files=files, settings={"kpi.reader_role": "reader_a"})
     ansible.module(SCHEMA, args)
 
-    # a changed repeatable file runs again; the once-file does not
+    # a changed repeatable file runs again, and the file that depends on it; the once-file does not
     views = Path(files[1]["path"])
     views.write_text(views.read_text().replace("SELECT id, label", "SELECT id, label, upper(label) AS shout"))
     res = ansible.module(SCHEMA, args, check=True).results[0]
-    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [("02-views.sql", "checksum changed")]
+    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [
+        ("02-views.sql", "checksum changed"), ("03-grants.sql", "dependency 02-views.sql applied")]
     assert q(pg_server, pg_db, "SELECT count(*) FROM applied_marks WHERE mark = 'views'")[0][0] == 1
     res = ansible.module(SCHEMA, args, diff=True).results[0]
     assert res["changed"] is True
-    assert [f["file"] for f in res["applied"]] == ["02-views.sql"]
+    assert [f["file"] for f in res["applied"]] == ["02-views.sql", "03-grants.sql"]
+    assert res["diff"]["after"]["03-grants.sql"]["apply_count"] == 2
     assert res["diff"]["after"]["02-views.sql"]["apply_count"] == 2
     assert q(pg_server, pg_db, "SELECT shout FROM v_widgets WHERE id = 1")[0][0] == "ONE"
 

@@ -193,3 +193,19 @@ def test_bad_params_fail_before_connecting(tmp_path, monkeypatch, params, expect
     result = run(ks, schema_module(tmp_path, **params), conn, monkeypatch)
     assert result["failed"] and expected in result["msg"]
     assert conn.executed == []
+
+
+def test_no_files_no_ledger_table_no_change(tmp_path, monkeypatch):
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=False)])])
+    result = run(ks, schema_module(tmp_path, files=[]), conn, monkeypatch)
+    assert result["changed"] is False and result["would_apply"] == []
+    assert conn.writes() == []  # only the lock (SELECTs); the ledger is created together with its first rows
+
+
+def test_first_apply_creates_ledger_after_lock(tmp_path, monkeypatch):
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=False)])])
+    run(ks, schema_module(tmp_path), conn, monkeypatch)
+    lock = next(i for i, s in enumerate(conn.executed) if "pg_advisory_xact_lock" in s)
+    ddl = next(i for i, s in enumerate(conn.executed) if s.startswith("CREATE TABLE IF NOT EXISTS"))
+    first_stmt = conn.executed.index("CREATE TABLE one (id int)")
+    assert lock < ddl < first_stmt
