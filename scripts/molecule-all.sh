@@ -8,7 +8,13 @@ set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 export PATH="$REPO/.venv/bin:$PATH"
-export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1 PY_COLORS=0
+# Free 127.0.0.1 ports for the scenarios that publish on the host's loopback (docker, default).
+free_port() { "$REPO/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+for v in CX_MOLECULE_DOCKER_GRAFANA_PORT CX_MOLECULE_DOCKER_HTTP_PORT CX_MOLECULE_DOCKER_HTTPS_PORT \
+         CX_MOLECULE_DEFAULT_PG_PORT CX_MOLECULE_DEFAULT_GRAFANA_PORT CX_MOLECULE_DEFAULT_REPO_PORT; do
+  [ -n "${!v:-}" ] || export "$v=$(free_port)"
+done
 SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default}"
 LOGS="$REPO/molecule/.logs"
 mkdir -p "$LOGS"

@@ -18,12 +18,13 @@ PLANTED = {
 
 
 def grafana_api(host, base, paths, env_file="/etc/default/grafana-server",
-                env_key="GF_SECURITY_ADMIN_PASSWORD", user="admin"):
+                env_key="GF_SECURITY_ADMIN_PASSWORD", user="admin", cafile=None):
     """GET each path from inside the instance; returns {path: {"status", "body"}}.
 
     The password is read inside the instance from env_file, so it never appears in a command line."""
     source = (SHARED / "grafana_api_probe.py").read_text()
-    cmd = "python3 -c {} {} {} {} {} {}".format(
+    cmd = "{}python3 -c {} {} {} {} {} {}".format(
+        "CX_PROBE_CAFILE={} ".format(shlex.quote(cafile)) if cafile else "",
         shlex.quote(source), shlex.quote(base), shlex.quote(env_file), shlex.quote(env_key),
         shlex.quote(user), " ".join(shlex.quote(p) for p in paths))
     res = host.run(cmd)
