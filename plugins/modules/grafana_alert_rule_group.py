@@ -253,9 +253,10 @@ def run(module, client):
     validate_rules(p["rules"])
 
     pairs = match_uids(p["rules"], current_rules)
-    want_norm = [norm_rule(r) for r, _ in pairs]
-    have_norm = [project_current(norm_rule(c), w) if c else None for (_, c), w in zip(pairs, want_norm)]
-    matched = set(id(c) for _, c in pairs if c)
+    want_norm = [norm_rule(rule) for rule, dummy in pairs]
+    have_norm = [project_current(norm_rule(cur), want) if cur else None
+                 for (dummy, cur), want in zip(pairs, want_norm)]
+    matched = set(id(cur) for dummy, cur in pairs if cur)
     removed = [r.get("title") for r in current_rules if id(r) not in matched]
     changed = (current is None or int(duration_seconds(current.get("interval") or 0)) != interval
                or removed or any(h != w for h, w in zip(have_norm, want_norm)))

@@ -165,8 +165,7 @@ def walk_panels(panels, row=None):
         if not isinstance(panel, dict):
             continue
         if panel.get("type") == "row":
-            for child in walk_panels(panel.get("panels"), panel.get("title")):
-                yield child
+            yield from walk_panels(panel.get("panels"), panel.get("title"))
             continue
         yield panel, row
 
@@ -348,7 +347,7 @@ def run(module, client):
     p = module.params
     dashboard = load_dashboard(client, p)
     resolver = Resolver(client, dashboard, p["datasource_uid"], p["variables"])
-    panels = [panel for panel in walk_panels(dashboard.get("panels"))]
+    panels = list(walk_panels(dashboard.get("panels")))
     for legacy_row in dashboard.get("rows") or []:  # schema < 16
         panels.extend((panel, legacy_row.get("title")) for panel in legacy_row.get("panels") or [])
     table = []

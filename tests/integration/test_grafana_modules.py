@@ -155,7 +155,7 @@ DASHBOARD = {
 
 
 def make_folder_and_ds(emu):
-    status, _, _ = emu.api("POST", "/api/folders", {"uid": "cx-kpi", "title": "CX KPIs"})
+    status = emu.api("POST", "/api/folders", {"uid": "cx-kpi", "title": "CX KPIs"})[0]
     assert status == 200
 
 
@@ -229,7 +229,7 @@ def test_contact_point_lifecycle(ansible, grafana_emulator):
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_contact_point", args)
     assert r["changed"] is False
-    assert [x for x in api_log(emu)] == [("GET", "/api/v1/provisioning/contact-points")]
+    assert api_log(emu) == [("GET", "/api/v1/provisioning/contact-points")]
     other_hook = PLANTED["slack_webhook"] + "-rotated"
     ansible.add_secret(other_hook)
     r = run(ansible, emu, "grafana_contact_point", dict(args, slack_url=other_hook), diff=True)
@@ -316,8 +316,8 @@ def test_notification_policy_lifecycle(ansible, grafana_emulator):
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_notification_policy", args)
     assert r["changed"] is False and api_log(emu) == [("GET", "/api/v1/provisioning/policies")]
-    args2 = dict(args, routes=args["routes"] + [{"receiver": "team-lead-email",
-                                                  "object_matchers": [["severity", "=", "critical"]]}])
+    critical = {"receiver": "team-lead-email", "object_matchers": [["severity", "=", "critical"]]}
+    args2 = dict(args, routes=args["routes"] + [critical])
     r = run(ansible, emu, "grafana_notification_policy", args2, diff=True)
     assert r["changed"] is True
     emu.reset_request_log()
@@ -349,15 +349,15 @@ def test_service_account_token_once_never_logged(ansible, grafana_emulator, tmp_
     assert key.startswith("glsa_")
     ansible.add_secret(key)
     ansible.check_no_secret(res.output)
-    assert json.loads((tmp_path / "token.txt.json").read_text()) == {"changed": True, "created": True,
-                                                                       "has_token": True}
+    facts = json.loads((tmp_path / "token.txt.json").read_text())
+    assert facts == {"changed": True, "created": True, "has_token": True}
     # the key works as a Bearer token against the emulator
-    status, me, _ = emu.api("GET", "/api/user", token=key)
+    status = emu.api("GET", "/api/user", token=key)[0]
     assert status == 200
     res = ansible.playbook(playbook)
     assert out.read_text() == ""
-    assert json.loads((tmp_path / "token.txt.json").read_text()) == {"changed": False, "created": False,
-                                                                       "has_token": False}
+    facts = json.loads((tmp_path / "token.txt.json").read_text())
+    assert facts == {"changed": False, "created": False, "has_token": False}
     r = run(ansible, emu, "grafana_service_account", {"name": "cx-kpi-automation", "role": "Viewer"}, diff=True)
     assert r["changed"] is True
     emu.reset_request_log()

@@ -36,23 +36,23 @@ def client_with(script, **params):
 
 
 def test_bearer_token_and_org_header():
-    client, fake, _ = client_with([("GET", "/api/user", 200, {"login": "sa"})], token=TOKEN, org_id=3)
+    client, fake, dummy = client_with([("GET", "/api/user", 200, {"login": "sa"})], token=TOKEN, org_id=3)
     assert client.get("/api/user", "read", "user") == {"login": "sa"}
     headers = fake.calls[0].headers
     assert headers["Authorization"] == "Bearer " + TOKEN and headers["X-Grafana-Org-Id"] == "3"
 
 
 def test_basic_auth():
-    client, fake, _ = client_with([("GET", "/api/user", 200, {})], url_username="admin", url_password=PASSWORD)
+    client, fake, dummy = client_with([("GET", "/api/user", 200, {})], url_username="admin", url_password=PASSWORD)
     client.get("/api/user", "read", "user")
     assert client.session.auth == ("admin", PASSWORD)
     assert "Authorization" not in client.session.headers
 
 
 def test_tls_settings():
-    client, _, _ = client_with([], ca_path="/etc/ca.pem", client_cert="/c.pem", client_key="/k.pem")
+    client, dummy, dummy = client_with([], ca_path="/etc/ca.pem", client_cert="/c.pem", client_key="/k.pem")
     assert client.session.verify == "/etc/ca.pem" and client.session.cert == ("/c.pem", "/k.pem")
-    client, _, _ = client_with([], validate_certs=False, ca_path="/etc/ca.pem")
+    client, dummy, dummy = client_with([], validate_certs=False, ca_path="/etc/ca.pem")
     assert client.session.verify is False
 
 
@@ -82,17 +82,17 @@ def test_post_is_never_retried():
 
 
 def test_put_retried_on_503_but_not_on_500():
-    client, fake, _ = client_with([("PUT", "/api/x", 503, None), ("PUT", "/api/x", 200, {})])
+    client, fake, dummy = client_with([("PUT", "/api/x", 503, None), ("PUT", "/api/x", 200, {})])
     client.request("PUT", "/api/x", "update", "x", json_body={})
     assert len(fake.calls) == 2
-    client, fake, _ = client_with([("PUT", "/api/x", 500, {"message": "no"})])
+    client, fake, dummy = client_with([("PUT", "/api/x", 500, {"message": "no"})])
     with pytest.raises(gc.GrafanaError):
         client.request("PUT", "/api/x", "update", "x", json_body={})
     assert len(fake.calls) == 1
 
 
 def test_read_timeout_on_put_not_retried_but_get_is():
-    client, fake, _ = client_with([("PUT", "/api/x", requests.exceptions.ReadTimeout("slow"), None)])
+    client, fake, dummy = client_with([("PUT", "/api/x", requests.exceptions.ReadTimeout("slow"), None)])
     with pytest.raises(gc.GrafanaError) as err:
         client.request("PUT", "/api/x", "update", "x", json_body={})
     assert "time-out" in str(err.value) and len(fake.calls) == 1
@@ -102,15 +102,15 @@ def test_read_timeout_on_put_not_retried_but_get_is():
 
 
 def test_connection_error_message_names_action_and_object():
-    client, _, _ = client_with([("GET", "/api/x", requests.exceptions.ConnectionError("refused"), None)], retries=0)
+    client, dummy, dummy = client_with([("GET", "/api/x", requests.exceptions.ConnectionError("refused"), None)], retries=0)
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "datasource 'pg'")
     assert str(err.value).startswith("Grafana: failed to read datasource 'pg': cannot connect")
 
 
 def test_missing_ok_and_expected():
-    client, _, _ = client_with([("GET", "/api/x", 404, {"message": "Not found"}),
-                                ("GET", "/api/x", 404, {"message": "Not found"})])
+    client = client_with([("GET", "/api/x", 404, {"message": "Not found"}),
+                          ("GET", "/api/x", 404, {"message": "Not found"})])[0]
     assert client.get("/api/x", "read", "x", missing_ok=True) is None
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
@@ -118,19 +118,19 @@ def test_missing_ok_and_expected():
 
 
 def test_401_and_403_hints_and_no_secret_in_message():
-    client, _, _ = client_with([("GET", "/api/x", 401, {"message": "Invalid API key " + TOKEN})], token=TOKEN)
+    client, dummy, dummy = client_with([("GET", "/api/x", 401, {"message": "Invalid API key " + TOKEN})], token=TOKEN)
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
     assert "HTTP 401 (authentication failed" in str(err.value) and TOKEN not in str(err.value)
-    client, _, _ = client_with([("GET", "/api/x", 403, {"message": "Permissions needed: x:y"})],
-                               url_username="admin", url_password=PASSWORD)
+    client = client_with([("GET", "/api/x", 403, {"message": "Permissions needed: x:y"})],
+                         url_username="admin", url_password=PASSWORD)[0]
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
     assert "HTTP 403 (permission denied" in str(err.value) and "x:y" in str(err.value)
 
 
 def test_scrub_registered_secrets_and_url_credentials():
-    client, _, _ = client_with([], url_password=PASSWORD, url_username="admin")
+    client, dummy, dummy = client_with([], url_password=PASSWORD, url_username="admin")
     client.add_secret("https://hooks.slack.invalid/T/B/secret")
     text = client.scrub("pw %s hook https://hooks.slack.invalid/T/B/secret enc https%%3A%%2F%%2Fhooks.slack.invalid"
                         "%%2FT%%2FB%%2Fsecret url https://admin:pw@grafana" % PASSWORD)
@@ -138,11 +138,11 @@ def test_scrub_registered_secrets_and_url_credentials():
 
 
 def test_version_from_health_then_frontend_settings():
-    client, fake, _ = client_with([("GET", "/api/health", 200, {"database": "ok", "version": "11.2.0"})])
+    client, fake, dummy = client_with([("GET", "/api/health", 200, {"database": "ok", "version": "11.2.0"})])
     assert client.version() == (11, 2, 0) and client.version_at_least(11) and not client.version_at_least(12)
     assert client.version() == (11, 2, 0) and len(fake.calls) == 1  # cached
-    client, fake, _ = client_with([("GET", "/api/health", 200, {"database": "ok"}),
-                                   ("GET", "/api/frontend/settings", 200, {"buildInfo": {"version": "9.5.3"}})])
+    client = client_with([("GET", "/api/health", 200, {"database": "ok"}),
+                          ("GET", "/api/frontend/settings", 200, {"buildInfo": {"version": "9.5.3"}})])[0]
     assert client.version() == (9, 5, 3)
 
 

@@ -71,8 +71,8 @@ class FakeGrafana:
             raise AssertionError("unexpected request %s %s (script exhausted)" % call.key())
         step = self.script.pop(0)
         method_exp, path_exp, status, body = step
-        assert call.key() == (method_exp, path_exp), "expected %s %s, got %s %s" % (method_exp, path_exp,
-                                                                                     *call.key())
+        assert call.key() == (method_exp, path_exp), \
+            "expected %s %s, got %s %s" % (method_exp, path_exp, call.method, call.path)
         if isinstance(status, BaseException):
             raise status
         return response(status, body)
@@ -93,6 +93,7 @@ def run_module(module, args, script, check=False, diff=False):
     full["_ansible_check_mode"] = check
     full["_ansible_diff"] = diff
     out = io.StringIO()
+
     def bound(session, *a, **kw):
         return fake(session, *a, **kw)
 

@@ -118,8 +118,8 @@ def test_delete_on_grafana_11():
 
 
 def test_delete_on_grafana_10_deletes_rules():
-    _, fake = run_module(grafana_alert_rule_group, {"folder_uid": "cx-kpi", "name": "kpi-alerts",
-                                                    "state": "absent"}, [
+    absent = {"folder_uid": "cx-kpi", "name": "kpi-alerts", "state": "absent"}
+    dummy, fake = run_module(grafana_alert_rule_group, absent, [
         ("GET", PATH, 200, stored_group()),
         ("GET", "/api/health", 200, {"database": "ok", "version": "10.4.1", "commit": "x"}),
         ("DELETE", "/api/v1/provisioning/alert-rules/cx-budget", 204, None),
@@ -128,7 +128,7 @@ def test_delete_on_grafana_10_deletes_rules():
 
 
 def test_api_error_message():
-    result, _ = run_module(grafana_alert_rule_group, dict(ARGS, interval="1m"), [
+    result, dummy = run_module(grafana_alert_rule_group, dict(ARGS, interval="1m"), [
         ("GET", PATH, 200, stored_group()),
         ("PUT", PATH, 400, {"message": "invalid alert rule: datasource support-postgres not found"}),
     ])

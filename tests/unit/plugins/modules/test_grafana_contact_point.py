@@ -94,7 +94,7 @@ def test_delete():
 
 
 def test_api_error_is_clear_and_secret_free():
-    result, _ = run_module(grafana_contact_point, ARGS, [
+    result, dummy = run_module(grafana_contact_point, ARGS, [
         ("GET", BASE, 200, []),
         ("GET", BASE, 200, []),
         ("POST", BASE, 400, {"message": "invalid settings: url %s unreachable" % HOOK}),

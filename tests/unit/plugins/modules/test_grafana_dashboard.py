@@ -105,7 +105,7 @@ def test_out_of_band_edit_replaced_with_overwrite():
 
 
 def test_folder_move_only():
-    _, fake = run_module(grafana_dashboard, dict(ARGS, folder_uid="other"), [
+    dummy, fake = run_module(grafana_dashboard, dict(ARGS, folder_uid="other"), [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
         ("GET", "/api/folders/other", 200, {"uid": "other"}),
         ("POST", "/api/dashboards/db", 200, SAVED),
@@ -138,7 +138,7 @@ def test_missing_mapping_fails_before_any_request():
 def test_datasource_map_by_name():
     args = dict(ARGS, datasource_map={"${DS_SUPPORT_DB}": "pg-two"})
     del args["datasource_uid"]
-    _, fake = run_module(grafana_dashboard, args, [
+    dummy, fake = run_module(grafana_dashboard, args, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("POST", "/api/dashboards/db", 200, SAVED),
@@ -156,7 +156,7 @@ def test_unknown_folder_is_clear_error():
 
 
 def test_name_exists_412_is_clear():
-    result, _ = run_module(grafana_dashboard, ARGS, [
+    result, dummy = run_module(grafana_dashboard, ARGS, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("POST", "/api/dashboards/db", 412, {"status": "name-exists",
@@ -183,7 +183,7 @@ def test_path_and_export_wrapper(tmp_path):
     args = dict(ARGS)
     del args["content"]
     args["path"] = str(f)
-    result, _ = run_module(grafana_dashboard, args, [
+    result, dummy = run_module(grafana_dashboard, args, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
     ])
     assert result["changed"] is False

@@ -65,14 +65,14 @@ def test_per_panel_table_and_queries_sent():
 
 
 def test_fail_on_error_fails_with_panel_names():
-    result, _ = run_module(grafana_dashboard_verify, {"uid": "cx-kpi"}, script())
+    result, dummy = run_module(grafana_dashboard_verify, {"uid": "cx-kpi"}, script())
     assert result["failed"] is True
     assert "panel 5 'Broken' error" in result["msg"] and "1 of 3 panels" in result["msg"]
     assert result["panels"]  # table still returned
 
 
 def test_fail_on_no_data():
-    result, _ = run_module(grafana_dashboard_verify, {"uid": "cx-kpi", "fail_on": "no_data"}, script())
+    result, dummy = run_module(grafana_dashboard_verify, {"uid": "cx-kpi", "fail_on": "no_data"}, script())
     assert result["failed"] is True and "panel 4 'By category' no_data" in result["msg"]
 
 
@@ -88,14 +88,14 @@ def test_variable_override_and_time_range():
     steps = script()
     steps[1] = ("GET", "/api/datasources", 200, DATASOURCES + [{"uid": "other-pg", "name": "Other",
                                                                 "type": "postgres"}])
-    _, fake = run_module(grafana_dashboard_verify, args, steps)
+    dummy, fake = run_module(grafana_dashboard_verify, args, steps)
     assert fake.calls[2].json["queries"][0]["datasource"]["uid"] == "other-pg"
     assert fake.calls[2].json["from"] == "now-30d" and fake.calls[2].json["to"] == "now-1d"
     assert "shipping" in fake.calls[3].json["queries"][0]["rawSql"]
 
 
 def test_unknown_dashboard_is_clear():
-    result, _ = run_module(grafana_dashboard_verify, {"uid": "nope"}, [
+    result, dummy = run_module(grafana_dashboard_verify, {"uid": "nope"}, [
         ("GET", "/api/dashboards/uid/nope", 404, {"message": "Dashboard not found"})])
     assert result["failed"] is True and "dashboard 'nope' not found" in result["msg"]
 

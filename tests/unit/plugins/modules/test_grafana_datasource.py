@@ -65,7 +65,7 @@ def test_rerun_one_get_no_change_no_secret_sent():
 
 
 def test_postgres_alias_is_equal():
-    result, _ = run_module(grafana_datasource, dict(ARGS, type="postgres"), [
+    result, dummy = run_module(grafana_datasource, dict(ARGS, type="postgres"), [
         ("GET", "/api/datasources/uid/support-postgres", 200, stored()),
     ])
     assert result["changed"] is False
@@ -98,7 +98,7 @@ def test_non_secret_change_does_not_resend_secret():
 
 
 def test_pdc_options_land_in_json_data():
-    _, fake = run_module(grafana_datasource, dict(ARGS, enable_pdc=True, pdc_network="cx-private"), [
+    dummy, fake = run_module(grafana_datasource, dict(ARGS, enable_pdc=True, pdc_network="cx-private"), [
         ("GET", "/api/datasources/uid/support-postgres", 200, stored()),
         ("PUT", "/api/datasources/uid/support-postgres", 200, {"datasource": stored()}),
     ])
@@ -115,7 +115,7 @@ def test_check_mode_sends_no_write():
 
 
 def test_version_conflict_is_clear():
-    result, _ = run_module(grafana_datasource, dict(ARGS, sslmode="disable"), [
+    result, dummy = run_module(grafana_datasource, dict(ARGS, sslmode="disable"), [
         ("GET", "/api/datasources/uid/support-postgres", 200, stored()),
         ("PUT", "/api/datasources/uid/support-postgres", 409,
          {"message": "Datasource has already been updated by someone else. Please reload and try again"}),
@@ -126,7 +126,7 @@ def test_version_conflict_is_clear():
 
 def test_found_by_name_gets_uid():
     other = stored(uid="P1234ABCD")
-    _, fake = run_module(grafana_datasource, ARGS, [
+    dummy, fake = run_module(grafana_datasource, ARGS, [
         ("GET", "/api/datasources/uid/support-postgres", 404, NOT_FOUND),
         ("GET", "/api/datasources/name/Support Database", 200, other),
         ("PUT", "/api/datasources/uid/P1234ABCD", 200, {"datasource": stored()}),
@@ -135,7 +135,7 @@ def test_found_by_name_gets_uid():
 
 
 def test_explicit_is_default_false_overrides_grafana_first_default():
-    _, fake = run_module(grafana_datasource, dict(ARGS, is_default=False), [
+    dummy, fake = run_module(grafana_datasource, dict(ARGS, is_default=False), [
         ("GET", "/api/datasources/uid/support-postgres", 404, NOT_FOUND),
         ("GET", "/api/datasources/name/Support Database", 404, NOT_FOUND),
         ("POST", "/api/datasources", 200, {"datasource": stored(version=1)}),
@@ -169,7 +169,7 @@ def test_delete():
 
 
 def test_health_check_failure_reports_driver_message():
-    result, _ = run_module(grafana_datasource, dict(ARGS, health_check=True), [
+    result, dummy = run_module(grafana_datasource, dict(ARGS, health_check=True), [
         ("GET", "/api/datasources/uid/support-postgres", 200, stored()),
         ("GET", "/api/datasources/uid/support-postgres/health", 400,
          {"status": "ERROR", "message": "password authentication failed for user \"kpi_reader\""}),
@@ -179,7 +179,7 @@ def test_health_check_failure_reports_driver_message():
 
 
 def test_error_message_never_contains_the_password():
-    result, _ = run_module(grafana_datasource, ARGS, [
+    result, dummy = run_module(grafana_datasource, ARGS, [
         ("GET", "/api/datasources/uid/support-postgres", 404, NOT_FOUND),
         ("GET", "/api/datasources/name/Support Database", 404, NOT_FOUND),
         ("POST", "/api/datasources", 400, {"message": "bad request data", "error": "password %s rejected" % PW}),

@@ -13,7 +13,8 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import grafana_fake  # noqa: E402,F401  (puts the collection on sys.path)
+# grafana_fake puts the collection on sys.path
+import grafana_fake  # noqa: E402,F401  pylint: disable=unused-import
 
 from ansible.module_utils import basic  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.grafana import ModuleDocFragment  # noqa: E402

@@ -45,7 +45,7 @@ def test_rename_sends_put_with_version():
 
 
 def test_move_checks_parent_then_moves():
-    _, fake = run_module(grafana_folder, {"uid": "cx-kpi", "title": "CX KPIs", "parent_uid": "top"}, [
+    dummy, fake = run_module(grafana_folder, {"uid": "cx-kpi", "title": "CX KPIs", "parent_uid": "top"}, [
         ("GET", "/api/folders/cx-kpi", 200, FOLDER),
         ("GET", "/api/folders/top", 200, {"uid": "top", "title": "Top"}),
         ("POST", "/api/folders/cx-kpi/move", 200, dict(FOLDER, parentUid="top")),
@@ -90,10 +90,10 @@ def test_delete_and_delete_absent():
 
 
 def test_412_on_update_is_clear_error():
-    result, _ = run_module(grafana_folder, {"uid": "cx-kpi", "title": "New"}, [
+    result, dummy = run_module(grafana_folder, {"uid": "cx-kpi", "title": "New"}, [
         ("GET", "/api/folders/cx-kpi", 200, FOLDER),
-        ("PUT", "/api/folders/cx-kpi", 412, {"status": "version-mismatch",
-                                              "message": "the folder has been changed by someone else"}),
+        ("PUT", "/api/folders/cx-kpi", 412,
+         {"status": "version-mismatch", "message": "the folder has been changed by someone else"}),
     ])
     assert result["failed"] is True
     assert "changed by someone else" in result["msg"] and "412" in result["msg"]
@@ -109,7 +109,7 @@ def test_post_412_means_it_exists_and_is_reread():
 
 
 def test_403_names_action_object_status_and_message():
-    result, _ = run_module(grafana_folder, {"uid": "cx-kpi", "title": "CX KPIs"}, [
+    result, dummy = run_module(grafana_folder, {"uid": "cx-kpi", "title": "CX KPIs"}, [
         ("GET", "/api/folders/cx-kpi", 404, NOT_FOUND),
         ("POST", "/api/folders", 403, {"message": "You'll need additional permissions to perform this action. "
                                                   "Permissions needed: folders:create", "title": "Access denied"}),

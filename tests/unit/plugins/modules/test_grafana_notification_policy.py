@@ -41,7 +41,7 @@ def test_rerun_equal_one_get():
 
 def test_duration_forms_are_equal():
     stored = dict(STORED, repeat_interval="240m")
-    result, _ = run_module(grafana_notification_policy, ARGS, [("GET", PATH, 200, stored)])
+    result, dummy = run_module(grafana_notification_policy, ARGS, [("GET", PATH, 200, stored)])
     assert result["changed"] is False
 
 
@@ -76,7 +76,7 @@ def test_bad_matcher_fails_before_write():
 
 
 def test_unknown_receiver_api_error():
-    result, _ = run_module(grafana_notification_policy, ARGS, [
+    result, dummy = run_module(grafana_notification_policy, ARGS, [
         ("GET", PATH, 200, DEFAULT),
         ("PUT", PATH, 400, {"message": "invalid object specification: receiver 'support-alerts-slack' does not exist"}),
     ])

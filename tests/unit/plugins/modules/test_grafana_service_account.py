@@ -37,7 +37,7 @@ def test_rerun_token_exists_no_key():
 
 
 def test_role_change_patches():
-    _, fake = run_module(grafana_service_account, dict(ARGS, role="Viewer"), [
+    dummy, fake = run_module(grafana_service_account, dict(ARGS, role="Viewer"), [
         ("GET", SEARCH, 200, {"totalCount": 1, "serviceAccounts": [SA]}),
         ("GET", "/api/serviceaccounts/5/tokens", 200, [{"id": 1, "name": "ansible"}]),
         ("PATCH", "/api/serviceaccounts/5", 200, {"serviceaccount": dict(SA, role="Viewer")}),
@@ -70,7 +70,7 @@ def test_delete():
 
 
 def test_forbidden_is_clear():
-    result, _ = run_module(grafana_service_account, ARGS, [
+    result, dummy = run_module(grafana_service_account, ARGS, [
         ("GET", SEARCH, 403, {"message": "You'll need additional permissions to perform this action. "
                                          "Permissions needed: serviceaccounts:read"}),
     ])
