@@ -67,8 +67,8 @@ def register(app):
         executed = raw_sql
         status = {"status": 200} if profile.query_result_status else {}
         try:
-            executed, fill = macros.interpolate(raw_sql, time_from, time_to, interval_s,
-                                                 timescaledb=bool((ds.get("jsonData") or {}).get("timescaledb")))
+            timescaledb = bool((ds.get("jsonData") or {}).get("timescaledb"))
+            executed, fill = macros.interpolate(raw_sql, time_from, time_to, interval_s, timescaledb=timescaledb)
         except macros.MacroError as exc:
             return _error_result(ref_id, str(exc), executed)
         try:

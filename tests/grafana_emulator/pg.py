@@ -113,7 +113,7 @@ def resample(values, fill, from_ms, to_ms):
         return values
     times = values[0]
     index = {t: i for i, t in enumerate(times) if t is not None}
-    out = [[] for _ in values]
+    out = [[] for _column in values]
     previous = [None] * len(values)
     t = (from_ms // step) * step
     while t <= to_ms:
