@@ -128,6 +128,14 @@ class KpiDb:
         rows = self.read(sql, params)
         return rows[0] if rows else None
 
+    def lock(self, name):
+        """Serialise concurrent runs on one object (transaction-level advisory lock on a hash of ``name``):
+        a second run waits, then reads what the first committed, instead of both inserting the same row.
+        Not taken in check mode, which writes nothing."""
+        if not self.check_mode:
+            with self.conn.cursor() as cur:
+                cur.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', ('cx_catalyst.kpi:' + name,))
+
     def table_missing_in_check_mode(self, table):
         """True when, in check mode only, ``table`` does not exist yet (a first run's kpi_schema would create
         it): the module then plans against an empty table instead of failing. Outside check mode a missing

@@ -141,6 +141,7 @@ def run_module(module):
     db = connect(module)
     key = (params['provider'], params['model'])
     try:
+        db.lock('api_pricing:%s' % what)
         missing = db.table_missing_in_check_mode('api_pricing')
         current = None if missing else db.read_one(
             'SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current%s'

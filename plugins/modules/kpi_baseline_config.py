@@ -125,6 +125,7 @@ def run_module(module):
 
     db = connect(module)
     try:
+        db.lock('baseline_config')
         rows = [] if db.table_missing_in_check_mode('baseline_config') else db.read(
             'SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s'
             % ('' if module.check_mode else ' FOR UPDATE'))

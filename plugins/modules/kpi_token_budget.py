@@ -220,6 +220,7 @@ def run_module(module):
 
     db = connect(module)
     try:
+        db.lock('token_budgets:%s' % params['name'])
         lock = '' if module.check_mode else ' FOR UPDATE'
         current = None if db.table_missing_in_check_mode('token_budgets') else db.read_one(
             'SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s' % (', '.join(COLUMNS), lock),

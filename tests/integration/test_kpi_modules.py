@@ -390,3 +390,67 @@ def test_baseline_config(pg_server, config_db, ansible):
     res = ansible.module(BASELINE, dict(login(pg_server, db), config=bad), expect_rc=None).results[0]
     assert res["failed"] and "config.manual_cost_per_case must be a number" in res["msg"]
     assert baseline_rows(pg_server, db)["hourly_support_cost"] == "45.5"
+
+
+def test_config_modules_concurrent_runs_create_once(pg_server, config_db, ansible):
+    """Two runs creating the same price and the same budget at once: all succeed, one row each, one change."""
+    db = config_db
+    jobs = [(PRICING, dict(login(pg_server, db), provider="mistral", model="large", input_price_per_million=2,
+                           output_price_per_million=6))] * 2 + \
+           [(BUDGET, dict(login(pg_server, db), name="Race Daily", budget_type="daily", token_limit=1000))] * 2
+    results, errors = [None] * len(jobs), []
+
+    def run(i):
+        try:
+            results[i] = ansible.module(*jobs[i]).results[0]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not errors, errors
+    assert all(not r.get("failed") for r in results), results
+    assert sorted(r["changed"] for r in results[:2]) == [False, True]
+    assert sorted(r["changed"] for r in results[2:]) == [False, True]
+    assert q(pg_server, db, "SELECT count(*) FROM api_pricing WHERE provider = 'mistral'")[0][0] == 1
+    assert q(pg_server, db, "SELECT count(*) FROM token_budgets WHERE budget_name = 'Race Daily'")[0][0] == 1
+
+
+def test_pricing_waits_for_a_concurrent_writer(pg_server, config_db, ansible):
+    """Deterministic race: the test holds the object's lock and inserts the same price meanwhile; the module
+    must wait, then see that row and change nothing (no duplicate, no unique-index error)."""
+    import psycopg2
+
+    db = config_db
+    holder = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=db, user="postgres",
+                              password=pg_server.password, connect_timeout=5)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                        ("cx_catalyst.kpi:api_pricing:mistral/small",))
+            cur.execute("INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) "
+                        "VALUES ('mistral', 'small', 0.2, 0.6)")
+        box = {}
+        worker = threading.Thread(target=lambda: box.update(res=ansible.module(PRICING, dict(
+            login(pg_server, db), provider="mistral", model="small", input_price_per_million=0.2,
+            output_price_per_million=0.6)).results[0]))
+        worker.start()
+        deadline = time.monotonic() + 120
+        # wait until the module's session is blocked on the advisory lock
+        while time.monotonic() < deadline:
+            waiting = q(pg_server, db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]
+            if waiting:
+                break
+            time.sleep(0.2)
+        assert waiting == 1, "module did not wait on the advisory lock"
+        assert worker.is_alive()
+        holder.commit()
+    finally:
+        holder.close()
+    worker.join(120)
+    res = box["res"]
+    assert res["changed"] is False and res["action"] == "none"
+    assert q(pg_server, db, "SELECT count(*) FROM api_pricing WHERE provider = 'mistral'")[0][0] == 1
