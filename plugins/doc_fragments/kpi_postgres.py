@@ -60,6 +60,8 @@ requirements:
   - psycopg2 on the host that runs the module
 notes:
   - All changes of one task are made in one transaction; an error rolls back everything the task did.
+  - Concurrent runs on the same object wait for each other (transaction-level advisory lock), so two runs
+    at once create a row only once.
   - Set these options once for all kpi_* modules with C(module_defaults) and the
     C(group/cx_catalyst.kpi_dashboard.postgres) action group.
 '''
