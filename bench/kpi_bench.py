@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
+import signal
 import re
 import statistics
 import sys
@@ -376,9 +378,13 @@ def contract_columns():
 # ------------------------------------------------------------------------------------------------- helpers
 
 def pct(values, q):
+    """Nearest-rank percentile (p95 of 20 runs = the 19th fastest)."""
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))
-    return s[k]
+    return s[max(0, min(len(s) - 1, math.ceil(q / 100 * len(s)) - 1))]
+
+
+def _terminate(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")  # runs the finally: the server is stopped by its PID
 
 
 def backend_cpu_ms(pid):
@@ -610,6 +616,7 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the cluster's files (server is stopped anyway)")
     args = ap.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, _terminate)
     contract = contract_columns()
     cluster = PgCluster()
     log(f"starting PostgreSQL in {cluster.base} ...")
