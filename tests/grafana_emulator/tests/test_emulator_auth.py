@@ -64,10 +64,13 @@ def test_bad_basic_auth_errutil_body(grafana_emulator):
     PLANTED["grafana_token"],                                   # right shape, wrong checksum
     "glsa_" + "a" * 31 + "_00000000",                           # wrong length
     "not-a-token",
-    tokens.new_token(),                                         # well formed, unknown
+    "well-formed-unknown",                                      # replaced by a fresh valid-looking key
 ])
 def test_bad_token_api_key_invalid(grafana_emulator, token):
     """notes §0: invalid bearer token -> 401 errutil api-key.invalid (shape/checksum checked before lookup)."""
+    if token == "well-formed-unknown":
+        token = tokens.new_token()
+        assert tokens.is_well_formed(token)
     resp = requests.get(grafana_emulator.url + "/api/user", headers={"Authorization": "Bearer " + token})
     assert resp.status_code == 401
     assert resp.json() == {"message": "Invalid API key", "messageId": "api-key.invalid", "statusCode": 401,

@@ -122,6 +122,8 @@ def test_openapi_validator_detects_violations():
     with pytest.raises(openapi_check.SpecViolation):
         openapi_check.check("POST", "/api/dashboards/db", {"dashboard": {}}, 200, {"status": "success"})
     assert openapi_check.check("GET", "/api/not-in-spec", None, 200, {}) is None
+    with pytest.raises(openapi_check.SpecViolation):     # an undeclared success status
+        openapi_check.check("DELETE", "/api/dashboards/uid/x", None, 204, None)
     # alerting paths are stored with their /api prefix under basePath /api: not doubled
     assert openapi_check.find_operation("GET", "/api/v1/provisioning/alert-rules").operation_id == \
         "RouteGetAlertRules"
