@@ -245,3 +245,24 @@ def apply(app, environ=None):
     if os.path.isdir(dash_dir):
         warnings += provision_dashboards(app, dash_dir, environ)
     return warnings
+
+
+def register(app):
+    """POST /api/admin/provisioning/{dashboards,datasources}/reload (server admin): re-read the files now."""
+
+    def reload(kind, func, message):
+        def handler(req):
+            directory = os.path.join(app.settings.provisioning or "", kind)
+            if not app.settings.provisioning or not os.path.isdir(directory):
+                return {"message": message}
+            try:
+                app.provisioning_errors = func(app, directory, os.environ)
+            except ProvisioningError as exc:
+                raise ApiError(500, {"message": str(exc)})
+            return {"message": message}
+        return handler
+
+    app.route("POST", r"/api/admin/provisioning/dashboards/reload", action="server:admin")(
+        reload("dashboards", provision_dashboards, "Dashboards config reloaded"))
+    app.route("POST", r"/api/admin/provisioning/datasources/reload", action="server:admin")(
+        reload("datasources", provision_datasources, "Datasources config reloaded"))

@@ -145,3 +145,18 @@ def test_prune_by_version(grafana_emulator_factory, tmp_path):
         _write(prov / "datasources" / "a.yaml", "prune: true\ndatasources:\n  - {name: stays, type: x}\n")
         api = Client(grafana_emulator_factory(version=version, provisioning=prov, data_file=data))
         assert (api.get("/api/datasources/name/gone").status == 200) is survives, version
+
+
+def test_reload_endpoint(grafana_emulator_factory, tmp_path):
+    """POST /api/admin/provisioning/dashboards/reload re-reads the provider files (OAS adminProvisioningReload*)."""
+    dash_dir = tmp_path / "d"
+    _write(dash_dir / "a.json", json.dumps({"title": "A", "uid": "a"}))
+    prov = tmp_path / "prov"
+    _write(prov / "dashboards" / "p.yaml", "providers:\n  - name: p\n    options: {path: %s}\n" % dash_dir)
+    api = Client(grafana_emulator_factory(provisioning=prov))
+    _write(dash_dir / "b.json", json.dumps({"title": "B", "uid": "b"}))
+    assert api.get("/api/dashboards/uid/b").status == 404
+    r = api.post("/api/admin/provisioning/dashboards/reload")
+    assert r.status == 200 and r.json == {"message": "Dashboards config reloaded"}
+    assert api.get("/api/dashboards/uid/b").json["meta"]["provisioned"] is True
+    assert api.post("/api/admin/provisioning/datasources/reload").status == 200
