@@ -6,7 +6,9 @@
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-recipe="$(recipe_hash "${BASH_SOURCE[0]}" "$BASE_PACKAGES" "$DEBIAN_SUITE")"
+# Bump when the rootfs tweaks or the import options below change (the package list is hashed anyway).
+BASE_RECIPE_VERSION=2
+recipe="$(recipe_hash "base-$BASE_RECIPE_VERSION" "$BASE_PACKAGES" "$DEBIAN_SUITE")"
 rootfs_tar="$MOL_CACHE/rootfs-$DEBIAN_SUITE-$recipe.tar.gz"
 image_archive="$MOL_CACHE/image-debian12-systemd-$recipe.tar"
 
