@@ -104,3 +104,15 @@ def test_nothing_listening_is_clear(ansible, free_port):
                                                   "token": PLANTED["grafana_token"], "uid": "x", "retries": 0},
             expect_failed=True)
     assert "read dashboard 'x': cannot connect" in r["msg"]
+
+
+def test_dropped_and_slow_reads_are_retried(ansible, grafana_emulator):
+    emu = grafana_emulator
+    args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "uid": "cx-kpi",
+            "title": "KPIs", "retries": 2, "timeout": 2}
+    emu.set_fault("/api/folders/cx-kpi", kind="drop", count=1, method="GET")
+    assert run(ansible, "grafana_folder", args, expect_failed=False)["changed"] is True
+    emu.set_fault("/api/folders/cx-kpi", kind="slow", count=1, seconds=5, method="GET")
+    started = time.monotonic()
+    assert run(ansible, "grafana_folder", args, expect_failed=False)["changed"] is False
+    assert time.monotonic() - started < 60
