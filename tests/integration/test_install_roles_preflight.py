@@ -191,6 +191,7 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
         "grafana_docker_nginx_enabled": True,
         "grafana_docker_nginx_image": "localhost/test-nginx:1",
         "grafana_docker_nginx_server_name": "grafana.test",
+        "grafana_docker_nginx_bind_address": "127.0.0.1",
     }
     pb = tmp_path / "project.yml"
     pb.write_text(json.dumps([{
@@ -235,6 +236,7 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     ds_text = (project / "provisioning" / "datasources" / "kpi-datasources.yaml").read_text()
     assert "${DB_PASSWORD}" in ds_text and PLANTED["reader_password"] not in ds_text
     assert [p["published"] for p in cfg["services"]["grafana"]["ports"]] == [str(free_port)]
+    assert {p["host_ip"] for p in cfg["services"]["nginx"]["ports"]} == {"127.0.0.1"}
     # The self-signed certificate is real and names the server.
     out = subprocess.run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"), "-noout", "-subject"],
                          capture_output=True, text=True, check=True).stdout
