@@ -13,7 +13,10 @@ import re
 
 import jsonschema
 
-SPEC_PATH = os.environ.get("GRAFANA_OPENAPI", "/work/shared/reference/grafana-openapi.json")
+# The project's shared/ folder sits beside the checkout (CI clones the repo next to it).
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SPEC_PATH = os.environ.get(
+    "GRAFANA_OPENAPI", os.path.join(os.path.dirname(_REPO), "shared", "reference", "grafana-openapi.json"))
 _SPEC = None
 
 # (operationId, "request"|"response", status or None, JSON path regex, validator keyword, message regex, reason)
