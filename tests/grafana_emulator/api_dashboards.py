@@ -372,6 +372,21 @@ def register(app):
         folder.update({"parentUid": new_parent, "version": folder["version"] + 1, "updated": now_iso()})
         return folder_dto(store, profile, req.identity, folder)
 
+    @app.route("GET", r"/api/folders/(?P<uid>[^/]+)/counts", action="folders:read")
+    def folder_counts(req, uid):
+        """notes §3: 11.x descendant counts (what a DELETE would remove)."""
+        if profile.v < (11, 0, 0):
+            raise error(404, "Not found")
+        folder = folder_or_404(req, uid)
+        subs = descendants(store, folder)
+        uids = {folder["uid"]} | {f["uid"] for f in subs}
+        return {"folder": len(subs),
+                "dashboard": sum(1 for d in store.dashboards.values() if d["orgId"] == req.org_id and
+                                 d["folderUid"] in uids),
+                "librarypanel": 0,
+                "alertrule": sum(1 for r in store.alert_rules.values() if r["orgID"] == req.org_id and
+                                 r["folderUID"] in uids)}
+
     @app.route("DELETE", r"/api/folders/(?P<uid>[^/]+)", action="folders:delete")
     def delete_folder(req, uid):
         folder = folder_or_404(req, uid)

@@ -133,3 +133,14 @@ def test_delete_body_with_id_before_11(grafana_emulator_factory):
     api = Client(grafana_emulator_factory(version="10.4.0"))
     fid = api.post("/api/folders", {"uid": "f", "title": "F"}).json["id"]
     assert api.delete("/api/folders/f").json == {"title": "F", "message": "Folder F deleted", "id": fid}
+
+
+def test_folder_counts(grafana_emulator):
+    """notes §3: GET /api/folders/:uid/counts (11.x) counts what the folder holds, subfolders included."""
+    api = Client(grafana_emulator)
+    api.post("/api/folders", {"uid": "a", "title": "A"})
+    api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
+    api.post("/api/dashboards/db", {"dashboard": {"title": "D"}, "folderUid": "b"})
+    r = api.get("/api/folders/a/counts")
+    assert r.status == 200 and r.json == {"folder": 1, "dashboard": 1, "librarypanel": 0, "alertrule": 0}
+    assert api.get("/api/folders/zz/counts").status == 404
