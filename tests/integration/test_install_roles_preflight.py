@@ -8,6 +8,7 @@ fixture runs at -vvv and fails the test when a planted secret (admin password, P
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import io
 import json
@@ -450,3 +451,27 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
                            check=True, diff=True)
     assert "-level = warn" in res.stdout and "+level = debug" in res.stdout
     assert "[log]\nlevel = warn\n" in (tmp_path / "etc-grafana" / "grafana.ini").read_text()
+
+
+def test_package_redhat_repository_file(ansible, tmp_path):
+    """The RHEL/Fedora repository file (no RHEL-family container can be built here, so molecule cannot
+    converge this path): rendered into a temp reposdir, gpgcheck and repo_gpgcheck on, re-run unchanged."""
+    reposdir = tmp_path / "yum.repos.d"
+    reposdir.mkdir()
+    ev = {"grafana_package_yum_reposdir": str(reposdir),
+          "grafana_package_yum_baseurl": "http://127.0.0.1:9/rpm-repo",
+          "grafana_package_yum_gpgkey": "http://127.0.0.1:9/rpm-repo/gpg.key"}
+    pb = tmp_path / "repo.yml"
+    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "repository", "ansible.builtin.include_role": {
+            "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": "repo-RedHat.yml"}}]}]))
+    ansible.playbook(pb, extra_vars=ev)
+    cfg = configparser.ConfigParser()
+    cfg.read(reposdir / "grafana.repo")
+    repo = dict(cfg["grafana"])
+    assert repo["baseurl"] == "http://127.0.0.1:9/rpm-repo"
+    assert repo["gpgkey"] == "http://127.0.0.1:9/rpm-repo/gpg.key"
+    assert repo["gpgcheck"] == "1" and repo["repo_gpgcheck"] == "1" and repo["enabled"] == "1"
+    assert repo["sslverify"] == "1" and repo["sslcacert"] == "/etc/pki/tls/certs/ca-bundle.crt"
+    res = ansible.playbook(pb, extra_vars=ev)
+    assert "changed=0" in res.stdout.split("PLAY RECAP")[-1]
