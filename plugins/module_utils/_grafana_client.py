@@ -24,6 +24,7 @@ import json
 import os
 import re
 import time
+from urllib.parse import quote
 
 try:
     import requests
@@ -137,11 +138,7 @@ class GrafanaClient(object):
             self.secrets.append(value)
             if "://" in value or "/" in value:
                 # A webhook URL may be echoed percent-encoded by Grafana or requests.
-                try:
-                    from urllib.parse import quote
-                    self.secrets.append(quote(value, safe=""))
-                except ImportError:  # pragma: no cover
-                    pass
+                self.secrets.append(quote(value, safe=""))
 
     def scrub(self, text):
         text = "" if text is None else str(text)
@@ -245,6 +242,11 @@ class GrafanaClient(object):
     def version_at_least(self, *wanted):
         version = self.version()
         return version is None or tuple(version[:len(wanted)]) >= tuple(wanted)
+
+
+def path_quote(text):
+    """One path segment (a name or uid) percent-encoded for a URL."""
+    return quote(str(text), safe="")
 
 
 def parse_version(text):

@@ -128,7 +128,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
     GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, deep_copy,
-    duration_seconds, grafana_argument_spec)
+    duration_seconds, grafana_argument_spec, path_quote)
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}),
                  ("isPaused", False))
@@ -141,8 +141,7 @@ class RuleError(Exception):
 
 
 def group_path(folder_uid, name):
-    from urllib.parse import quote
-    return "/api/v1/provisioning/folder/%s/rule-groups/%s" % (quote(folder_uid, safe=""), quote(name, safe=""))
+    return "/api/v1/provisioning/folder/%s/rule-groups/%s" % (path_quote(folder_uid), path_quote(name))
 
 
 def validate_rules(rules):

@@ -225,7 +225,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
     GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, POSTGRES_TYPES, GrafanaClient, GrafanaError,
-    deep_copy, grafana_argument_spec, same_datasource_type, secret_hash, secret_hash_matches)
+    deep_copy, grafana_argument_spec, path_quote, same_datasource_type, secret_hash, secret_hash_matches)
 
 HASH_KEY = "cxSecretHash"
 # Plugins shipped with Grafana: no plugin lookup needed before creating them.
@@ -257,14 +257,9 @@ def find_datasource(client, uid, name):
         if found is not None or not name:
             return found
     if name:
-        return client.get("/api/datasources/name/%s" % requests_quote(name), "read", "datasource '%s'" % name,
+        return client.get("/api/datasources/name/%s" % path_quote(name), "read", "datasource '%s'" % name,
                           missing_ok=True)
     return None
-
-
-def requests_quote(text):
-    from urllib.parse import quote
-    return quote(text, safe="")
 
 
 def build_desired(p, current, secrets):
@@ -343,7 +338,7 @@ def diff_view(ds, secret_keys, secret_state):
 def check_plugin(client, ds_type):
     if ds_type in BUILTIN_TYPES:
         return
-    found = client.get("/api/plugins/%s/settings" % requests_quote(ds_type), "read", "plugin '%s'" % ds_type,
+    found = client.get("/api/plugins/%s/settings" % path_quote(ds_type), "read", "plugin '%s'" % ds_type,
                        missing_ok=True)
     if found is None:
         raise GrafanaError("Grafana: unknown datasource type '%s': no such data source plugin is installed "
