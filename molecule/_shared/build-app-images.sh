@@ -32,3 +32,7 @@ build "$NGINX_IMAGE" "$img/nginx.Containerfile" \
   "$(recipe_hash "$img/nginx.Containerfile" "$img/nginx.conf" "$base_id")" "$ctx"
 for alias in $GRAFANA_IMAGE_ALIASES; do podman tag "$GRAFANA_IMAGE" "$alias"; done
 for alias in $NGINX_IMAGE_ALIASES; do podman tag "$NGINX_IMAGE" "$alias"; done
+# Earlier builds of these images, untagged now, are ours (label cx.recipe): remove them unless in use.
+for old in $(podman images -q --filter dangling=true --filter label=cx.recipe); do
+  podman rmi "$old" >/dev/null 2>&1 || true
+done

@@ -9,6 +9,7 @@ MOL_CACHE="$CX_CACHE/molecule"
 mkdir -p "$MOL_CACHE"
 # Shared by the docker scenario: the same path on the host and in its instance (see molecule/docker/README.md).
 mkdir -p /var/tmp/cx-kpi-molecule-docker
+install -d -m 0700 /run/cx-kpi-molecule-podman
 
 DEBIAN_MIRROR="${CX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_SUITE=bookworm
