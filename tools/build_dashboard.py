@@ -168,10 +168,9 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         ((None, RED), (TARGETS["alert_resolution_rate"], ORANGE), (TARGETS["resolution_rate"], GREEN)),
         decimals=1))
     board.with_panel(stat_panel(
-        "CSAT Score", "Average customer satisfaction (1–5), weighted by cases. Target > 4.5.",
+        "CSAT Score", "Average customer satisfaction (1–5) over every rated case in the range. Target > 4.5.",
         """
-        SELECT round(sum(csat_avg * total_cases) / nullif(sum(total_cases) FILTER (WHERE csat_avg IS NOT NULL), 0), 2)
-               AS "CSAT"
+        SELECT round(sum(csat_score_sum)::numeric / nullif(sum(csat_responses), 0), 2) AS "CSAT"
         FROM v_daily_kpi
         WHERE $__timeFilter(metric_date)
         HAVING count(*) > 0
@@ -189,7 +188,7 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         """
         SELECT max(token_utilization_pct) AS "Budget used"
         FROM v_budget_utilization
-        WHERE budget_type = 'monthly'
+        WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
         HAVING count(*) > 0
         """, "percent",
         ((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)),
@@ -320,7 +319,7 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             SELECT budget_name AS "Budget",
                    token_utilization_pct AS "Used"
             FROM v_budget_utilization
-            WHERE budget_type = 'monthly'
+            WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
             ORDER BY budget_name
             """))
         .unit("percent").min(0).max(100).decimals(1)
@@ -498,7 +497,7 @@ ALERT_RULES = [
         "measure_sql": """
             SELECT budget_name, token_utilization_pct::float8 AS value
             FROM v_budget_utilization
-            WHERE budget_type = 'monthly'
+            WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
             """,
         "margin": "$C - $D",
         "summary": "Token budget {{ $labels.budget_name }} is {{ humanize $values.C.Value }} % used "

@@ -281,11 +281,12 @@ def generate(conn, days=90, cases_per_day=300, seed=42, replace=False, now=None)
                 mean = cases_per_day * WEEKDAY_FACTOR[day.weekday()] * growth
                 n = max(1, int(round(rng.gauss(mean, math.sqrt(mean)))))
                 times = _case_times(rng, day_start, n, now, tz)
-                if back == 0 and len(times) < 5:
-                    # just after midnight: still give "today" a few cases so the summary has data
+                if back == 0 and len(times) < 12:
+                    # just after midnight: still give "today" enough cases (>= 10, the escalation alert's
+                    # minimum) so the summary and every alert query have data at any time of day
                     span = max(int((now - day_start).total_seconds()), 1)
                     times = sorted(times + [day_start + dt.timedelta(seconds=rng.randint(0, span))
-                                            for _extra in range(5 - len(times))])
+                                            for _extra in range(12 - len(times))])
                 for created in times:
                     pending.append(_make_case(rng, created, now, names[_pick(rng, weights)]))
                     if len(pending) >= BATCH:
