@@ -80,7 +80,7 @@ def test_redhat_repository_file_in_check_mode(ansible, tmp_path, target):
 
 
 def test_redhat_repository_overrides_and_no_sslcacert_without_sslverify(ansible, tmp_path, target):
-    _, repo = _run(ansible, tmp_path, target, {
+    _res, repo = _run(ansible, tmp_path, target, {
         "grafana_package_yum_baseurl": "http://mirror.example.invalid/grafana",
         "grafana_package_yum_gpgkey": "http://mirror.example.invalid/grafana/gpg.key",
         "grafana_package_yum_sslverify": False,

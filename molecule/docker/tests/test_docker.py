@@ -69,7 +69,7 @@ def test_grafana_served_through_the_tls_proxy(host):
 
 def test_http_redirects_to_https(host):
     res = host.run("curl -s -o /dev/null -w '%%{http_code} %%{redirect_url}' http://localhost:%s/login" % HTTP_PORT)
-    code, _, location = res.stdout.partition(" ")
+    code, _sep, location = res.stdout.partition(" ")
     assert code == "301" and location.startswith("https://"), res.stdout
 
 

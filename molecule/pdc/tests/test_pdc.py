@@ -17,11 +17,11 @@ def record(host):
     text = host.run("cat " + RECORD).stdout
     out = {"args": [], "env": {}}
     for line in text.splitlines():
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         if key == "arg":
             out["args"].append(value)
         elif key == "env":
-            name, _, val = value.partition("=")
+            name, _sep2, val = value.partition("=")
             out["env"][name] = val
         else:
             out[key] = value
