@@ -46,7 +46,10 @@ def _as_postgres(cmd):
 class PgCluster:
     def __init__(self, base: Path | None = None):
         self.base = Path(base or tempfile.mkdtemp(prefix="kpi-bench-pg-"))
-        self.password = secrets.token_urlsafe(18)  # never printed
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.secret_file = self.base / "superuser-password"  # 0600, kept only with the cluster (--cluster-dir)
+        self.reused = (self.base / "data" / "PG_VERSION").exists() and self.secret_file.exists()
+        self.password = self.secret_file.read_text().strip() if self.reused else secrets.token_urlsafe(18)
         self.port = 0
         self.pid = 0
 
@@ -56,13 +59,19 @@ class PgCluster:
         os.chmod(self.base, 0o755)
         datadir, sockdir, pwfile = self.base / "data", self.base / "sock", self.base / "pw"
         sockdir.mkdir(exist_ok=True)
-        pwfile.write_text(self.password + "\n")
-        if os.geteuid() == 0:
-            for p in (self.base, sockdir, pwfile):
-                shutil.chown(p, "postgres", "postgres")
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "scram-sha-256",
-                      f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-        pwfile.unlink()
+        if not self.reused:
+            pwfile.write_text(self.password + "\n")
+            if os.geteuid() == 0:
+                for p in (self.base, sockdir, pwfile):
+                    shutil.chown(p, "postgres", "postgres")
+            _as_postgres([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "scram-sha-256",
+                          f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+            pwfile.unlink()
+            fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(self.password + "\n")
+        elif os.geteuid() == 0:
+            shutil.chown(sockdir, "postgres", "postgres")
         self.port = free_port()
         opts = f"-p {self.port} -k {sockdir} " + " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
         _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(self.base / "server.log"),

@@ -191,12 +191,16 @@ CASE_DAY = """
            avg(extract(epoch FROM resolved_at - created_at))
                FILTER (WHERE status IN ('resolved', 'closed') AND resolved_at IS NOT NULL) AS avg_res_s,
            avg(csat_score) AS csat,
+           count(csat_score) AS csat_n, sum(csat_score) AS csat_sum,
+           count(*) FILTER (WHERE status IN ('resolved', 'closed') AND resolved_at IS NOT NULL) AS timed,
+           sum(extract(epoch FROM resolved_at - created_at))
+               FILTER (WHERE status IN ('resolved', 'closed') AND resolved_at IS NOT NULL) AS res_s_sum,
            count(ai_outcome) AS reviewed,
            count(*) FILTER (WHERE ai_outcome = 'approved') AS approved,
            count(*) FILTER (WHERE ai_outcome = 'edited') AS edited,
            count(*) FILTER (WHERE ai_outcome = 'rejected') AS rejected,
            avg(ai_confidence) AS conf,
-           avg(ai_confidence) FILTER (WHERE ai_outcome IS NOT NULL) AS calib_conf,
+           sum(ai_confidence) FILTER (WHERE ai_outcome IS NOT NULL) AS calib_conf_sum,
            count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome = 'approved') AS calib_approved,
            count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome IS NOT NULL) AS calib_n,
            coalesce(sum(handling_minutes), 0) AS handling
@@ -217,10 +221,11 @@ SELECT d, n, resolved, escalated, collaborative, self_service,
        round(avg_res_s / 60, 2), round(csat, 2),
        round(100.0 * approved / nullif(reviewed, 0), 2), round(100.0 * edited / nullif(reviewed, 0), 2),
        round(100.0 * rejected / nullif(reviewed, 0), 2), round(conf, 3),
-       round(abs(calib_conf * 100 - 100.0 * calib_approved / nullif(calib_n, 0)), 2),
+       round(abs(100 * calib_conf_sum - 100.0 * calib_approved) / nullif(calib_n, 0), 2),
        round((manual_min - handling) / 60, 2), round(manual, 2), round(ai, 2), round(human, 2),
        round(ai + human, 2), round((ai + human) / n, 2), round(ai / n, 2), round(manual - ai - human, 2),
-       round(100 * (manual - ai - human) / nullif(ai + platform, 0), 2)
+       round(100 * (manual - ai - human) / nullif(ai + platform, 0), 2),
+       csat_n, csat_sum, timed, round(res_s_sum / 60, 4), fcr, reviewed, round(handling, 2)
   FROM x ORDER BY d""",
     "daily_kpi_by_category": f"""
 WITH {BASELINE},
@@ -609,6 +614,32 @@ def run_queries(admin, reader, contract, repeat, only=None):
     return results, mismatches
 
 
+def fresh_load(cluster, args):
+    """Create the database and the reader role, apply files/sql and load the dataset."""
+    admin = psycopg2.connect(cluster.dsn())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("CREATE DATABASE kpi_bench")
+        cur.execute(psql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(psql.Identifier(READER)),
+                    (cluster.password,))
+    admin.close()
+    admin = psycopg2.connect(cluster.dsn("kpi_bench"))
+    for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+        apply_sql(admin, name)
+    apply_sql(admin, "grafana-reader.sql", reader=READER)
+    with admin.cursor() as cur:
+        cur.execute("SELECT kpi_rollup_timezone(), current_setting('TimeZone'), version()")
+        tz, sess_tz, version = cur.fetchone()
+    admin.commit()
+    log(f"  {version.split(',')[0]}; rollup time zone {tz}, session time zone {sess_tz}")
+
+    target = int(CASES_PER_DAY_FULL * args.scale * args.days)
+    log(f"loading ~{target:,} cases over {args.days} days (scale {args.scale}) ...")
+    cases, tokens, load_s, analyze_s = load(admin, args.scale, args.days, args.chunk_days)
+    admin.close()
+    return cases, tokens, load_s, analyze_s
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     ap.add_argument("--scale", type=float, default=0.01, help="1.0 = 50,000 cases/day (default 0.01)")
@@ -618,36 +649,45 @@ def main(argv=None):
     ap.add_argument("--log-batches", type=int, default=20, help="1,000-row token logging batches (default 20)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the cluster's files (server is stopped anyway)")
+    ap.add_argument("--cluster-dir", metavar="DIR", type=Path,
+                    help="keep the loaded cluster in DIR and reuse it on the next run with the same DIR: the load "
+                         "is skipped, views.sql and grafana-reader.sql are re-applied (to measure a view change "
+                         "without reloading); the server is stopped at the end either way")
     args = ap.parse_args(argv)
+    if args.cluster_dir:
+        args.keep = True
 
     signal.signal(signal.SIGTERM, _terminate)
     contract = contract_columns()
-    cluster = PgCluster()
-    log(f"starting PostgreSQL in {cluster.base} ...")
+    cluster = PgCluster(args.cluster_dir)
+    marker = cluster.base / "loaded.json"
+    if cluster.reused and not marker.exists():
+        raise SystemExit(f"{cluster.base} holds a cluster whose load did not finish; remove the directory and run again")
+    log(f"{'reusing' if cluster.reused else 'starting'} PostgreSQL in {cluster.base} ...")
     cluster.start()
     log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: "
         + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items() if k != "listen_addresses"))
     try:
-        admin = psycopg2.connect(cluster.dsn())
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute("CREATE DATABASE kpi_bench")
-            cur.execute(psql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(psql.Identifier(READER)),
-                        (cluster.password,))
-        admin.close()
-        admin = psycopg2.connect(cluster.dsn("kpi_bench"))
-        for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
-            apply_sql(admin, name)
-        apply_sql(admin, "grafana-reader.sql", reader=READER)
-        with admin.cursor() as cur:
-            cur.execute("SELECT kpi_rollup_timezone(), current_setting('TimeZone'), version()")
-            tz, sess_tz, version = cur.fetchone()
-        admin.commit()
-        log(f"  {version.split(',')[0]}; rollup time zone {tz}, session time zone {sess_tz}")
-
-        target = int(CASES_PER_DAY_FULL * args.scale * args.days)
-        log(f"loading ~{target:,} cases over {args.days} days (scale {args.scale}) ...")
-        cases, tokens, load_s, analyze_s = load(admin, args.scale, args.days, args.chunk_days)
+        if cluster.reused:
+            loaded = json.loads(marker.read_text())
+            if (loaded["scale"], loaded["days"]) != (args.scale, args.days):
+                raise SystemExit(f"{cluster.base} was loaded with --scale {loaded['scale']} --days {loaded['days']}; "
+                                 "pass the same values or another --cluster-dir")
+            cases, tokens, load_s, analyze_s = loaded["cases"], loaded["tokens"], loaded["load_s"], loaded["analyze_s"]
+            admin = psycopg2.connect(cluster.dsn("kpi_bench"))
+            apply_sql(admin, "views.sql")
+            apply_sql(admin, "grafana-reader.sql", reader=READER)
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute("ANALYZE")
+            admin.autocommit = False
+            log(f"  reused the data loaded on {loaded['loaded_on']}; views.sql and grafana-reader.sql re-applied")
+        else:
+            cases, tokens, load_s, analyze_s = fresh_load(cluster, args)
+            marker.write_text(json.dumps({"scale": args.scale, "days": args.days, "cases": cases, "tokens": tokens,
+                                          "load_s": load_s, "analyze_s": analyze_s,
+                                          "loaded_on": dt.date.today().isoformat()}))
+            admin = psycopg2.connect(cluster.dsn("kpi_bench"))
         with admin.cursor() as cur:
             cur.execute("SELECT pg_size_pretty(pg_database_size('kpi_bench')), "
                         "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats), "
