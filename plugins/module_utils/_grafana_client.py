@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - reported by require_requests()
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 SAFE_METHODS = frozenset(("GET", "HEAD"))
 IDEMPOTENT_WRITES = frozenset(("PUT", "DELETE"))
@@ -68,6 +68,44 @@ def grafana_argument_spec():
 
 GRAFANA_MUTUALLY_EXCLUSIVE = [("url_username", "token")]
 GRAFANA_REQUIRED_TOGETHER = [("url_username", "url_password")]
+UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
+
+
+def grafana_module(options, mutually_exclusive=(), **kwargs):
+    """AnsibleModule with the shared connection options and their constraints plus the module's ``options``."""
+    argument_spec = grafana_argument_spec()
+    argument_spec.update(options)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                         mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + list(mutually_exclusive),
+                         required_together=GRAFANA_REQUIRED_TOGETHER, **kwargs)
+
+
+def check_uid(module, name="uid"):
+    """Fail with a clear message when the option ``name`` is set and is not a valid Grafana uid."""
+    uid = module.params.get(name)
+    if uid is not None and not UID_RE.match(uid):
+        module.fail_json(msg="%s '%s' is invalid: use 1-40 characters of letters, digits, '-' and '_'" % (name, uid))
+
+
+def run_module(module, run, input_errors=None):
+    """Run ``run(module, client)`` and exit with its result.
+
+    A result with ``failed=True`` fails with that result. A GrafanaError fails with its message (secrets scrubbed); an exception of a class in ``input_errors``
+    (a dict class -> a message format with one %s, or a function of the exception) fails with that message,
+    also scrubbed.
+    """
+    input_errors = input_errors or {}
+    client = GrafanaClient(module)
+    try:
+        result = run(module, client)
+    except GrafanaError as exc:
+        module.fail_json(msg=client.scrub(str(exc)))
+    except tuple(input_errors) as exc:
+        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
+        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
+    if result.pop("failed", False):  # a read-only check that found problems (grafana_dashboard_verify)
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 class GrafanaError(Exception):

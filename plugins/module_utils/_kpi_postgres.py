@@ -21,7 +21,7 @@ import re
 import traceback
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 PSYCOPG2_IMPORT_ERROR = None
@@ -51,6 +51,21 @@ def kpi_postgres_argument_spec():
         ca_cert=dict(type='path', aliases=['ssl_rootcert']),
         connect_timeout=dict(type='int', default=10),
     )
+
+
+def kpi_module(options, **kwargs):
+    """AnsibleModule with the shared connection options (doc fragment kpi_postgres) plus the module's ``options``."""
+    argument_spec = kpi_postgres_argument_spec()
+    argument_spec.update(options)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
+
+
+def exit_with_diff(module, before, after, changed=None, **result):
+    """Exit with ``result``; ``changed`` defaults to before != after; the diff is added in diff mode."""
+    result['changed'] = before != after if changed is None else changed
+    if module._diff:
+        result['diff'] = dict(before=before, after=after)
+    module.exit_json(**result)
 
 
 def redact(text, secrets):

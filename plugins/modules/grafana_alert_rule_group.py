@@ -27,14 +27,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   folder_uid:
     description:
@@ -125,10 +119,8 @@ diff:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, deep_copy,
-    duration_seconds, grafana_argument_spec, path_quote)
+    GrafanaError, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}),
                  ("isPaused", False))
@@ -304,8 +296,7 @@ def delete_group(client, path, obj, rules, headers):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         folder_uid=dict(type="str", required=True),
         name=dict(type="str", required=True),
         interval=dict(type="raw", default="1m"),
@@ -313,17 +304,9 @@ def main():
         disable_provenance=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE,
-                           required_together=GRAFANA_REQUIRED_TOGETHER)
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except RuleError as exc:
-        module.fail_json(msg="Invalid alert rule group '%s': %s" % (module.params["name"], exc))
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options)
+    run_module(module, run,
+               {RuleError: lambda exc: "Invalid alert rule group '%s': %s" % (module.params["name"], exc)})
 
 
 if __name__ == "__main__":

@@ -22,14 +22,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -150,10 +144,8 @@ diff:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, REDACTED, GrafanaClient, GrafanaError, deep_copy,
-    grafana_argument_spec, secret_hash, secret_hash_matches)
+    REDACTED, GrafanaError, deep_copy, grafana_module, run_module, secret_hash, secret_hash_matches)
 
 BASE = "/api/v1/provisioning/contact-points"
 HASH_KEY = "cxSecretHash"
@@ -305,8 +297,7 @@ def redact(cp):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         name=dict(type="str", required=True),
         uid=dict(type="str"),
         type=dict(type="str", default="slack"),
@@ -324,19 +315,12 @@ def main():
         disable_provenance=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE,
-                           required_together=GRAFANA_REQUIRED_TOGETHER)
+    module = grafana_module(options)
     p = module.params
     if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and \
             not (p["settings"] or {}).get("addresses"):
         module.fail_json(msg="email_addresses is required for an email contact point")
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   uid:
     description:
@@ -147,9 +141,8 @@ import hashlib
 import json
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, grafana_argument_spec)
+    GrafanaError, grafana_module, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -260,8 +253,7 @@ def run(module, client):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         uid=dict(type="str"),
         path=dict(type="path"),
         content=dict(type="raw"),
@@ -272,19 +264,11 @@ def main():
         commit_message=dict(type="str", default="Deployed by cx_catalyst.kpi_dashboard"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("path", "content")],
-                           required_together=GRAFANA_REQUIRED_TOGETHER,
-                           required_if=[("state", "present", ("path", "content"), True)],
-                           required_one_of=[("uid", "path", "content")])
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except DashboardInputError as exc:
-        module.fail_json(msg="Invalid dashboard: %s" % exc)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options,
+                            mutually_exclusive=[("path", "content")],
+                            required_if=[("state", "present", ("path", "content"), True)],
+                            required_one_of=[("uid", "path", "content")])
+    run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
 attributes:
   check_mode:
@@ -36,8 +37,6 @@ attributes:
   diff_mode:
     support: full
     details: Nothing changes, so there is never a diff.
-  platform:
-    platforms: posix
 options:
   uid:
     description:
@@ -145,10 +144,8 @@ table:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, deep_copy,
-    grafana_argument_spec)
+    GrafanaError, deep_copy, grafana_module, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -373,8 +370,7 @@ def run(module, client):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         uid=dict(type="str"),
         path=dict(type="path"),
         content=dict(type="raw"),
@@ -385,20 +381,10 @@ def main():
         fail_on=dict(type="str", choices=["error", "no_data", "never"], default="error"),
         max_data_points=dict(type="int", default=1000),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("uid", "path", "content")],
-                           required_together=GRAFANA_REQUIRED_TOGETHER,
-                           required_one_of=[("uid", "path", "content")])
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except DashboardInputError as exc:
-        module.fail_json(msg="Invalid dashboard: %s" % exc)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module = grafana_module(options,
+                            mutually_exclusive=[("uid", "path", "content")],
+                            required_one_of=[("uid", "path", "content")])
+    run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 
 if __name__ == "__main__":

@@ -31,14 +31,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -220,12 +214,9 @@ diff:
   type: dict
 '''
 
-import re
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, POSTGRES_TYPES, GrafanaClient, GrafanaError,
-    deep_copy, grafana_argument_spec, path_quote, same_datasource_type, secret_hash, secret_hash_matches)
+    POSTGRES_TYPES, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module,
+    same_datasource_type, secret_hash, secret_hash_matches)
 
 HASH_KEY = "cxSecretHash"
 # Plugins shipped with Grafana: no plugin lookup needed before creating them.
@@ -430,8 +421,7 @@ def health(client, uid, obj):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         name=dict(type="str"),
         uid=dict(type="str"),
         type=dict(type="str", default="grafana-postgresql-datasource"),
@@ -457,20 +447,12 @@ def main():
         health_check=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + [("datasource_url", "host")],
-                           required_together=GRAFANA_REQUIRED_TOGETHER,
-                           required_one_of=[("name", "uid")],
-                           required_if=[("state", "present", ["name"])])
-    uid = module.params["uid"]
-    if uid is not None and not re.match(r"^[a-zA-Z0-9_-]{1,40}$", uid):
-        module.fail_json(msg="uid '%s' is invalid: use 1-40 characters of letters, digits, '-' and '_'" % uid)
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options,
+                            mutually_exclusive=[("datasource_url", "host")],
+                            required_one_of=[("name", "uid")],
+                            required_if=[("state", "present", ["name"])])
+    check_uid(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   uid:
     description:
@@ -98,13 +92,8 @@ diff:
   type: dict
 '''
 
-import re
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, grafana_argument_spec)
-
-UID_RE = r"^[a-zA-Z0-9_-]{1,40}$"
+    GrafanaError, check_uid, grafana_module, run_module)
 
 
 def folder_view(folder):
@@ -211,27 +200,17 @@ def run(module, client):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         uid=dict(type="str", required=True),
         title=dict(type="str"),
         parent_uid=dict(type="str"),
         force_delete_rules=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE,
-                           required_together=GRAFANA_REQUIRED_TOGETHER,
-                           required_if=[("state", "present", ["title"])])
-    if not re.match(UID_RE, module.params["uid"]):
-        module.fail_json(msg="uid '%s' is invalid: use 1-40 characters of letters, digits, '-' and '_'"
-                         % module.params["uid"])
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options,
+                            required_if=[("state", "present", ["title"])])
+    check_uid(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -21,14 +21,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   receiver:
     description:
@@ -106,10 +100,8 @@ diff:
 
 import re
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, deep_copy,
-    duration_seconds, format_duration, grafana_argument_spec)
+    deep_copy, duration_seconds, format_duration, grafana_module, run_module)
 
 PATH = "/api/v1/provisioning/policies"
 DURATIONS = ("group_wait", "group_interval", "repeat_interval")
@@ -224,8 +216,7 @@ def run(module, client):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         receiver=dict(type="str"),
         group_by=dict(type="list", elements="str"),
         group_wait=dict(type="str"),
@@ -235,18 +226,9 @@ def main():
         disable_provenance=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE,
-                           required_together=GRAFANA_REQUIRED_TOGETHER,
-                           required_if=[("state", "present", ["receiver"])])
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except PolicyError as exc:
-        module.fail_json(msg="Invalid notification policy: %s" % exc)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options,
+                            required_if=[("state", "present", ["receiver"])])
+    run_module(module, run, {PolicyError: "Invalid notification policy: %s"})
 
 
 if __name__ == "__main__":

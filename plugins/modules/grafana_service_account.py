@@ -23,14 +23,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.grafana
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -104,9 +98,8 @@ diff:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GRAFANA_MUTUALLY_EXCLUSIVE, GRAFANA_REQUIRED_TOGETHER, GrafanaClient, GrafanaError, grafana_argument_spec)
+    grafana_module, run_module)
 
 SA = "/api/serviceaccounts"
 
@@ -187,8 +180,7 @@ def run(module, client):
 
 
 def main():
-    argument_spec = grafana_argument_spec()
-    argument_spec.update(
+    options = dict(
         name=dict(type="str", required=True),
         role=dict(type="str", choices=["Viewer", "Editor", "Admin", "None"], default="Viewer"),
         is_disabled=dict(type="bool", default=False),
@@ -196,15 +188,8 @@ def main():
         token_seconds_to_live=dict(type="int", no_log=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE,
-                           required_together=GRAFANA_REQUIRED_TOGETHER)
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    module.exit_json(**result)
+    module = grafana_module(options)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   provider:
     description:
@@ -100,13 +94,12 @@ queries:
 
 from decimal import Decimal
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
     connect,
     differing_fields,
+    exit_with_diff,
     jsonable,
-    kpi_postgres_argument_spec,
+    kpi_module,
     parse_date,
     psycopg2,
     to_decimal,
@@ -196,15 +189,11 @@ def run_module(module):
 
     before_view = jsonable(current) if current else {}
     after_view = jsonable(dict((k, after[k]) for k in SHOWN)) if after else {}
-    result = dict(changed=before_view != after_view, pricing=after_view, action=action, queries=db.queries)
-    if module._diff:
-        result['diff'] = dict(before=before_view, after=after_view)
-    module.exit_json(**result)
+    exit_with_diff(module, before_view, after_view, pricing=after_view, action=action, queries=db.queries)
 
 
 def main():
-    argument_spec = kpi_postgres_argument_spec()
-    argument_spec.update(
+    options = dict(
         provider=dict(type='str', required=True),
         model=dict(type='str', required=True),
         input_price_per_million=dict(type='float'),
@@ -212,7 +201,7 @@ def main():
         effective_from=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = kpi_module(options)
     run_module(module)
 
 

@@ -21,14 +21,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   config:
     description:
@@ -88,13 +82,13 @@ queries:
   sample: ["UPDATE baseline_config SET config_value = 45.0, updated_at = now() WHERE config_key = 'hourly_support_cost'"]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
     connect,
+    exit_with_diff,
     jsonable,
-    kpi_postgres_argument_spec,
+    kpi_module,
     numbers_equal,
     psycopg2,
     to_decimal,
@@ -176,21 +170,17 @@ def run_module(module):
                     for k, r in sorted(rows_by_key.items()))
 
     changed = full_view(current) != full_view(after)
-    result = dict(changed=changed, config=view(after), changed_keys=changed_keys if changed else [],
-                  removed_keys=removed_keys, queries=db.queries)
-    if module._diff:
-        result['diff'] = dict(before=full_view(current), after=full_view(after))
-    module.exit_json(**result)
+    exit_with_diff(module, full_view(current), full_view(after), config=view(after),
+                   changed_keys=changed_keys if changed else [], removed_keys=removed_keys, queries=db.queries)
 
 
 def main():
-    argument_spec = kpi_postgres_argument_spec()
-    argument_spec.update(
+    options = dict(
         config=dict(type='dict', required=True),
         descriptions=dict(type='dict', default={}),
         exclusive=dict(type='bool', default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = kpi_module(options)
     run_module(module)
 
 

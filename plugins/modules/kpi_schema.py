@@ -29,6 +29,7 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
 attributes:
   check_mode:
@@ -37,8 +38,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the ledger before and after.
-  platform:
-    platforms: posix
 options:
   files:
     description:
@@ -179,13 +178,13 @@ import os
 import re
 import struct
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
     connect,
+    exit_with_diff,
     jsonable,
-    kpi_postgres_argument_spec,
+    kpi_module,
     pg_error_text,
     psycopg2,
     redact,
@@ -531,17 +530,13 @@ def run_module(module):
         db.finish()
     db.close()
 
-    changed = ledger_view(before) != ledger_view(after) if not module.check_mode else bool(would_apply)
-    result = dict(changed=changed, applied=applied, would_apply=would_apply, skipped=skipped,
-                  ledger=ledger_view(after), queries=db.queries)
-    if module._diff:
-        result['diff'] = dict(before=ledger_view(before), after=ledger_view(after))
-    module.exit_json(**result)
+    exit_with_diff(module, ledger_view(before), ledger_view(after),
+                   changed=bool(would_apply) if module.check_mode else None, applied=applied,
+                   would_apply=would_apply, skipped=skipped, ledger=ledger_view(after), queries=db.queries)
 
 
 def main():
-    argument_spec = kpi_postgres_argument_spec()
-    argument_spec.update(
+    options = dict(
         files=dict(type='list', elements='dict', required=True, options=dict(
             path=dict(type='path', required=True),
             kind=dict(type='str', choices=['once', 'repeatable'], default='once'),
@@ -552,7 +547,7 @@ def main():
         ledger_table=dict(type='str', default='kpi_schema_migrations'),
         lock_timeout=dict(type='int', default=300),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = kpi_module(options)
     run_module(module)
 
 

@@ -24,14 +24,8 @@ author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - cx_catalyst.kpi_dashboard.attributes
   - cx_catalyst.kpi_dashboard.kpi_postgres
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -141,8 +135,8 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
     MONEY_QUANTUM,
     connect,
     differing_fields,
+    exit_with_diff,
     jsonable,
-    kpi_postgres_argument_spec,
     parse_date,
     psycopg2,
     to_decimal,
@@ -269,15 +263,11 @@ def run_module(module):
 
     before_view = jsonable(current) if current else {}
     after_view = jsonable(dict((k, after.get(k)) for k in COLUMNS)) if after else {}
-    result = dict(changed=before_view != after_view, budget=after_view, changed_fields=fields, queries=db.queries)
-    if module._diff:
-        result['diff'] = dict(before=before_view, after=after_view)
-    module.exit_json(**result)
+    exit_with_diff(module, before_view, after_view, budget=after_view, changed_fields=fields, queries=db.queries)
 
 
 def main():
-    argument_spec = kpi_postgres_argument_spec()
-    argument_spec.update(
+    options = dict(
         name=dict(type='str', required=True),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         provider=dict(type='str'),

@@ -18,6 +18,8 @@ import grafana_fake  # noqa: E402,F401  pylint: disable=unused-import
 
 from ansible.module_utils import basic  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.grafana import ModuleDocFragment  # noqa: E402
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.attributes import (  # noqa: E402
+    ModuleDocFragment as AttributesFragment)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (  # noqa: E402
     grafana_argument_spec)
 
@@ -53,8 +55,13 @@ def test_documentation_matches_argument_spec(name):
     yaml.safe_load(module.EXAMPLES)
     assert isinstance(yaml.safe_load(module.RETURN), dict)
     assert "cx_catalyst.kpi_dashboard.grafana" in doc["extends_documentation_fragment"]
-    assert doc["attributes"]["check_mode"]["support"] == "full"
-    assert doc["attributes"]["diff_mode"]["support"] == "full"
+    # attributes: the collection's fragment, overridden key by key by the module's own (as ansible-doc merges)
+    assert "cx_catalyst.kpi_dashboard.attributes" in doc["extends_documentation_fragment"]
+    attributes = yaml.safe_load(AttributesFragment.DOCUMENTATION)["attributes"]
+    for key, value in (doc.get("attributes") or {}).items():
+        attributes[key] = dict(attributes.get(key, {}), **value)
+    assert attributes["check_mode"]["support"] == "full"
+    assert attributes["diff_mode"]["support"] == "full"
     kwargs = capture_spec(module)
     assert kwargs["supports_check_mode"] is True
     spec = kwargs["argument_spec"]
