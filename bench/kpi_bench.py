@@ -2,7 +2,7 @@
 """Scale benchmark of the KPI data model: dashboard query latency, result identity, token-logging throughput.
 
 Starts its own PostgreSQL 15 (127.0.0.1, free port, stopped by PID), applies files/sql in order, loads
---scale x (50,000 cases/day x --days) cases plus ~2.1 token_usage rows per case with generate_series in SQL
+--scale x (50,000 cases/day on average x --days) cases plus ~2.1 token_usage rows per case with generate_series in SQL
 (rollup triggers active), then:
 
 1. batched token logging: --log-batches INSERTs of 1,000 rows (execute_values, one transaction each) with
@@ -43,7 +43,8 @@ from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "files" / "sql"
 READER = "kpi_grafana_reader"
-CASES_PER_DAY_FULL = 50_000
+CASES_PER_DAY_FULL = 50_000  # on average over the week: Monday 1.15 ... Sunday 0.45 of a plain weekday
+WEEKDAY_FACTORS = (1.15, 1.10, 1.05, 1.00, 0.95, 0.55, 0.45)  # ISO weekday 1..7, as in LOAD_CASES
 WINDOWS = [1, 7, 30, 90]
 
 # ------------------------------------------------------------------------------------------------- load
@@ -90,7 +91,7 @@ SELECT created_at,
                    random() AS r_csat, random() AS r_csat2, random() AS r_reason, random() AS r_handle,
                    random() AS r_conf
               FROM generate_series(%(d_from)s::date, %(d_to)s::date, interval '1 day') AS d(day)
-             CROSS JOIN LATERAL generate_series(1, round(%(per_day)s * (ARRAY[1.15,1.10,1.05,1.00,0.95,0.55,0.45])
+             CROSS JOIN LATERAL generate_series(1, round(%(weekday_mean)s * (ARRAY[1.15,1.10,1.05,1.00,0.95,0.55,0.45])
                                                                        [extract(isodow FROM d.day)::int])::int) g
             OFFSET 0) x0
         OFFSET 0) x
@@ -433,7 +434,8 @@ def load(conn, scale, days, chunk_days):
         with conn.cursor() as cur:
             # one statement: the cases CTE feeds the token rows (no re-read of cases)
             cur.execute("WITH new_cases AS (" + LOAD_CASES + ")" + LOAD_TOKENS,
-                        {"d_from": d, "d_to": d_to, "per_day": per_day})
+                        {"d_from": d, "d_to": d_to,
+                         "weekday_mean": per_day * len(WEEKDAY_FACTORS) / sum(WEEKDAY_FACTORS)})
             tokens += cur.rowcount
             cur.execute("SELECT count(*) FROM cases WHERE created_at >= %s::date AND created_at < %s::date + 1",
                         (d, d_to))
