@@ -644,7 +644,7 @@ def fresh_load(cluster, args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    ap.add_argument("--scale", type=float, default=0.01, help="1.0 = 50,000 cases/day (default 0.01)")
+    ap.add_argument("--scale", type=float, default=0.01, help="1.0 = 50,000 cases/day on average (default 0.01)")
     ap.add_argument("--days", type=int, default=365, help="days of history up to today (default 365)")
     ap.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query (default 20)")
     ap.add_argument("--chunk-days", type=int, default=10, help="days per load statement (default 10)")
