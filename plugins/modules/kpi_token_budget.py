@@ -129,14 +129,13 @@ queries:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
     MONEY_QUANTUM,
     connect,
     differing_fields,
     exit_with_diff,
     jsonable,
+    kpi_module,
     parse_date,
     psycopg2,
     to_decimal,
@@ -280,11 +279,7 @@ def main():
         rollover=dict(type='bool', default=False),
         active=dict(type='bool'),
     )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        required_together=[('period_start', 'period_end')],
-    )
+    module = kpi_module(options, required_together=[('period_start', 'period_end')])
     run_module(module)
 
 
