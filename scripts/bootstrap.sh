@@ -47,7 +47,7 @@ if [ "$missing" = 1 ]; then
     mkdir -p "$wheel_dir"
     PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" download -q --no-deps "ansible==$ANSIBLE_WHEEL_VERSION" -d "$wheel_dir" 2>&1 | grep -v '^WARNING: Location' || true
   fi
-  wheel="$(ls "$wheel_dir"/ansible-*.whl | head -1)"
+  wheel="$(find "$wheel_dir" -maxdepth 1 -name 'ansible-*.whl' | sort | head -1)"
   patterns=()
   for c in "${wanted_collections[@]}"; do patterns+=("ansible_collections/$c/*"); done
   unzip -q -o "$wheel" "${patterns[@]}" -d "$REPO/.collections"

@@ -149,7 +149,7 @@ up() {
   cd "$REPO"
   # The admin password of an existing server comes from the environment, never from argv.
   KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
-    "$REPO/.venv/bin/ansible-playbook" ${KPI_DEMO_SITE:-site.yml} -i inventories/local \
+    "$REPO/.venv/bin/ansible-playbook" "${KPI_DEMO_SITE:-site.yml}" -i inventories/local \
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"

@@ -6,7 +6,7 @@
 # Exits non-zero if any scenario fails. MOLECULE_SCENARIOS="package pdc" picks a subset.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
+cd "$REPO" || exit 1
 export PATH="$REPO/.venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 NO_COLOR=1 PY_COLORS=0
 # Free 127.0.0.1 ports for the scenarios that publish on the host's loopback (docker, default).

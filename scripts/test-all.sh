@@ -5,7 +5,7 @@
 # Every gate runs even when an earlier one failed; the last line counts them.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
+cd "$REPO" || exit 1
 export PATH="$REPO/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$REPO/ansible.cfg"
 ONLY="${KPI_GATES:-sanity lint changelog pytest molecule}"

@@ -33,7 +33,7 @@ install -d "$repo/pool/main/g/grafana"
 cp "$deb" "$repo/pool/main/g/grafana/"
 gpg --batch --armor --export "$fpr" >"$repo/gpg.key"
 (
-  cd "$repo"
+  cd "$repo" || exit 1
   for arch in amd64 arm64; do
     d="dists/stable/main/binary-$arch"; install -d "$d"
     apt-ftparchive --arch "$arch" packages pool/main >"$d/Packages"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the settings below are read by the scripts that source this file
 # Shared settings for the molecule infrastructure scripts (sourced, not run).
 # Everything heavy is cached under ~/.cache/cx-kpi-dashboard/molecule so a second run only checks.
 set -euo pipefail

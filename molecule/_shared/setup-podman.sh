@@ -41,12 +41,12 @@ fi
 # comes out of the same cached `ansible` wheel scripts/bootstrap.sh uses.
 coll="$REPO/.collections/ansible_collections"
 if [ ! -d "$coll/containers/podman" ]; then
-  wheel="$(ls "$CX_CACHE"/ansible-wheel-*/ansible-*.whl 2>/dev/null | sort | tail -1 || true)"
+  wheel="$(find "$CX_CACHE" -mindepth 2 -maxdepth 2 -path "$CX_CACHE/ansible-wheel-*/ansible-*.whl" 2>/dev/null | sort | tail -1 || true)"
   if [ -z "$wheel" ]; then
     ver="${ANSIBLE_WHEEL_VERSION:-12.3.0}"
     mkdir -p "$CX_CACHE/ansible-wheel-$ver"
     "$REPO/.venv/bin/pip" download -q --no-deps "ansible==$ver" -d "$CX_CACHE/ansible-wheel-$ver"
-    wheel="$(ls "$CX_CACHE/ansible-wheel-$ver"/ansible-*.whl | head -1)"
+    wheel="$(find "$CX_CACHE/ansible-wheel-$ver" -maxdepth 1 -name 'ansible-*.whl' | sort | head -1)"
   fi
   log "unpacking containers.podman from $wheel"
   unzip -q -o "$wheel" 'ansible_collections/containers/podman/*' -d "$REPO/.collections"
