@@ -28,9 +28,16 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.requirements.sha256"
 want="$(sha256sum "$REPO/requirements-dev.txt" | cut -d' ' -f1)"
+# pip's output without the noise of this machine's missing local index folders; pip's exit status is kept.
+pip_quiet() {
+  local out rc=0
+  out="$(PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" "$@" 2>&1)" || rc=$?
+  printf '%s\n' "$out" | grep -v -e '^WARNING: Location' -e '^$' >&2 || true
+  return "$rc"
+}
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" install -q -r "$REPO/requirements-dev.txt" 2>&1 | grep -v '^WARNING: Location' || true
+  pip_quiet install -q --upgrade pip || echo "bootstrap: pip could not upgrade itself; going on with $("$VENV/bin/pip" --version)" >&2
+  pip_quiet install -q -r "$REPO/requirements-dev.txt"
   "$VENV/bin/python" -c 'import ansible, psycopg2, requests, molecule, testinfra' # fail loudly if the install did not work
   echo "$want" > "$stamp"
 fi
@@ -45,7 +52,7 @@ if [ "$missing" = 1 ]; then
   wheel_dir="$CACHE/ansible-wheel-$ANSIBLE_WHEEL_VERSION"
   if ! ls "$wheel_dir"/ansible-*.whl >/dev/null 2>&1; then
     mkdir -p "$wheel_dir"
-    PIP_CACHE_DIR="$CACHE/pip" "$VENV/bin/pip" download -q --no-deps "ansible==$ANSIBLE_WHEEL_VERSION" -d "$wheel_dir" 2>&1 | grep -v '^WARNING: Location' || true
+    pip_quiet download -q --no-deps "ansible==$ANSIBLE_WHEEL_VERSION" -d "$wheel_dir"
   fi
   wheel="$(find "$wheel_dir" -maxdepth 1 -name 'ansible-*.whl' | sort | head -1)"
   patterns=()
