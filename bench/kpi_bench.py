@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "files" / "sql"
 READER = "kpi_grafana_reader"
 CASES_PER_DAY_FULL = 50_000  # on average over the week: Monday 1.15 ... Sunday 0.45 of a plain weekday
-WEEKDAY_FACTORS = (1.15, 1.10, 1.05, 1.00, 0.95, 0.55, 0.45)  # ISO weekday 1..7, as in LOAD_CASES
+WEEKDAY_FACTORS = [1.15, 1.10, 1.05, 1.00, 0.95, 0.55, 0.45]  # ISO weekday 1..7 (Monday first), used by LOAD_CASES
 WINDOWS = [1, 7, 30, 90]
 
 # ------------------------------------------------------------------------------------------------- load
@@ -91,7 +91,7 @@ SELECT created_at,
                    random() AS r_csat, random() AS r_csat2, random() AS r_reason, random() AS r_handle,
                    random() AS r_conf
               FROM generate_series(%(d_from)s::date, %(d_to)s::date, interval '1 day') AS d(day)
-             CROSS JOIN LATERAL generate_series(1, round(%(weekday_mean)s * (ARRAY[1.15,1.10,1.05,1.00,0.95,0.55,0.45])
+             CROSS JOIN LATERAL generate_series(1, round(%(weekday_mean)s * (%(weekday_factors)s::numeric[])
                                                                        [extract(isodow FROM d.day)::int])::int) g
             OFFSET 0) x0
         OFFSET 0) x
@@ -419,6 +419,7 @@ def log(msg):
 
 def load(conn, scale, days, chunk_days):
     per_day = CASES_PER_DAY_FULL * scale
+    weekday_mean = per_day * len(WEEKDAY_FACTORS) / sum(WEEKDAY_FACTORS)  # a plain weekday, so the week averages per_day
     today = dt.date.today()
     with conn.cursor() as cur:
         cur.execute("SELECT CURRENT_DATE")
@@ -434,8 +435,7 @@ def load(conn, scale, days, chunk_days):
         with conn.cursor() as cur:
             # one statement: the cases CTE feeds the token rows (no re-read of cases)
             cur.execute("WITH new_cases AS (" + LOAD_CASES + ")" + LOAD_TOKENS,
-                        {"d_from": d, "d_to": d_to,
-                         "weekday_mean": per_day * len(WEEKDAY_FACTORS) / sum(WEEKDAY_FACTORS)})
+                        {"d_from": d, "d_to": d_to, "weekday_mean": weekday_mean, "weekday_factors": WEEKDAY_FACTORS})
             tokens += cur.rowcount
             cur.execute("SELECT count(*) FROM cases WHERE created_at >= %s::date AND created_at < %s::date + 1",
                         (d, d_to))

@@ -90,9 +90,9 @@ def check_uid(module, name="uid"):
 def run_module(module, run, input_errors=None):
     """Run ``run(module, client)`` and exit with its result.
 
-    A result with ``failed=True`` fails with that result. A GrafanaError fails with its message (secrets scrubbed); an exception of a class in ``input_errors``
-    (a dict class -> a message format with one %s, or a function of the exception) fails with that message,
-    also scrubbed.
+    A result with ``failed=True`` fails with that result. A GrafanaError fails with its message (secrets
+    scrubbed). An exception of a class in ``input_errors`` (a dict: class -> a message format with one %s, or
+    a function of the exception) fails with that message, also scrubbed.
     """
     input_errors = input_errors or {}
     client = GrafanaClient(module)

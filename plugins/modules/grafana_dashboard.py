@@ -139,10 +139,9 @@ diff:
 
 import hashlib
 import json
-import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, grafana_module, run_module)
+    UID_RE, GrafanaError, grafana_module, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -168,7 +167,7 @@ def desired_dashboard(p):
     uid = p["uid"] or data.get("uid")
     if not uid:
         raise DashboardInputError("the dashboard has no uid: set the uid option or a 'uid' in the JSON")
-    if not re.match(r"^[a-zA-Z0-9_-]{1,40}$", uid):
+    if not UID_RE.match(uid):
         raise DashboardInputError("dashboard uid '%s' is invalid: use 1-40 characters of letters, digits, '-', '_'"
                                   % uid)
     data["uid"] = uid

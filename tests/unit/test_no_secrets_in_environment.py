@@ -51,7 +51,7 @@ def test_sources_found():
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO)))
 def test_no_secret_in_environment(path):
     data = yaml.safe_load(path.read_text())
-    bad = [(where, offending(env)) for where, env in environments(data) if offending(env)]
+    bad = [(where, found) for where, env in environments(data) if (found := offending(env))]
     assert not bad, "secrets passed through environment: (printed at -vvv): %s" % bad
 
 
