@@ -187,3 +187,10 @@ def test_path_and_export_wrapper(tmp_path):
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
     ])
     assert result["changed"] is False
+
+
+def test_invalid_uid_in_the_json_fails_before_any_request():
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=dict(EXPORTED, uid="x" * 41)), [])
+    assert result["failed"] is True
+    assert "Invalid dashboard: dashboard uid '%s' is invalid" % ("x" * 41) in result["msg"]
+    assert fake.calls == []

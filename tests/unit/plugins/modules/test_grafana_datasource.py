@@ -186,3 +186,10 @@ def test_error_message_never_contains_the_password():
     ])
     assert result["failed"] is True and "bad request data" in result["msg"]
     assert PW not in json.dumps(result)
+
+
+def test_invalid_uid_fails_before_any_request():
+    result, fake = run_module(grafana_datasource, dict(ARGS, uid="bad uid!"), [])
+    assert result["failed"] is True and "uid 'bad uid!' is invalid" in result["msg"]
+    assert fake.calls == []
+    assert_no_password(result, fake)
