@@ -145,7 +145,8 @@ diff:
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    REDACTED, GrafanaError, deep_copy, grafana_module, run_module, secret_hash, secret_hash_matches)
+    REDACTED, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module, secret_hash,
+    secret_hash_matches)
 
 BASE = "/api/v1/provisioning/contact-points"
 HASH_KEY = "cxSecretHash"
@@ -189,12 +190,13 @@ def public_settings(settings, ptype):
 
 
 def find(client, uid, name):
-    items = client.get(BASE, "read", "contact points named '%s'" % name, params={"name": name}) or []
+    items = client.get(BASE, "read", "contact points named '%s'" % name, params={"name": name}, want=list) or []
     if uid:
         # the name filter finds it unless it is being renamed; then list all once
         match = [c for c in items if c.get("uid") == uid]
         if not match:
-            match = [c for c in client.get(BASE, "read", "contact points") or [] if c.get("uid") == uid]
+            match = [c for c in client.get(BASE, "read", "contact points", want=list) or []
+                     if isinstance(c, dict) and c.get("uid") == uid]
         return match[0] if match else None
     match = [c for c in items if c.get("name") == name]
     if len(match) > 1:
@@ -226,7 +228,7 @@ def run(module, client):
         if current is not None:
             result.update(changed=True, contact_point={})
             if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (BASE, current["uid"]), "delete", obj, headers=headers,
+                client.request("DELETE", "%s/%s" % (BASE, path_quote(current["uid"])), "delete", obj, headers=headers,
                                expected=(200, 202, 204), missing_ok=True)
         if module._diff:
             result["diff"] = {"before": view(current), "after": {}}
@@ -272,7 +274,7 @@ def run(module, client):
             if isinstance(reply, dict) and reply.get("uid"):
                 result["uid"] = reply["uid"]
         else:
-            client.request("PUT", "%s/%s" % (BASE, current["uid"]), "update", obj, json_body=write_body,
+            client.request("PUT", "%s/%s" % (BASE, path_quote(current["uid"])), "update", obj, json_body=write_body,
                            headers=headers, expected=(200, 202))
         result["contact_point"] = redact(dict(body, uid=result["uid"]))
     elif changed:
@@ -316,6 +318,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = grafana_module(options)
+    check_uid(module)
     p = module.params
     if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and \
             not (p["settings"] or {}).get("addresses"):

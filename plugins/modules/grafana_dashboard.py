@@ -141,7 +141,7 @@ import hashlib
 import json
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    UID_RE, GrafanaError, grafana_module, run_module)
+    UID_RE, GrafanaError, check_uid, grafana_module, path_quote, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -182,13 +182,14 @@ def run(module, client):
         if not uid:
             uid = desired_dashboard(p)["uid"]
         result["uid"] = uid
-        current = client.get("/api/dashboards/uid/%s" % uid, "read", "dashboard '%s'" % uid, missing_ok=True)
+        current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid,
+                             missing_ok=True)
         if current is not None:
             result["changed"] = True
             result["folder_uid"] = (current.get("meta") or {}).get("folderUid") or ""
             if not module.check_mode:
-                client.request("DELETE", "/api/dashboards/uid/%s" % uid, "delete", "dashboard '%s'" % uid,
-                               missing_ok=True)
+                client.request("DELETE", "/api/dashboards/uid/%s" % path_quote(uid), "delete",
+                               "dashboard '%s'" % uid, missing_ok=True)
             if module._diff:
                 result["diff"] = {"before": normalise(current.get("dashboard")), "after": {}}
         return result
@@ -198,7 +199,7 @@ def run(module, client):
     obj = "dashboard '%s'" % uid
     result["uid"] = uid
     folder_uid = p["folder_uid"] or ""
-    current = client.get("/api/dashboards/uid/%s" % uid, "read", obj, missing_ok=True)
+    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
     have, meta = {}, {}
     if current is not None:
         meta = current.get("meta") or {}
@@ -220,7 +221,8 @@ def run(module, client):
     result["changed"] = changed
     if changed:
         if folder_uid and folder_uid != have_folder and client.get(
-                "/api/folders/%s" % folder_uid, "read", "folder '%s'" % folder_uid, missing_ok=True) is None:
+                "/api/folders/%s" % path_quote(folder_uid), "read", "folder '%s'" % folder_uid,
+                missing_ok=True) is None:
             raise GrafanaError("Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
                                "or fix folder_uid" % (obj, folder_uid))
         if not module.check_mode:
@@ -267,6 +269,13 @@ def main():
                             mutually_exclusive=[("path", "content")],
                             required_if=[("state", "present", ("path", "content"), True)],
                             required_one_of=[("uid", "path", "content")])
+    check_uid(module)
+    check_uid(module, "folder_uid", allow_empty=True)
+    check_uid(module, "datasource_uid")
+    for name, ds_uid in sorted((module.params["datasource_map"] or {}).items()):
+        if not isinstance(ds_uid, str) or not UID_RE.match(ds_uid):
+            module.fail_json(msg="datasource_map['%s'] '%s' is invalid: use 1-40 characters of letters, digits, '-' "
+                                 "and '_'" % (name, ds_uid))
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 
