@@ -300,6 +300,21 @@ class GrafanaClient(object):
             msg += " (after %d attempts)" % attempts
         return self.scrub(msg)
 
+    def require_exists(self, path, obj, fail_msg):
+        """True when the object at ``path`` exists; raise GrafanaError(``fail_msg``) when it does not.
+
+        In check mode a missing object is a warning instead and the call returns False: before the first
+        deployment a folder or datasource that an earlier task of the same run would create cannot exist
+        yet, and check mode must report what would be created rather than stop (issue 8).
+        """
+        if self.get(path, "read", obj, missing_ok=True) is not None:
+            return True
+        if self.module.check_mode:
+            self.module.warn("check mode: %s does not exist (yet); the change is reported as if an earlier task "
+                             "of this run created it. A real run fails unless it exists by then." % obj)
+            return False
+        raise GrafanaError(fail_msg)
+
     # ------------------------------------------------------------------ server facts
     def version(self):
         """Grafana's version as a tuple of ints, from /api/health (no auth needed); ``None`` when hidden."""

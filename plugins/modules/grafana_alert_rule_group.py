@@ -266,10 +266,10 @@ def run(module, client):
     group_body = {"title": name, "folderUid": folder_uid, "interval": interval, "rules": rules_body}
 
     if changed:
-        if current is None and client.get("/api/folders/%s" % path_quote(folder_uid), "read", "folder '%s'" % folder_uid,
-                                          missing_ok=True) is None:
-            raise GrafanaError("Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)"
-                               % (obj, folder_uid))
+        if current is None:
+            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
+                                  "Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)"
+                                  % (obj, folder_uid))
         if not module.check_mode:
             reply = client.request("PUT", path, "write", obj, json_body=group_body, headers=headers,
                                    expected=(200, 202)) or {}

@@ -44,6 +44,8 @@ options:
     description:
       - Slack incoming-webhook URL (secret). Required for a new V(slack) contact point unless O(secure_settings)
         has C(url) or C(token).
+      - Checked before any request - an C(https://) URL with a host name, no spaces, no credentials - and only
+        allowed with O(type=slack); the error never shows the value.
     type: str
   slack_recipient:
     description:
@@ -143,6 +145,7 @@ diff:
 '''
 
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
     REDACTED, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module, secret_hash,
@@ -157,6 +160,24 @@ SECURE_KEYS = {"slack": ("url", "token"), "email": (), "webhook": ("password", "
 TYPED = {"slack": (("slack_recipient", "recipient"), ("slack_username", "username"), ("slack_title", "title"),
                    ("slack_text", "text")),
          "email": (("email_single", "singleEmail"), ("email_subject", "subject"))}
+
+
+def slack_url_problem(value, ptype):
+    """Why ``value`` is not a usable Slack webhook URL (None when it is); never quotes the value."""
+    if value is None:
+        return None
+    if ptype != "slack":
+        return "only applies to type slack (type is %s)" % ptype
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname or re.search(r"\s", value):
+        return ("must be an https:// URL with a host name and no spaces (a Slack incoming-webhook URL such as "
+                "https://hooks.slack.com/services/T.../B.../...)")
+    if parts.username or parts.password:
+        return "must not contain credentials before the host name"
+    return None
 
 
 def desired_secrets(p):
@@ -320,6 +341,9 @@ def main():
     module = grafana_module(options)
     check_uid(module)
     p = module.params
+    problem = slack_url_problem(p["slack_url"], p["type"])
+    if problem:
+        module.fail_json(msg="slack_url %s (the value is not shown: it is a secret)" % problem)
     if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and \
             not (p["settings"] or {}).get("addresses"):
         module.fail_json(msg="email_addresses is required for an email contact point")

@@ -174,6 +174,21 @@ def desired_dashboard(p):
     return normalise(data)
 
 
+def referenced_datasources(p):
+    """(option, uid) of every datasource the options map the dashboard to, each uid once."""
+    found = []
+    if p["datasource_uid"]:
+        found.append(("datasource_uid", p["datasource_uid"]))
+    for name, ds_uid in sorted((p["datasource_map"] or {}).items()):
+        found.append(("datasource_map['%s']" % name, ds_uid))
+    seen, out = set(), []
+    for option, ds_uid in found:
+        if ds_uid not in seen:
+            seen.add(ds_uid)
+            out.append((option, ds_uid))
+    return out
+
+
 def run(module, client):
     p = module.params
     result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
@@ -220,11 +235,14 @@ def run(module, client):
                 % (uid, want.get("title")))
     result["changed"] = changed
     if changed:
-        if folder_uid and folder_uid != have_folder and client.get(
-                "/api/folders/%s" % path_quote(folder_uid), "read", "folder '%s'" % folder_uid,
-                missing_ok=True) is None:
-            raise GrafanaError("Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
-                               "or fix folder_uid" % (obj, folder_uid))
+        if folder_uid and folder_uid != have_folder:
+            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
+                                  "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
+                                  "or fix folder_uid" % (obj, folder_uid))
+        for option, ds_uid in (referenced_datasources(p) if content_differs else []):
+            client.require_exists("/api/datasources/uid/%s" % path_quote(ds_uid), "datasource '%s'" % ds_uid,
+                                  "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
+                                  "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option))
         if not module.check_mode:
             body_dash = dict(want, **{MARKER: content_hash(want)})
             if current is not None:

@@ -107,8 +107,9 @@ def read_folder(client, uid):
 
 
 def require_parent(client, parent_uid):
-    if parent_uid and read_folder(client, parent_uid) is None:
-        raise GrafanaError("Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
+    if parent_uid:
+        client.require_exists("/api/folders/%s" % path_quote(parent_uid), "parent folder '%s'" % parent_uid,
+                              "Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
 
 
 def create_folder(client, uid, title, parent_uid):
