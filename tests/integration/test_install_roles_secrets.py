@@ -14,7 +14,6 @@ import subprocess
 
 import pytest
 
-from conftest import PLANTED
 from test_install_roles_preflight import _docker_vars, _package_vars
 
 SMTP_PW = "Planted-Smtp-Pw-41c9e2"

@@ -11,13 +11,26 @@ The emulator's fault switch answers the chosen write with HTTP 500 (writes are n
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from conftest import PLANTED
-
-from test_kpi_grafana_role import _admin_get, _recap, _run, _vars  # noqa: F401  (fixtures below)
-from test_kpi_grafana_role import kpi_db, playbook  # noqa: F401  pytest fixtures
+from conftest import PLANTED, REPO
+from kpi_grafana_support import load_kpi_database
+from test_kpi_grafana_role import ROLE_PLAY, _admin_get, _recap, _run, _vars
 
 ROTATED = "https://hooks.slack.invalid/services/T000/B000/RotatedWebhook4b7e"
+
+
+@pytest.fixture
+def kpi_db(pg_server, pg_db):
+    load_kpi_database(pg_server, pg_db, reader_password=PLANTED["reader_password"])
+    return pg_db
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    path = tmp_path / "kpi_grafana.yml"
+    path.write_text(yaml.safe_dump(ROLE_PLAY))
+    return path
 
 
 def _posts(emulator, prefix):
@@ -66,10 +79,6 @@ def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible,
                                   "grafana_pdc_agent", "grafana_cloud_allowlist"])
 def test_no_write_task_swallows_its_failure(role):
     """failed_when: false / ignore_errors appear only on read-only probes followed by an assert."""
-    import yaml
-
-    from conftest import REPO
-
     allowed_modules = {"ansible.builtin.command", "ansible.builtin.wait_for", "ansible.builtin.uri",
                        "community.general.listen_ports_facts", "ansible.builtin.slurp"}
     for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
