@@ -97,3 +97,30 @@ def _tasks(items):
         yield item
         for key in ("block", "rescue", "always"):
             yield from _tasks(item.get(key) or [])
+
+
+def _covered(items, under_rescue=False):
+    """(task, under_rescue) for every task, under_rescue True when an enclosing block has a rescue."""
+    for item in items:
+        yield item, under_rescue
+        guarded = under_rescue or bool(item.get("rescue"))
+        for key in ("block", "rescue", "always"):
+            yield from _covered(item.get(key) or [], guarded if key == "block" else under_rescue)
+
+
+@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker",
+                                  "grafana_pdc_agent", "grafana_cloud_allowlist"])
+def test_every_no_log_task_has_a_rescue_that_reraises(role):
+    """The secret-carrying task pattern: a no_log task sits in a block with a rescue (its own, or the role's
+    block that imports its file), so its failure message reaches the user."""
+    tasks_dir = REPO / "roles" / role / "tasks"
+    imported_under_rescue = set()
+    for task, guarded in _covered(yaml.safe_load((tasks_dir / "main.yml").read_text()) or []):
+        target = task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks")
+        if guarded and isinstance(target, str):
+            imported_under_rescue.add(target)
+    for path in sorted(tasks_dir.glob("*.yml")):
+        for task, guarded in _covered(yaml.safe_load(path.read_text()) or []):
+            if task.get("no_log") and "block" not in task:
+                assert guarded or path.name in imported_under_rescue, \
+                    "%s: no_log task %r has no rescue re-raising its message" % (path.name, task.get("name"))
