@@ -28,7 +28,7 @@ gate() {
 gate sanity bash scripts/sanity.sh
 gate lint ansible-lint --profile production --offline
 gate changelog antsibull-changelog lint
-gate pytest python -m pytest -p no:cacheprovider -n 2 --dist loadfile -ra tests
+gate pytest python -m pytest -p no:cacheprovider -n 2 --dist loadfile -ra -m "not molecule" tests
 if [ -x scripts/molecule-all.sh ]; then
   gate molecule bash scripts/molecule-all.sh
 else
