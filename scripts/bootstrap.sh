@@ -45,7 +45,8 @@ fi
 # Collections the roles use. Galaxy is unreachable; the same collections ship inside the `ansible`
 # wheel on PyPI, so take only the folders we need out of it.
 COLL="$REPO/.collections/ansible_collections"
-wanted_collections=(community/general community/docker ansible/posix community/postgresql)
+wanted_collections=(community/general community/docker ansible/posix community/postgresql
+                    community/library_inventory_filtering_v1)  # the last: a dependency of community.docker
 missing=0
 for c in "${wanted_collections[@]}"; do [ -d "$COLL/$c" ] || missing=1; done
 if [ "$missing" = 1 ]; then
