@@ -106,8 +106,8 @@ def load(path: Path) -> dict:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise CustomizationError("%s is not valid %s: %s" % (path, "JSON" if path.suffix == ".json" else "YAML",
-                                                               exc)) from exc
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise CustomizationError("%s is not valid %s: %s" % (path, kind, exc)) from exc
     data = data or {}
     if not isinstance(data, dict):
         raise CustomizationError("%s must hold a mapping with %s" % (path, ", ".join(SECTIONS)))

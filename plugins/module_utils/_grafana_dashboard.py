@@ -184,8 +184,8 @@ def export_sections(dashboard, used_inputs, previous, grafana_version):
             requires.append({"type": "datasource", "id": plugin, "name": plugin, "version": ""})
     old_panels = dict((r.get("id"), r) for r in old_requires if r.get("type") == "panel")
     for panel_type in sorted(_panel_types(dashboard.get("panels"))):
-        requires.append(old_panels.get(panel_type) or {"type": "panel", "id": panel_type, "name": panel_type,
-                                                        "version": ""})
+        new = {"type": "panel", "id": panel_type, "name": panel_type, "version": ""}
+        requires.append(old_panels.get(panel_type) or new)
     return inputs, requires
 
 
