@@ -148,7 +148,7 @@ def test_missing_contract_columns_named_and_nothing_written(conn):
 
 
 def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
-    apply_all(conn)
+    apply_all(conn, contract_columns=False)
     run(conn, "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
               "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')")
     reader = psycopg2.connect(pg_server.dsn(pg_db, user=READER_ROLE, password=PLANTED["reader_password"]))
