@@ -49,9 +49,11 @@ def db_args(pg_server, kpi_db):
             "login_password": PLANTED["reader_password"], "ssl_mode": "disable"}
 
 
-def run_report(ansible, args, check=False, expect_rc=0):
-    res = ansible.module(MODULE, args, check=check, expect_rc=expect_rc)
-    return res.results[0]
+def run_report(ansible, args, check=False, fail=False):
+    """Run the module once; assert it failed or succeeded as expected; return its result."""
+    result = ansible.module(MODULE, args, check=check).results[0]
+    assert bool(result.get("failed")) == fail, result.get("msg")
+    return result
 
 
 # ------------------------------------------------------------------------------------------ expected values
@@ -378,7 +380,7 @@ def test_retry_after_refused_recipient_sends_only_the_missing_one(ansible, pg_se
     try:
         failed = run_report(ansible, {"report": "daily", "output_dir": out, "dashboard_path": str(DASHBOARD),
                                       "database": db_args(pg_server, kpi_db),
-                                      "email": email_args(refusing, to, pw)}, expect_rc=2)
+                                      "email": email_args(refusing, to, pw)}, fail=True)
         assert failed["failed"] and "later@example.test" in failed["msg"] and "refused" in failed["msg"]
         first = refusing.messages()
         assert [sorted(m["rcpt_tos"]) for m in first] == [["a@example.test", "b@example.test"]]
@@ -419,7 +421,7 @@ def test_wrong_smtp_password_is_a_clear_error_without_the_password(ansible, pg_s
             "database": db_args(pg_server, kpi_db), "email": dict(email_args(smtp, ["a@example.test"], "/x"),
                                                                    password=wrong)}
     args["email"].pop("password_file")
-    result = run_report(ansible, args, expect_rc=2)
+    result = run_report(ansible, args, fail=True)
     assert result["failed"]
     assert "authentication failed for user '%s'" % SMTP_USER in result["msg"]
     assert "127.0.0.1:%d" % smtp.port in result["msg"]
@@ -443,7 +445,7 @@ def test_slack_upload_and_webhook_once_and_retry(ansible, pg_server, kpi_db, tmp
                 "slack": {"api_url": slack.api_url, "bot_token_file": str(token_file),
                           "webhook_url_file": str(hook_file), "channel_id": "C0REPORTS1"}}
         slack.fail("files.completeUploadExternal", count=1, error="internal_error")
-        failed = run_report(ansible, args, expect_rc=2)
+        failed = run_report(ansible, args, fail=True)
         assert "files.completeUploadExternal failed: internal_error" in failed["msg"]
         state = slack.state()
         assert len(state["webhook_messages"]) == 1 and state["shares"] == []
@@ -476,7 +478,7 @@ def test_slack_bad_token_names_the_cause(ansible, pg_server, kpi_db, tmp_path):
         result = run_report(ansible, {"report": "daily", "output_dir": str(tmp_path / "o"),
                                       "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db),
                                       "slack": {"api_url": slack.api_url, "bot_token": bad,
-                                                "channel_id": "C0REPORTS1"}}, expect_rc=2)
+                                                "channel_id": "C0REPORTS1"}}, fail=True)
         assert "invalid_auth" in result["msg"] and "bot token is not valid" in result["msg"]
     finally:
         slack.stop()
