@@ -349,6 +349,7 @@ panel_errors:
   elements: dict
 '''
 
+import copy
 import datetime
 import json
 import os
@@ -542,8 +543,11 @@ def validate(p):
 
 
 def run(module, secrets):
-    p = module.params
+    # a copy: secrets read from *_file options must not land in module.params (echoed as the invocation)
+    p = copy.deepcopy(module.params)
     resolve_secrets(p, secrets)
+    for value in secrets:
+        module.no_log_values.add(value)  # masked in every output, like a no_log option
     validate(p)
     today = report_today(p)
     key, period, previous, extra = report_lib.report_windows(p["report"], today)

@@ -81,7 +81,7 @@ def r2(value):
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def view_rows(pg_server, kpi_db, sql, params=()):
+def view_rows(pg_server, kpi_db, sql, params=None):
     conn = pg_server.connect(kpi_db)
     try:
         with conn.cursor() as cur:
@@ -223,7 +223,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
     printed = dict((k["title"], k) for k in result["kpis"])
     for label, (target_key, value) in checks.items():
         line = row_text(page, label)
-        assert value in line.split(), (label, value, line)
+        assert " %s " % value in " %s " % line, (label, value, line)
         status = printed[[t for t in printed if t.startswith(label)][0]]["status"]
         if target_key:
             target = targets[target_key]
