@@ -1,6 +1,7 @@
 """Assemble the emulator: settings -> profile, store, routes, provisioning."""
 
 from . import api_alerting, api_core, api_dashboards, api_datasources, api_query, api_serviceaccounts, provisioning
+from . import api_reports
 from .profiles import Profile
 from .server import App, EmulatorServer
 from .store import Store
@@ -13,6 +14,7 @@ def build_app(settings):
     for module in (api_core, api_datasources, api_dashboards, api_serviceaccounts, api_query, api_alerting,
                    provisioning):
         module.register(app)
+    api_reports.register(app)  # Enterprise edition only (api_reports.edition)
     with store.lock:
         api_core.bootstrap(store, settings)
         if settings.provisioning:
