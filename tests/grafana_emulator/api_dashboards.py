@@ -6,6 +6,7 @@ import re
 import unicodedata
 import uuid
 
+from . import binding
 from .server import ApiError, error, errutil, status_error, bad_request_data
 from .store import now_iso
 
@@ -279,7 +280,7 @@ def register(app):
 
     @app.route("POST", r"/api/folders", action="folders:create")
     def create_folder(req):
-        body = req.json()
+        body = req.json(fields=binding.FOLDER_CREATE)
         title = body.get("title")
         uid = body.get("uid") or ""
         parent_uid = (body.get("parentUid") or "") if profile.nested_folders else ""
@@ -293,7 +294,11 @@ def register(app):
         check_uid(uid)
         if uid:
             if folder_by_uid(store, req.org_id, uid) is not None:
-                raise ApiError(412, dict(FOLDER_MISMATCH))
+                # §3/§14.10: 412 version-mismatch (9.x/10.x), 412 {} (11.4; 11.x/12.x chosen), 409 on 13 (chosen)
+                status, shape = profile.folder_uid_taken
+                if status == 409:
+                    raise error(409, "a folder with the same uid already exists", go_error="folder exists")
+                raise ApiError(412, {} if shape == "empty" else dict(FOLDER_MISMATCH))
             if dashboard_by_uid(store, req.org_id, uid) is not None:
                 raise error(400, "Dashboard cannot be changed to a folder")
         depth = 1
@@ -318,7 +323,7 @@ def register(app):
     @app.route("PUT", r"/api/folders/(?P<uid>[^/]+)", action="folders:write")
     def update_folder(req, uid):
         folder = folder_or_404(req, uid)
-        body = req.json()
+        body = req.json(fields=binding.FOLDER_UPDATE)
         overwrite = bool(body.get("overwrite"))
         version = body.get("version") or 0
         if not overwrite and version != folder["version"]:
@@ -357,7 +362,7 @@ def register(app):
         if not profile.nested_folders:
             raise error(404, "Not found")
         folder = folder_or_404(req, uid)
-        new_parent = req.json().get("parentUid") or ""
+        new_parent = req.json(fields=binding.FOLDER_MOVE).get("parentUid") or ""
         height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)]
                          or [0])
         if new_parent:
@@ -403,7 +408,7 @@ def register(app):
     # ------------------------------------------------------------------ dashboards
     @app.route("POST", r"/api/dashboards/db", action="dashboards:write")
     def post_dashboard(req):
-        body = req.json()
+        body = req.json(fields=binding.DASHBOARD_SAVE)
         if not isinstance(body.get("dashboard"), dict):
             raise bad_request_data("dashboard is required")
         folder_uid = resolve_folder_arg(store, req.org_id, body)
@@ -457,8 +462,12 @@ def register(app):
         versions = [v for v in store.dashboard_versions if v["dashboardId"] == row["id"]]
         versions.sort(key=lambda v: -v["version"])
         versions = versions[start:start + limit] if limit else versions[start:]
-        return [{k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
-                                   "created", "createdBy", "message")} for v in versions]
+        items = [{k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
+                                    "created", "createdBy", "message")} for v in versions]
+        if profile.dashboard_versions_object:
+            # §4/§14.7: from 11.6 an object; the emulator never pages beyond one answer (chosen: empty token)
+            return {"continueToken": "", "versions": items}
+        return items
 
     @app.route("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)/versions/(?P<version>\d+)", action="dashboards:read")
     def dashboard_version(req, uid, version):
@@ -470,7 +479,7 @@ def register(app):
 
     @app.route("POST", r"/api/dashboards/import", action="dashboards:write")
     def import_dashboard(req):
-        body = req.json()
+        body = req.json(fields=binding.DASHBOARD_IMPORT)
         dash = body.get("dashboard")
         if not isinstance(dash, dict):
             raise ApiError(422, {"message": "Dashboard must be set"})

@@ -4,6 +4,7 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
+from . import binding
 from .server import ApiError, error, errutil, bad_request_data
 from .store import now_iso
 
@@ -211,20 +212,9 @@ def register(app):
     def get_by_name(req, name):
         return full_dto(profile, get_or_404(req, name=name))
 
-    @app.route("GET", r"/api/datasources/id/(?P<name>.+)", action="datasources:read")
-    def get_id_by_name(req, name):
-        return {"id": get_or_404(req, name=name)["id"]}
-
-    @app.route("GET", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:read")
-    def get_by_id(req, ds_id):
-        ds = store.datasources.get(int(ds_id))
-        if ds is None or ds["orgId"] != req.org_id:
-            raise error(404, NOT_FOUND_MSG)
-        return full_dto(profile, ds)
-
     @app.route("POST", r"/api/datasources", action="datasources:create")
     def create(req):
-        cmd = parse_command(profile, req.json(), update=False)
+        cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=False)
         validate_url(cmd["type"], cmd["url"])
         ds = insert(store, profile, req.org_id, cmd)
         return {"message": "Datasource added", "id": ds["id"], "name": ds["name"], "datasource": full_dto(profile, ds)}
@@ -234,7 +224,7 @@ def register(app):
         ds = get_or_404(req, uid=uid)
         if ds["readOnly"]:
             raise error(403, "Cannot update read-only data source")
-        cmd = parse_command(profile, req.json(), update=True)
+        cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
         validate_url(cmd["type"], cmd["url"])
         update(store, req.org_id, ds, cmd)
         return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
@@ -253,6 +243,41 @@ def register(app):
     @app.route("DELETE", r"/api/datasources/name/(?P<name>.+)", action="datasources:delete")
     def delete_by_name(req, name):
         return delete(get_or_404(req, name=name))
+
+    # ---- numeric-id routes (docs §2, §14.1): deprecated since 9.0, served through 12.x; off by default in 13.0
+    # unless the feature toggle datasourceLegacyIdApi is on -> the path is then unknown (404 Not found)
+    if profile.ds_id_routes:
+        def by_id_or_404(req, ds_id):
+            ds = store.datasources.get(int(ds_id))
+            if ds is None or ds["orgId"] != req.org_id:
+                raise error(404, NOT_FOUND_MSG)
+            return ds
+
+        @app.route("GET", r"/api/datasources/id/(?P<name>.+)", action="datasources:read")
+        def get_id_by_name(req, name):
+            return {"id": get_or_404(req, name=name)["id"]}
+
+        @app.route("GET", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:read")
+        def get_by_id(req, ds_id):
+            return full_dto(profile, by_id_or_404(req, ds_id))
+
+        @app.route("PUT", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:write")
+        def update_by_id(req, ds_id):
+            """§14.1: the same update body and version rules as PUT by uid (UpdateDataSourceByID)."""
+            ds = by_id_or_404(req, ds_id)
+            if ds["readOnly"]:
+                raise error(403, "Cannot update read-only data source")
+            cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
+            validate_url(cmd["type"], cmd["url"])
+            update(store, req.org_id, ds, cmd)
+            return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
+                    "datasource": full_dto(profile, ds)}
+
+        @app.route("DELETE", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:delete")
+        def delete_by_id(req, ds_id):
+            """§2: the deprecated id variant answers only {"message":"Data source deleted"}."""
+            body = delete(by_id_or_404(req, ds_id))
+            return {"message": body["message"]}
 
     @app.route("GET", r"/api/datasources/uid/(?P<uid>[^/]*)/health", action="datasources:query", lock=False)
     def health(req, uid):

@@ -5,6 +5,7 @@ import datetime
 from . import macros
 from . import pg
 from .api_datasources import find
+from . import binding
 from .server import error, bad_request_data
 
 
@@ -14,7 +15,7 @@ def register(app):
 
     @app.route("POST", r"/api/ds/query", action="datasources:query", lock=False)
     def ds_query(req):
-        body = req.json()
+        body = req.json(fields=binding.METRIC_REQUEST)
         queries = body.get("queries")
         if not isinstance(queries, list) or not queries:
             raise bad_request_data("queries is required")

@@ -6,6 +6,11 @@ notes record a change, so ``--version 10.2.2`` and ``--version 10.2.3`` differ e
 
 import re
 
+# The versions users run (issue 11): one profile per supported release line, at a recent patch release.
+# The patch numbers are (chosen): 10.4.19 and 11.6.3 are the releases community.grafana's CI runs on
+# (docs/grafana-behaviour.md §14.13); 12.4 and 13.3 are the latest minors documented (§13.2, §13.3), patch .0.
+SUPPORTED_VERSIONS = ("10.4.19", "11.6.3", "12.4.0", "13.3.0")
+
 
 def parse_version(text):
     m = re.match(r"^v?(\d+)\.(\d+)(?:\.(\d+))?", str(text).strip())
@@ -44,12 +49,59 @@ class Profile(object):
         self.rule_group_delete = v >= (11, 0, 0)
         # notes §8/§9: provisioning prune (first version unverified -> 11.0)
         self.provisioning_prune = v >= (11, 0, 0)
-        # notes §7: newer SA logins embed the org id (sa-<orgId>-<name>); exact version unverified -> 12.0
-        self.sa_login_with_org = v >= (12, 0, 0)
+        # §7/§14.9: sa-<orgId>-<name> from the 10.4.x backport (#83953); the first 10.4 patch carrying it is
+        # unverified -> every 10.4 (chosen)
+        self.sa_login_with_org = v >= (10, 4, 0)
         # notes §6: newer versions add "status":200 per ds/query result (exact version unverified -> 10.0)
         self.query_result_status = v >= (10, 0, 0)
         # notes §0: errutil 401 bodies with the authn service (10.x+); before: {"message":"Invalid API key"}
         self.authn_errutil = v >= (10, 0, 0)
+        # §13.5/§14.1: numeric-id data source routes served through 12.x, off by default in 13.0 unless the
+        # feature toggle datasourceLegacyIdApi is on
+        self.ds_id_routes = v < (13, 0, 0) or "datasourceLegacyIdApi" in toggles
+        # §5/§14.4: 10.x+ omits an empty provenance (json omitempty); 9.x sends "provenance":""
+        self.provenance_omitempty = v >= (10, 0, 0)
+        # §14.5: POST contact point with a taken uid: 500 on 10.x/11.x, 409 errutil in current code; the first
+        # release with 409 is unverified -> 12.0 (chosen: 12.x is the first line after the 11.x code read); 9.x
+        # unknown -> 400 as before (chosen)
+        self.cp_uid_taken_status = 409 if v >= (12, 0, 0) else (500 if v >= (10, 0, 0) else 400)
+        # §14.6: DELETE of a contact point used by a policy: 500 on 10.x/11.x, 409 errutil in current code
+        # (12.0 chosen as above); 9.x unknown -> 500 (chosen, same handler shape as 10.x)
+        self.cp_in_use_status = 409 if v >= (12, 0, 0) else 500
+        # §14.6: the 11.x contact-point DELETE handler ignores provenance; 12/13 not read -> same (chosen);
+        # 9.x/10.x keep the provenance check (chosen: the notes' scope table says the header was narrower then)
+        self.cp_delete_ignores_provenance = v >= (11, 0, 0)
+        # §14.8: missing rule group -> 404 {"message":"rulegroup not found"} in older code, errutil
+        # alerting.alert-rule.notFound in current code (12.0 chosen as the switch)
+        self.rule_group_404_errutil = v >= (12, 0, 0)
+        # §14.11: POST alert rule with a taken uid: 400 on 11.x, 409 errutil in current code (12.0 chosen);
+        # 9.x/10.x unknown -> 400 (chosen, like 11.x)
+        self.rule_uid_taken_status = 409 if v >= (12, 0, 0) else 400
+        # §3/§14.10: POST /api/folders with a taken uid: 412 version-mismatch (9.x/10.x), 412 with body {} (11.4;
+        # every 11.x and 12.x chosen), 409 through the k8s folder handler; 13.x legacy path unverified -> 409
+        # (chosen: 13 serves folders through folder.grafana.app)
+        self.folder_uid_taken = (409 if v >= (13, 0, 0) else 412,
+                                 "empty" if v >= (11, 0, 0) else "version-mismatch")
+        # §4/§14.7: dashboard versions list is {"continueToken","versions"} from 11.6; before: an array
+        self.dashboard_versions_object = v >= (11, 6, 0)
+        # §13.1-§13.3: the /apis generation: dashboard.grafana.app and folder.grafana.app v1beta1 in 12.x,
+        # v1 (GA) in 13.x (v1beta1 kept on 13 -- chosen: beta versions are not removed in the docs read);
+        # schema-v2 dashboards at v2beta1 from 12.0 (v2alpha1/v2beta1 seen in 12.x; chosen v2beta1), v2 on 13
+        # (the 13.x docs point to dashboard.grafana.app/v2)
+        self.apis = v >= (12, 0, 0)
+        if v >= (13, 0, 0):
+            self.apis_dashboard_versions = ("v1", "v1beta1", "v2", "v2beta1")
+            self.apis_folder_versions = ("v1", "v1beta1")
+        elif self.apis:
+            self.apis_dashboard_versions = ("v1beta1", "v2beta1")
+            self.apis_folder_versions = ("v1beta1",)
+        else:
+            self.apis_dashboard_versions = self.apis_folder_versions = ()
+        # §13.2/§14.12: legacy GET of a schema-v2 dashboard: 406 on 12.1; later versions down-convert with loss,
+        # the release where that replaced the 406 is unverified -> 406 on all of 12.x, conversion on 13 (chosen)
+        self.v2_legacy_get = "convert" if v >= (13, 0, 0) else "406"
+        # §13.2: current dashboard schemaVersion: 41 in 12.x docs, 42 at 13.2.1
+        self.schema_version = 42 if v >= (13, 0, 0) else 41
 
     def resolve_type(self, ds_type):
         """notes §2: ``type`` is reported as the plugin id resolved through aliases (unknown ids echoed)."""

@@ -56,6 +56,36 @@ def bad_request_data(go_error="bad request data"):
     return error(400, "bad request data", go_error=go_error)
 
 
+def go_bind(obj, fields):
+    """Decode a JSON object into a Go struct's fields the way ``encoding/json`` does (docs §0, §14.3): a key
+    matches a field by its JSON name exactly or, failing that, case-insensitively; a later key for the same
+    field wins; keys matching no field are dropped (ignored).  ``fields`` are the JSON names of the struct;
+    a value of ``(name, subfields)`` binds a nested struct (or a list of them) the same way.  Map-typed fields
+    (jsonData, settings, labels, a dashboard's JSON) keep their keys verbatim."""
+    if not isinstance(obj, dict):
+        return obj
+    spec = {}
+    for f in fields:
+        name, sub = (f if isinstance(f, tuple) else (f, None))
+        spec[name] = sub
+    lower = {}
+    for name in spec:
+        lower.setdefault(name.lower(), name)
+    out = {}
+    for key, value in obj.items():
+        name = key if key in spec else lower.get(key.lower())
+        if name is None:
+            continue
+        sub = spec[name]
+        if sub is not None:
+            if isinstance(value, list):
+                value = [go_bind(v, sub) for v in value]
+            else:
+                value = go_bind(value, sub)
+        out[name] = value
+    return out
+
+
 # ------------------------------------------------------------------------------------------ RBAC
 
 # Basic roles -> actions (Grafana fixed roles granted by default, simplified to the actions the
@@ -139,8 +169,9 @@ class Request(object):
         except (TypeError, ValueError):
             raise error(400, "invalid value for query parameter %s" % name)
 
-    def json(self, expect=dict):
-        """The decoded body; binding failures are 400 ``bad request data`` (notes §2)."""
+    def json(self, expect=dict, fields=None):
+        """The decoded body; binding failures are 400 ``bad request data`` (docs §2).  With ``fields`` the
+        object is bound like Go's encoding/json binds a struct (case-insensitive keys, see ``go_bind``)."""
         if self._json is None:
             try:
                 self._json = json.loads(self.body.decode("utf-8") or "null")
@@ -148,6 +179,8 @@ class Request(object):
                 raise bad_request_data(str(exc))
         if expect is not None and not isinstance(self._json, expect):
             raise bad_request_data("json: cannot unmarshal into Go value of the expected type")
+        if fields is not None:
+            return go_bind(self._json, fields)
         return self._json
 
     def header(self, name):

@@ -92,7 +92,7 @@ def test_user_with_token_is_service_account(grafana_emulator):
     """notes §1: /api/user with an SA token returns the SA's own user row (login sa-...)."""
     key = grafana_emulator.create_token("Editor", name="CI Bot")
     resp = Client(grafana_emulator, token=key).get("/api/user")
-    assert resp.status == 200 and resp.json["login"] == "sa-ci-bot"
+    assert resp.status == 200 and resp.json["login"] == "sa-1-ci-bot"
 
 
 def test_viewer_write_rbac_403(grafana_emulator):
@@ -156,7 +156,7 @@ def test_service_account_lifecycle(grafana_emulator):
     """notes §7: SA create 201, duplicate 400, token 200 {id,name,key}, list, token delete, SA delete."""
     admin = Client(grafana_emulator)
     sa = admin.post("/api/serviceaccounts", {"name": "kpi deployer", "role": "Editor"})
-    assert sa.status == 201 and sa.json["login"] == "sa-kpi-deployer" and sa.json["role"] == "Editor"
+    assert sa.status == 201 and sa.json["login"] == "sa-1-kpi-deployer" and sa.json["role"] == "Editor"
     dup = admin.post("/api/serviceaccounts", {"name": "kpi deployer"})
     assert dup.status == 400 and dup.json["message"] == "Failed to create service account"
     tok = admin.post("/api/serviceaccounts/%d/tokens" % sa.json["id"], {"name": "t1"})
@@ -205,10 +205,12 @@ def test_plugin_settings(grafana_emulator_factory, version, plugin, status):
         assert r.json == {"message": "Plugin not found, no installed plugin with that id"}
 
 
-def test_sa_login_embeds_org_on_12(grafana_emulator_factory):
-    """notes §7: newer versions embed the org id in the SA login (sa-<orgId>-<name>); 11.x: sa-<name>."""
-    assert Client(grafana_emulator_factory(version="12.0.0")).post(
-        "/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == "sa-1-deploy-bot"
+@pytest.mark.parametrize("version,login", [("10.3.0", "sa-deploy-bot"), ("10.4.0", "sa-1-deploy-bot"),
+                                           ("12.0.0", "sa-1-deploy-bot")])
+def test_sa_login_embeds_org_from_10_4(grafana_emulator_factory, version, login):
+    """docs §7/§14.9: sa-<orgId>-<name> from the 10.4.x backport (#83953) on; <= 10.3: sa-<name>."""
+    assert Client(grafana_emulator_factory(version=version)).post(
+        "/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == login
 
 
 def test_token_seconds_to_live_expires(grafana_emulator):

@@ -30,12 +30,17 @@ def test_title_rules(grafana_emulator):
     assert api.get("/api/folders").json == []
 
 
-def test_repost_existing_uid_412(grafana_emulator):
-    """notes §3: re-POSTing an existing folder uid -> 412 version-mismatch (not 409)."""
-    api = Client(grafana_emulator)
+@pytest.mark.parametrize("version,status,body", [
+    ("10.4.19", 412, MISMATCH), ("11.6.3", 412, {}), ("12.4.0", 412, {}),
+    ("13.3.0", 409, {"message": "a folder with the same uid already exists", "traceID": ""})])
+def test_repost_existing_uid(grafana_emulator_factory, version, status, body):
+    """docs §3/§14.10: re-POSTing an existing folder uid: 412 version-mismatch (10.x), 412 {} (11.4; 11.x/12.x
+    chosen), 409 on 13 (chosen: folders go through the k8s handler, #95055)."""
+    api = Client(grafana_emulator_factory(version=version))
     api.post("/api/folders", {"uid": "f", "title": "F"})
     r = api.post("/api/folders", {"uid": "f", "title": "F"})
-    assert r.status == 412 and r.json == MISMATCH
+    assert r.status == status and r.json == body
+    assert len(api.get("/api/folders").json) == 1
 
 
 def test_not_found_body(grafana_emulator):
