@@ -6,7 +6,7 @@ import re
 import unicodedata
 import uuid
 
-from . import binding
+from . import binding, dashboard_schema
 from .server import ApiError, error, errutil, status_error, bad_request_data
 from .store import now_iso
 
@@ -23,6 +23,19 @@ def slugify(title):
 
 def short_uid():
     return uuid.uuid4().hex[:14]
+
+
+def touch(store, row):
+    """Every write moves the object's /apis ``resourceVersion`` and ``generation`` on (docs §13.1); the
+    Kubernetes-style ``metadata.uid`` is made once."""
+    row["resourceVersion"] = store.next_id("resource_version")
+    row["generation"] = row.get("generation", 0) + 1
+    row.setdefault("k8sUid", str(uuid.uuid4()))
+
+
+def namespace(org_id):
+    """docs §13.1: ``default`` for org 1, ``org-<id>`` for the others."""
+    return "default" if org_id == 1 else "org-%d" % org_id
 
 
 def check_uid(uid):
@@ -198,6 +211,8 @@ def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, mes
     else:
         row = existing
     row["version"] = row["version"] + 1
+    row.pop("schema", None)               # a classic save replaces a schema-v2 dashboard (docs §13.2)
+    touch(store, row)
     dash["id"], dash["uid"], dash["version"], dash["title"] = dash_id, uid, row["version"], title
     row.update({"title": title, "folderUid": folder_uid, "data": dash, "updated": ts, "updatedBy": login,
                 "tags": [t for t in dash.get("tags") or [] if isinstance(t, str)]})
@@ -318,6 +333,7 @@ def register(app):
                   "created": ts, "updated": ts, "createdBy": req.identity.user["login"],
                   "updatedBy": req.identity.user["login"]}
         store.folders[folder["id"]] = folder
+        touch(store, folder)
         return folder_dto(store, profile, req.identity, folder)
 
     @app.route("PUT", r"/api/folders/(?P<uid>[^/]+)", action="folders:write")
@@ -348,6 +364,7 @@ def register(app):
                        "updatedBy": req.identity.user["login"]})
         if "description" in body:
             folder["description"] = body.get("description") or ""
+        touch(store, folder)
         if new_uid != old_uid:
             for d in store.dashboards.values():
                 if d["orgId"] == req.org_id and d["folderUid"] == old_uid:
@@ -375,6 +392,7 @@ def register(app):
         if conflict:
             raise conflict
         folder.update({"parentUid": new_parent, "version": folder["version"] + 1, "updated": now_iso()})
+        touch(store, folder)
         return folder_dto(store, profile, req.identity, folder)
 
     @app.route("GET", r"/api/folders/(?P<uid>[^/]+)/counts", action="folders:read")
@@ -425,6 +443,17 @@ def register(app):
     @app.route("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)", action="dashboards:read")
     def get_dashboard(req, uid):
         row = dashboard_or_404(req, uid)
+        if row.get("schema") == "v2":
+            # docs §13.2/§14.12: a schema-v2 dashboard on the legacy GET: 406 on 12.x (seen on 12.1), lossy
+            # down-conversion on later versions (13 chosen)
+            if profile.v2_legacy_get == "406":
+                raise error(406, "dashboard api version not supported, use /apis/dashboard.grafana.app/%s/"
+                                 "namespaces/%s/dashboards/%s instead"
+                            % (profile.apis_dashboard_versions[-1], namespace(req.org_id), uid))
+            data = dashboard_schema.v2_to_v1(row["data"], row["uid"], row["version"], profile.schema_version)
+            data["id"] = row["id"]
+        else:
+            data = copy.deepcopy(row["data"])
         folder = folder_by_uid(store, req.org_id, row["folderUid"]) if row["folderUid"] else None
         ident = req.identity
         prov = row.get("provisioned") or {}
@@ -444,7 +473,7 @@ def register(app):
                 "isStarred": False}
         if prov and not prov.get("allowUiUpdates"):
             meta["canSave"] = False
-        return {"dashboard": copy.deepcopy(row["data"]), "meta": meta}
+        return {"dashboard": data, "meta": meta}
 
     @app.route("DELETE", r"/api/dashboards/uid/(?P<uid>[^/]+)", action="dashboards:delete")
     def delete_dashboard(req, uid):
