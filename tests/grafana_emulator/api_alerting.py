@@ -1,4 +1,4 @@
-"""Alerting provisioning API under /api/v1/provisioning (notes §5)."""
+"""Alerting provisioning API under /api/v1/provisioning (docs §5)."""
 
 import copy
 import re
@@ -41,7 +41,7 @@ def register(app):
     bad_provenance_status = 400 if profile.v >= (11, 0, 0) else 500
 
     def requested_provenance(req, kind):
-        """notes §5: X-Disable-Provenance present -> "" (none), else "api"; which writes honour it depends on
+        """docs §5: X-Disable-Provenance present -> "" (none), else "api"; which writes honour it depends on
         the version (9.5/10.x: rule POST/PUT only; 11.x+: every provisioning write incl. DELETE)."""
         honoured = profile.provenance_header_all_writes or (kind == "rule" and req.method in ("POST", "PUT"))
         return "" if honoured and req.has_header("X-Disable-Provenance") else "api"

@@ -53,7 +53,7 @@ def new_user_row(user_id, login, email, name, password, orgs, grafana_admin=Fals
 
 
 def user_profile(user, org_id):
-    """notes §1 UserProfileDTO."""
+    """docs §1 UserProfileDTO."""
     return {"id": user["id"], "uid": user["uid"], "email": user["email"], "name": user["name"],
             "login": user["login"], "theme": user.get("theme", ""), "orgId": org_id,
             "isGrafanaAdmin": user["isGrafanaAdmin"], "isDisabled": user["isDisabled"], "isExternal": False,
@@ -72,7 +72,7 @@ CORE_PANELS = ("timeseries", "stat", "table", "gauge", "bargauge", "barchart", "
 
 
 def installed_plugins(profile):
-    """Core plugins of the emulated version: id -> (type, name).  The PostgreSQL plugin id follows notes §2."""
+    """Core plugins of the emulated version: id -> (type, name).  The PostgreSQL plugin id follows docs §2."""
     plugins = {pid: ("datasource", name) for pid, name in CORE_DATASOURCES.items()}
     plugins[profile.postgres_plugin_id] = ("datasource", "PostgreSQL")
     testdata = "grafana-testdata-datasource" if profile.v >= (10, 3, 0) else "testdata"
@@ -95,13 +95,13 @@ def register(app):
 
     @app.route("GET", r"/api/health", auth=False)
     def health(req):
-        """notes §1: no auth, pretty JSON, charset=UTF-8, 503 with database failing."""
+        """docs §1: no auth, pretty JSON, charset=UTF-8, 503 with database failing."""
         return (503 if app.database_failing else 200, None,
                 {"Content-Type": "application/json; charset=UTF-8"}, health_body())
 
     @app.route("GET", r"/healthz", auth=False)
     def healthz(req):
-        """notes §1: plain ``Ok``."""
+        """docs §1: plain ``Ok``."""
         return (200, None, {"Content-Type": "text/plain; charset=utf-8"}, "Ok")
 
     @app.route("GET", r"/api/user")
@@ -131,7 +131,7 @@ def register(app):
 
     @app.route("GET", r"/api/frontend/settings")
     def frontend_settings(req):
-        """notes §1: inside reqSignedIn; buildInfo.version; datasources keyed by name; defaultDatasource."""
+        """docs §1: inside reqSignedIn; buildInfo.version; datasources keyed by name; defaultDatasource."""
         dss = sorted((d for d in store.datasources.values() if d["orgId"] == req.org_id),
                      key=lambda d: d["name"].lower())
         default = next((d["name"] for d in dss if d["isDefault"]), "-- Grafana --")

@@ -1,4 +1,4 @@
-"""Folders (notes §3), dashboards, search and import (notes §4)."""
+"""Folders (docs §3), dashboards, search and import (docs §4)."""
 
 import copy
 import os
@@ -39,7 +39,7 @@ def namespace(org_id):
 
 
 def check_uid(uid):
-    """notes §4 / §3: illegal characters and length > 40 -> 400."""
+    """docs §4 / §3: illegal characters and length > 40 -> 400."""
     if not UID_RE.match(uid):
         raise error(400, "uid contains illegal characters")
     if len(uid) > 40:
@@ -108,7 +108,7 @@ def folder_dto(store, profile, identity, folder, with_parents=True):
 
 
 def title_conflict(store, profile, org_id, title, parent_uid, exclude_id=None):
-    """notes §3 duplicate titles: <=10.3 -> one namespace with root dashboards; >=10.4 -> per parent."""
+    """docs §3 duplicate titles: <=10.3 -> one namespace with root dashboards; >=10.4 -> per parent."""
     slug = slugify(title)
     if not profile.folder_dup_titles_across_parents:
         for f in org_folders(store, org_id):
@@ -141,7 +141,7 @@ def dashboard_url(dash):
 
 def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, message, login,
                    provisioned=None, provisioning=False):
-    """The decision logic of notes §4 POST /api/dashboards/db.  Raises ApiError before any write."""
+    """The decision logic of docs §4 POST /api/dashboards/db.  Raises ApiError before any write."""
     if not isinstance(dash_json, dict):
         raise bad_request_data("dashboard must be an object")
     dash = copy.deepcopy(dash_json)
@@ -397,7 +397,7 @@ def register(app):
 
     @app.route("GET", r"/api/folders/(?P<uid>[^/]+)/counts", action="folders:read")
     def folder_counts(req, uid):
-        """notes §3: 11.x descendant counts (what a DELETE would remove)."""
+        """docs §3: 11.x descendant counts (what a DELETE would remove)."""
         if profile.v < (11, 0, 0):
             raise error(404, "Not found")
         folder = folder_or_404(req, uid)

@@ -1,4 +1,4 @@
-"""Service accounts and their glsa_ tokens (notes §7, token format notes §0)."""
+"""Service accounts and their glsa_ tokens (docs §7, token format docs §0)."""
 
 import datetime
 import time
@@ -13,7 +13,7 @@ ROLES = ("Viewer", "Editor", "Admin", "None")
 
 
 def sa_login(profile, org_id, name):
-    """notes §7: ``sa-`` + lower-cased name with spaces -> ``-`` (newer: ``sa-<orgId>-<name>``)."""
+    """docs §7: ``sa-`` + lower-cased name with spaces -> ``-`` (newer: ``sa-<orgId>-<name>``)."""
     base = name.lower().replace(" ", "-")
     return "sa-%d-%s" % (org_id, base) if profile.sa_login_with_org else "sa-" + base
 

@@ -1,7 +1,7 @@
 """HTTP plumbing: routing, authentication, RBAC, error bodies, fault switches, request log.
 
 Endpoint behaviour lives in the ``api_*`` modules; this module only knows the conventions that
-apply to every ``/api`` route (notes §0).
+apply to every ``/api`` route (docs §0).
 """
 
 import base64
@@ -23,7 +23,7 @@ from .store import now_iso
 # ------------------------------------------------------------------------------------------ errors
 
 class ApiError(Exception):
-    """An HTTP answer other than success.  ``body=None`` means an empty body (e.g. notes §5 404)."""
+    """An HTTP answer other than success.  ``body=None`` means an empty body (e.g. docs §5 404)."""
 
     def __init__(self, status, body=None, go_error=None, headers=None):
         Exception.__init__(self, "%s %r" % (status, body))
@@ -34,7 +34,7 @@ class ApiError(Exception):
 
 
 def error(status, message, go_error=None):
-    """``response.Error`` shape (notes §0): ``{"message"}``, plus ``traceID`` when a Go error is passed,
+    """``response.Error`` shape (docs §0): ``{"message"}``, plus ``traceID`` when a Go error is passed,
     plus ``error`` only outside production app_mode."""
     body = {"message": message}
     if go_error is not None:
@@ -43,12 +43,12 @@ def error(status, message, go_error=None):
 
 
 def errutil(status, message_id, message):
-    """errutil shape (notes §0): ``{"message","messageId","statusCode","traceID"}``."""
+    """errutil shape (docs §0): ``{"message","messageId","statusCode","traceID"}``."""
     return ApiError(status, {"message": message, "messageId": message_id, "statusCode": status, "traceID": ""})
 
 
 def status_error(status, status_text, message):
-    """DashboardErr/folder errors with a status field: ``{"status","message"}`` (notes §3, §4)."""
+    """DashboardErr/folder errors with a status field: ``{"status","message"}`` (docs §3, §4)."""
     return ApiError(status, {"status": status_text, "message": message})
 
 
@@ -119,7 +119,7 @@ class Identity(object):
 
 
 def access_denied(action):
-    """notes §0 RBAC denial body (10.x+)."""
+    """docs §0 RBAC denial body (10.x+)."""
     return ApiError(403, {
         "accessErrorId": "ACE%010d" % random.randint(0, 9999999999),
         "message": "You'll need additional permissions to perform this action. Permissions needed: %s" % action,
@@ -272,7 +272,7 @@ class App(object):
             self.request_log.append(entry)
             del self.request_log[:-10000]
 
-    # -- authentication (notes §0)
+    # -- authentication (docs §0)
     def authenticate(self, req):
         header = req.header("Authorization") or ""
         scheme, _sep, cred = header.partition(" ")
