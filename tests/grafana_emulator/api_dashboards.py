@@ -309,11 +309,9 @@ def register(app):
         check_uid(uid)
         if uid:
             if folder_by_uid(store, req.org_id, uid) is not None:
-                # §3/§14.10: 412 version-mismatch (9.x/10.x), 412 {} (11.4; 11.x/12.x chosen), 409 on 13 (chosen)
+                # §3/§14.10: 412 version-mismatch (9.x/10.x), 412 {} from 11 (seen on 11.4; later chosen)
                 status, shape = profile.folder_uid_taken
-                if status == 409:
-                    raise error(409, "a folder with the same uid already exists", go_error="folder exists")
-                raise ApiError(412, {} if shape == "empty" else dict(FOLDER_MISMATCH))
+                raise ApiError(status, {} if shape == "empty" else dict(FOLDER_MISMATCH))
             if dashboard_by_uid(store, req.org_id, uid) is not None:
                 raise error(400, "Dashboard cannot be changed to a folder")
         depth = 1

@@ -61,27 +61,29 @@ class Profile(object):
         self.ds_id_routes = v < (13, 0, 0) or "datasourceLegacyIdApi" in toggles
         # §5/§14.4: 10.x+ omits an empty provenance (json omitempty); 9.x sends "provenance":""
         self.provenance_omitempty = v >= (10, 0, 0)
-        # §14.5: POST contact point with a taken uid: 500 on 10.x/11.x, 409 errutil in current code; the first
-        # release with 409 is unverified -> 12.0 (chosen: 12.x is the first line after the 11.x code read); 9.x
-        # unknown -> 400 as before (chosen)
-        self.cp_uid_taken_status = 409 if v >= (12, 0, 0) else (500 if v >= (10, 0, 0) else 400)
-        # §14.6: DELETE of a contact point used by a policy: 500 on 10.x/11.x, 409 errutil in current code
-        # (12.0 chosen as above); 9.x unknown -> 500 (chosen, same handler shape as 10.x)
-        self.cp_in_use_status = 409 if v >= (12, 0, 0) else 500
+        # "Current code" (docs §14.5-§14.11) vs the 11.x code read: the first release that ships the current
+        # behaviour is unverified for each of the switches below.  Rule (chosen): the 11.x code applies through
+        # 12.x, the current code from 13.0.  Evidence for 12.x: grafana.grafana's contact-point integration test
+        # on a Grafana Cloud stack relies on the 500 (docs §14.3, §14.5).
+        current = v >= (13, 0, 0)
+        # §14.5: POST contact point with a taken uid: 500 on 10.x-12.x, 409 errutil uidInUse on 13; 9.x unknown ->
+        # 400 as before (chosen)
+        self.cp_uid_taken_status = 409 if current else (500 if v >= (10, 0, 0) else 400)
+        # §14.6: DELETE of a contact point used by a policy: 500 before 13, 409 errutil referenced on 13
+        self.cp_in_use_status = 409 if current else 500
         # §14.6: the 11.x contact-point DELETE handler ignores provenance; 12/13 not read -> same (chosen);
         # 9.x/10.x keep the provenance check (chosen: the scope table in docs §9 says the header was narrower then)
         self.cp_delete_ignores_provenance = v >= (11, 0, 0)
-        # §14.8: missing rule group -> 404 {"message":"rulegroup not found"} in older code, errutil
-        # alerting.alert-rule.notFound in current code (12.0 chosen as the switch)
-        self.rule_group_404_errutil = v >= (12, 0, 0)
-        # §14.11: POST alert rule with a taken uid: 400 on 11.x, 409 errutil in current code (12.0 chosen);
-        # 9.x/10.x unknown -> 400 (chosen, like 11.x)
-        self.rule_uid_taken_status = 409 if v >= (12, 0, 0) else 400
-        # §3/§14.10: POST /api/folders with a taken uid: 412 version-mismatch (9.x/10.x), 412 with body {} (11.4;
-        # every 11.x and 12.x chosen), 409 through the k8s folder handler; 13.x legacy path unverified -> 409
-        # (chosen: 13 serves folders through folder.grafana.app)
-        self.folder_uid_taken = (409 if v >= (13, 0, 0) else 412,
-                                 "empty" if v >= (11, 0, 0) else "version-mismatch")
+        # §14.8: missing rule group -> 404 {"message":"rulegroup not found"} before 13, errutil
+        # alerting.alert-rule.notFound on 13
+        self.rule_group_404_errutil = current
+        # §14.11: POST alert rule with a taken uid: 400 before 13 (9.x/10.x unknown -> like 11.x, chosen), 409
+        # errutil alerting.alert-rule.conflict on 13
+        self.rule_uid_taken_status = 409 if current else 400
+        # §3/§14.10: POST /api/folders with a taken uid: 412 version-mismatch (9.x/10.x), 412 with body {} from 11
+        # (seen on 11.4; every later release chosen: grafana.grafana's folder integration test on Grafana Cloud
+        # relies on the 412; the 409 is documented for the /apis folder handler, which answers it there)
+        self.folder_uid_taken = (412, "empty" if v >= (11, 0, 0) else "version-mismatch")
         # §4/§14.7: dashboard versions list is {"continueToken","versions"} from 11.6; before: an array
         self.dashboard_versions_object = v >= (11, 6, 0)
         # §13.1-§13.3: the /apis generation: dashboard.grafana.app and folder.grafana.app v1beta1 in 12.x,
