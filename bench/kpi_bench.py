@@ -38,7 +38,9 @@ from psycopg2 import sql as psql
 from psycopg2.extras import execute_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
+from kpi_sql import schema_files  # noqa: E402  (the order roles/kpi_database applies files/sql in)
 
 REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "files" / "sql"
@@ -626,7 +628,7 @@ def fresh_load(cluster, args):
                     (cluster.password,))
     admin.close()
     admin = psycopg2.connect(cluster.dsn("kpi_bench"))
-    for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+    for name in schema_files(reader=False):
         apply_sql(admin, name)
     apply_sql(admin, "grafana-reader.sql", reader=READER)
     with admin.cursor() as cur:

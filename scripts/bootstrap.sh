@@ -48,7 +48,8 @@ fi
 # (.test-collections/) for tests/integration/test_third_party_clients.py; the project never uses them.
 COLL="$REPO/.collections/ansible_collections"
 TEST_COLL="$REPO/.test-collections/ansible_collections"
-wanted_collections=(community/general community/docker ansible/posix community/postgresql)
+wanted_collections=(community/general community/docker ansible/posix community/postgresql
+                    community/library_inventory_filtering_v1)  # the last: a dependency of community.docker
 test_collections=(community/grafana grafana/grafana)
 missing=0
 for c in "${wanted_collections[@]}"; do [ -d "$COLL/$c" ] || missing=1; done

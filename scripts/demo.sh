@@ -32,8 +32,18 @@ free_port() { "$REPO/.venv/bin/python" -c 'import socket; s=socket.socket(); s.b
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 vault_value() {  # vault_value KEY -> prints the value of KEY from the local inventory's vault file
-  "$REPO/.venv/bin/ansible-vault" view --vault-password-file "$VAULT_PASS_FILE" "$VAULT_FILE" |
-    "$REPO/.venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)[sys.argv[1]])' "$1"
+  # Decrypted into a private (0600) temporary file, never parsed from `ansible-vault view`: with
+  # ANSIBLE_VERBOSITY or ANSIBLE_DEBUG set, ansible-vault prints a banner on stdout before the plaintext.
+  local tmp rc=0
+  tmp="$(mktemp)"
+  "$REPO/.venv/bin/ansible-vault" decrypt --vault-password-file "$VAULT_PASS_FILE" --output "$tmp" \
+    "$VAULT_FILE" >/dev/null || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    "$REPO/.venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)[sys.argv[1]])' "$1" \
+      < "$tmp" || rc=$?
+  fi
+  rm -f "$tmp"
+  return "$rc"
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -156,9 +166,12 @@ up() {
   echo "Stop it with: scripts/demo.sh down"
 }
 
-case "$action" in
-  up) up ;;
-  down) down ;;
-  purge) down; rm -rf "$STATE"; echo "removed $STATE" ;;
-  *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
-esac
+# Sourcing the script (tests do) defines the functions without running an action.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "$action" in
+    up) up ;;
+    down) down ;;
+    purge) down; rm -rf "$STATE"; echo "removed $STATE" ;;
+    *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
+  esac
+fi

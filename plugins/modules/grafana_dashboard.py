@@ -141,7 +141,7 @@ import hashlib
 import json
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    UID_RE, GrafanaError, grafana_module, run_module)
+    UID_RE, GrafanaError, check_uid, grafana_module, path_quote, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -174,6 +174,21 @@ def desired_dashboard(p):
     return normalise(data)
 
 
+def referenced_datasources(p):
+    """(option, uid) of every datasource the options map the dashboard to, each uid once."""
+    found = []
+    if p["datasource_uid"]:
+        found.append(("datasource_uid", p["datasource_uid"]))
+    for name, ds_uid in sorted((p["datasource_map"] or {}).items()):
+        found.append(("datasource_map['%s']" % name, ds_uid))
+    seen, out = set(), []
+    for option, ds_uid in found:
+        if ds_uid not in seen:
+            seen.add(ds_uid)
+            out.append((option, ds_uid))
+    return out
+
+
 def run(module, client):
     p = module.params
     result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
@@ -182,13 +197,14 @@ def run(module, client):
         if not uid:
             uid = desired_dashboard(p)["uid"]
         result["uid"] = uid
-        current = client.get("/api/dashboards/uid/%s" % uid, "read", "dashboard '%s'" % uid, missing_ok=True)
+        current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid,
+                             missing_ok=True)
         if current is not None:
             result["changed"] = True
             result["folder_uid"] = (current.get("meta") or {}).get("folderUid") or ""
             if not module.check_mode:
-                client.request("DELETE", "/api/dashboards/uid/%s" % uid, "delete", "dashboard '%s'" % uid,
-                               missing_ok=True)
+                client.request("DELETE", "/api/dashboards/uid/%s" % path_quote(uid), "delete",
+                               "dashboard '%s'" % uid, missing_ok=True)
             if module._diff:
                 result["diff"] = {"before": normalise(current.get("dashboard")), "after": {}}
         return result
@@ -198,7 +214,7 @@ def run(module, client):
     obj = "dashboard '%s'" % uid
     result["uid"] = uid
     folder_uid = p["folder_uid"] or ""
-    current = client.get("/api/dashboards/uid/%s" % uid, "read", obj, missing_ok=True)
+    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
     have, meta = {}, {}
     if current is not None:
         meta = current.get("meta") or {}
@@ -219,10 +235,14 @@ def run(module, client):
                 % (uid, want.get("title")))
     result["changed"] = changed
     if changed:
-        if folder_uid and folder_uid != have_folder and client.get(
-                "/api/folders/%s" % folder_uid, "read", "folder '%s'" % folder_uid, missing_ok=True) is None:
-            raise GrafanaError("Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
-                               "or fix folder_uid" % (obj, folder_uid))
+        if folder_uid and folder_uid != have_folder:
+            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
+                                  "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
+                                  "or fix folder_uid" % (obj, folder_uid))
+        for option, ds_uid in (referenced_datasources(p) if content_differs else []):
+            client.require_exists("/api/datasources/uid/%s" % path_quote(ds_uid), "datasource '%s'" % ds_uid,
+                                  "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
+                                  "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option))
         if not module.check_mode:
             body_dash = dict(want, **{MARKER: content_hash(want)})
             if current is not None:
@@ -267,6 +287,13 @@ def main():
                             mutually_exclusive=[("path", "content")],
                             required_if=[("state", "present", ("path", "content"), True)],
                             required_one_of=[("uid", "path", "content")])
+    check_uid(module)
+    check_uid(module, "folder_uid", allow_empty=True)
+    check_uid(module, "datasource_uid")
+    for name, ds_uid in sorted((module.params["datasource_map"] or {}).items()):
+        if not isinstance(ds_uid, str) or not UID_RE.match(ds_uid):
+            module.fail_json(msg="datasource_map['%s'] '%s' is invalid: use 1-40 characters of letters, digits, '-' "
+                                 "and '_'" % (name, ds_uid))
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 

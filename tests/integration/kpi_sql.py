@@ -7,7 +7,20 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO / "files" / "sql"
-ORDER = ["support-core.sql", "schema-additions.sql", "views.sql", "grafana-reader.sql"]
+
+
+def schema_files(core: bool = True, reader: bool = True) -> list[str]:
+    """files/sql in the order roles/kpi_database applies them (see files/sql/migrations/README.md).
+
+    Names are relative to files/sql: the baseline, the numbered migrations in name order, then the
+    repeatable files (views, and the reader grants when ``reader``).
+    """
+    migrations = sorted(p.relative_to(SQL_DIR).as_posix() for p in (SQL_DIR / "migrations").glob("*.sql"))
+    return ((["support-core.sql"] if core else []) + ["schema-additions.sql"] + migrations + ["views.sql"]
+            + (["grafana-reader.sql"] if reader else []))
+
+
+ORDER = schema_files()
 # a name of our own: roles are cluster-wide and the session server is shared with other tests
 READER_ROLE = "kpi_sqltest_reader"
 
