@@ -11,7 +11,7 @@ import pytest
 from psycopg2 import errors
 
 from conftest import PLANTED
-from kpi_sql import ORDER, READER_ROLE, SQL_DIR, apply_all, apply_file, contract_views, ensure_reader_role
+from kpi_sql import ORDER, READER_ROLE, SQL_DIR, UP_TO_VIEWS, apply_all, apply_file, contract_views, ensure_reader_role
 
 D = Decimal
 REPEATABLE = ["views.sql", "grafana-reader.sql"]
@@ -176,7 +176,7 @@ def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
 
 
 def test_grafana_reader_clear_errors(conn, pg_server):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     with pytest.raises(psycopg2.Error, match="kpi.reader_role is not set"):
         apply_file(conn, "grafana-reader.sql", reader_role=None)
     conn.rollback()
@@ -189,7 +189,7 @@ def test_grafana_reader_clear_errors(conn, pg_server):
 
 
 def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     # the spec's price change: mark the old price not current, insert the new one from 2026-02-01
     run(conn, """
         INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, effective_from)
@@ -229,7 +229,7 @@ def sql_literal(value):
 
 def test_rollups_exact_after_random_mixed_changes(conn):
     """Random batches of INSERT/UPDATE/DELETE keep every rollup equal to a recomputation from scratch."""
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     rng = random.Random(7)
     cats, paths = ["billing", "shipping", "account"], [None, "self_service", "collaborative", "escalated"]
     statuses, outcomes = ["open", "pending", "resolved", "closed", "escalated"], [None, "approved", "edited", "rejected"]
