@@ -447,3 +447,34 @@ def test_budget_alert_is_strict_and_per_budget(world):
     assert data["E"]["model"]["expression"] == "$C - $D"
     assert data["F"]["model"]["conditions"][0]["evaluator"] == {"params": [0], "type": "gt"}
     assert {name for name, value in measured.items() if value - thresholds[name] > 0} == expected
+
+
+def test_carried_spend_counts_each_case_token_pair_once(world):
+    """Case before, after or in the same statement as its token rows; category moves; deletes: the per-category
+    rollup always equals a rebuild from the base tables."""
+    conn = world["conn"]
+
+    def carried():
+        return q(conn, "SELECT usage_date, category, requests, cost_usd FROM kpi_daily_category_token_stats "
+                       "ORDER BY 1, 2")
+
+    token = ("INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, input_tokens, "
+             "output_tokens, total_tokens, cost_usd) SELECT now() - interval '1 minute', 'wf', {id}, 'anthropic', "
+             "'claude-sonnet-4', 10, 0, 10, 0.75 {src}")
+    # one statement writes the case and its token row (data-modifying CTE)
+    q(conn, "WITH c AS (INSERT INTO cases (case_id, created_at, status, category) "
+            "VALUES (500, now() - interval '2 minutes', 'open', 'returns') RETURNING case_id) "
+            + token.format(id="c.case_id", src="FROM c") + " RETURNING 1")
+    # token logged before its case exists, then the case arrives
+    q(conn, token.format(id=501, src="") + " RETURNING 1")
+    q(conn, "INSERT INTO cases (case_id, created_at, status, category) VALUES (501, now() - interval '3 minutes', "
+            "'open', 'returns') RETURNING 1")
+    returns = [r for r in carried() if r["category"] == "returns"]
+    assert [(r["requests"], r["cost_usd"]) for r in returns] == [(2, D("1.500000"))]
+    q(conn, "UPDATE cases SET category = 'billing' WHERE case_id = 500 RETURNING 1")
+    q(conn, "DELETE FROM token_usage WHERE case_id = 501 RETURNING 1")
+    q(conn, "DELETE FROM cases WHERE case_id = 6 RETURNING 1")
+    before = carried()
+    assert not [r for r in before if r["category"] == "returns"]
+    q(conn, "SELECT kpi_rebuild_rollups()")
+    assert carried() == before

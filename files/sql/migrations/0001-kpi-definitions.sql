@@ -258,13 +258,18 @@ BEGIN
             escalations = t.escalations + EXCLUDED.escalations
     $q$, src);
 
-    -- token spend carried by these cases follows them (token rows logged before their case arrive here)
+    -- token spend carried by these cases follows them (token rows logged before their case arrive here).
+    -- Token rows written by the same statement as the case row (same xmin and cmin, e.g. one INSERT with a
+    -- data-modifying CTE) are left to the token_usage trigger, which sees the case as well: each (case,
+    -- token row) pair is counted once.
     EXECUTE format($q$
         INSERT INTO kpi_daily_category_token_stats AS t (usage_date, category, requests, cost_usd)
         SELECT tu.recorded_at::date, m.category, sum(m.sgn), sum(m.sgn * coalesce(tu.cost_usd, 0))
           FROM (%s) m
           JOIN token_usage tu ON tu.case_id = m.case_id
+          LEFT JOIN cases cur ON cur.case_id = m.case_id
          WHERE m.case_id IS NOT NULL AND m.category IS NOT NULL
+           AND (cur.case_id IS NULL OR NOT (cur.xmin = tu.xmin AND cur.cmin = tu.cmin))
          GROUP BY 1, 2
         HAVING sum(m.sgn) <> 0 OR sum(m.sgn * coalesce(tu.cost_usd, 0)) <> 0
          ORDER BY 1, 2
