@@ -266,10 +266,13 @@ BEGIN
         INSERT INTO kpi_daily_category_token_stats AS t (usage_date, category, requests, cost_usd)
         SELECT tu.recorded_at::date, m.category, sum(m.sgn), sum(m.sgn * coalesce(tu.cost_usd, 0))
           FROM (%s) m
-          JOIN token_usage tu ON tu.case_id = m.case_id
-          LEFT JOIN cases cur ON cur.case_id = m.case_id
+          -- OFFSET 0 keeps these per-case index look-ups (never a scan of token_usage for a bulk insert)
+         CROSS JOIN LATERAL (SELECT t2.recorded_at, t2.cost_usd, t2.xmin AS t_xmin, t2.cmin AS t_cmin
+                               FROM token_usage t2 WHERE t2.case_id = m.case_id OFFSET 0) tu
+          LEFT JOIN LATERAL (SELECT c2.xmin AS c_xmin, c2.cmin AS c_cmin
+                               FROM cases c2 WHERE c2.case_id = m.case_id OFFSET 0) cur ON true
          WHERE m.case_id IS NOT NULL AND m.category IS NOT NULL
-           AND (cur.case_id IS NULL OR NOT (cur.xmin = tu.xmin AND cur.cmin = tu.cmin))
+           AND (cur.c_xmin IS NULL OR NOT (cur.c_xmin = tu.t_xmin AND cur.c_cmin = tu.t_cmin))
          GROUP BY 1, 2
         HAVING sum(m.sgn) <> 0 OR sum(m.sgn * coalesce(tu.cost_usd, 0)) <> 0
          ORDER BY 1, 2
@@ -332,10 +335,12 @@ BEGIN
 
     EXECUTE format($q$
         INSERT INTO kpi_daily_category_token_stats AS t (usage_date, category, requests, cost_usd)
-        SELECT s.recorded_at::date, c.category, sum(s.sgn), sum(s.sgn * coalesce(s.cost_usd, 0))
-          FROM (%s) s
-          JOIN cases c ON c.case_id = s.case_id
-         WHERE s.case_id IS NOT NULL
+        SELECT s.usage_date, s.category, sum(s.sgn), sum(s.sgn * coalesce(s.cost_usd, 0))
+          FROM (SELECT r.sgn, r.recorded_at::date AS usage_date, r.cost_usd,
+                       (SELECT c.category FROM cases c WHERE c.case_id = r.case_id) AS category
+                  FROM (%s) r
+                 WHERE r.case_id IS NOT NULL) s
+         WHERE s.category IS NOT NULL
          GROUP BY 1, 2
         HAVING sum(s.sgn) <> 0 OR sum(s.sgn * coalesce(s.cost_usd, 0)) <> 0
          ORDER BY 1, 2
@@ -378,11 +383,14 @@ BEGIN
         latency_requests  = t.latency_requests  + EXCLUDED.latency_requests,
         latency_ms_sum    = t.latency_ms_sum    + EXCLUDED.latency_ms_sum;
 
+    -- the case's category by a per-row index look-up (a scalar sub-query, so the cached plan never scans cases)
     INSERT INTO kpi_daily_category_token_stats AS t (usage_date, category, requests, cost_usd)
-    SELECT s.recorded_at::date, c.category, count(*), coalesce(sum(s.cost_usd), 0)
-      FROM new_rows s
-      JOIN cases c ON c.case_id = s.case_id
-     WHERE s.case_id IS NOT NULL
+    SELECT s.usage_date, s.category, count(*), coalesce(sum(s.cost_usd), 0)
+      FROM (SELECT r.recorded_at::date AS usage_date, r.cost_usd,
+                   (SELECT c.category FROM cases c WHERE c.case_id = r.case_id) AS category
+              FROM new_rows r
+             WHERE r.case_id IS NOT NULL) s
+     WHERE s.category IS NOT NULL
      GROUP BY 1, 2
      ORDER BY 1, 2
     ON CONFLICT (usage_date, category) DO UPDATE SET
