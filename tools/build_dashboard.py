@@ -72,6 +72,7 @@ TARGETS = {
     "token_utilization_pct": 95,    # < 95 %
     "alert_budget_utilization_pct": 80,
     "cost_per_case_usd": 5,
+    "ai_confidence_accuracy": 5,    # calibration error < 5 points
     "ai_cost_per_case_usd": 2,
 }
 
@@ -183,7 +184,8 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         HAVING count(*) > 0
         """, "none", ((None, RED), (4, ORANGE), (TARGETS["csat_avg"], GREEN)), decimals=2))
     board.with_panel(stat_panel(
-        "Cost Savings", "Manual cost baseline minus actual cost (AI + human) in the selected range.",
+        "Cost Savings", "Manual cost baseline of the resolved cases minus actual cost (AI + human + platform) "
+                        "in the selected range.",
         """
         SELECT sum(net_savings_usd) AS "Net savings"
         FROM v_daily_kpi
@@ -201,7 +203,8 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         ((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)),
         decimals=1))
     board.with_panel(stat_panel(
-        "Time Saved (Hours)", "Agent hours saved against the manual baseline in the selected range.",
+        "Time Saved (Hours)", "Agent hours saved in the selected range: manual minutes of the resolved cases "
+                              "minus the human minutes spent.",
         """
         SELECT sum(time_saved_hours) AS "Hours saved"
         FROM v_daily_kpi
@@ -301,6 +304,46 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
         .override_by_name("Approval rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
         .override_by_name("Edit rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "yellow"})])
         .override_by_name("Rejection rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})]))
+    # Reliability picture: per confidence bucket, the share of drafts approved as is beside the bucket's
+    # mean confidence (where a perfectly calibrated model's approval rate would be: the diagonal).
+    board.with_panel(
+        barchart.Panel().title("Confidence Calibration (Reliability)")
+        .description("Per confidence bucket: share of AI drafts approved as is, beside the ideal diagonal "
+                     "(the bucket's mean confidence). Bars below the diagonal = over-confident, above = "
+                     "under-confident.")
+        .datasource(DATASOURCE)
+        .with_target(SqlTarget("""
+            SELECT to_char(confidence_bucket, 'FM0.0') || '–' || to_char(confidence_bucket + 0.1, 'FM0.0') AS "Confidence",
+                   round(100.0 * sum(approved) / sum(reviewed_cases), 1) AS "Approved as is %",
+                   round(100 * sum(reviewed_confidence_sum) / sum(reviewed_cases), 1) AS "Ideal (diagonal) %"
+            FROM v_confidence_daily
+            WHERE $__timeFilter(metric_date)
+            GROUP BY confidence_bucket
+            HAVING sum(reviewed_cases) > 0
+            ORDER BY confidence_bucket
+            """))
+        .x_field("Confidence").show_value(common.VisibilityMode.NEVER)
+        .orientation(common.VizOrientation.VERTICAL).legend(legend_bottom()).tooltip(tooltip_all())
+        .fill_opacity(80).unit("percent").min(0).max(100)
+        .override_by_name("Approved as is %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
+        .override_by_name("Ideal (diagonal) %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "gray"})])
+        .span(16).height(9))
+    board.with_panel(stat_panel(
+        "Calibration Error",
+        "Expected calibration error over the range, in percentage points: the case-weighted mean gap between "
+        "each confidence bucket's mean confidence and its approval rate. Target < 5.",
+        """
+        SELECT round(100 * sum(abs(confidence - approved)) / sum(n), 2) AS "Calibration error"
+        FROM (SELECT confidence_bucket,
+                     sum(reviewed_confidence_sum) AS confidence,
+                     sum(approved) AS approved,
+                     sum(reviewed_cases) AS n
+              FROM v_confidence_daily
+              WHERE $__timeFilter(metric_date)
+              GROUP BY confidence_bucket) AS buckets
+        HAVING sum(n) > 0
+        """, "none", ((None, GREEN), (TARGETS["ai_confidence_accuracy"], ORANGE), (10, RED)), decimals=2)
+        .span(8).height(9))
 
 
 def token_usage_row(board: dashboard.Dashboard) -> None:
@@ -348,7 +391,8 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             """, "time_series")], "currencyUSD", span=16, height=8))
     board.with_panel(
         table.Panel().title("Projected Exhaustion")
-        .description("Date each budget runs out at the current daily average. Target: after the period ends.")
+        .description("Date each budget runs out at its usage rate since the period start (elapsed hours). "
+                     "Target: after the period ends.")
         .datasource(DATASOURCE)
         .with_target(SqlTarget("""
             SELECT budget_name AS "Budget",
@@ -499,18 +543,27 @@ ALERT_RULES = [
         "route": "slack",
         "severity": "warning",
         "for": "10m",
-        # No active monthly budget means there is nothing to warn about.
+        # No active budget covering today means there is nothing to warn about.
         "no_data": "OK",
+        # Every active budget (daily, weekly, monthly) against its OWN alert_threshold_pct (the kpi_targets
+        # row alert_budget_utilization_pct, 80, is the spec's default for new budgets); strictly greater, on
+        # the unrounded utilisation, like v_budget_utilization.over_alert_threshold. A and B carry the same
+        # budget_name label, so Grafana's math pairs each budget with its own threshold.
         "measure_sql": """
-            SELECT budget_name, token_utilization_pct::float8 AS value
+            SELECT budget_name, budget_type, (100.0 * tokens_used / token_limit)::float8 AS value
             FROM v_budget_utilization
-            WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
+            WHERE CURRENT_DATE BETWEEN period_start AND period_end AND token_limit IS NOT NULL
+            """,
+        "threshold_sql": """
+            SELECT budget_name, budget_type, alert_threshold_pct::float8 AS value
+            FROM v_budget_utilization
+            WHERE CURRENT_DATE BETWEEN period_start AND period_end AND token_limit IS NOT NULL
             """,
         "margin": "$C - $D",
-        "summary": "Token budget {{ $labels.budget_name }} is {{ humanize $values.C.Value }} % used "
-                   "(warning above {{ $values.D.Value }} %).",
-        "description": "v_budget_utilization.token_utilization_pct is above the kpi_targets row "
-                       "alert_budget_utilization_pct. Raise the budget or slow down the workflows.",
+        "summary": "Token budget {{ $labels.budget_name }} ({{ $labels.budget_type }}) is "
+                   "{{ humanize $values.C.Value }} % used (warning above {{ $values.D.Value }} %).",
+        "description": "v_budget_utilization: tokens used / token limit is above the budget's own "
+                       "alert_threshold_pct (over_alert_threshold). Raise the budget or slow down the workflows.",
     },
     {
         "uid": "cx-kpi-low-resolution-rate",
@@ -575,8 +628,8 @@ def _alert_expr(ref_id: str, model) -> alerting.Query:
 
 
 def alert_rule(spec: dict) -> alerting.Rule:
-    target_sql = ("SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'"
-                  % spec["target_key"])
+    target_sql = spec.get("threshold_sql") or (
+        "SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'" % spec["target_key"])
     return (alerting.Rule(spec["title"]).uid(spec["uid"]).rule_group(ALERT_GROUP).condition("F")
             .for_val(spec["for"]).no_data_state(spec["no_data"]).exec_err_state("Error")
             .labels({"severity": spec["severity"], "cx_catalyst_route": spec["route"]})

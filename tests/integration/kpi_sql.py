@@ -12,15 +12,19 @@ SQL_DIR = REPO / "files" / "sql"
 def schema_files(core: bool = True, reader: bool = True) -> list[str]:
     """files/sql in the order roles/kpi_database applies them (see files/sql/migrations/README.md).
 
-    Names are relative to files/sql: the baseline, the numbered migrations in name order, then the
-    repeatable files (views, and the reader grants when ``reader``).
+    Names are relative to files/sql: the baseline, maintenance.sql (repeatable functions the migrations may
+    call), the numbered migrations in name order, then the repeatable files (views, and the reader grants
+    when ``reader``).
     """
     migrations = sorted(p.relative_to(SQL_DIR).as_posix() for p in (SQL_DIR / "migrations").glob("*.sql"))
-    return ((["support-core.sql"] if core else []) + ["schema-additions.sql"] + migrations + ["views.sql"]
+    return ((["support-core.sql"] if core else []) + ["schema-additions.sql", "maintenance.sql"] + migrations
+            + ["views.sql"]
             + (["grafana-reader.sql"] if reader else []))
 
 
 ORDER = schema_files()
+# everything up to and including the views (no reader grants)
+UP_TO_VIEWS = ORDER[:ORDER.index("views.sql") + 1]
 # a name of our own: roles are cluster-wide and the session server is shared with other tests
 READER_ROLE = "kpi_sqltest_reader"
 
