@@ -31,7 +31,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(REPO / "tests"))
 
 PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
-pytest_plugins = ["grafana_emulator.pytest_plugin"]
+pytest_plugins = ["grafana_emulator.pytest_plugin", "usage_api_emulator.pytest_plugin"]
 
 # Planted secrets: every test that needs a password/token uses one of these, and the ansible fixture
 # asserts they never reach stdout/stderr (which includes -vvv module invocation logs).
