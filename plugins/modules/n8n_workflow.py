@@ -327,6 +327,7 @@ def run(module, client):
     p = module.params
     name = p["name"]
     obj = "workflow '%s'" % name
+    desired = load_desired(p) if p["state"] == "present" else None   # bad input fails before any request
     current = find_workflow(client, name)
     publisher = Publisher(client)
     result = dict(changed=False, workflow_id=str(current["id"]) if current else "", published=is_published(current),
@@ -348,7 +349,6 @@ def run(module, client):
             result["diff"] = {"before": before, "after": {}}
         return result
 
-    desired = load_desired(p)
     nodes = json.loads(json.dumps(desired["nodes"]))
     resolve_credentials(client, nodes, p["credentials"] or {})
     identity = identity_keys_of(nodes)
