@@ -113,7 +113,8 @@ def test_pdc_unit_keeps_the_token_off_the_command_line(ansible, tmp_path):
     assert "User=pdc-agent" in text
 
 
-@pytest.mark.parametrize("role", ["grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
+@pytest.mark.parametrize("role", ["grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist",
+                                  "kpi_n8n"])
 def test_argument_specs_match_defaults(role):
     """meta/argument_specs.yml documents every default of defaults/main.yml with the same value, and only
     secrets (no default by design) are options without one."""
