@@ -409,6 +409,30 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
                 "ok": {"color": GREEN, "index": 1}}}]),
         ])
         .cell_height(common.TableCellHeight.SM).span(8).height(8))
+    board.with_panel(
+        table_panel(
+            "Token Reconciliation",
+            "Per day, provider and model: tokens the per-request log recorded (Log Token Usage) next to what the "
+            "provider's usage API reported (Token Tracking). Unlogged tokens are AI calls that never went through "
+            "the logging sub-workflow.",
+            """
+            SELECT usage_date AS "Day",
+                   provider AS "Provider",
+                   model AS "Model",
+                   logged_requests AS "Logged requests",
+                   logged_tokens AS "Logged tokens",
+                   provider_tokens AS "Provider tokens",
+                   unlogged_tokens AS "Unlogged tokens",
+                   logged_share_pct AS "Logged share",
+                   logged_cost_usd AS "Logged cost",
+                   provider_cost_usd AS "Provider cost"
+            FROM v_token_reconciliation
+            WHERE $__timeFilter(usage_date)
+            ORDER BY usage_date DESC, provider, model
+            """, span=24, height=8)
+        .override_by_name("Logged share", [DynamicConfigValue("unit", "percent")])
+        .override_by_name("Logged cost", [DynamicConfigValue("unit", "currencyUSD")])
+        .override_by_name("Provider cost", [DynamicConfigValue("unit", "currencyUSD")]))
 
 
 def efficiency_row(board: dashboard.Dashboard) -> None:

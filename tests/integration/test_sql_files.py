@@ -64,7 +64,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
     apply_all(conn)
     views = relnames(conn, "v")
     contract = contract_views()
-    assert len(contract) == 14  # 13 of the issue + v_kpi_baseline
+    assert len(contract) == 15  # 13 of the issue + v_kpi_baseline + v_token_reconciliation
     for view, columns in contract.items():
         assert view in views, view
         with conn:
