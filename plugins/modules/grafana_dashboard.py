@@ -23,6 +23,9 @@ description:
     longer matches that hash, someone edited it in Grafana. Then, when the deployed content differs from O(content),
     O(overwrite=false) fails with a clear message (no edit is lost silently) and O(overwrite=true) replaces it and
     reports C(out_of_band_edit=true).
+  - When the edit was brought home (exported with M(cx_catalyst.kpi_dashboard.grafana_dashboard_export) and
+    committed), the desired content equals the dashboard in Grafana; the module then records the new hash (one save,
+    C(changed=true), RV(adopted=true)), so the next deployment of changed content is not taken for an overwrite.
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
@@ -131,6 +134,11 @@ out_of_band_edit:
     hash recorded at the last deployment).
   returned: always
   type: bool
+adopted:
+  description: The dashboard in Grafana had been edited outside this module but already equalled the desired content
+    (the edit was exported into the source); the module saved it once to record it as deployed.
+  returned: always
+  type: bool
 diff:
   description: Normalised dashboard JSON (and folder) before and after.
   returned: when diff mode is on
@@ -191,7 +199,7 @@ def referenced_datasources(p):
 
 def run(module, client):
     p = module.params
-    result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
+    result = dict(changed=False, out_of_band_edit=False, adopted=False, folder_uid=p["folder_uid"] or "")
     if p["state"] == "absent":
         uid = p["uid"]
         if not uid:
@@ -222,7 +230,11 @@ def run(module, client):
         result.update(url=meta.get("url"), version=(current.get("dashboard") or {}).get("version"))
     have_folder = meta.get("folderUid") or ""
     content_differs = current is None or have != want
-    changed = content_differs or have_folder != folder_uid
+    # An edit made in Grafana and exported into the source: same content, stale hash. Record it once.
+    adopted = current is not None and not content_differs and \
+        (current.get("dashboard") or {}).get(MARKER) != content_hash(have)
+    result["adopted"] = adopted
+    changed = content_differs or have_folder != folder_uid or adopted
     if current is not None and content_differs:
         recorded = (current.get("dashboard") or {}).get(MARKER)
         edited = recorded != content_hash(have)
