@@ -482,3 +482,18 @@ def test_slack_bad_token_names_the_cause(ansible, pg_server, kpi_db, tmp_path):
         assert "invalid_auth" in result["msg"] and "bot token is not valid" in result["msg"]
     finally:
         slack.stop()
+
+
+def test_demo_playbook_renders_the_daily_report(ansible, pg_server, kpi_db, tmp_path):
+    """playbooks/report.yml, as scripts/demo.sh runs it: the daily report into a directory, and says where."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[kpi_control]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
+                         % __import__("sys").executable)
+    out = tmp_path / "reports"
+    res = ansible.playbook(REPO / "playbooks" / "report.yml", inventory=str(inventory), extra_vars={
+        "kpi_database_host": pg_server.host, "kpi_database_port": pg_server.port, "kpi_database_name": kpi_db,
+        "kpi_database_reader_password": PLANTED["reader_password"], "kpi_database_ssl_mode": "disable",
+        "kpi_grafana_url": "http://127.0.0.1:3000", "kpi_report_output_dir": str(out)})
+    pdfs = list(out.glob("kpi-daily-*.pdf"))
+    assert len(pdfs) == 1 and "PDF: %s" % pdfs[0] in res.stdout
+    assert "http://127.0.0.1:3000/d/cx-catalyst-kpi?from=" in res.stdout
