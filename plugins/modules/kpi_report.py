@@ -583,7 +583,7 @@ def run(module, secrets):
             planned = sorted(before["delivered"] + ["%s:%s" % ("email" if channel == "email" else
                                                                ("slack_webhook" if who == "webhook" else
                                                                 "slack_upload"), who.split(":", 1)[-1])
-                                                    for channel, whos in result["would_send"].items() for who in whos])
+                                                    for channel, names in result["would_send"].items() for who in names])
             result["diff"] = {"before": before, "after": {"pdf": pdf_path, "delivered": planned}}
         return result
     if manifest is None:
