@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local demo stack (README "Run the demo"): a throwaway PostgreSQL, a Grafana, and `site.yml` against
-# inventories/local, ending with the dashboard verification table.
+# inventories/local, ending with the dashboard verification table and the daily KPI report rendered into
+# .demo/reports (PDF, a PNG per page, CSV per table panel).
 #
 #   scripts/demo.sh [up]      bring the demo up (idempotent: a second run reports no changes)
 #   scripts/demo.sh down      stop what `up` started (by PID) and keep the data in .demo/
@@ -268,6 +269,11 @@ up() {
   KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
     "$REPO/.venv/bin/ansible-playbook" "${KPI_DEMO_SITE:-site.yml}" -i inventories/local \
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}"
+  log "Daily KPI report (rendered from the data, playbooks/report.yml)"
+  KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
+    "$REPO/.venv/bin/ansible-playbook" playbooks/report.yml -i inventories/local \
+    --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}" -e "kpi_report_output_dir=$STATE/reports"
+  echo "Daily report: $(ls "$STATE"/reports/kpi-daily-*.pdf 2>/dev/null | tail -1) (PNG pages and CSVs next to it)"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"
   [ -n "${N8N_URL:-}" ] && echo "n8n: $N8N_URL (workflows: Log Token Usage, Token Tracking)"
