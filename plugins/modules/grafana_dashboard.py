@@ -24,6 +24,13 @@ description:
     O(overwrite=false) fails with a clear message (no edit is lost silently) and O(overwrite=true) replaces it and
     reports C(out_of_band_edit=true).
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
+  - Where Grafana offers C(dashboard.grafana.app) (Grafana 12 and later, found through C(GET /apis), not the version
+    string), the dashboard is read and written there (C(v1), else C(v1beta1)) with the folder in the
+    C(grafana.app/folder) annotation and the stored C(resourceVersion) guarding the update; otherwise, or when the
+    server refuses the namespace (C(default) for org 1, C(org-<id>) for others), the legacy C(/api/dashboards) routes
+    are used. Options, results, idempotence, check and diff mode are the same on both.
+  - A dashboard stored in Grafana as schema v2 (re-saved in the new dashboard editor) is treated as an out-of-band
+    edit. O(overwrite=false) fails and says so; O(overwrite=true) replaces it with the classic dashboard.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
@@ -119,7 +126,8 @@ url:
   type: str
   sample: /d/cx-kpi-overview/cx-catalyst-kpis
 version:
-  description: Dashboard version in Grafana after the run.
+  description: Dashboard version in Grafana after the run (through C(/apis) its C(metadata.generation), which counts
+    the same saves).
   returned: when the dashboard exists
   type: int
 folder_uid:
