@@ -19,7 +19,7 @@ description:
     empty answer, or a wrong direction fails the task and leaves the cache as it was, so a role that uses the result
     never deletes every rule because of a bad answer. The failure result carries the last good list in
     C(last_good_cidrs).
-  - For the database firewall the relevant list is C(services.grafana) with direction C(egress-from-grafana): the
+  - For the database firewall the relevant list is C(services.grafana) with direction C(egress-from-grafana), the
     addresses Grafana Cloud queries data sources from.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
