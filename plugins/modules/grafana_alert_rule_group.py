@@ -120,7 +120,7 @@ diff:
 '''
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
+    check_uid, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}),
                  ("isPaused", False))

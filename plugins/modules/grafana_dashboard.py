@@ -23,6 +23,9 @@ description:
     longer matches that hash, someone edited it in Grafana. Then, when the deployed content differs from O(content),
     O(overwrite=false) fails with a clear message (no edit is lost silently) and O(overwrite=true) replaces it and
     reports C(out_of_band_edit=true).
+  - When the edit was brought home (exported with M(cx_catalyst.kpi_dashboard.grafana_dashboard_export) and
+    committed), the desired content equals the dashboard in Grafana; the module then records the new hash (one save,
+    C(changed=true), RV(adopted=true)), so the next deployment of changed content is not taken for an overwrite.
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
   - Where Grafana offers C(dashboard.grafana.app) (Grafana 12 and later, found through C(GET /apis), not the version
     string), the dashboard is read and written there (C(v1), else C(v1beta1)) with the folder in the
@@ -137,6 +140,11 @@ folder_uid:
 out_of_band_edit:
   description: The dashboard in Grafana had been changed outside this module (its content no longer matched the
     hash recorded at the last deployment).
+  returned: always
+  type: bool
+adopted:
+  description: The dashboard in Grafana had been edited outside this module but already equalled the desired content
+    (the edit was exported into the source); the module saved it once to record it as deployed.
   returned: always
   type: bool
 diff:
@@ -319,7 +327,7 @@ def save(client, base, cur, want, folder_uid, p, obj):
 
 def run(module, client):
     p = module.params
-    result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
+    result = dict(changed=False, out_of_band_edit=False, adopted=False, folder_uid=p["folder_uid"] or "")
     if p["state"] == "absent":
         uid = p["uid"]
         if not uid:
@@ -347,7 +355,10 @@ def run(module, client):
     if cur.exists:
         result.update(url=cur.url, version=cur.version)
     content_differs = not cur.exists or cur.stored_v2 or have != want
-    changed = content_differs or cur.folder_uid != folder_uid
+    # An edit made in Grafana and exported into the source: same content, stale hash. Record it once.
+    adopted = cur.exists and not content_differs and cur.dashboard.get(MARKER) != content_hash(have)
+    result["adopted"] = adopted
+    changed = content_differs or cur.folder_uid != folder_uid or adopted
     if cur.exists and content_differs:
         edited = cur.stored_v2 or cur.dashboard.get(MARKER) != content_hash(have)
         result["out_of_band_edit"] = edited

@@ -6,6 +6,7 @@ from . import api_core
 from . import api_dashboards
 from . import api_datasources
 from . import api_query
+from . import api_reports
 from . import api_serviceaccounts
 from . import provisioning
 from .profiles import Profile
@@ -27,6 +28,7 @@ def build_app(settings):
             api_query,
             api_alerting,
             provisioning,
+            api_reports,  # Enterprise edition only (api_reports.edition)
     ):
         module.register(app)
     with store.lock:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PLANTED
 
 from test_kpi_grafana_role import _admin_get, _recap, _run, _vars  # noqa: F401  (fixtures below)
 from test_kpi_grafana_role import kpi_db, playbook  # noqa: F401  pytest fixtures

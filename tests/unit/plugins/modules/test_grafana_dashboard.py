@@ -244,6 +244,41 @@ def test_check_mode_on_an_empty_grafana_reports_the_create_with_warnings():
     assert "folder 'cx-kpi' does not exist (yet)" in warnings and "datasource 'support-postgres'" in warnings
 
 
+def test_edit_brought_home_is_adopted_once():
+    """The edit made in Grafana is now the desired content (exported and committed): no refusal, one save that
+    records the new hash, and the run after it is a single GET."""
+    current = edited_in_grafana()
+    source = copy.deepcopy(EXPORTED)
+    source["panels"][0]["title"] = "Edited in the UI"
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert result["changed"] is True and result["adopted"] is True and result["out_of_band_edit"] is False
+    body = fake.calls[2].json
+    assert body["overwrite"] is False and body["dashboard"]["version"] == 4
+    saved = body["dashboard"]
+    assert saved[grafana_dashboard.MARKER] == grafana_dashboard.content_hash(grafana_dashboard.normalise(saved))
+    # Grafana now holds the recorded hash: the next run changes nothing
+    current["dashboard"][grafana_dashboard.MARKER] = saved[grafana_dashboard.MARKER]
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
+    ])
+    assert result["changed"] is False and result["adopted"] is False and len(fake.calls) == 2
+
+
+def test_edit_brought_home_check_mode_writes_nothing():
+    source = copy.deepcopy(EXPORTED)
+    source["panels"][0]["title"] = "Edited in the UI"
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
+    ], check=True)
+    assert result["changed"] is True and result["adopted"] is True and fake.writes == []
+
+
 # ---------------------------------------------------------------- /apis (Grafana 12+) and schema v2
 APIS_13 = ("GET", "/apis", 200, {"kind": "APIGroupList", "groups": [
     {"name": "dashboard.grafana.app", "versions": [{"version": "v1"}, {"version": "v1beta1"}, {"version": "v2"}]},
