@@ -11,7 +11,7 @@ import pytest
 from psycopg2 import errors
 
 from conftest import PLANTED
-from kpi_sql import ORDER, READER_ROLE, SQL_DIR, apply_all, apply_file, contract_views, ensure_reader_role
+from kpi_sql import ORDER, READER_ROLE, SQL_DIR, UP_TO_VIEWS, apply_all, apply_file, contract_views, ensure_reader_role
 
 D = Decimal
 REPEATABLE = ["views.sql", "grafana-reader.sql"]
@@ -64,7 +64,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
     apply_all(conn)
     views = relnames(conn, "v")
     contract = contract_views()
-    assert len(contract) == 14  # 13 of the issue + v_kpi_baseline
+    assert len(contract) == 15  # 13 of the issue + v_kpi_baseline + v_token_reconciliation
     for view, columns in contract.items():
         assert view in views, view
         with conn:
@@ -148,7 +148,7 @@ def test_missing_contract_columns_named_and_nothing_written(conn):
 
 
 def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
-    apply_all(conn)
+    apply_all(conn, contract_columns=False)
     run(conn, "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
               "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')")
     reader = psycopg2.connect(pg_server.dsn(pg_db, user=READER_ROLE, password=PLANTED["reader_password"]))
@@ -176,7 +176,7 @@ def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
 
 
 def test_grafana_reader_clear_errors(conn, pg_server):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     with pytest.raises(psycopg2.Error, match="kpi.reader_role is not set"):
         apply_file(conn, "grafana-reader.sql", reader_role=None)
     conn.rollback()
@@ -189,7 +189,7 @@ def test_grafana_reader_clear_errors(conn, pg_server):
 
 
 def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     # the spec's price change: mark the old price not current, insert the new one from 2026-02-01
     run(conn, """
         INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, effective_from)
