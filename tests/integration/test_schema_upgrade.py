@@ -252,10 +252,12 @@ def test_scheduled_maintenance_timer_runs_the_same_function(pg_server, pg_db, an
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
     conn.close()
+    # the unit files themselves are valid for systemd (an extra check where systemd is installed; the command
+    # line above already ran for real)
     if shutil.which("systemd-analyze"):
         check = subprocess.run(["systemd-analyze", "verify", str(units / "cx-kpi-maintenance.service"),
                                 str(units / "cx-kpi-maintenance.timer")], capture_output=True, text=True, check=False)
-        assert "cx-kpi-maintenance" not in check.stderr or check.returncode == 0, check.stderr
+        assert check.returncode == 0, check.stderr
 
 
 def test_schema_check_mode_lists_pending_migrations(pg_server, pg_db, ansible):
