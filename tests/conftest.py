@@ -5,6 +5,7 @@
 * ``ansible``     runs ansible-playbook / ansible ad-hoc with this checkout as the collection, at -vvv,
                   and fails the test if a planted secret shows up anywhere in the output.
 * ``free_port``   a free TCP port on 127.0.0.1.
+* n8n fixtures (``n8n_server``, ``n8n_factory``, ``n8n_recorder``, ``n8n_ansible``): tests/n8n_support.py.
 
 Every server is started on 127.0.0.1 on a free port and stopped by its PID.
 """
@@ -31,7 +32,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(REPO / "tests"))
 
 PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
-pytest_plugins = ["grafana_emulator.pytest_plugin"]
+pytest_plugins = ["grafana_emulator.pytest_plugin", "n8n_support", "usage_api_emulator.pytest_plugin"]
 
 # Planted secrets: every test that needs a password/token uses one of these, and the ansible fixture
 # asserts they never reach stdout/stderr (which includes -vvv module invocation logs).
@@ -42,6 +43,11 @@ PLANTED = {
     "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
     "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
     "pdc_token": "Planted-PDC-Token-4e7b1a9c",
+    "n8n_owner_password": "Planted-N8n-Owner-Pw-8a1c3e5f",
+    "n8n_credential_secret": "Planted-N8n-Cred-Secret-6d0b2f4a",
+    "n8n_writer_password": "Planted-N8n-Writer-Pw-3e9a7c21",
+    "anthropic_admin_key": "sk-ant-admin01-PlantedAnthropicAdminKey-5f1d",
+    "openai_admin_key": "sk-admin-PlantedOpenAIAdminKey-8c2e",
 }
 
 

@@ -96,15 +96,21 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     cases = q(pg_server, pg_db, "SELECT count(*) FROM cases")[0][0]
     assert cases > 0
 
-    # the reader logs in with its password, reads the views, and is denied the base tables
+    # the reader logs in with its password, reads the views and the contract columns of the support tables
+    # (kpi_database_reader_contract_columns defaults to true), and is denied every other column
     conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=reader,
                             password=PLANTED["reader_password"], connect_timeout=5)
+    conn.autocommit = True
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT cases_today FROM v_executive_summary")
             assert len(cur.fetchall()) == 1
+            cur.execute("SELECT count(*) FROM cases WHERE created_at >= CURRENT_DATE - 7")
+            assert cur.fetchone()[0] > 0
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-                cur.execute("SELECT count(*) FROM cases")
+                cur.execute("SELECT subject FROM cases")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT * FROM baseline_config")
     finally:
         conn.close()
 
@@ -122,6 +128,23 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert recap(res.output)["changed"] == 1
     assert q(pg_server, pg_db, "SELECT config_value::text FROM baseline_config "
                                "WHERE config_key = 'manual_cost_per_case'")[0][0] == "25.00"
+
+    # views only: grafana-reader.sql runs again because its setting changed, and revokes the column grants
+    res = ansible.playbook(PLAYBOOK, extra_vars=dict(extra, kpi_database_reader_contract_columns=False),
+                           inventory=inventory)
+    # (the recap cannot show it: kpi_schema's result key "skipped" makes ansible count the task as skipped)
+    assert "applied: views.sql, grafana-reader.sql" in res.output, res.output[-5000:]
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=reader,
+                            password=PLANTED["reader_password"], connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT cases_today FROM v_executive_summary")
+            assert len(cur.fetchall()) == 1
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT count(*) FROM cases")
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("override, expected", [

@@ -64,7 +64,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
     apply_all(conn)
     views = relnames(conn, "v")
     contract = contract_views()
-    assert len(contract) == 14  # 13 of the issue + v_kpi_baseline
+    assert len(contract) == 15  # 13 of the issue + v_kpi_baseline + v_token_reconciliation
     for view, columns in contract.items():
         assert view in views, view
         with conn:
@@ -148,7 +148,7 @@ def test_missing_contract_columns_named_and_nothing_written(conn):
 
 
 def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
-    apply_all(conn)
+    apply_all(conn, contract_columns=False)
     run(conn, "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
               "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')")
     reader = psycopg2.connect(pg_server.dsn(pg_db, user=READER_ROLE, password=PLANTED["reader_password"]))

@@ -1,0 +1,298 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one n8n HTTP client of the collection.
+
+Every n8n_* module builds an :class:`N8nClient` from its parameters and calls :meth:`N8nClient.request`;
+no module builds a raw request. The client sends the API key in the ``X-N8N-API-KEY`` header, applies
+time-outs, retries with exponential backoff, decodes JSON, follows the public API's cursor paging, discovers
+which optional endpoints the server offers (``/api/v1/openapi.yml``), and turns every failure into one
+:class:`N8nError` whose message names the action, the object, the HTTP status and n8n's ``message`` --
+with every secret the module knows scrubbed out.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+from urllib.parse import quote
+
+try:
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the constructor
+    requests = None
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+API_BASE = "/api/v1"
+SAFE_METHODS = frozenset(("GET", "HEAD"))
+IDEMPOTENT_WRITES = frozenset(("PUT", "DELETE", "PATCH"))
+RETRY_STATUS_READ = frozenset((500, 502, 503, 504))
+# 500 is not retried for writes: n8n answers 500 for application errors that would repeat identically.
+RETRY_STATUS_WRITE = frozenset((502, 503, 504))
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+PAGE_LIMIT = 250   # the public API's maximum page size
+REDACTED = "********"
+
+
+def n8n_argument_spec():
+    """Connection options shared by every n8n_* module (doc fragment cx_catalyst.kpi_dashboard.n8n)."""
+    return dict(
+        url=dict(type="str", required=True, aliases=["n8n_url"], fallback=(env_fallback, ["N8N_URL"])),
+        api_key=dict(type="str", required=True, no_log=True, aliases=["n8n_api_key"],
+                     fallback=(env_fallback, ["N8N_API_KEY"])),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=3),
+    )
+
+
+def n8n_module(options, **kwargs):
+    """AnsibleModule with the shared connection options plus the module's ``options``."""
+    argument_spec = n8n_argument_spec()
+    argument_spec.update(options)
+    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
+
+
+def run_module(module, run, input_errors=None):
+    """Run ``run(module, client)`` and exit with its result.
+
+    An N8nError fails with its message (secrets scrubbed). An exception of a class in ``input_errors`` (a dict:
+    class -> message format with one %s, or a function of the exception) fails with that message, also scrubbed.
+    """
+    input_errors = input_errors or {}
+    client = N8nClient(module)
+    try:
+        result = run(module, client)
+    except N8nError as exc:
+        module.fail_json(msg=client.scrub(str(exc)))
+    except tuple(input_errors) as exc:
+        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
+        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
+    module.exit_json(**result)
+
+
+class N8nError(Exception):
+    """A failed n8n call or an n8n object the module cannot handle; ``str()`` is the user-facing message."""
+
+    def __init__(self, msg, status=None, body=None):
+        super(N8nError, self).__init__(msg)
+        self.msg = msg
+        self.status = status
+        self.body = body
+
+
+def n8n_message(body):
+    """n8n's explanation from an error body (``{"message": ...}``, sometimes with ``description``)."""
+    if isinstance(body, dict):
+        parts = []
+        for key in ("message", "description", "error"):
+            value = body.get(key)
+            if value and isinstance(value, (str, int, float)) and str(value) not in parts:
+                parts.append(str(value))
+        if parts:
+            return ": ".join(parts)[:500]
+        return ""
+    if body is None:
+        return ""
+    text = str(body).strip()
+    if text.startswith("<"):   # an HTML error page of a proxy: not worth quoting
+        return ""
+    return text[:300]
+
+
+def path_quote(text):
+    """One path segment (an id or a type name) percent-encoded for a URL."""
+    return quote(str(text), safe="")
+
+
+class N8nClient(object):
+    """n8n public API client bound to one AnsibleModule's connection parameters."""
+
+    def __init__(self, module, sleep=None, session=None):
+        if not HAS_REQUESTS:
+            module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        self.module = module
+        params = module.params
+        self.base_url = params["url"].rstrip("/")
+        if self.base_url.endswith(API_BASE):
+            self.base_url = self.base_url[:-len(API_BASE)]
+        self.timeout = params.get("timeout") or 30
+        self.retries = max(0, params.get("retries") or 0)
+        self._sleep = sleep or time.sleep
+        self._openapi = None
+        self.request_count = 0
+        self.secrets = []
+        self.add_secret(params.get("api_key"))
+
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "cx_catalyst.kpi_dashboard"})
+        if params.get("api_key"):
+            self.session.headers["X-N8N-API-KEY"] = params["api_key"]
+        if not params.get("validate_certs", True):
+            self.session.verify = False
+        elif params.get("ca_path"):
+            self.session.verify = params["ca_path"]
+
+    # ------------------------------------------------------------------ secrets
+    def add_secret(self, value):
+        """Register a value that must never appear in an error message."""
+        if value is None or isinstance(value, bool):
+            return
+        if isinstance(value, (int, float)):
+            value = str(value)
+        if isinstance(value, str) and len(value) >= 4 and value not in self.secrets:
+            self.secrets.append(value)
+            if "://" in value or "/" in value or " " in value:
+                self.secrets.append(quote(value, safe=""))
+
+    def scrub(self, text):
+        text = "" if text is None else str(text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, REDACTED)
+        return re.sub(r"(https?://)[^/@\s]+@", r"\1" + REDACTED + "@", text)
+
+    # ------------------------------------------------------------------ requests
+    def request(self, method, path, action, obj, json_body=None, params=None, expected=(200,), missing_ok=False,
+                api=True):
+        """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
+
+        ``path`` is below ``/api/v1`` unless ``api=False``. ``action`` and ``obj`` only build the error message,
+        e.g. ``publish`` / ``workflow 'Log Token Usage'``. GET is retried on connection errors, time-outs and
+        5xx; PUT/PATCH/DELETE only when the request cannot have been applied (connection refused) or on
+        502/503/504; POST never, so nothing is created twice.
+        """
+        method = method.upper()
+        url = self.base_url + (API_BASE if api else "") + path
+        attempt = 0
+        while True:
+            attempt += 1
+            self.request_count += 1
+            try:
+                resp = self.session.request(method, url, json=json_body, params=params, timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                before_send = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+                    isinstance(exc, requests.exceptions.ConnectionError)
+                    and not isinstance(exc, requests.exceptions.ReadTimeout))
+                may_retry = method in SAFE_METHODS or (method in IDEMPOTENT_WRITES and before_send)
+                if may_retry and attempt <= self.retries:
+                    self._backoff(attempt)
+                    continue
+                raise N8nError(self._fail_msg(action, obj, None, self._describe_exception(exc), attempt))
+            status = resp.status_code
+            retry_set = RETRY_STATUS_READ if method in SAFE_METHODS else (
+                RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
+            if status in retry_set and attempt <= self.retries:
+                self._backoff(attempt)
+                continue
+            body = self._decode(resp)
+            if status == 404 and missing_ok:
+                return None
+            if status not in expected:
+                raise N8nError(self._fail_msg(action, obj, status, n8n_message(body), attempt),
+                               status=status, body=body)
+            return body
+
+    def get(self, path, action, obj, **kwargs):
+        return self.request("GET", path, action, obj, **kwargs)
+
+    def list_all(self, path, action, obj, params=None):
+        """Every item of a paged list endpoint (``{"data": [...], "nextCursor": ...}``)."""
+        items, cursor, pages = [], None, 0
+        while True:
+            query = dict(params or {})
+            query["limit"] = PAGE_LIMIT
+            if cursor:
+                query["cursor"] = cursor
+            page = self.get(path, action, obj, params=query)
+            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+                raise N8nError(self.scrub("n8n: failed to %s %s: unexpected answer from %s (no 'data' list)"
+                                          % (action, obj, path)))
+            items.extend(page["data"])
+            cursor = page.get("nextCursor")
+            pages += 1
+            if not cursor or pages > 10000:
+                return items
+
+    def _backoff(self, attempt):
+        self._sleep(min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1))))
+
+    @staticmethod
+    def _decode(resp):
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return resp.text
+
+    def _describe_exception(self, exc):
+        if isinstance(exc, requests.exceptions.Timeout):
+            return "no answer within %s seconds (time-out)" % self.timeout
+        if isinstance(exc, requests.exceptions.SSLError):
+            return "TLS error: %s" % exc
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return "cannot connect to %s: %s" % (self.base_url, exc)
+        return str(exc)
+
+    def _fail_msg(self, action, obj, status, detail, attempts):
+        msg = "n8n: failed to %s %s" % (action, obj)
+        if status is not None:
+            msg += ": HTTP %s" % status
+            hint = {401: "authentication failed (check api_key)",
+                    403: "permission denied (the API key lacks a scope this needs)"}.get(status)
+            if hint:
+                msg += " (%s)" % hint
+        if detail:
+            msg += ": %s" % detail
+        if attempts > 1:
+            msg += " (after %d attempts)" % attempts
+        return self.scrub(msg)
+
+    # ------------------------------------------------------------------ server facts
+    def openapi_paths(self):
+        """The route templates the server's public API offers, read from its own ``/api/v1/openapi.yml``.
+
+        Returns a frozenset such as ``{"/workflows/{id}/publish", ...}``, or ``None`` when the server does not
+        serve its spec. Only the ``paths:`` keys are read, so no YAML parser is needed.
+        """
+        if self._openapi is None:
+            try:
+                text = self.request("GET", "/openapi.yml", "read", "the public API description",
+                                    expected=(200,), missing_ok=True)
+            except N8nError:
+                # Not served (n8n answers 500 when it runs from a path with a dot-directory, such as
+                # ~/.cache, because its static-file sender refuses such paths): discover by trying instead.
+                text = None
+            paths = set()
+            if isinstance(text, str):
+                in_paths = False
+                for line in text.splitlines():
+                    if re.match(r"^paths:\s*$", line):
+                        in_paths = True
+                        continue
+                    if in_paths:
+                        if re.match(r"^\S", line):
+                            break
+                        match = re.match(r"^  (['\"]?)(/[^'\"]*)\1:\s*$", line)
+                        if match:
+                            paths.add(match.group(2))
+            self._openapi = frozenset(paths) if paths else False
+        return self._openapi or None
+
+    def offers(self, template):
+        """True/False when the spec was read; ``None`` when the server does not publish its spec."""
+        paths = self.openapi_paths()
+        if paths is None:
+            return None
+        normalised = set(re.sub(r"\{[^}]*\}", "{}", p) for p in paths)
+        return re.sub(r"\{[^}]*\}", "{}", template) in normalised

@@ -1,0 +1,75 @@
+"""Scripted n8n public API for exact-call unit tests of the n8n_* modules (through the real AnsibleModule).
+
+Reuses the scripted session of grafana_fake: every request is checked against the next scripted
+``(method, path, status, body)``; a test asserts exactly which calls a module makes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from unittest import mock
+
+import requests
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from grafana_fake import FakeGrafana, patch_module_args  # noqa: E402
+
+URL = "http://n8n.test:5678"
+API_KEY = "n8n_api_PlantedUnitKey-5b7c9d1e3f"
+CONN = {"url": URL, "api_key": API_KEY, "retries": 0}
+API = "/api/v1"
+
+# paths: sections of the public API descriptions of an early 2.x (activate only) and a current 2.x
+OPENAPI_ACTIVATE_ONLY = """openapi: 3.0.0
+info:
+  title: n8n Public API
+paths:
+  /workflows:
+    get: {}
+  /workflows/{id}:
+    get: {}
+  /workflows/{id}/activate:
+    post: {}
+  /workflows/{id}/deactivate:
+    post: {}
+  /credentials:
+    post: {}
+  /credentials/schema/{credentialTypeName}:
+    get: {}
+components:
+  schemas: {}
+"""
+OPENAPI_PUBLISH = OPENAPI_ACTIVATE_ONLY.replace(
+    "  /credentials:\n", "  '/workflows/{workflowId}/publish':\n    post: {}\n"
+    "  /workflows/{workflowId}/unpublish:\n    post: {}\n  /credentials:\n")
+
+
+def run_module(module, args, script, check=False, diff=False, secrets=()):
+    """Run ``module.main()`` against the scripted n8n; returns (result dict, fake)."""
+    fake = FakeGrafana(script)
+    full = dict(CONN)
+    full.update(args)
+    full["_ansible_check_mode"] = check
+    full["_ansible_diff"] = diff
+    out = io.StringIO()
+
+    def bound(session, *a, **kw):
+        return fake(session, *a, **kw)
+
+    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), \
+            mock.patch("time.sleep"), contextlib.redirect_stdout(out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    text = out.getvalue()
+    for secret in (API_KEY,) + tuple(secrets):
+        assert secret not in text, "secret leaked into module output"
+    result = json.loads(text)
+    assert not fake.script, "scripted requests not made: %s" % fake.script
+    return result, fake
