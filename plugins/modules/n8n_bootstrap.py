@@ -20,7 +20,8 @@ description:
     never returned, logged or shown in a diff. Later tasks read it from there (with C(no_log)).
   - "Idempotent: an instance that has an owner keeps it (the owner's password is only used to log in), and an
     existing O(api_key_file) whose key the public API accepts is kept; otherwise a new key is made and the file
-    replaced."
+    replaced. n8n allows one key per label, so an earlier key with the label O(api_key_label) (whose value is lost)
+    is deleted first."
   - The session cookie n8n sets is sent back explicitly, so this also works over plain http on loopback with n8n's
     default C(N8N_SECURE_COOKIE=true).
 author:
@@ -135,7 +136,8 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import N8nError, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (
+    N8nError, path_quote, run_module)
 
 AUTH_COOKIE = "n8n-auth"
 
@@ -229,6 +231,14 @@ def run(module, client):
                                           api=False))
         if not isinstance(scopes, list) or not scopes:
             raise N8nError("n8n: %s may grant no API key scopes (is the public API disabled?)" % owner)
+    # n8n refuses a second key with the same label; a key of ours whose value is lost (no file, or the file's
+    # key was rejected) is deleted and made anew
+    listed = rest_data(client.request("GET", "/rest/api-keys", "list", "the API keys of " + owner, api=False))
+    items = listed.get("items", []) if isinstance(listed, dict) else (listed or [])
+    for old in items:
+        if isinstance(old, dict) and old.get("label") == p["api_key_label"] and old.get("id"):
+            client.request("DELETE", "/rest/api-keys/%s" % path_quote(old["id"]), "delete",
+                           "the old API key '%s' of %s" % (p["api_key_label"], owner), api=False)
     created = rest_data(client.request("POST", "/rest/api-keys", "create", "an API key for " + owner, api=False,
                                        json_body={"label": p["api_key_label"], "scopes": scopes,
                                                   "expiresAt": None}))
@@ -252,8 +262,8 @@ def main():
             owner_first_name=dict(type="str", default="KPI"),
             owner_last_name=dict(type="str", default="Admin"),
             api_key_file=dict(type="path", required=True, no_log=False),
-            api_key_label=dict(type="str", default="cx_kpi_dashboard"),
-            api_key_scopes=dict(type="list", elements="str"),
+            api_key_label=dict(type="str", default="cx_kpi_dashboard", no_log=False),
+            api_key_scopes=dict(type="list", elements="str", no_log=False),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
             timeout=dict(type="int", default=30),

@@ -25,8 +25,9 @@ def result_of(res):
 def test_credential_create_noop_rotate_edit_delete(n8n_server, n8n_recorder, n8n_ansible):
     n8n_ansible.add_secret(SECRET2)
     name = unique("Anthropic Admin API")
+    # generous time-out: the first data-table call of a fresh n8n is slow on a busy machine
     base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": name, "type": "httpHeaderAuth",
-            "retries": 0}
+            "retries": 2, "timeout": 180}
     data = {"name": "x-api-key", "value": SECRET}
 
     # check mode: nothing written
