@@ -38,7 +38,9 @@ from psycopg2 import sql as psql
 from psycopg2.extras import execute_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
+from kpi_sql import schema_files  # noqa: E402  (the order roles/kpi_database applies files/sql in)
 
 REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "files" / "sql"
@@ -204,50 +206,93 @@ CASE_DAY = """
            sum(ai_confidence) FILTER (WHERE ai_outcome IS NOT NULL) AS calib_conf_sum,
            count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome = 'approved') AS calib_approved,
            count(*) FILTER (WHERE ai_confidence IS NOT NULL AND ai_outcome IS NOT NULL) AS calib_n,
-           coalesce(sum(handling_minutes), 0) AS handling
+           coalesce(sum(handling_minutes), 0) AS handling,
+           count(*) FILTER (WHERE resolution_path IN ('collaborative', 'escalated')
+                               OR ai_outcome IN ('edited', 'rejected')) AS human_n,
+           count(*) FILTER (WHERE resolution_path = 'self_service'
+                              AND ai_outcome IS DISTINCT FROM 'edited' AND ai_outcome IS DISTINCT FROM 'rejected') AS selfs
       FROM cases WHERE created_at >= {start}::timestamptz GROUP BY 1"""
+
+# Every calendar day from the first day with cases or AI spend (base tables) to today.
+SPAN = """span AS (
+    SELECT least((SELECT min(created_at) FROM cases)::date, (SELECT min(recorded_at) FROM token_usage)::date) AS f,
+           greatest(CURRENT_DATE, (SELECT max(created_at) FROM cases)::date,
+                    (SELECT max(recorded_at) FROM token_usage)::date) AS l)"""
+PLATFORM_DAY = "b.platform / extract(day FROM date_trunc('month', {d}) + interval '1 month - 1 day')"
 
 REFERENCE = {
     "daily_kpi": f"""
 WITH {BASELINE}, c AS ({CASE_DAY}),
 t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage
        WHERE recorded_at >= {{start}}::timestamptz GROUP BY 1),
-x AS (SELECT c.*, coalesce(t.ai, 0) AS ai, c.handling / 60 * b.hourly AS human, c.n * b.manual_cost AS manual,
-             c.n * b.manual_minutes AS manual_min,
-             b.platform / extract(day FROM date_trunc('month', c.d) + interval '1 month - 1 day') AS platform
-        FROM c LEFT JOIN t USING (d) CROSS JOIN baseline b)
+kb AS (SELECT created_at::date AS d, least(floor(ai_confidence * 10), 9) AS bucket, sum(ai_confidence) AS conf,
+              count(*) FILTER (WHERE ai_outcome = 'approved') AS ok, count(*) AS n
+         FROM cases WHERE created_at >= {{start}}::timestamptz AND ai_confidence IS NOT NULL AND ai_outcome IS NOT NULL
+        GROUP BY 1, 2),
+k AS (SELECT d, sum(abs(conf - ok)) AS gap, sum(n) AS n FROM kb GROUP BY d),
+x AS (SELECT c.*, coalesce(t.ai, 0) AS ai, c.handling / 60 * b.hourly AS human, c.resolved * b.manual_cost AS manual,
+             c.resolved * b.manual_minutes AS manual_min, k.gap AS ece_gap, k.n AS ece_n,
+             {PLATFORM_DAY.format(d="c.d")} AS platform
+        FROM c LEFT JOIN t USING (d) LEFT JOIN k USING (d) CROSS JOIN baseline b)
 SELECT d, n, resolved, escalated, collaborative, self_service,
-       round(100.0 * resolved / n, 2), round(100.0 * fcr / n, 2), round(100.0 * self_service / n, 2),
-       round(100.0 * (collaborative + escalated) / n, 2), round(100.0 * escalated / n, 2),
+       round(100.0 * resolved / n, 2), round(100.0 * fcr / n, 2),
+       round(100.0 * selfs / nullif(selfs + human_n, 0), 2), round(100.0 * human_n / nullif(selfs + human_n, 0), 2),
+       round(100.0 * escalated / n, 2),
        round(avg_res_s / 60, 2), round(csat, 2),
        round(100.0 * approved / nullif(reviewed, 0), 2), round(100.0 * edited / nullif(reviewed, 0), 2),
        round(100.0 * rejected / nullif(reviewed, 0), 2), round(conf, 3),
-       round(abs(100 * calib_conf_sum - 100.0 * calib_approved) / nullif(calib_n, 0), 2),
+       round(100 * ece_gap / nullif(ece_n, 0), 2),
        round((manual_min - handling) / 60, 2), round(manual, 2), round(ai, 2), round(human, 2),
-       round(ai + human, 2), round((ai + human) / n, 2), round(ai / n, 2), round(manual - ai - human, 2),
-       round(100 * (manual - ai - human) / nullif(ai + platform, 0), 2),
+       round(ai + human + platform, 2), round((ai + human + platform) / n, 2), round(ai / n, 2),
+       round(manual - (ai + human + platform), 2),
+       round(100 * (manual - (ai + human + platform)) / nullif(ai + platform, 0), 2),
        csat_n, csat_sum, timed, round(res_s_sum / 60, 4), fcr, reviewed, round(handling, 2)
   FROM x ORDER BY d""",
+    # AI spend of token rows with a case_id goes to that case's category, the rest and the platform cost by
+    # case share; a day without cases has one 'unassigned' row.
     "daily_kpi_by_category": f"""
-WITH {BASELINE},
+WITH {BASELINE}, {SPAN},
+days AS (SELECT g::date AS d FROM span, generate_series(greatest(span.f, {{start}}), span.l, interval '1 day') g),
 c AS (SELECT created_at::date AS d, category, count(*) AS n,
              count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved,
-             count(*) FILTER (WHERE resolution_path = 'self_service') AS ss,
+             count(*) FILTER (WHERE resolution_path IN ('collaborative', 'escalated')
+                                 OR ai_outcome IN ('edited', 'rejected')) AS human,
+             count(*) FILTER (WHERE resolution_path = 'self_service' AND ai_outcome IS DISTINCT FROM 'edited'
+                                AND ai_outcome IS DISTINCT FROM 'rejected') AS selfs,
              coalesce(sum(handling_minutes), 0) AS handling
         FROM cases WHERE created_at >= {{start}}::timestamptz GROUP BY 1, 2),
+ct AS (SELECT tu.recorded_at::date AS d, c.category, coalesce(sum(tu.cost_usd), 0) AS carried
+         FROM token_usage tu JOIN cases c ON c.case_id = tu.case_id
+        WHERE tu.recorded_at >= {{start}}::timestamptz GROUP BY 1, 2),
+t AS (SELECT recorded_at::date AS d, coalesce(sum(cost_usd), 0) AS ai FROM token_usage
+       WHERE recorded_at >= {{start}}::timestamptz GROUP BY 1),
 dn AS (SELECT d, sum(n) AS day_n FROM c GROUP BY d),
-t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage
-       WHERE recorded_at >= {{start}}::timestamptz GROUP BY 1)
-SELECT c.d, c.category, c.n, c.resolved, round(100.0 * c.ss / c.n, 2),
-       round((c.n * b.manual_minutes - c.handling) / 60, 2), round(c.n * b.manual_cost, 2),
-       round(coalesce(t.ai, 0) * c.n / dn.day_n + c.handling / 60 * b.hourly, 2),
-       round(c.n * b.manual_cost - coalesce(t.ai, 0) * c.n / dn.day_n - c.handling / 60 * b.hourly, 2)
-  FROM c JOIN dn USING (d) LEFT JOIN t USING (d) CROSS JOIN baseline b
- ORDER BY c.d, c.category""",
+dc AS (SELECT d, sum(carried) AS day_carried FROM ct GROUP BY d),
+keys AS (SELECT d, category FROM c UNION SELECT d, category FROM ct),
+r AS (SELECT k.d, k.category, coalesce(c.n, 0) AS n, coalesce(c.resolved, 0) AS resolved, coalesce(c.human, 0) AS human,
+             coalesce(c.selfs, 0) AS selfs, coalesce(c.handling, 0) AS handling,
+             coalesce(ct.carried, 0) + CASE WHEN coalesce(dn.day_n, 0) > 0
+                 THEN (coalesce(t.ai, 0) - coalesce(dc.day_carried, 0)) * coalesce(c.n, 0) / dn.day_n ELSE 0 END AS ai,
+             CASE WHEN coalesce(dn.day_n, 0) > 0
+                  THEN {PLATFORM_DAY.format(d="k.d")} * coalesce(c.n, 0) / dn.day_n ELSE 0 END AS pf
+        FROM keys k LEFT JOIN c USING (d, category) LEFT JOIN ct USING (d, category) LEFT JOIN dn USING (d)
+        LEFT JOIN dc USING (d) LEFT JOIN t USING (d) CROSS JOIN baseline b
+      UNION ALL
+      SELECT days.d, 'unassigned', 0, 0, 0, 0, 0, coalesce(t.ai, 0) - coalesce(dc.day_carried, 0),
+             {PLATFORM_DAY.format(d="days.d")}
+        FROM days LEFT JOIN t USING (d) LEFT JOIN dc USING (d) CROSS JOIN baseline b
+       WHERE NOT EXISTS (SELECT 1 FROM c WHERE c.d = days.d))
+SELECT r.d, r.category, r.n, r.resolved, round(100.0 * r.selfs / nullif(r.selfs + r.human, 0), 2),
+       round((r.resolved * b.manual_minutes - r.handling) / 60, 2), round(r.resolved * b.manual_cost, 2),
+       round(r.ai + r.handling / 60 * b.hourly + r.pf, 2),
+       round(r.resolved * b.manual_cost - (r.ai + r.handling / 60 * b.hourly + r.pf), 2)
+  FROM r CROSS JOIN baseline b
+ ORDER BY r.d, r.category""",
     "confidence_daily": """
 SELECT created_at::date, (least(floor(ai_confidence * 10), 9) / 10)::numeric(2,1) AS b, count(*),
        count(*) FILTER (WHERE ai_outcome = 'approved'), count(*) FILTER (WHERE ai_outcome = 'edited'),
-       count(*) FILTER (WHERE ai_outcome = 'rejected')
+       count(*) FILTER (WHERE ai_outcome = 'rejected'), count(ai_outcome),
+       coalesce(sum(ai_confidence) FILTER (WHERE ai_outcome IS NOT NULL), 0)
   FROM cases WHERE created_at >= {start}::timestamptz AND ai_confidence IS NOT NULL
  GROUP BY 1, 2 ORDER BY 1, 2""",
     "token_daily": """
@@ -256,11 +301,14 @@ SELECT recorded_at::date, provider, model, workflow_name, count(*), sum(input_to
   FROM token_usage WHERE recorded_at >= {start}::timestamptz
  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4""",
     "cost_comparison_daily": f"""
-WITH {BASELINE},
-c AS (SELECT created_at::date AS d, count(*) AS n, coalesce(sum(handling_minutes), 0) AS handling FROM cases GROUP BY 1),
+WITH {BASELINE}, {SPAN},
+days AS (SELECT g::date AS d FROM span, generate_series(span.f, span.l, interval '1 day') g),
+c AS (SELECT created_at::date AS d, count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS resolved,
+             coalesce(sum(handling_minutes), 0) AS handling FROM cases GROUP BY 1),
 t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage GROUP BY 1),
-x AS (SELECT c.d, c.n * b.manual_cost AS manual, coalesce(t.ai, 0) + c.handling / 60 * b.hourly AS actual
-        FROM c LEFT JOIN t USING (d) CROSS JOIN baseline b),
+x AS (SELECT days.d, coalesce(c.resolved, 0) * b.manual_cost AS manual,
+             coalesce(t.ai, 0) + coalesce(c.handling, 0) / 60 * b.hourly + {PLATFORM_DAY.format(d="days.d")} AS actual
+        FROM days LEFT JOIN c USING (d) LEFT JOIN t USING (d) CROSS JOIN baseline b),
 y AS (SELECT d, manual, actual, sum(manual - actual) OVER (ORDER BY d) AS cum FROM x)
 SELECT d, round(manual, 2), round(actual, 2), round(manual - actual, 2), round(cum, 2)
   FROM y WHERE d >= {{start}} ORDER BY d""",
@@ -269,7 +317,8 @@ SELECT created_at::date, coalesce(escalation_reason, 'unspecified') AS r, catego
   FROM cases WHERE created_at >= {start}::timestamptz AND resolution_path = 'escalated'
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
     "budget_utilization": """
-WITH b AS (SELECT *, greatest(least(CURRENT_DATE, period_end) - period_start + 1, 0) AS elapsed
+WITH b AS (SELECT *, greatest(extract(epoch FROM least(now(), (period_end + 1)::timestamptz)
+                                                - period_start::timestamptz) / 3600, 0) AS hours
              FROM token_budgets WHERE is_active),
 u AS (SELECT b.budget_id, coalesce(sum(tu.total_tokens), 0) AS used, coalesce(sum(tu.cost_usd), 0) AS cost
         FROM b LEFT JOIN token_usage tu
@@ -282,16 +331,16 @@ daily AS (SELECT b.budget_id, tu.recorded_at::date AS d, sum(tu.total_tokens) AS
              AND (b.provider IS NULL OR tu.provider = b.provider)
            GROUP BY 1, 2),
 run AS (SELECT budget_id, d, sum(tokens) OVER (PARTITION BY budget_id ORDER BY d) AS cum FROM daily),
-p AS (SELECT b.*, u.used, u.cost, u.used::numeric / nullif(b.elapsed, 0) AS avg_day,
+p AS (SELECT b.*, u.used, u.cost, u.used::numeric / nullif(b.hours, 0) AS per_hour,
              (SELECT min(r.d) FROM run r WHERE r.budget_id = b.budget_id AND r.cum >= b.token_limit) AS out_on
         FROM b JOIN u USING (budget_id)),
 q AS (SELECT p.*, CASE WHEN used >= token_limit THEN out_on
-                       WHEN CURRENT_DATE NOT BETWEEN period_start AND period_end OR coalesce(avg_day, 0) = 0 THEN NULL
-                       ELSE CURRENT_DATE + ceil((token_limit - used) / avg_day)::int END AS proj
+                       WHEN CURRENT_DATE NOT BETWEEN period_start AND period_end OR coalesce(per_hour, 0) = 0 THEN NULL
+                       ELSE (now() + (token_limit - used) / per_hour * interval '1 hour')::date END AS proj
         FROM p)
 SELECT budget_name, provider, budget_type, period_start, period_end, token_limit, used,
        round(100.0 * used / token_limit, 2), round(cost_limit_usd, 2), round(cost, 2),
-       round(100 * cost / cost_limit_usd, 2), round(avg_day, 0), proj, proj - CURRENT_DATE,
+       round(100 * cost / cost_limit_usd, 2), round(per_hour * 24, 0), proj, proj - CURRENT_DATE,
        coalesce(proj <= period_end, false)
   FROM q ORDER BY budget_name""",
     "top_escalation_reasons": """
@@ -304,15 +353,19 @@ SELECT r.r, r.n, round(100.0 * r.n / (SELECT sum(n) FROM r), 2),
        row_number() OVER (ORDER BY r.n DESC, r.r)
   FROM r ORDER BY 5""",
     "kb_coverage_gaps": """
-WITH c AS (SELECT category, count(*) AS n, count(*) FILTER (WHERE resolution_path = 'self_service') AS ss
+WITH c AS (SELECT category, count(*) AS n,
+                  count(*) FILTER (WHERE resolution_path = 'self_service' AND ai_outcome IS DISTINCT FROM 'edited'
+                                     AND ai_outcome IS DISTINCT FROM 'rejected') AS ss,
+                  count(*) FILTER (WHERE resolution_path IN ('collaborative', 'escalated')
+                                      OR ai_outcome IN ('edited', 'rejected')) AS hn
              FROM cases WHERE created_at >= (CURRENT_DATE - 29)::timestamptz
               AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1),
 e AS (SELECT category, coalesce(escalation_reason, 'unspecified') AS r, count(*) AS n FROM cases
        WHERE resolution_path = 'escalated' AND created_at >= (CURRENT_DATE - 29)::timestamptz
          AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1, 2)
-SELECT c.category, c.n, round(100.0 * c.ss / c.n, 2),
+SELECT c.category, c.n, round(100.0 * c.ss / nullif(c.ss + c.hn, 0), 2),
        (SELECT count(*) FROM kb_articles k WHERE k.category = c.category AND k.is_published),
-       round((c.n - c.ss)::numeric
+       round(c.hn::numeric
              / ((SELECT count(*) FROM kb_articles k WHERE k.category = c.category AND k.is_published) + 1), 2),
        coalesce(format('%s: how to resolve "%s" without an agent', initcap(replace(c.category, '_', ' ')),
                        replace((SELECT r FROM e WHERE e.category = c.category ORDER BY n DESC, r LIMIT 1), '_', ' ')),
@@ -332,29 +385,20 @@ SELECT category, coalesce(escalation_reason, 'unspecified') AS r, count(*), coun
  GROUP BY 1, 2 HAVING count(DISTINCT created_at::date) >= 2 ORDER BY 1, 2""",
     "kpi_targets": "SELECT kpi_key, display_name, comparator, target_value, unit FROM kpi_targets ORDER BY kpi_key",
     "executive_summary": f"""
-WITH {BASELINE},
-c AS (SELECT count(*) FILTER (WHERE created_at::date = CURRENT_DATE) AS n_today,
-             count(*) FILTER (WHERE created_at::date = CURRENT_DATE AND status IN ('resolved', 'closed')) AS r_today,
-             avg(csat_score) FILTER (WHERE created_at::date = CURRENT_DATE) AS csat_today,
-             coalesce(sum(handling_minutes) FILTER (WHERE created_at::date = CURRENT_DATE), 0) AS h_today,
-             count(*) FILTER (WHERE created_at >= date_trunc('month', CURRENT_DATE)) AS n_mtd,
-             coalesce(sum(handling_minutes) FILTER (WHERE created_at >= date_trunc('month', CURRENT_DATE)), 0) AS h_mtd,
-             count(*) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz) AS n_30,
-             count(*) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz
-                                AND status IN ('resolved', 'closed')) AS r_30,
-             avg(csat_score) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz) AS csat_30,
-             coalesce(sum(handling_minutes) FILTER (WHERE created_at >= (CURRENT_DATE - 29)::timestamptz), 0) AS h_30
-        FROM cases
-       WHERE created_at >= least(CURRENT_DATE - 29, date_trunc('month', CURRENT_DATE)::date)::timestamptz
-         AND created_at < (CURRENT_DATE + 1)::timestamptz),
-t AS (SELECT coalesce(sum(cost_usd) FILTER (WHERE recorded_at::date = CURRENT_DATE), 0) AS ai_today,
-             coalesce(sum(cost_usd) FILTER (WHERE recorded_at >= date_trunc('month', CURRENT_DATE)), 0) AS ai_mtd,
-             coalesce(sum(cost_usd) FILTER (WHERE recorded_at >= (CURRENT_DATE - 29)::timestamptz), 0) AS ai_30
-        FROM token_usage
-       WHERE recorded_at >= least(CURRENT_DATE - 29, date_trunc('month', CURRENT_DATE)::date)::timestamptz
-         AND recorded_at < (CURRENT_DATE + 1)::timestamptz),
-pf AS (SELECT sum(b.platform / extract(day FROM date_trunc('month', g) + interval '1 month - 1 day')) AS p30
-         FROM baseline b, generate_series(CURRENT_DATE - 29, CURRENT_DATE, interval '1 day') g),
+WITH {BASELINE}, {SPAN},
+lo AS (SELECT least(CURRENT_DATE - 29, date_trunc('month', CURRENT_DATE)::date) AS d),
+days AS (SELECT g::date AS d FROM span, lo, generate_series(greatest(span.f, lo.d), CURRENT_DATE, interval '1 day') g),
+c AS (SELECT created_at::date AS d, count(*) AS n, count(*) FILTER (WHERE status IN ('resolved', 'closed')) AS r,
+             sum(csat_score) AS csat_sum, count(csat_score) AS csat_n, coalesce(sum(handling_minutes), 0) AS h
+        FROM cases, lo
+       WHERE created_at >= lo.d::timestamptz AND created_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1),
+t AS (SELECT recorded_at::date AS d, sum(cost_usd) AS ai FROM token_usage, lo
+       WHERE recorded_at >= lo.d::timestamptz AND recorded_at < (CURRENT_DATE + 1)::timestamptz GROUP BY 1),
+x AS (SELECT days.d, coalesce(c.n, 0) AS n, coalesce(c.r, 0) AS r, c.csat_sum, c.csat_n,
+             coalesce(c.r, 0) * b.manual_cost AS manual, coalesce(c.r, 0) * b.manual_minutes - coalesce(c.h, 0) AS saved_min,
+             coalesce(t.ai, 0) AS ai, coalesce(c.h, 0) / 60 * b.hourly AS human,
+             {PLATFORM_DAY.format(d="days.d")} AS pf
+        FROM days LEFT JOIN c USING (d) LEFT JOIN t USING (d) CROSS JOIN baseline b),
 bu AS (SELECT tb.budget_type,
               round(100.0 * coalesce((SELECT sum(total_tokens) FROM token_usage tu
                                        WHERE tu.recorded_at >= tb.period_start::timestamptz
@@ -362,15 +406,23 @@ bu AS (SELECT tb.budget_type,
                                          AND (tb.provider IS NULL OR tu.provider = tb.provider)), 0)
                     / tb.token_limit, 2) AS pct
          FROM token_budgets tb WHERE tb.is_active AND CURRENT_DATE BETWEEN tb.period_start AND tb.period_end)
-SELECT c.n_today, c.r_today, round(100.0 * c.r_today / nullif(c.n_today, 0), 2), round(c.csat_today, 2),
-       round(c.n_today * b.manual_cost - t.ai_today - c.h_today / 60 * b.hourly, 2),
-       round(c.n_mtd * b.manual_cost - t.ai_mtd - c.h_mtd / 60 * b.hourly, 2),
+SELECT coalesce(sum(n) FILTER (WHERE d = CURRENT_DATE), 0), coalesce(sum(r) FILTER (WHERE d = CURRENT_DATE), 0),
+       round(100.0 * sum(r) FILTER (WHERE d = CURRENT_DATE) / nullif(sum(n) FILTER (WHERE d = CURRENT_DATE), 0), 2),
+       round(sum(csat_sum) FILTER (WHERE d = CURRENT_DATE)::numeric
+             / nullif(sum(csat_n) FILTER (WHERE d = CURRENT_DATE), 0), 2),
+       round(coalesce(sum(manual - (ai + human + pf)) FILTER (WHERE d = CURRENT_DATE), 0), 2),
+       round(coalesce(sum(manual - (ai + human + pf)) FILTER (WHERE d >= date_trunc('month', CURRENT_DATE)), 0), 2),
        coalesce((SELECT max(pct) FROM bu WHERE budget_type = 'monthly'), (SELECT max(pct) FROM bu)),
-       round((c.n_today * b.manual_minutes - c.h_today) / 60, 2),
-       round(100.0 * c.r_30 / nullif(c.n_30, 0), 2), round(c.csat_30, 2),
-       round((t.ai_30 + c.h_30 / 60 * b.hourly) / nullif(c.n_30, 0), 2),
-       round(100 * (c.n_30 * b.manual_cost - t.ai_30 - c.h_30 / 60 * b.hourly) / nullif(t.ai_30 + pf.p30, 0), 2)
-  FROM c, t, pf, baseline b""",
+       round(coalesce(sum(saved_min) FILTER (WHERE d = CURRENT_DATE), 0) / 60, 2),
+       round(100.0 * sum(r) FILTER (WHERE d >= CURRENT_DATE - 29) / nullif(sum(n) FILTER (WHERE d >= CURRENT_DATE - 29), 0), 2),
+       round(sum(csat_sum) FILTER (WHERE d >= CURRENT_DATE - 29)::numeric
+             / nullif(sum(csat_n) FILTER (WHERE d >= CURRENT_DATE - 29), 0), 2),
+       round(sum(ai + human + pf) FILTER (WHERE d >= CURRENT_DATE - 29)
+             / nullif(sum(n) FILTER (WHERE d >= CURRENT_DATE - 29), 0), 2),
+       round(100 * sum(manual - (ai + human + pf)) FILTER (WHERE d >= CURRENT_DATE - 29)
+             / nullif(sum(ai + pf) FILTER (WHERE d >= CURRENT_DATE - 29), 0), 2)
+  FROM x""",
+
 }
 
 
@@ -626,7 +678,7 @@ def fresh_load(cluster, args):
                     (cluster.password,))
     admin.close()
     admin = psycopg2.connect(cluster.dsn("kpi_bench"))
-    for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+    for name in schema_files(reader=False):
         apply_sql(admin, name)
     apply_sql(admin, "grafana-reader.sql", reader=READER)
     with admin.cursor() as cur:

@@ -44,10 +44,16 @@ fi
 
 # Collections the roles use. Galaxy is unreachable; the same collections ship inside the `ansible`
 # wheel on PyPI, so take only the folders we need out of it.
+# Third-party Grafana clients (community.grafana, grafana.grafana) go to a separate, test-only path
+# (.test-collections/) for tests/integration/test_third_party_clients.py; the project never uses them.
 COLL="$REPO/.collections/ansible_collections"
-wanted_collections=(community/general community/docker ansible/posix community/postgresql)
+TEST_COLL="$REPO/.test-collections/ansible_collections"
+wanted_collections=(community/general community/docker ansible/posix community/postgresql
+                    community/library_inventory_filtering_v1)  # the last: a dependency of community.docker
+test_collections=(community/grafana grafana/grafana)
 missing=0
 for c in "${wanted_collections[@]}"; do [ -d "$COLL/$c" ] || missing=1; done
+for c in "${test_collections[@]}"; do [ -f "$TEST_COLL/$c/MANIFEST.json" ] || missing=1; done
 if [ "$missing" = 1 ]; then
   wheel_dir="$CACHE/ansible-wheel-$ANSIBLE_WHEEL_VERSION"
   if ! ls "$wheel_dir"/ansible-*.whl >/dev/null 2>&1; then
@@ -58,5 +64,8 @@ if [ "$missing" = 1 ]; then
   patterns=()
   for c in "${wanted_collections[@]}"; do patterns+=("ansible_collections/$c/*"); done
   unzip -q -o "$wheel" "${patterns[@]}" -d "$REPO/.collections"
+  patterns=()
+  for c in "${test_collections[@]}"; do patterns+=("ansible_collections/$c/*"); done
+  unzip -q -o "$wheel" "${patterns[@]}" -d "$REPO/.test-collections"
 fi
-echo "bootstrap: ok (venv $VENV, collections in $REPO/.collections)"
+echo "bootstrap: ok (venv $VENV, collections in $REPO/.collections, test-only clients in $REPO/.test-collections)"

@@ -13,6 +13,13 @@
 #                       KPI_DEMO_GRAFANA_TOKEN (service-account token) must be set.
 #   package | docker    install real Grafana on this machine with the grafana_package / grafana_docker role
 #                       (needs apt.grafana.com, or a container registry, to be reachable).
+# Which n8n (KPI_DEMO_N8N), for the token-tracking workflows:
+#   local (default)     n8n from npm (scripts/install-n8n.sh: the first run installs it into ~/.cache, later runs
+#                       reuse it) on a free 127.0.0.1 port, on the demo PostgreSQL; owner and API key are created
+#                       on the first start and kept in .demo/n8n (0600, never printed). The provider usage APIs
+#                       and Slack are the project's emulator and webhook sink (tests/usage_api_emulator).
+#   existing            an existing n8n: KPI_DEMO_N8N_URL and KPI_DEMO_N8N_API_KEY_FILE (a file holding its API key).
+#   none                skip n8n (the kpi_n8n role is skipped by its tag).
 # Which PostgreSQL: by default a throwaway cluster in .demo/pg on a free 127.0.0.1 port. Set KPI_DEMO_DB_HOST,
 # KPI_DEMO_DB_PORT, KPI_DEMO_DB_USER and PGPASSWORD to use an existing server instead (the database
 # KPI_DEMO_DB_NAME, default support_system, is created if missing).
@@ -23,6 +30,7 @@ PG_BIN="${KPI_PG_BIN:-/usr/lib/postgresql/15/bin}"
 VAULT_PASS_FILE="$REPO/inventories/local/demo-vault-password.txt"
 VAULT_FILE="$REPO/inventories/local/group_vars/all/vault.yml"
 GRAFANA_MODE="${KPI_DEMO_GRAFANA:-emulator}"
+N8N_MODE="${KPI_DEMO_N8N:-local}"
 action="${1:-up}"
 
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -32,8 +40,18 @@ free_port() { "$REPO/.venv/bin/python" -c 'import socket; s=socket.socket(); s.b
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 vault_value() {  # vault_value KEY -> prints the value of KEY from the local inventory's vault file
-  "$REPO/.venv/bin/ansible-vault" view --vault-password-file "$VAULT_PASS_FILE" "$VAULT_FILE" |
-    "$REPO/.venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)[sys.argv[1]])' "$1"
+  # Decrypted into a private (0600) temporary file, never parsed from `ansible-vault view`: with
+  # ANSIBLE_VERBOSITY or ANSIBLE_DEBUG set, ansible-vault prints a banner on stdout before the plaintext.
+  local tmp rc=0
+  tmp="$(mktemp)"
+  "$REPO/.venv/bin/ansible-vault" decrypt --vault-password-file "$VAULT_PASS_FILE" --output "$tmp" \
+    "$VAULT_FILE" >/dev/null || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    "$REPO/.venv/bin/python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)[sys.argv[1]])' "$1" \
+      < "$tmp" || rc=$?
+  fi
+  rm -f "$tmp"
+  return "$rc"
 }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -50,6 +68,8 @@ stop_pidfile() {
 
 down() {
   stop_pidfile "$STATE/grafana/emulator.pid"
+  stop_pidfile "$STATE/n8n/usage-emulator.pid"
+  stop_pidfile "$STATE/n8n/n8n.pid"
   if [ -f "$STATE/pg/data/postmaster.pid" ]; then
     stop_pidfile_pg="$(head -1 "$STATE/pg/data/postmaster.pid")"
     kill "$stop_pidfile_pg" 2>/dev/null || true
@@ -125,6 +145,89 @@ Grafana API emulator on $GRAFANA_URL (admin password in the local vault)
 EOF
 }
 
+start_n8n() {
+  local dir n8n_port broker_port
+  mkdir -p "$STATE/n8n"; chmod 0700 "$STATE/n8n"
+  dir="$(bash "$REPO/scripts/install-n8n.sh")"
+  # shellcheck disable=SC1091
+  . "$dir/env"   # NODE, N8N_BIN, N8N_VERSION
+  PGPASSWORD="$DB_ADMIN_PASSWORD" psql -h "$DB_HOST" -p "$DB_PORT" -U "$DB_ADMIN" -d postgres -Atc \
+    "SELECT 1 FROM pg_database WHERE datname = 'n8n'" | grep -q 1 ||
+    PGPASSWORD="$DB_ADMIN_PASSWORD" psql -q -h "$DB_HOST" -p "$DB_PORT" -U "$DB_ADMIN" -d postgres -c 'CREATE DATABASE n8n'
+  [ -f "$STATE/n8n/encryption-key" ] || (umask 077; "$REPO/.venv/bin/python" -c 'import secrets; print(secrets.token_hex(24))' > "$STATE/n8n/encryption-key")
+  if pid_alive "$STATE/n8n/n8n.pid"; then
+    n8n_port="$(cat "$STATE/n8n/port")"
+  else
+    n8n_port="$(free_port)"; broker_port="$(free_port)"; echo "$n8n_port" > "$STATE/n8n/port"
+    # secrets reach n8n through its environment (not its command line)
+    N8N_USER_FOLDER="$STATE/n8n" N8N_ENCRYPTION_KEY="$(cat "$STATE/n8n/encryption-key")" \
+    N8N_LISTEN_ADDRESS=127.0.0.1 N8N_HOST=127.0.0.1 N8N_PORT="$n8n_port" N8N_PROTOCOL=http \
+    N8N_RUNNERS_BROKER_PORT="$broker_port" N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1 N8N_SECURE_COOKIE=false \
+    N8N_DIAGNOSTICS_ENABLED=false N8N_VERSION_NOTIFICATIONS_ENABLED=false N8N_TEMPLATES_ENABLED=false \
+    N8N_PERSONALIZATION_ENABLED=false N8N_PUBLIC_API_DISABLED=false GENERIC_TIMEZONE=UTC \
+    DB_TYPE=postgresdb DB_POSTGRESDB_HOST="$DB_HOST" DB_POSTGRESDB_PORT="$DB_PORT" DB_POSTGRESDB_DATABASE=n8n \
+    DB_POSTGRESDB_USER="$DB_ADMIN" DB_POSTGRESDB_PASSWORD="$DB_ADMIN_PASSWORD" \
+      setsid nohup "$NODE" "$N8N_BIN" start > "$STATE/n8n/n8n.log" 2>&1 &
+    echo $! > "$STATE/n8n/n8n.pid"
+    for _ in $(seq 600); do
+      curl -fsS "http://127.0.0.1:$n8n_port/healthz/readiness" >/dev/null 2>&1 && break; sleep 0.5
+    done
+  fi
+  N8N_URL="http://127.0.0.1:$n8n_port"
+  # owner account and API key on the first start (the key goes to a 0600 file, never to the terminal)
+  if [ ! -s "$STATE/n8n/api-key" ]; then
+    (umask 077; "$REPO/.venv/bin/python" -c 'import secrets; print("Demo-" + secrets.token_urlsafe(12) + "9")' > "$STATE/n8n/owner-password")
+    "$REPO/.venv/bin/python" - "$N8N_URL" "$STATE/n8n" <<'PY'
+import os, sys, requests
+url, state = sys.argv[1], sys.argv[2]
+password = open(os.path.join(state, "owner-password")).read().strip()
+s = requests.Session()
+r = s.post(url + "/rest/owner/setup", json={"email": "owner@demo.kpi.local", "firstName": "Demo",
+                                             "lastName": "Owner", "password": password}, timeout=60)
+if r.status_code != 200:
+    r = s.post(url + "/rest/login", json={"emailOrLdapLoginId": "owner@demo.kpi.local", "password": password}, timeout=60)
+    r.raise_for_status()
+scopes = s.get(url + "/rest/api-keys/scopes", timeout=60).json()["data"]
+r = s.post(url + "/rest/api-keys", json={"label": "cx-kpi-demo", "scopes": scopes, "expiresAt": None}, timeout=60)
+r.raise_for_status()
+fd = os.open(os.path.join(state, "api-key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, r.json()["data"]["rawApiKey"].encode())
+os.close(fd)
+print("n8n owner owner@demo.kpi.local created; API key written to %s/api-key (0600)" % state)
+PY
+  fi
+  # provider usage APIs and Slack: the project's emulator with the vault's demo admin keys and some usage
+  if ! pid_alive "$STATE/n8n/usage-emulator.pid"; then
+    # the demo admin keys go from the vault to a 0600 file through a pipe (never a command line)
+    (umask 077; "$REPO/.venv/bin/ansible-vault" view --vault-password-file "$VAULT_PASS_FILE" "$VAULT_FILE" |
+      "$REPO/.venv/bin/python" -c 'import json, sys, yaml; v = yaml.safe_load(sys.stdin); print(json.dumps({"anthropic": [v["vault_anthropic_admin_key"]], "openai": [v["vault_openai_admin_key"]]}))' \
+      > "$STATE/n8n/provider-keys.json")
+    "$REPO/.venv/bin/python" - "$STATE/n8n/usage-data.json" <<'PY'
+import datetime as dt, json, sys
+now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+usage = []
+for h in range(48):
+    t = (now - dt.timedelta(hours=h)).isoformat()
+    usage.append({"provider": "anthropic", "hour": t, "model": "claude-sonnet-4", "uncached_input_tokens": 40000,
+                  "cache_read_tokens": 120000, "output_tokens": 9000})
+    usage.append({"provider": "openai", "hour": t, "model": "gpt-4o-mini", "uncached_input_tokens": 20000,
+                  "cache_read_tokens": 5000, "output_tokens": 4000, "requests": 25})
+json.dump({"usage": usage}, open(sys.argv[1], "w"))
+PY
+    PYTHONPATH="$REPO/tests" setsid nohup "$REPO/.venv/bin/python" -m usage_api_emulator \
+      --keys-file "$STATE/n8n/provider-keys.json" --data "$STATE/n8n/usage-data.json" --slack \
+      > "$STATE/n8n/usage-emulator.log" 2>&1 &
+    echo $! > "$STATE/n8n/usage-emulator.pid"
+    for _ in $(seq 100); do [ -s "$STATE/n8n/usage-emulator.log" ] && break; sleep 0.1; done
+  fi
+  USAGE_INFO="$(head -1 "$STATE/n8n/usage-emulator.log")"
+  (umask 077; printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["slack_webhook_url"])' > "$STATE/n8n/slack-webhook")
+  ANTHROPIC_URL="$(printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["anthropic_url"])')"
+  OPENAI_URL="$(printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["openai_url"])')"
+  echo "n8n $N8N_VERSION on $N8N_URL (owner owner@demo.kpi.local, password in $STATE/n8n/owner-password)"
+  echo "NOTE: the provider usage APIs and Slack are the project's emulator and webhook sink (tests/usage_api_emulator)."
+}
+
 up() {
   log "Installing what the demo needs"
   bash "$REPO/scripts/bootstrap.sh"
@@ -145,6 +248,20 @@ up() {
       extra+=(-e "kpi_demo_grafana_url=http://127.0.0.1:3000" -e "kpi_demo_grafana_install_method=$GRAFANA_MODE" -e kpi_demo_grafana_auth=basic) ;;
     *) echo "KPI_DEMO_GRAFANA must be emulator, existing, package or docker (got '$GRAFANA_MODE')" >&2; exit 2 ;;
   esac
+  log "n8n ($N8N_MODE)"
+  case "$N8N_MODE" in
+    local)
+      start_n8n
+      extra+=(-e "kpi_demo_n8n_url=$N8N_URL" -e "kpi_demo_n8n_api_key_file=$STATE/n8n/api-key"
+              -e "kpi_demo_slack_webhook_file=$STATE/n8n/slack-webhook"
+              -e "kpi_demo_anthropic_base_url=$ANTHROPIC_URL" -e "kpi_demo_openai_base_url=$OPENAI_URL") ;;
+    existing)
+      : "${KPI_DEMO_N8N_URL:?set KPI_DEMO_N8N_URL}"; : "${KPI_DEMO_N8N_API_KEY_FILE:?set KPI_DEMO_N8N_API_KEY_FILE}"
+      N8N_URL="$KPI_DEMO_N8N_URL"
+      extra+=(-e "kpi_demo_n8n_url=$KPI_DEMO_N8N_URL" -e "kpi_demo_n8n_api_key_file=$KPI_DEMO_N8N_API_KEY_FILE") ;;
+    none) extra+=(--skip-tags kpi_n8n) ;;
+    *) echo "KPI_DEMO_N8N must be local, existing or none (got '$N8N_MODE')" >&2; exit 2 ;;
+  esac
   log "ansible-playbook ${KPI_DEMO_SITE:-site.yml} -i inventories/local"
   cd "$REPO"
   # The admin password of an existing server comes from the environment, never from argv.
@@ -153,12 +270,16 @@ up() {
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"
+  [ -n "${N8N_URL:-}" ] && echo "n8n: $N8N_URL (workflows: Log Token Usage, Token Tracking)"
   echo "Stop it with: scripts/demo.sh down"
 }
 
-case "$action" in
-  up) up ;;
-  down) down ;;
-  purge) down; rm -rf "$STATE"; echo "removed $STATE" ;;
-  *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
-esac
+# Sourcing the script (tests do) defines the functions without running an action.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "$action" in
+    up) up ;;
+    down) down ;;
+    purge) down; rm -rf "$STATE"; echo "removed $STATE" ;;
+    *) echo "usage: $0 [up|down|purge]" >&2; exit 2 ;;
+  esac
+fi

@@ -5,11 +5,18 @@
 # layout ansible-test requires.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.venv"
+# SANITY_VENV: another virtualenv (scripts/compat.sh runs sanity on the lowest supported ansible-core too)
+VENV="${SANITY_VENV:-$REPO/.venv}"
 CACHE_DIR="$HOME/.ansible/test/cache"
-PIP_VERSION=24.2
+# the pip version this ansible-test bootstraps (default_packages in ansible_test's python_requirements.py)
+PIP_VERSION="$("$VENV/bin/python" - <<'PY'
+import pathlib, re, ansible_test
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+print(re.search(r"\bpip='([0-9.]+)'", src).group(1))
+PY
+)"
 mkdir -p "$CACHE_DIR"
-if ! ls "$CACHE_DIR"/pip-$PIP_VERSION-*.whl >/dev/null 2>&1; then
+if ! ls "$CACHE_DIR"/pip-"$PIP_VERSION"-*.whl >/dev/null 2>&1; then
   "$VENV/bin/pip" download -q --no-deps "pip==$PIP_VERSION" -d "$CACHE_DIR" 2>&1 | grep -v '^WARNING: Location' || true
 fi
 cat > "$CACHE_DIR/get_pip_${PIP_VERSION//./_}.py" <<PY
@@ -29,7 +36,7 @@ mkdir -p "$DEST"
 cd "$REPO"
 # tracked + untracked-but-not-ignored files, so a developer's new files are checked before they commit
 git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/' | \
-  xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' | tar --null -T - -cf - | tar -xf - -C "$DEST"
+  xargs -0 -I{} sh -c 'if test -e "{}"; then printf "%s\0" "{}"; fi' | tar --null -T - -cf - | tar -xf - -C "$DEST"
 cd "$DEST"
 git init -q && git add -A >/dev/null 2>&1 && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity >/dev/null
 export PATH="$VENV/bin:$PATH"

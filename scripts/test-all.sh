@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (README "Run the tests"; .ci/run calls exactly this).
-# Gates, in order: ansible-test sanity, ansible-lint (production profile), changelog lint, pytest (unit,
+# Gates, in order: ansible-test sanity, compat (sanity + unit tests on the lowest supported ansible-core),
+# style (ruff, yamllint, codespell), docs (antsibull-docs lint + docsite build), ansible-lint (production profile), changelog lint, pytest (unit,
 # integration on real PostgreSQL and the Grafana API emulator, the emulator's own tests), molecule.
 # Every gate runs even when an earlier one failed; the last line counts them.
 set -uo pipefail
@@ -8,7 +9,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 1
 export PATH="$REPO/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$REPO/ansible.cfg"
-ONLY="${KPI_GATES:-sanity lint changelog pytest molecule}"
+ONLY="${KPI_GATES:-sanity compat style docs lint changelog pytest molecule}"
 
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 
@@ -26,9 +27,12 @@ gate() {
 }
 
 gate sanity bash scripts/sanity.sh
+gate compat bash scripts/compat.sh
+gate style bash scripts/style.sh
+gate docs bash scripts/docs.sh
 gate lint ansible-lint --profile production --offline
 gate changelog antsibull-changelog lint
-gate pytest python -m pytest -p no:cacheprovider -n 2 --dist loadfile -ra tests
+gate pytest python -m pytest -p no:cacheprovider -n 2 --dist loadfile -ra -m "not molecule" tests
 if [ -x scripts/molecule-all.sh ]; then
   gate molecule bash scripts/molecule-all.sh
 else

@@ -32,7 +32,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(REPO / "tests"))
 
 PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
-pytest_plugins = ["grafana_emulator.pytest_plugin", "n8n_support"]
+pytest_plugins = ["grafana_emulator.pytest_plugin", "n8n_support", "usage_api_emulator.pytest_plugin"]
 
 # Planted secrets: every test that needs a password/token uses one of these, and the ansible fixture
 # asserts they never reach stdout/stderr (which includes -vvv module invocation logs).
@@ -45,6 +45,9 @@ PLANTED = {
     "pdc_token": "Planted-PDC-Token-4e7b1a9c",
     "n8n_owner_password": "Planted-N8n-Owner-Pw-8a1c3e5f",
     "n8n_credential_secret": "Planted-N8n-Cred-Secret-6d0b2f4a",
+    "n8n_writer_password": "Planted-N8n-Writer-Pw-3e9a7c21",
+    "anthropic_admin_key": "sk-ant-admin01-PlantedAnthropicAdminKey-5f1d",
+    "openai_admin_key": "sk-admin-PlantedOpenAIAdminKey-8c2e",
 }
 
 

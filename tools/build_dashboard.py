@@ -12,11 +12,16 @@ Every query reads the views of the database layer (docs/kpi-contract.md) and use
 PostgreSQL macros, so the time picker drives the panels. Thresholds are the spec's targets (the
 ``kpi_targets`` rows); ``tests/unit/test_build_dashboard.py`` checks they agree with the contract.
 
+The user's own panels and overrides live beside the output in ``files/grafana-dashboard.custom.yml`` and are
+applied last (``tools/dashboard_custom.py``; workflow in docs/customizing.md).
+
 Usage::
 
     .venv/bin/python tools/build_dashboard.py            # rewrite files/grafana-dashboard.json
     .venv/bin/python tools/build_dashboard.py --check    # exit 1 if the committed file is stale
     .venv/bin/python tools/build_dashboard.py --stdout   # print the JSON
+    .venv/bin/python tools/build_dashboard.py --adopt EXPORTED.json
+        # write the custom file from a dashboard exported from Grafana (grafana_dashboard_export), then rebuild
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from grafana_foundation_sdk.models.dashboard import (
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "files" / "grafana-dashboard.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dashboard_custom  # noqa: E402  (tools/dashboard_custom.py: the user's panels and overrides)
 RULES_OUTPUT = REPO / "files" / "grafana" / "alerting" / "rule-groups.yml"
 
 DASHBOARD_UID = "cx-catalyst-kpi"
@@ -65,6 +72,7 @@ TARGETS = {
     "token_utilization_pct": 95,    # < 95 %
     "alert_budget_utilization_pct": 80,
     "cost_per_case_usd": 5,
+    "ai_confidence_accuracy": 5,    # calibration error < 5 points
     "ai_cost_per_case_usd": 2,
 }
 
@@ -176,7 +184,8 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         HAVING count(*) > 0
         """, "none", ((None, RED), (4, ORANGE), (TARGETS["csat_avg"], GREEN)), decimals=2))
     board.with_panel(stat_panel(
-        "Cost Savings", "Manual cost baseline minus actual cost (AI + human) in the selected range.",
+        "Cost Savings", "Manual cost baseline of the resolved cases minus actual cost (AI + human + platform) "
+                        "in the selected range.",
         """
         SELECT sum(net_savings_usd) AS "Net savings"
         FROM v_daily_kpi
@@ -194,7 +203,8 @@ def executive_summary_row(board: dashboard.Dashboard) -> None:
         ((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)),
         decimals=1))
     board.with_panel(stat_panel(
-        "Time Saved (Hours)", "Agent hours saved against the manual baseline in the selected range.",
+        "Time Saved (Hours)", "Agent hours saved in the selected range: manual minutes of the resolved cases "
+                              "minus the human minutes spent.",
         """
         SELECT sum(time_saved_hours) AS "Hours saved"
         FROM v_daily_kpi
@@ -294,6 +304,46 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
         .override_by_name("Approval rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
         .override_by_name("Edit rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "yellow"})])
         .override_by_name("Rejection rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})]))
+    # Reliability picture: per confidence bucket, the share of drafts approved as is beside the bucket's
+    # mean confidence (where a perfectly calibrated model's approval rate would be: the diagonal).
+    board.with_panel(
+        barchart.Panel().title("Confidence Calibration (Reliability)")
+        .description("Per confidence bucket: share of AI drafts approved as is, beside the ideal diagonal "
+                     "(the bucket's mean confidence). Bars below the diagonal = over-confident, above = "
+                     "under-confident.")
+        .datasource(DATASOURCE)
+        .with_target(SqlTarget("""
+            SELECT to_char(confidence_bucket, 'FM0.0') || '–' || to_char(confidence_bucket + 0.1, 'FM0.0') AS "Confidence",
+                   round(100.0 * sum(approved) / sum(reviewed_cases), 1) AS "Approved as is %",
+                   round(100 * sum(reviewed_confidence_sum) / sum(reviewed_cases), 1) AS "Ideal (diagonal) %"
+            FROM v_confidence_daily
+            WHERE $__timeFilter(metric_date)
+            GROUP BY confidence_bucket
+            HAVING sum(reviewed_cases) > 0
+            ORDER BY confidence_bucket
+            """))
+        .x_field("Confidence").show_value(common.VisibilityMode.NEVER)
+        .orientation(common.VizOrientation.VERTICAL).legend(legend_bottom()).tooltip(tooltip_all())
+        .fill_opacity(80).unit("percent").min(0).max(100)
+        .override_by_name("Approved as is %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
+        .override_by_name("Ideal (diagonal) %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "gray"})])
+        .span(16).height(9))
+    board.with_panel(stat_panel(
+        "Calibration Error",
+        "Expected calibration error over the range, in percentage points: the case-weighted mean gap between "
+        "each confidence bucket's mean confidence and its approval rate. Target < 5.",
+        """
+        SELECT round(100 * sum(abs(confidence - approved)) / sum(n), 2) AS "Calibration error"
+        FROM (SELECT confidence_bucket,
+                     sum(reviewed_confidence_sum) AS confidence,
+                     sum(approved) AS approved,
+                     sum(reviewed_cases) AS n
+              FROM v_confidence_daily
+              WHERE $__timeFilter(metric_date)
+              GROUP BY confidence_bucket) AS buckets
+        HAVING sum(n) > 0
+        """, "none", ((None, GREEN), (TARGETS["ai_confidence_accuracy"], ORANGE), (10, RED)), decimals=2)
+        .span(8).height(9))
 
 
 def token_usage_row(board: dashboard.Dashboard) -> None:
@@ -341,7 +391,8 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             """, "time_series")], "currencyUSD", span=16, height=8))
     board.with_panel(
         table.Panel().title("Projected Exhaustion")
-        .description("Date each budget runs out at the current daily average. Target: after the period ends.")
+        .description("Date each budget runs out at its usage rate since the period start (elapsed hours). "
+                     "Target: after the period ends.")
         .datasource(DATASOURCE)
         .with_target(SqlTarget("""
             SELECT budget_name AS "Budget",
@@ -358,6 +409,30 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
                 "ok": {"color": GREEN, "index": 1}}}]),
         ])
         .cell_height(common.TableCellHeight.SM).span(8).height(8))
+    board.with_panel(
+        table_panel(
+            "Token Reconciliation",
+            "Per day, provider and model: tokens the per-request log recorded (Log Token Usage) next to what the "
+            "provider's usage API reported (Token Tracking). Unlogged tokens are AI calls that never went through "
+            "the logging sub-workflow.",
+            """
+            SELECT usage_date AS "Day",
+                   provider AS "Provider",
+                   model AS "Model",
+                   logged_requests AS "Logged requests",
+                   logged_tokens AS "Logged tokens",
+                   provider_tokens AS "Provider tokens",
+                   unlogged_tokens AS "Unlogged tokens",
+                   logged_share_pct AS "Logged share",
+                   logged_cost_usd AS "Logged cost",
+                   provider_cost_usd AS "Provider cost"
+            FROM v_token_reconciliation
+            WHERE $__timeFilter(usage_date)
+            ORDER BY usage_date DESC, provider, model
+            """, span=24, height=8)
+        .override_by_name("Logged share", [DynamicConfigValue("unit", "percent")])
+        .override_by_name("Logged cost", [DynamicConfigValue("unit", "currencyUSD")])
+        .override_by_name("Provider cost", [DynamicConfigValue("unit", "currencyUSD")]))
 
 
 def efficiency_row(board: dashboard.Dashboard) -> None:
@@ -492,18 +567,27 @@ ALERT_RULES = [
         "route": "slack",
         "severity": "warning",
         "for": "10m",
-        # No active monthly budget means there is nothing to warn about.
+        # No active budget covering today means there is nothing to warn about.
         "no_data": "OK",
+        # Every active budget (daily, weekly, monthly) against its OWN alert_threshold_pct (the kpi_targets
+        # row alert_budget_utilization_pct, 80, is the spec's default for new budgets); strictly greater, on
+        # the unrounded utilisation, like v_budget_utilization.over_alert_threshold. A and B carry the same
+        # budget_name label, so Grafana's math pairs each budget with its own threshold.
         "measure_sql": """
-            SELECT budget_name, token_utilization_pct::float8 AS value
+            SELECT budget_name, budget_type, (100.0 * tokens_used / token_limit)::float8 AS value
             FROM v_budget_utilization
-            WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
+            WHERE CURRENT_DATE BETWEEN period_start AND period_end AND token_limit IS NOT NULL
+            """,
+        "threshold_sql": """
+            SELECT budget_name, budget_type, alert_threshold_pct::float8 AS value
+            FROM v_budget_utilization
+            WHERE CURRENT_DATE BETWEEN period_start AND period_end AND token_limit IS NOT NULL
             """,
         "margin": "$C - $D",
-        "summary": "Token budget {{ $labels.budget_name }} is {{ humanize $values.C.Value }} % used "
-                   "(warning above {{ $values.D.Value }} %).",
-        "description": "v_budget_utilization.token_utilization_pct is above the kpi_targets row "
-                       "alert_budget_utilization_pct. Raise the budget or slow down the workflows.",
+        "summary": "Token budget {{ $labels.budget_name }} ({{ $labels.budget_type }}) is "
+                   "{{ humanize $values.C.Value }} % used (warning above {{ $values.D.Value }} %).",
+        "description": "v_budget_utilization: tokens used / token limit is above the budget's own "
+                       "alert_threshold_pct (over_alert_threshold). Raise the budget or slow down the workflows.",
     },
     {
         "uid": "cx-kpi-low-resolution-rate",
@@ -568,8 +652,8 @@ def _alert_expr(ref_id: str, model) -> alerting.Query:
 
 
 def alert_rule(spec: dict) -> alerting.Rule:
-    target_sql = ("SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'"
-                  % spec["target_key"])
+    target_sql = spec.get("threshold_sql") or (
+        "SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'" % spec["target_key"])
     return (alerting.Rule(spec["title"]).uid(spec["uid"]).rule_group(ALERT_GROUP).condition("F")
             .for_val(spec["for"]).no_data_state(spec["no_data"]).exec_err_state("Error")
             .labels({"severity": spec["severity"], "cx_catalyst_route": spec["route"]})
@@ -654,8 +738,11 @@ def _panel_types(panels: list) -> list:
     return sorted({p["type"] for p in panels if p["type"] != "row"})
 
 
-def build() -> dict:
-    """The dashboard as Grafana's export format (a dict ready for json.dumps)."""
+def build(custom: dict | None = None) -> dict:
+    """The dashboard as Grafana's export format (a dict ready for json.dumps).
+
+    ``custom``: the user's panels and overrides (dashboard_custom); None reads the file beside the output.
+    """
     model = json.loads(json.dumps(build_board().build(), cls=JSONEncoder))
     # The SDK leaves ids at 0; Grafana needs them unique for links/inspection.
     for number, panel in enumerate(model["panels"], start=1):
@@ -667,6 +754,9 @@ def build() -> dict:
         "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
         "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]}
     model.pop("style", None)  # removed from the schema in Grafana 10; 9.x defaults to dark anyway
+    if custom is None:
+        custom = dashboard_custom.load(dashboard_custom.default_path(OUTPUT.parent))
+    model = dashboard_custom.apply(model, custom, warn=lambda msg: sys.stderr.write("note: %s\n" % msg))
     plugin_names = {"stat": "Stat", "timeseries": "Time series", "piechart": "Pie chart", "barchart": "Bar chart",
                     "gauge": "Gauge", "table": "Table"}
     export = {
@@ -681,15 +771,33 @@ def build() -> dict:
         "__requires": (
             [{"type": "grafana", "id": "grafana", "name": "Grafana", "version": MIN_GRAFANA},
              {"type": "datasource", "id": DS_TYPE, "name": "PostgreSQL", "version": "1.0.0"}]
-            + [{"type": "panel", "id": t, "name": plugin_names[t], "version": ""} for t in _panel_types(model["panels"])]
+            + [{"type": "panel", "id": t, "name": plugin_names.get(t, t), "version": ""}
+               for t in _panel_types(model["panels"])]
         ),
     }
     export.update(model)
     return export
 
 
-def render() -> str:
-    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+def render(custom: dict | None = None) -> str:
+    return json.dumps(build(custom), indent=2, ensure_ascii=False) + "\n"
+
+
+def adopt(exported_path: Path, custom_path: Path) -> int:
+    """Write ``custom_path`` so that the generator reproduces the exported dashboard; 0 when it is exact."""
+    exported = json.loads(exported_path.read_text(encoding="utf-8"))
+    custom = dashboard_custom.adopt(build({}), exported)
+    custom_path.write_text(dashboard_custom.render(custom, custom_path), encoding="utf-8")
+    sys.stdout.write("%s: %d own panel(s), %d panel override(s), %d dashboard field(s)\n" % (
+        custom_path, len(custom.get("panels") or []), len(custom.get("panel_overrides") or {}),
+        len(custom.get("dashboard") or {})))
+    problems = dashboard_custom.mismatch(build(custom), exported)
+    if problems:
+        sys.stderr.write("warning: the regenerated dashboard still differs from %s in: %s; the next deployment "
+                         "rewrites the dashboard in Grafana (deploy once with overwrite)\n"
+                         % (exported_path, "; ".join(problems)))
+        return 1
+    return 0
 
 
 def main(argv: list | None = None) -> int:
@@ -697,10 +805,21 @@ def main(argv: list | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="fail if a generated file differs from the generator")
     group.add_argument("--stdout", action="store_true", help="print the dashboard instead of writing it")
+    group.add_argument("--adopt", type=Path, metavar="EXPORTED_JSON",
+                       help="write the custom file from a dashboard exported from Grafana, then rebuild")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--rules-output", type=Path, default=RULES_OUTPUT)
+    parser.add_argument("--custom", type=Path, default=None,
+                        help="the custom panels/overrides file (default: grafana-dashboard.custom.yml beside --output)")
     args = parser.parse_args(argv)
-    outputs = {args.output: render(), args.rules_output: render_rules()}
+    try:
+        custom_path = args.custom or dashboard_custom.default_path(args.output.parent)
+        adopted = adopt(args.adopt, custom_path) if args.adopt else 0
+        custom = dashboard_custom.load(custom_path)
+        outputs = {args.output: render(custom), args.rules_output: render_rules()}
+    except dashboard_custom.CustomizationError as exc:
+        sys.stderr.write("error: %s\n" % exc)
+        return 2
     if args.stdout:
         sys.stdout.write(outputs[args.output])
         return 0
@@ -714,7 +833,7 @@ def main(argv: list | None = None) -> int:
             stale = 1
         else:
             path.write_text(text, encoding="utf-8")
-    return stale
+    return stale or adopted
 
 
 if __name__ == "__main__":

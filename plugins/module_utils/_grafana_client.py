@@ -24,7 +24,7 @@ import json
 import os
 import re
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 try:
     import requests
@@ -80,10 +80,17 @@ def grafana_module(options, mutually_exclusive=(), **kwargs):
                          required_together=GRAFANA_REQUIRED_TOGETHER, **kwargs)
 
 
-def check_uid(module, name="uid"):
-    """Fail with a clear message when the option ``name`` is set and is not a valid Grafana uid."""
+def check_uid(module, name="uid", allow_empty=False):
+    """Fail with a clear message when the option ``name`` is set and is not a valid Grafana uid.
+
+    Every uid that reaches a URL path is checked here, before the client sends anything, so a value such
+    as ``../../folders/x`` can never address another object. ``allow_empty`` accepts ``""`` (e.g. the
+    General folder).
+    """
     uid = module.params.get(name)
-    if uid is not None and not UID_RE.match(uid):
+    if uid is None or (allow_empty and uid == ""):
+        return
+    if not UID_RE.match(uid):
         module.fail_json(msg="%s '%s' is invalid: use 1-40 characters of letters, digits, '-' and '_'" % (name, uid))
 
 
@@ -188,13 +195,19 @@ class GrafanaClient(object):
 
     # ------------------------------------------------------------------ requests
     def request(self, method, path, action, obj, json_body=None, params=None, headers=None,
-                expected=(200,), missing_ok=False, retry_post=False):
+                expected=(200,), missing_ok=False, retry_post=False, want=dict):
         """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
 
         ``action`` and ``obj`` only build the error message, e.g. ``read`` / ``datasource 'pg'``.
         ``retry_post`` marks a POST that is a read (``/api/ds/query``) and may be retried like GET.
+        ``want`` is the JSON type a successful answer must have (``dict``, ``list``, or ``None`` for any
+        JSON): an answer that is not JSON (a login page, a wrong base URL) or of another type fails with a
+        message naming what answered and what was expected, never with a crash in the module.
+        ``path`` is refused before anything is sent when it could leave the endpoint it names
+        (``.``/``..`` segments, also percent-encoded, a query or fragment, a backslash, control characters).
         """
         method = method.upper()
+        check_path(path, action, obj)
         url = self.base_url + path
         retryable_read = method in SAFE_METHODS or (method == "POST" and retry_post)
         attempt = 0
@@ -225,6 +238,7 @@ class GrafanaClient(object):
             if status not in expected:
                 raise GrafanaError(self._fail_msg(action, obj, status, grafana_message(body), attempt),
                                    status=status, body=body)
+            self._check_answer(resp, body, method, path, action, obj, want)
             return body
 
     def get(self, path, action, obj, **kwargs):
@@ -241,6 +255,27 @@ class GrafanaClient(object):
             return resp.json()
         except ValueError:
             return resp.text
+
+    def _check_answer(self, resp, body, method, path, action, obj, want):
+        """Fail unless a successful answer is JSON of the type the caller works with."""
+        if body is None:
+            return
+        kind = {dict: "a JSON object", list: "a JSON array"}.get(want, "JSON")
+        if isinstance(body, str) and not _is_json(resp):
+            ctype = resp.headers.get("Content-Type") or "no Content-Type"
+            start = " ".join(body.split())[:80]
+            what = "an HTML page" if "html" in ctype.lower() or start.lower().startswith(("<!doctype", "<html")) \
+                else "a non-JSON answer"
+            detail = ("%s %s answered HTTP %s with %s (%s, starting '%s'), but %s from Grafana's HTTP API was "
+                      "expected: check that url (%s) is Grafana's base URL (not a login page, an SSO proxy or "
+                      "another service)" % (method, path, resp.status_code, what, ctype, start, kind,
+                                            self.base_url))
+            raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
+        if want is not None and not isinstance(body, want):
+            detail = ("%s %s answered HTTP %s with a JSON %s, but %s was expected: check that url (%s) is Grafana's "
+                      "base URL and that its version is supported" % (method, path, resp.status_code,
+                                                                      type(body).__name__, kind, self.base_url))
+            raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
 
     def _describe_exception(self, exc):
         if isinstance(exc, requests.exceptions.Timeout):
@@ -265,14 +300,29 @@ class GrafanaClient(object):
             msg += " (after %d attempts)" % attempts
         return self.scrub(msg)
 
+    def require_exists(self, path, obj, fail_msg):
+        """True when the object at ``path`` exists; raise GrafanaError(``fail_msg``) when it does not.
+
+        In check mode a missing object is a warning instead and the call returns False: before the first
+        deployment a folder or datasource that an earlier task of the same run would create cannot exist
+        yet, and check mode must report what would be created rather than stop (issue 8).
+        """
+        if self.get(path, "read", obj, missing_ok=True) is not None:
+            return True
+        if self.module.check_mode:
+            self.module.warn("check mode: %s does not exist (yet); the change is reported as if an earlier task "
+                             "of this run created it. A real run fails unless it exists by then." % obj)
+            return False
+        raise GrafanaError(fail_msg)
+
     # ------------------------------------------------------------------ server facts
     def version(self):
         """Grafana's version as a tuple of ints, from /api/health (no auth needed); ``None`` when hidden."""
         if self._version is None:
-            body = self.get("/api/health", "read", "Grafana health") or {}
+            body = self.get("/api/health", "read", "Grafana health", want=None) or {}
             self._version = parse_version(body.get("version") if isinstance(body, dict) else None)
             if self._version is None:
-                settings = self.get("/api/frontend/settings", "read", "Grafana frontend settings") or {}
+                settings = self.get("/api/frontend/settings", "read", "Grafana frontend settings", want=None) or {}
                 build = settings.get("buildInfo", {}) if isinstance(settings, dict) else {}
                 self._version = parse_version(build.get("version")) or ()
         return self._version or None
@@ -282,9 +332,47 @@ class GrafanaClient(object):
         return version is None or tuple(version[:len(wanted)]) >= tuple(wanted)
 
 
+def _is_json(resp):
+    ctype = (resp.headers.get("Content-Type") or "").lower()
+    if "json" in ctype:
+        return True
+    try:
+        json.loads(resp.text)
+    except ValueError:
+        return False
+    return True
+
+
+_BAD_PATH_CHARS = re.compile(r"[?#\\\x00-\x20\x7f]")
+
+
+def check_path(path, action="send", obj="a request"):
+    """Raise GrafanaError when ``path`` could address something other than what it names.
+
+    Checked on every request, before anything is sent: the path must start with ``/``, and no segment
+    may be ``.`` or ``..`` -- also not percent-encoded (Grafana's router decodes ``%2e%2e``) -- and the
+    path holds no query, fragment, backslash, whitespace or control character. Modules quote names with
+    :func:`path_quote` and check uids with :func:`check_uid`; this is the last line of defence.
+    """
+    text = str(path)
+    bad = not text.startswith("/") or _BAD_PATH_CHARS.search(text)
+    if not bad:
+        for segment in text.split("/"):
+            decoded = unquote(segment)
+            if decoded == "." or ".." in decoded.split("/") or "\\" in decoded:
+                bad = True
+                break
+    if bad:
+        raise GrafanaError("Grafana: refusing to %s %s: the URL path %r would leave the API endpoint it names "
+                           "(a uid or name with '/', '..', '\\', '?' or '#'); nothing was sent" % (action, obj, text))
+
+
 def path_quote(text):
-    """One path segment (a name or uid) percent-encoded for a URL."""
-    return quote(str(text), safe="")
+    """One path segment (a name or uid) percent-encoded for a URL; ``.``, ``..`` and ``""`` are refused."""
+    text = str(text)
+    if text in ("", ".", ".."):
+        raise GrafanaError("Grafana: '%s' cannot be used as a name or uid in a URL path" % text)
+    return quote(text, safe="")
 
 
 def parse_version(text):

@@ -92,3 +92,118 @@ def apply_mapping(node, mapping, key=None):
             return {"type": plugin, "uid": uid} if plugin else {"uid": uid}
         return PLACEHOLDER_RE.sub(lambda m: mapping[m.group(1)][0] if m.group(1) in mapping else m.group(0), node)
     return node
+
+
+# ----------------------------------------------------------------------------------------------------- export
+# What grafana_dashboard_export needs: the inverse of the deployment (server-managed fields removed, data source
+# uids turned back into their ${DS_...} inputs) and a stable key order, so that deploying the exported file again
+# changes nothing and exporting twice writes the same bytes.
+
+SERVER_MANAGED = ("id", "version", "iteration", "cxDeployedHash")
+
+
+def unmap_datasources(node, uid_to_input, key=None, used=None):
+    """Copy of ``node`` with every data source reference ``{"type": T, "uid": U}`` whose U is in ``uid_to_input``
+    turned into ``{"type": T, "uid": "${INPUT}"}``; ``used`` (a dict) collects input name -> plugin type seen.
+
+    Only object references under a ``datasource`` key are changed: grafana_dashboard maps ``${INPUT}`` inside a
+    uid back to the same uid, so the round trip is exact. String references (Grafana 7 style, names or uids)
+    are left alone, since the deployment would turn them into objects.
+    """
+    if isinstance(node, dict):
+        if key == "datasource" and isinstance(node.get("uid"), str) and node["uid"] in uid_to_input:
+            name = uid_to_input[node["uid"]]
+            if used is not None:
+                used.setdefault(name, node.get("type"))
+            out = dict(node)
+            out["uid"] = "${%s}" % name
+            return out
+        return dict((k, unmap_datasources(v, uid_to_input, k, used)) for k, v in node.items())
+    if isinstance(node, list):
+        return [unmap_datasources(v, uid_to_input, None, used) for v in node]
+    return node
+
+
+def order_like(value, reference):
+    """``value`` with dict keys in the order of ``reference`` (keys it lacks: sorted, after them), recursively.
+
+    Lists are matched element by element; panels (objects with an ``id``) by id, so a panel added in the middle
+    does not reorder the keys of the ones after it. Without a reference every dict is key-sorted.
+    """
+    if isinstance(value, dict):
+        ref = reference if isinstance(reference, dict) else {}
+        keys = [k for k in ref if k in value] + sorted(k for k in value if k not in ref)
+        return dict((k, order_like(value[k], ref.get(k))) for k in keys)
+    if isinstance(value, list):
+        ref = reference if isinstance(reference, list) else []
+        by_id = dict((item.get("id"), item) for item in ref if isinstance(item, dict) and "id" in item)
+        out = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict) and "id" in item and item.get("id") in by_id:
+                match = by_id[item["id"]]
+            else:
+                match = ref[index] if index < len(ref) else None
+            out.append(order_like(item, match))
+        return out
+    return value
+
+
+def _panel_types(panels):
+    types = set()
+    for panel in panels or []:
+        if isinstance(panel, dict):
+            if panel.get("type") and panel.get("type") != "row":
+                types.add(panel["type"])
+            types.update(_panel_types(panel.get("panels")))
+    return types
+
+
+def export_sections(dashboard, used_inputs, previous, grafana_version):
+    """``__inputs`` and ``__requires`` for an exported dashboard, reusing the entries of the previous file.
+
+    An input keeps its label and description from ``previous`` (the file being replaced); a new one gets its name
+    as label. ``__requires`` keeps the previous non-panel entries and lists every panel type in use (sorted).
+    """
+    previous = previous if isinstance(previous, dict) else {}
+    old_inputs = dict((i.get("name"), i) for i in previous.get("__inputs") or [] if isinstance(i, dict))
+    inputs = []
+    for name in sorted(used_inputs):
+        if name in old_inputs:
+            inputs.append(old_inputs[name])
+        else:
+            plugin = used_inputs[name] or "postgres"
+            inputs.append({"name": name, "label": name, "description": "", "type": "datasource",
+                           "pluginId": plugin, "pluginName": plugin})
+    old_requires = [r for r in previous.get("__requires") or [] if isinstance(r, dict)]
+    requires = [r for r in old_requires if r.get("type") != "panel"]
+    if not any(r.get("type") == "grafana" for r in requires):
+        requires.insert(0, {"type": "grafana", "id": "grafana", "name": "Grafana", "version": grafana_version or ""})
+    for name, plugin in sorted(used_inputs.items()):
+        plugin = (old_inputs.get(name) or {}).get("pluginId") or plugin or "postgres"
+        if not any(r.get("type") == "datasource" and r.get("id") == plugin for r in requires):
+            requires.append({"type": "datasource", "id": plugin, "name": plugin, "version": ""})
+    old_panels = dict((r.get("id"), r) for r in old_requires if r.get("type") == "panel")
+    for panel_type in sorted(_panel_types(dashboard.get("panels"))):
+        new = {"type": "panel", "id": panel_type, "name": panel_type, "version": ""}
+        requires.append(old_panels.get(panel_type) or new)
+    return inputs, requires
+
+
+def export_dashboard(live, uid_to_input, previous=None, grafana_version=None, key_order="dest"):
+    """The live dashboard model as a file: server-managed fields removed, data source uids turned into inputs,
+    ``__inputs``/``__requires`` first, keys ordered like ``previous`` (key_order=dest) or sorted."""
+    body = dict((k, v) for k, v in live.items() if k not in SERVER_MANAGED and k not in EXPORT_ONLY)
+    used = {}
+    body = unmap_datasources(body, uid_to_input, used=used)
+    inputs, requires = export_sections(body, used, previous, grafana_version)
+    out = {}
+    if inputs:
+        out["__inputs"] = inputs
+    out["__requires"] = requires
+    out.update(body)
+    return order_like(out, previous if key_order == "dest" else None)
+
+
+def render_export(dashboard):
+    """The file text: 2-space indent, UTF-8 kept, trailing newline (what tools/build_dashboard.py writes)."""
+    return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"

@@ -219,8 +219,14 @@ def connect(module):
     return KpiDb(module, conn)
 
 
-def to_decimal(value, name, minimum=None, quantum=None):
-    """Parse ``value`` as a Decimal for option ``name``; raise ValueError naming the option when wrong."""
+def to_decimal(value, name, minimum=None, quantum=None, digits=None):
+    """Parse ``value`` as a Decimal for option ``name``; raise ValueError naming the option when wrong.
+
+    ``digits`` is the column's ``(precision, scale)`` (``numeric(p,s)``): the value must then be below
+    ``10**(p-s)`` in magnitude, and the message names the option and the allowed range. Any number too
+    long for Python's decimal context (more than 28 significant digits after rounding) is refused the
+    same way, never with a bare ``decimal.InvalidOperation``.
+    """
     if isinstance(value, bool):
         raise ValueError('%s must be a number, got %r' % (name, value))
     try:
@@ -231,8 +237,20 @@ def to_decimal(value, name, minimum=None, quantum=None):
         raise ValueError('%s must be a finite number, got %r' % (name, value))
     if minimum is not None and number < minimum:
         raise ValueError('%s must be >= %s, got %s' % (name, minimum, value))
+    if digits is not None:
+        precision, scale = digits
+        limit = Decimal(10) ** (precision - scale)
+        if abs(number) >= limit:
+            raise ValueError('%s is out of range: it must be %s and below %s (at most %d digits before the decimal '
+                             'point and %d after, column type numeric(%d,%d)), got %s'
+                             % (name, 'at least %s' % minimum if minimum is not None else 'above -%s' % limit,
+                                limit, precision - scale, scale, precision, scale, value))
     if quantum is not None:
-        number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+        try:
+            number = number.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            raise ValueError('%s has too many digits: at most 28 significant digits are supported, got %s'
+                             % (name, value))
     return number
 
 

@@ -120,7 +120,7 @@ diff:
 '''
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
+    check_uid, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}),
                  ("isPaused", False))
@@ -266,10 +266,10 @@ def run(module, client):
     group_body = {"title": name, "folderUid": folder_uid, "interval": interval, "rules": rules_body}
 
     if changed:
-        if current is None and client.get("/api/folders/%s" % folder_uid, "read", "folder '%s'" % folder_uid,
-                                          missing_ok=True) is None:
-            raise GrafanaError("Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)"
-                               % (obj, folder_uid))
+        if current is None:
+            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
+                                  "Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)"
+                                  % (obj, folder_uid))
         if not module.check_mode:
             reply = client.request("PUT", path, "write", obj, json_body=group_body, headers=headers,
                                    expected=(200, 202)) or {}
@@ -290,7 +290,7 @@ def delete_group(client, path, obj, rules, headers):
         return
     # Grafana < 11 has no group DELETE: delete its rules one by one.
     for rule in rules:
-        client.request("DELETE", "/api/v1/provisioning/alert-rules/%s" % rule["uid"], "delete",
+        client.request("DELETE", "/api/v1/provisioning/alert-rules/%s" % path_quote(rule["uid"]), "delete",
                        "alert rule '%s'" % rule.get("title"), headers=headers, expected=(200, 202, 204),
                        missing_ok=True)
 
@@ -305,6 +305,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = grafana_module(options)
+    check_uid(module, "folder_uid")
     run_module(module, run,
                {RuleError: lambda exc: "Invalid alert rule group '%s': %s" % (module.params["name"], exc)})
 

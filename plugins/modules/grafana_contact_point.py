@@ -44,6 +44,8 @@ options:
     description:
       - Slack incoming-webhook URL (secret). Required for a new V(slack) contact point unless O(secure_settings)
         has C(url) or C(token).
+      - Checked before any request - an C(https://) URL with a host name, no spaces, no credentials - and only
+        allowed with O(type=slack); the error never shows the value.
     type: str
   slack_recipient:
     description:
@@ -143,9 +145,11 @@ diff:
 '''
 
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    REDACTED, GrafanaError, deep_copy, grafana_module, run_module, secret_hash, secret_hash_matches)
+    REDACTED, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module, secret_hash,
+    secret_hash_matches)
 
 BASE = "/api/v1/provisioning/contact-points"
 HASH_KEY = "cxSecretHash"
@@ -156,6 +160,24 @@ SECURE_KEYS = {"slack": ("url", "token"), "email": (), "webhook": ("password", "
 TYPED = {"slack": (("slack_recipient", "recipient"), ("slack_username", "username"), ("slack_title", "title"),
                    ("slack_text", "text")),
          "email": (("email_single", "singleEmail"), ("email_subject", "subject"))}
+
+
+def slack_url_problem(value, ptype):
+    """Why ``value`` is not a usable Slack webhook URL (None when it is); never quotes the value."""
+    if value is None:
+        return None
+    if ptype != "slack":
+        return "only applies to type slack (type is %s)" % ptype
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme != "https" or not parts.hostname or re.search(r"\s", value):
+        return ("must be an https:// URL with a host name and no spaces (a Slack incoming-webhook URL such as "
+                "https://hooks.slack.com/services/T.../B.../...)")
+    if parts.username or parts.password:
+        return "must not contain credentials before the host name"
+    return None
 
 
 def desired_secrets(p):
@@ -189,12 +211,13 @@ def public_settings(settings, ptype):
 
 
 def find(client, uid, name):
-    items = client.get(BASE, "read", "contact points named '%s'" % name, params={"name": name}) or []
+    items = client.get(BASE, "read", "contact points named '%s'" % name, params={"name": name}, want=list) or []
     if uid:
         # the name filter finds it unless it is being renamed; then list all once
         match = [c for c in items if c.get("uid") == uid]
         if not match:
-            match = [c for c in client.get(BASE, "read", "contact points") or [] if c.get("uid") == uid]
+            match = [c for c in client.get(BASE, "read", "contact points", want=list) or []
+                     if isinstance(c, dict) and c.get("uid") == uid]
         return match[0] if match else None
     match = [c for c in items if c.get("name") == name]
     if len(match) > 1:
@@ -226,7 +249,7 @@ def run(module, client):
         if current is not None:
             result.update(changed=True, contact_point={})
             if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (BASE, current["uid"]), "delete", obj, headers=headers,
+                client.request("DELETE", "%s/%s" % (BASE, path_quote(current["uid"])), "delete", obj, headers=headers,
                                expected=(200, 202, 204), missing_ok=True)
         if module._diff:
             result["diff"] = {"before": view(current), "after": {}}
@@ -272,7 +295,7 @@ def run(module, client):
             if isinstance(reply, dict) and reply.get("uid"):
                 result["uid"] = reply["uid"]
         else:
-            client.request("PUT", "%s/%s" % (BASE, current["uid"]), "update", obj, json_body=write_body,
+            client.request("PUT", "%s/%s" % (BASE, path_quote(current["uid"])), "update", obj, json_body=write_body,
                            headers=headers, expected=(200, 202))
         result["contact_point"] = redact(dict(body, uid=result["uid"]))
     elif changed:
@@ -316,7 +339,11 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = grafana_module(options)
+    check_uid(module)
     p = module.params
+    problem = slack_url_problem(p["slack_url"], p["type"])
+    if problem:
+        module.fail_json(msg="slack_url %s (the value is not shown: it is a secret)" % problem)
     if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and \
             not (p["settings"] or {}).get("addresses"):
         module.fail_json(msg="email_addresses is required for an email contact point")

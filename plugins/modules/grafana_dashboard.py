@@ -23,6 +23,9 @@ description:
     longer matches that hash, someone edited it in Grafana. Then, when the deployed content differs from O(content),
     O(overwrite=false) fails with a clear message (no edit is lost silently) and O(overwrite=true) replaces it and
     reports C(out_of_band_edit=true).
+  - When the edit was brought home (exported with M(cx_catalyst.kpi_dashboard.grafana_dashboard_export) and
+    committed), the desired content equals the dashboard in Grafana; the module then records the new hash (one save,
+    C(changed=true), RV(adopted=true)), so the next deployment of changed content is not taken for an overwrite.
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
@@ -131,6 +134,11 @@ out_of_band_edit:
     hash recorded at the last deployment).
   returned: always
   type: bool
+adopted:
+  description: The dashboard in Grafana had been edited outside this module but already equalled the desired content
+    (the edit was exported into the source); the module saved it once to record it as deployed.
+  returned: always
+  type: bool
 diff:
   description: Normalised dashboard JSON (and folder) before and after.
   returned: when diff mode is on
@@ -141,7 +149,7 @@ import hashlib
 import json
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    UID_RE, GrafanaError, grafana_module, run_module)
+    UID_RE, GrafanaError, check_uid, grafana_module, path_quote, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -174,21 +182,37 @@ def desired_dashboard(p):
     return normalise(data)
 
 
+def referenced_datasources(p):
+    """(option, uid) of every datasource the options map the dashboard to, each uid once."""
+    found = []
+    if p["datasource_uid"]:
+        found.append(("datasource_uid", p["datasource_uid"]))
+    for name, ds_uid in sorted((p["datasource_map"] or {}).items()):
+        found.append(("datasource_map['%s']" % name, ds_uid))
+    seen, out = set(), []
+    for option, ds_uid in found:
+        if ds_uid not in seen:
+            seen.add(ds_uid)
+            out.append((option, ds_uid))
+    return out
+
+
 def run(module, client):
     p = module.params
-    result = dict(changed=False, out_of_band_edit=False, folder_uid=p["folder_uid"] or "")
+    result = dict(changed=False, out_of_band_edit=False, adopted=False, folder_uid=p["folder_uid"] or "")
     if p["state"] == "absent":
         uid = p["uid"]
         if not uid:
             uid = desired_dashboard(p)["uid"]
         result["uid"] = uid
-        current = client.get("/api/dashboards/uid/%s" % uid, "read", "dashboard '%s'" % uid, missing_ok=True)
+        current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid,
+                             missing_ok=True)
         if current is not None:
             result["changed"] = True
             result["folder_uid"] = (current.get("meta") or {}).get("folderUid") or ""
             if not module.check_mode:
-                client.request("DELETE", "/api/dashboards/uid/%s" % uid, "delete", "dashboard '%s'" % uid,
-                               missing_ok=True)
+                client.request("DELETE", "/api/dashboards/uid/%s" % path_quote(uid), "delete",
+                               "dashboard '%s'" % uid, missing_ok=True)
             if module._diff:
                 result["diff"] = {"before": normalise(current.get("dashboard")), "after": {}}
         return result
@@ -198,7 +222,7 @@ def run(module, client):
     obj = "dashboard '%s'" % uid
     result["uid"] = uid
     folder_uid = p["folder_uid"] or ""
-    current = client.get("/api/dashboards/uid/%s" % uid, "read", obj, missing_ok=True)
+    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
     have, meta = {}, {}
     if current is not None:
         meta = current.get("meta") or {}
@@ -206,7 +230,11 @@ def run(module, client):
         result.update(url=meta.get("url"), version=(current.get("dashboard") or {}).get("version"))
     have_folder = meta.get("folderUid") or ""
     content_differs = current is None or have != want
-    changed = content_differs or have_folder != folder_uid
+    # An edit made in Grafana and exported into the source: same content, stale hash. Record it once.
+    adopted = current is not None and not content_differs and \
+        (current.get("dashboard") or {}).get(MARKER) != content_hash(have)
+    result["adopted"] = adopted
+    changed = content_differs or have_folder != folder_uid or adopted
     if current is not None and content_differs:
         recorded = (current.get("dashboard") or {}).get(MARKER)
         edited = recorded != content_hash(have)
@@ -219,10 +247,14 @@ def run(module, client):
                 % (uid, want.get("title")))
     result["changed"] = changed
     if changed:
-        if folder_uid and folder_uid != have_folder and client.get(
-                "/api/folders/%s" % folder_uid, "read", "folder '%s'" % folder_uid, missing_ok=True) is None:
-            raise GrafanaError("Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
-                               "or fix folder_uid" % (obj, folder_uid))
+        if folder_uid and folder_uid != have_folder:
+            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
+                                  "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
+                                  "or fix folder_uid" % (obj, folder_uid))
+        for option, ds_uid in (referenced_datasources(p) if content_differs else []):
+            client.require_exists("/api/datasources/uid/%s" % path_quote(ds_uid), "datasource '%s'" % ds_uid,
+                                  "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
+                                  "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option))
         if not module.check_mode:
             body_dash = dict(want, **{MARKER: content_hash(want)})
             if current is not None:
@@ -267,6 +299,13 @@ def main():
                             mutually_exclusive=[("path", "content")],
                             required_if=[("state", "present", ("path", "content"), True)],
                             required_one_of=[("uid", "path", "content")])
+    check_uid(module)
+    check_uid(module, "folder_uid", allow_empty=True)
+    check_uid(module, "datasource_uid")
+    for name, ds_uid in sorted((module.params["datasource_map"] or {}).items()):
+        if not isinstance(ds_uid, str) or not UID_RE.match(ds_uid):
+            module.fail_json(msg="datasource_map['%s'] '%s' is invalid: use 1-40 characters of letters, digits, '-' "
+                                 "and '_'" % (name, ds_uid))
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 

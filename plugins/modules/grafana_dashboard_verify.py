@@ -145,7 +145,7 @@ table:
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, deep_copy, grafana_module, run_module)
+    GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     DashboardInputError, apply_mapping, build_mapping, load_content)
 
@@ -178,7 +178,7 @@ class Resolver(object):
 
     def datasources(self):
         if self._datasources is None:
-            self._datasources = self.client.get("/api/datasources", "list", "datasources") or []
+            self._datasources = self.client.get("/api/datasources", "list", "datasources", want=list) or []
         return self._datasources
 
     def by_uid_or_name(self, ref):
@@ -332,7 +332,8 @@ def verify_panel(client, resolver, panel, row, p):
 
 def load_dashboard(client, p):
     if p["uid"]:
-        reply = client.get("/api/dashboards/uid/%s" % p["uid"], "read", "dashboard '%s'" % p["uid"], missing_ok=True)
+        reply = client.get("/api/dashboards/uid/%s" % path_quote(p["uid"]), "read", "dashboard '%s'" % p["uid"],
+                           missing_ok=True)
         if reply is None:
             raise GrafanaError("Grafana: dashboard '%s' not found; deploy it first (grafana_dashboard)" % p["uid"])
         return reply.get("dashboard") or {}
@@ -384,6 +385,8 @@ def main():
     module = grafana_module(options,
                             mutually_exclusive=[("uid", "path", "content")],
                             required_one_of=[("uid", "path", "content")])
+    check_uid(module)
+    check_uid(module, "datasource_uid")
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 

@@ -136,8 +136,9 @@ options:
   health_check:
     description:
       - After the data source is in place, run Grafana's health check (C(/api/datasources/uid/<uid>/health), a real
-        connection from Grafana to the database) and fail when it reports an error. Skipped in check mode when a
-        change is pending.
+        connection from Grafana to the database) and fail when it reports an error. The failure says whether this
+        run created or updated the data source (the change stays saved in Grafana) or left it unchanged. Skipped in
+        check mode when a change is pending.
     type: bool
     default: false
   state:
@@ -244,7 +245,7 @@ def desired_secrets(p):
 def find_datasource(client, uid, name):
     """uid first; the name is the fallback lookup (finds a data source created without our uid)."""
     if uid:
-        found = client.get("/api/datasources/uid/%s" % uid, "read", "datasource uid '%s'" % uid, missing_ok=True)
+        found = client.get("/api/datasources/uid/%s" % path_quote(uid), "read", "datasource uid '%s'" % uid, missing_ok=True)
         if found is not None or not name:
             return found
     if name:
@@ -366,7 +367,8 @@ def run(module, client):
         if current is not None:
             result.update(changed=True, datasource={})
             if not module.check_mode:
-                client.request("DELETE", "/api/datasources/uid/%s" % current["uid"], "delete", obj, missing_ok=True)
+                client.request("DELETE", "/api/datasources/uid/%s" % path_quote(current["uid"]), "delete", obj,
+                               missing_ok=True)
         if module._diff:
             result["diff"] = {"before": comparable(current), "after": {}}
         return result
@@ -392,32 +394,50 @@ def run(module, client):
             if p["is_default"] is False and created.get("isDefault"):
                 fix = dict(body, isDefault=False, version=created.get("version", 1), uid=created.get("uid"))
                 fix.pop("secureJsonData", None)
-                reply = write(client, "PUT", "/api/datasources/uid/%s" % created.get("uid"), "update", obj, fix) or {}
+                reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(created.get("uid")), "update",
+                              obj, fix) or {}
         else:
             body["version"] = current.get("version", 0)
-            reply = write(client, "PUT", "/api/datasources/uid/%s" % current["uid"], "update", obj, body) or {}
+            reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(current["uid"]), "update", obj,
+                          body) or {}
         result["datasource"] = reply.get("datasource") or body
         result["uid"] = result["datasource"].get("uid") or body.get("uid")
     elif changed:
         result["datasource"] = dict((k, v) for k, v in body.items() if k != "secureJsonData")
 
     if p["health_check"] and not (module.check_mode and changed):
-        result["health"] = health(client, result["uid"], obj)
+        saved = None
+        if changed:
+            saved = "created" if current is None else "updated"
+        result["health"] = health(client, result["uid"], obj, saved)
     if module._diff:
         result["diff"] = {"before": before_view, "after": after_view}
     result["datasource"] = dict((k, v) for k, v in result["datasource"].items() if k != "secureJsonData")
     return result
 
 
-def health(client, uid, obj):
+def health(client, uid, obj, saved=None):
+    """Grafana's health check of the datasource; a failure says whether this run saved the datasource.
+
+    ``saved`` is ``created``/``updated`` when this run wrote it (it then stays in Grafana as written: a
+    health check is no reason to roll a valid configuration back), ``None`` when nothing was written.
+    """
+    state = ("%s was %s in Grafana (the change is saved) but " % (obj, saved)) if saved else \
+        ("%s is unchanged in Grafana but " % obj)
     try:
-        reply = client.get("/api/datasources/uid/%s/health" % uid, "check health of", obj)
+        reply = client.get("/api/datasources/uid/%s/health" % path_quote(uid), "check health of", obj)
     except GrafanaError as exc:
         if exc.status == 400 and isinstance(exc.body, dict):
-            raise GrafanaError("Grafana: health check of %s failed: %s" % (obj, exc.body.get("message")), 400,
+            raise GrafanaError("Grafana: %sits health check failed: %s" % (state, exc.body.get("message")), 400,
                                exc.body)
+        if saved:
+            raise GrafanaError("Grafana: %sits health check could not run: %s" % (state, exc), exc.status, exc.body)
         raise
-    return {"status": (reply or {}).get("status", "OK"), "message": (reply or {}).get("message", "")}
+    status = (reply or {}).get("status", "OK")
+    if str(status).upper() not in ("OK", ""):
+        raise GrafanaError("Grafana: %sits health check failed: %s (status %s)"
+                           % (state, (reply or {}).get("message") or "no message", status), 200, reply)
+    return {"status": status, "message": (reply or {}).get("message", "")}
 
 
 def main():

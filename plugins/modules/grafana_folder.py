@@ -93,7 +93,7 @@ diff:
 '''
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, grafana_module, run_module)
+    GrafanaError, check_uid, grafana_module, path_quote, run_module)
 
 
 def folder_view(folder):
@@ -103,12 +103,13 @@ def folder_view(folder):
 
 
 def read_folder(client, uid):
-    return client.get("/api/folders/%s" % uid, "read", "folder '%s'" % uid, missing_ok=True)
+    return client.get("/api/folders/%s" % path_quote(uid), "read", "folder '%s'" % uid, missing_ok=True)
 
 
 def require_parent(client, parent_uid):
-    if parent_uid and read_folder(client, parent_uid) is None:
-        raise GrafanaError("Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
+    if parent_uid:
+        client.require_exists("/api/folders/%s" % path_quote(parent_uid), "parent folder '%s'" % parent_uid,
+                              "Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
 
 
 def create_folder(client, uid, title, parent_uid):
@@ -134,7 +135,7 @@ def update_folder(client, current, title):
     uid = current["uid"]
     body = {"title": title, "version": current.get("version"), "overwrite": False}
     try:
-        return client.request("PUT", "/api/folders/%s" % uid, "update", "folder '%s'" % uid, json_body=body)
+        return client.request("PUT", "/api/folders/%s" % path_quote(uid), "update", "folder '%s'" % uid, json_body=body)
     except GrafanaError as exc:
         if exc.status == 412:
             raise GrafanaError("Grafana: failed to update folder '%s': HTTP 412: the folder was changed by someone "
@@ -143,7 +144,7 @@ def update_folder(client, current, title):
 
 
 def move_folder(client, uid, parent_uid):
-    return client.request("POST", "/api/folders/%s/move" % uid, "move", "folder '%s'" % uid,
+    return client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", "folder '%s'" % uid,
                           json_body={"parentUid": parent_uid or ""})
 
 
@@ -160,7 +161,7 @@ def run(module, client):
         result.update(changed=True, folder={})
         if not module.check_mode:
             params = {"forceDeleteRules": "true"} if p["force_delete_rules"] else None
-            client.request("DELETE", "/api/folders/%s" % uid, "delete", "folder '%s'" % uid, params=params,
+            client.request("DELETE", "/api/folders/%s" % path_quote(uid), "delete", "folder '%s'" % uid, params=params,
                            missing_ok=True)
         if module._diff:
             result["diff"] = {"before": before, "after": {}}
@@ -210,6 +211,7 @@ def main():
     module = grafana_module(options,
                             required_if=[("state", "present", ["title"])])
     check_uid(module)
+    check_uid(module, "parent_uid", allow_empty=True)
     run_module(module, run)
 
 

@@ -183,7 +183,7 @@ def run(module, client):
     try:
         have = norm_route(current, "current tree", strict=False)
     except PolicyError:
-        have = deep_copy(current)  # something unparseable: report it as different and replace it
+        have = deep_copy(current)  # something unparsable: report it as different and replace it
     result = dict(changed=False, policy=have)
 
     if p["state"] == "absent":

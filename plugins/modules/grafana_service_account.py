@@ -99,7 +99,7 @@ diff:
 '''
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    grafana_module, run_module)
+    grafana_module, path_quote, run_module)
 
 SA = "/api/serviceaccounts"
 
@@ -133,14 +133,15 @@ def run(module, client):
     result = dict(changed=False, token_created=False, service_account=account or {})
     tokens = []
     if account is not None and (p["token_name"] or module._diff):
-        tokens = [t.get("name") for t in client.get("%s/%s/tokens" % (SA, account["id"]), "list tokens of", obj)
+        tokens = [t.get("name") for t in client.get("%s/%s/tokens" % (SA, path_quote(account["id"])), "list tokens of", obj,
+                                                   want=list)
                   or []]
 
     if p["state"] == "absent":
         if account is not None:
             result.update(changed=True, service_account={})
             if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (SA, account["id"]), "delete", obj, missing_ok=True)
+                client.request("DELETE", "%s/%s" % (SA, path_quote(account["id"])), "delete", obj, missing_ok=True)
         if module._diff:
             result["diff"] = {"before": view(account, tokens), "after": {}}
         return result
@@ -158,7 +159,7 @@ def run(module, client):
     elif account.get("role") != p["role"] or bool(account.get("isDisabled")) != p["is_disabled"]:
         result["changed"] = True
         if not module.check_mode:
-            reply = client.request("PATCH", "%s/%s" % (SA, account["id"]), "update", obj,
+            reply = client.request("PATCH", "%s/%s" % (SA, path_quote(account["id"])), "update", obj,
                                    json_body={"role": p["role"], "isDisabled": p["is_disabled"]}) or {}
             account = reply.get("serviceaccount") or dict(account, role=p["role"], isDisabled=p["is_disabled"])
         else:
@@ -171,7 +172,7 @@ def run(module, client):
             body = {"name": p["token_name"]}
             if p["token_seconds_to_live"]:
                 body["secondsToLive"] = p["token_seconds_to_live"]
-            reply = client.request("POST", "%s/%s/tokens" % (SA, account["id"]), "create token '%s' of"
+            reply = client.request("POST", "%s/%s/tokens" % (SA, path_quote(account["id"])), "create token '%s' of"
                                    % p["token_name"], obj, json_body=body) or {}
             result["token"] = reply.get("key")
     if module._diff:

@@ -118,7 +118,7 @@ def validated_prices(params):
             if params['state'] == 'present':
                 raise ValueError('%s is required with state=present' % option)
             continue
-        prices[option] = to_decimal(params[option], option, minimum=0, quantum=PRICE_QUANTUM)
+        prices[option] = to_decimal(params[option], option, minimum=0, quantum=PRICE_QUANTUM, digits=(12, 6))
     return prices
 
 

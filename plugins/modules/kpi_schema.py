@@ -151,6 +151,15 @@ would_apply:
   type: list
   elements: dict
   sample: [{"file": "views.sql", "kind": "repeatable", "reason": "new", "statements": 17, "checksum": "3f0c..."}]
+pending_migrations:
+  description:
+    - Ledger names of the V(once) files (baseline and numbered migrations such as C(0002-token-usage-monthly-partitions.sql))
+      that this run applied, or in check mode would apply, in order. Empty when the schema is up to date.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
+  sample: ["0001-kpi-definitions.sql", "0002-token-usage-monthly-partitions.sql"]
 skipped:
   description: Ledger names of the files that were already up to date.
   returned: always
@@ -192,6 +201,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
 
 SETTING_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$')
 LEDGER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$')
+NUMBERED = re.compile(r'^[0-9]{4}-.*\.sql$')
 DOLLAR_TAG = re.compile(r'\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$')
 
 
@@ -470,6 +480,13 @@ def run_module(module):
         db.close()
         module.fail_json(msg='kpi_schema: %s' % exc, queries=db.queries)
 
+    pending = [entry['file'] for entry in would_apply if entry['kind'] == 'once']
+    applied_numbered = sorted(name for name in before if NUMBERED.match(name))
+    for name in pending:
+        if NUMBERED.match(name) and applied_numbered and name < applied_numbered[-1]:
+            module.warn('migration %s is applied after %s, which sorts after it; check that it does not depend '
+                        'on running before it' % (name, applied_numbered[-1]))
+
     by_name = dict((item['name'], item) for item in files)
     after = dict(before)
     applied = []
@@ -532,7 +549,7 @@ def run_module(module):
 
     exit_with_diff(module, ledger_view(before), ledger_view(after),
                    changed=bool(would_apply) if module.check_mode else None, applied=applied,
-                   would_apply=would_apply, skipped=skipped, ledger=ledger_view(after), queries=db.queries)
+                   would_apply=would_apply, pending_migrations=pending, skipped=skipped, ledger=ledger_view(after), queries=db.queries)
 
 
 def main():

@@ -144,6 +144,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
 COLUMNS = ('budget_name', 'provider', 'budget_type', 'token_limit', 'cost_limit_usd', 'alert_threshold_pct',
            'period_start', 'period_end', 'is_active')
 PCT_QUANTUM = to_decimal('0.01', 'quantum')
+BIGINT_MAX = 2 ** 63 - 1
 
 
 def period_containing(day, budget_type):
@@ -162,16 +163,17 @@ def validated_options(params):
     """Typed desired values from the options; ValueError naming the option when one is wrong."""
     opts = {}
     if params['token_limit'] is not None:
-        if params['token_limit'] <= 0:
-            raise ValueError('token_limit must be greater than 0, got %d' % params['token_limit'])
+        if not 0 < params['token_limit'] <= BIGINT_MAX:
+            raise ValueError('token_limit must be greater than 0 and at most %d (column type '
+                             'bigint), got %d' % (BIGINT_MAX, params['token_limit']))
         opts['token_limit'] = params['token_limit']
     if params['cost_limit_usd'] is not None:
-        value = to_decimal(params['cost_limit_usd'], 'cost_limit_usd', quantum=MONEY_QUANTUM)
+        value = to_decimal(params['cost_limit_usd'], 'cost_limit_usd', quantum=MONEY_QUANTUM, digits=(14, 4))
         if value <= 0:
             raise ValueError('cost_limit_usd must be greater than 0, got %s' % params['cost_limit_usd'])
         opts['cost_limit_usd'] = value
     if params['alert_threshold_pct'] is not None:
-        value = to_decimal(params['alert_threshold_pct'], 'alert_threshold_pct', quantum=PCT_QUANTUM)
+        value = to_decimal(params['alert_threshold_pct'], 'alert_threshold_pct', quantum=PCT_QUANTUM, digits=(5, 2))
         if not 0 < value <= 100:
             raise ValueError('alert_threshold_pct must be above 0 and at most 100, got %s'
                              % params['alert_threshold_pct'])

@@ -1,6 +1,6 @@
 """Grafana HTTP API emulator: the stand-in for Grafana in this project's tests.
 
-Every behaviour follows ``/work/shared/reference/grafana-api-notes.md`` (cited as "notes §N") or the
+Every behaviour follows ``docs/grafana-behaviour.md`` of this repository (cited as "docs §N") or the
 9.5-era OpenAPI file; see README.md for the behaviour table with sources.  Run it with
 ``python -m grafana_emulator --host 127.0.0.1 --port 0``.
 """

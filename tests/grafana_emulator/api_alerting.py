@@ -1,10 +1,11 @@
-"""Alerting provisioning API under /api/v1/provisioning (notes §5)."""
+"""Alerting provisioning API under /api/v1/provisioning (docs §5)."""
 
 import copy
 import re
 import uuid
 
-from .server import ApiError, error, bad_request_data
+from . import binding
+from .server import ApiError, error, errutil, bad_request_data
 from .api_datasources import find as find_datasource
 from .api_dashboards import folder_by_uid
 from .api_core import default_policy_tree
@@ -40,7 +41,7 @@ def register(app):
     bad_provenance_status = 400 if profile.v >= (11, 0, 0) else 500
 
     def requested_provenance(req, kind):
-        """notes §5: X-Disable-Provenance present -> "" (none), else "api"; which writes honour it depends on
+        """docs §5: X-Disable-Provenance present -> "" (none), else "api"; which writes honour it depends on
         the version (9.5/10.x: rule POST/PUT only; 11.x+: every provisioning write incl. DELETE)."""
         honoured = profile.provenance_header_all_writes or (kind == "rule" and req.method in ("POST", "PUT"))
         return "" if honoured and req.has_header("X-Disable-Provenance") else "api"
@@ -57,6 +58,8 @@ def register(app):
     # ------------------------------------------------------------------ alert rules
     def rule_out(rule):
         out = {k: copy.deepcopy(v) for k, v in rule.items() if not k.startswith("_")}
+        if not out.get("provenance") and profile.provenance_omitempty:
+            out.pop("provenance", None)       # §14.4: json:"provenance,omitempty" on 10.x+
         return out
 
     def group_key(org_id, folder_uid, group):
@@ -147,17 +150,22 @@ def register(app):
 
     @app.route("POST", PREFIX + r"/alert-rules", action="alert.provisioning:write")
     def post_rule(req):
-        body = req.json()
+        body = req.json(fields=binding.ALERT_RULE)
         rule = validate_rule(req, body)
         if rule["uid"] in store.alert_rules:
-            raise error(409, "failed to save alert rule: a rule with uid %s already exists" % rule["uid"],
-                        go_error="conflict")
+            # §14.11: 400 on 11.x (unique constraint mapped to bad request); 409 errutil in current code
+            if profile.rule_uid_taken_status == 409:
+                raise errutil(409, "alerting.alert-rule.conflict",
+                              "Failed to save alert rule '%s' in organization %d due to conflict: a rule with this "
+                              "UID already exists" % (rule["uid"], req.org_id))
+            raise error(400, "failed to save alert rule: a conflicting alert rule is found: rule title under the "
+                        "same organisation and folder should be unique", go_error="unique constraint violation")
         return 201, rule_out(store_rule(req, rule, requested_provenance(req, "rule")))
 
     @app.route("PUT", PREFIX + r"/alert-rules/(?P<uid>[^/]+)", action="alert.provisioning:write")
     def put_rule(req, uid):
         existing = rule_or_404(req, uid)
-        rule = validate_rule(req, req.json(), uid=uid)
+        rule = validate_rule(req, req.json(fields=binding.ALERT_RULE), uid=uid)
         provenance = requested_provenance(req, "rule")
         check_provenance(existing["provenance"], provenance)
         return rule_out(store_rule(req, rule, provenance, existing))
@@ -183,15 +191,22 @@ def register(app):
 
     GROUP = PREFIX + r"/folder/(?P<folder_uid>[^/]+)/rule-groups/(?P<group>[^/]+)"
 
+    def group_not_found():
+        """§14.8: a missing rule group is a 404 with a JSON body (older code ErrResp; current errutil, whose
+        public message defaults to the status text -- chosen, the message text is unverified)."""
+        if profile.rule_group_404_errutil:
+            return errutil(404, "alerting.alert-rule.notFound", "Not found")
+        return error(404, "rulegroup not found", go_error="rule group not found")
+
     @app.route("GET", GROUP, action="alert.provisioning:read")
     def get_group(req, folder_uid, group):
         if not group_rules(req.org_id, folder_uid, group):
-            raise ApiError(404, None)
+            raise group_not_found()
         return group_out(req.org_id, folder_uid, group)
 
     @app.route("PUT", GROUP, action="alert.provisioning:write")
     def put_group(req, folder_uid, group):
-        body = req.json()
+        body = req.json(fields=binding.RULE_GROUP)
         if folder_by_uid(store, req.org_id, folder_uid) is None:
             raise error(400, "invalid alert rule group: folder does not exist", go_error="folder not found")
         interval = body.get("interval")
@@ -238,7 +253,7 @@ def register(app):
         def delete_group(req, folder_uid, group):
             rules = group_rules(req.org_id, folder_uid, group)
             if not rules:
-                raise ApiError(404, None)
+                raise group_not_found()
             provenance = requested_provenance(req, "group")
             for r in rules:
                 check_provenance(r["provenance"], provenance, deleting=True)
@@ -253,8 +268,11 @@ def register(app):
         if redact:
             for key in cp["secure"]:
                 settings[key] = REDACTED
-        return {"uid": cp["uid"], "name": cp["name"], "type": cp["type"], "settings": settings,
-                "disableResolveMessage": cp["disableResolveMessage"], "provenance": cp["provenance"]}
+        out = {"uid": cp["uid"], "name": cp["name"], "type": cp["type"], "settings": settings,
+               "disableResolveMessage": cp["disableResolveMessage"], "provenance": cp["provenance"]}
+        if not cp["provenance"] and profile.provenance_omitempty:
+            del out["provenance"]             # §14.4: json:"provenance,omitempty" on 10.x+
+        return out
 
     def validate_cp(body, stored=None):
         if not isinstance(body, dict):
@@ -308,12 +326,23 @@ def register(app):
 
     @app.route("POST", PREFIX + r"/contact-points", action="alert.provisioning:write")
     def post_cp(req):
-        body = req.json()
+        body = req.json(fields=binding.CONTACT_POINT)
         cp = validate_cp(body)
         uid = body.get("uid") or uuid.uuid4().hex[:14]
         if not isinstance(uid, str) or not re.match(r"^[a-zA-Z0-9\-_]{1,40}$", uid):
             raise error(400, "invalid object specification: uid is invalid", go_error="uid")
         if uid in store.contact_points:
+            taken = store.contact_points[uid]
+            # §14.5: 500 on 10.x/11.x (plain error, only ErrValidation maps to 400); 409 errutil in current code
+            if profile.cp_uid_taken_status == 409:
+                raise errutil(409, "alerting.notifications.contact-points.uidInUse",
+                              "Receiver configuration with UID '%s' already exists in contact point '%s'. Please "
+                              "use unique identifiers for receivers across all contact points."
+                              % (uid, taken["name"]))
+            if profile.cp_uid_taken_status == 500:
+                raise error(500, "receiver configuration with UID '%s' already exist in contact point '%s'. Please "
+                            "use unique identifiers for receivers across all contact points" % (uid, taken["name"]),
+                            go_error="uid exists")
             raise error(400, "invalid object specification: contact point with uid %s already exists" % uid,
                         go_error="uid exists")
         cp.update({"uid": uid, "orgId": req.org_id, "provenance": requested_provenance(req, "cp")})
@@ -326,7 +355,7 @@ def register(app):
     @app.route("PUT", PREFIX + r"/contact-points/(?P<uid>[^/]+)", action="alert.provisioning:write")
     def put_cp(req, uid):
         stored = cp_or_404(req, uid)
-        cp = validate_cp(req.json(), stored)
+        cp = validate_cp(req.json(fields=binding.CONTACT_POINT), stored)
         provenance = requested_provenance(req, "cp")
         check_provenance(stored["provenance"], provenance)
         if cp["name"] != stored["name"]:
@@ -342,12 +371,17 @@ def register(app):
     @app.route("DELETE", PREFIX + r"/contact-points/(?P<uid>[^/]+)", action="alert.provisioning:write")
     def delete_cp(req, uid):
         stored = cp_or_404(req, uid)
-        check_provenance(stored["provenance"], requested_provenance(req, "cp"), deleting=True)
+        if not profile.cp_delete_ignores_provenance:      # §14.6: 11.x deletes whatever the provenance
+            check_provenance(stored["provenance"], requested_provenance(req, "cp"), deleting=True)
         last_of_name = not any(c["name"] == stored["name"] and c["uid"] != uid for c in store.contact_points.values()
                                if c["orgId"] == req.org_id)
         if last_of_name and any(r.get("receiver") == stored["name"] for r in _walk(store.policies.get(req.org_id) or {})):
-            raise error(400, "contact point '%s' is currently used by a notification policy" % stored["name"],
-                        go_error="in use")
+            # §14.6: 500 "failed to delete contact point" on 10.x/11.x; 409 errutil in current code
+            if profile.cp_in_use_status == 409:
+                raise errutil(409, "alerting.notifications.contact-points.referenced",
+                              "Contact point is currently referenced by a notification policy.")
+            raise error(500, "failed to delete contact point", go_error="contact point '%s' is currently used "
+                        "by a notification policy" % stored["name"])
         del store.contact_points[uid]
         return 202, {"message": "contactpoint deleted"}
 
@@ -381,7 +415,7 @@ def register(app):
 
     @app.route("PUT", PREFIX + r"/policies", action="alert.provisioning:write")
     def put_policies(req):
-        tree = req.json()
+        tree = req.json(fields=binding.ROUTE)
         validate_route(req, tree)
         provenance = requested_provenance(req, "policy")
         stored = store.policies.get(req.org_id) or default_policy_tree()

@@ -5,6 +5,7 @@ import json
 import os
 import uuid
 
+from . import binding
 from .server import ApiError, error, bad_request_data
 from .store import now_iso
 
@@ -52,7 +53,7 @@ def new_user_row(user_id, login, email, name, password, orgs, grafana_admin=Fals
 
 
 def user_profile(user, org_id):
-    """notes §1 UserProfileDTO."""
+    """docs §1 UserProfileDTO."""
     return {"id": user["id"], "uid": user["uid"], "email": user["email"], "name": user["name"],
             "login": user["login"], "theme": user.get("theme", ""), "orgId": org_id,
             "isGrafanaAdmin": user["isGrafanaAdmin"], "isDisabled": user["isDisabled"], "isExternal": False,
@@ -71,7 +72,7 @@ CORE_PANELS = ("timeseries", "stat", "table", "gauge", "bargauge", "barchart", "
 
 
 def installed_plugins(profile):
-    """Core plugins of the emulated version: id -> (type, name).  The PostgreSQL plugin id follows notes §2."""
+    """Core plugins of the emulated version: id -> (type, name).  The PostgreSQL plugin id follows docs §2."""
     plugins = {pid: ("datasource", name) for pid, name in CORE_DATASOURCES.items()}
     plugins[profile.postgres_plugin_id] = ("datasource", "PostgreSQL")
     testdata = "grafana-testdata-datasource" if profile.v >= (10, 3, 0) else "testdata"
@@ -94,13 +95,13 @@ def register(app):
 
     @app.route("GET", r"/api/health", auth=False)
     def health(req):
-        """notes §1: no auth, pretty JSON, charset=UTF-8, 503 with database failing."""
+        """docs §1: no auth, pretty JSON, charset=UTF-8, 503 with database failing."""
         return (503 if app.database_failing else 200, None,
                 {"Content-Type": "application/json; charset=UTF-8"}, health_body())
 
     @app.route("GET", r"/healthz", auth=False)
     def healthz(req):
-        """notes §1: plain ``Ok``."""
+        """docs §1: plain ``Ok``."""
         return (200, None, {"Content-Type": "text/plain; charset=utf-8"}, "Ok")
 
     @app.route("GET", r"/api/user")
@@ -113,9 +114,24 @@ def register(app):
         return [{"orgId": oid, "name": store.orgs[oid]["name"], "role": role}
                 for oid, role in sorted(user["orgs"].items())]
 
+    @app.route("POST", r"/api/user/using/(?P<org_id>[^/]+)")
+    def user_set_using_org(req, org_id):
+        """§14.2 UserSetUsingOrg: non-numeric id -> 400 ``id is invalid``; not a member -> 401 ``Not a valid
+        organization``; else the user's current org is changed (persisted: later requests without
+        X-Grafana-Org-Id use it) -> 200 ``{"message":"Active organization changed"}``."""
+        try:
+            oid = int(org_id)
+        except ValueError:
+            raise error(400, "id is invalid", go_error='strconv.ParseInt: parsing "%s": invalid syntax' % org_id)
+        user = req.identity.user
+        if oid not in user["orgs"]:
+            raise error(401, "Not a valid organization")
+        user["orgId"] = oid
+        return {"message": "Active organization changed"}
+
     @app.route("GET", r"/api/frontend/settings")
     def frontend_settings(req):
-        """notes §1: inside reqSignedIn; buildInfo.version; datasources keyed by name; defaultDatasource."""
+        """docs §1: inside reqSignedIn; buildInfo.version; datasources keyed by name; defaultDatasource."""
         dss = sorted((d for d in store.datasources.values() if d["orgId"] == req.org_id),
                      key=lambda d: d["name"].lower())
         default = next((d["name"] for d in dss if d["isDefault"]), "-- Grafana --")
@@ -163,7 +179,7 @@ def register(app):
 
     @app.route("POST", r"/api/orgs", action="server:admin")
     def create_org(req):
-        body = req.json()
+        body = req.json(fields=binding.ORG)
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise bad_request_data()
@@ -191,7 +207,7 @@ def register(app):
     @app.route("POST", r"/api/orgs/(?P<org_id>\d+)/users", action="server:admin")
     def add_org_user(req, org_id):
         oid = int(org_id)
-        body = req.json()
+        body = req.json(fields=binding.ORG_USER)
         role = body.get("role")
         if role not in ("Viewer", "Editor", "Admin", "None"):
             raise bad_request_data()
@@ -209,7 +225,7 @@ def register(app):
 
     @app.route("PATCH", r"/api/orgs/(?P<org_id>\d+)/users/(?P<user_id>\d+)", action="server:admin")
     def update_org_user(req, org_id, user_id):
-        body = req.json()
+        body = req.json(fields=binding.ORG_USER)
         user = store.users.get(int(user_id))
         if body.get("role") not in ("Viewer", "Editor", "Admin", "None"):
             raise bad_request_data()
@@ -220,7 +236,7 @@ def register(app):
 
     @app.route("POST", r"/api/admin/users", action="server:admin")
     def admin_create_user(req):
-        body = req.json()
+        body = req.json(fields=binding.ADMIN_USER)
         login = body.get("login") or body.get("email")
         password = body.get("password") or ""
         if not login:

@@ -1,4 +1,4 @@
-"""Folders (notes §3), dashboards, search and import (notes §4)."""
+"""Folders (docs §3), dashboards, search and import (docs §4)."""
 
 import copy
 import os
@@ -6,6 +6,7 @@ import re
 import unicodedata
 import uuid
 
+from . import binding, dashboard_schema
 from .server import ApiError, error, errutil, status_error, bad_request_data
 from .store import now_iso
 
@@ -24,8 +25,21 @@ def short_uid():
     return uuid.uuid4().hex[:14]
 
 
+def touch(store, row):
+    """Every write moves the object's /apis ``resourceVersion`` and ``generation`` on (docs §13.1); the
+    Kubernetes-style ``metadata.uid`` is made once."""
+    row["resourceVersion"] = store.next_id("resource_version")
+    row["generation"] = row.get("generation", 0) + 1
+    row.setdefault("k8sUid", str(uuid.uuid4()))
+
+
+def namespace(org_id):
+    """docs §13.1: ``default`` for org 1, ``org-<id>`` for the others."""
+    return "default" if org_id == 1 else "org-%d" % org_id
+
+
 def check_uid(uid):
-    """notes §4 / §3: illegal characters and length > 40 -> 400."""
+    """docs §4 / §3: illegal characters and length > 40 -> 400."""
     if not UID_RE.match(uid):
         raise error(400, "uid contains illegal characters")
     if len(uid) > 40:
@@ -94,7 +108,7 @@ def folder_dto(store, profile, identity, folder, with_parents=True):
 
 
 def title_conflict(store, profile, org_id, title, parent_uid, exclude_id=None):
-    """notes §3 duplicate titles: <=10.3 -> one namespace with root dashboards; >=10.4 -> per parent."""
+    """docs §3 duplicate titles: <=10.3 -> one namespace with root dashboards; >=10.4 -> per parent."""
     slug = slugify(title)
     if not profile.folder_dup_titles_across_parents:
         for f in org_folders(store, org_id):
@@ -127,7 +141,7 @@ def dashboard_url(dash):
 
 def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, message, login,
                    provisioned=None, provisioning=False):
-    """The decision logic of notes §4 POST /api/dashboards/db.  Raises ApiError before any write."""
+    """The decision logic of docs §4 POST /api/dashboards/db.  Raises ApiError before any write."""
     if not isinstance(dash_json, dict):
         raise bad_request_data("dashboard must be an object")
     dash = copy.deepcopy(dash_json)
@@ -197,6 +211,8 @@ def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, mes
     else:
         row = existing
     row["version"] = row["version"] + 1
+    row.pop("schema", None)               # a classic save replaces a schema-v2 dashboard (docs §13.2)
+    touch(store, row)
     dash["id"], dash["uid"], dash["version"], dash["title"] = dash_id, uid, row["version"], title
     row.update({"title": title, "folderUid": folder_uid, "data": dash, "updated": ts, "updatedBy": login,
                 "tags": [t for t in dash.get("tags") or [] if isinstance(t, str)]})
@@ -279,7 +295,7 @@ def register(app):
 
     @app.route("POST", r"/api/folders", action="folders:create")
     def create_folder(req):
-        body = req.json()
+        body = req.json(fields=binding.FOLDER_CREATE)
         title = body.get("title")
         uid = body.get("uid") or ""
         parent_uid = (body.get("parentUid") or "") if profile.nested_folders else ""
@@ -293,7 +309,9 @@ def register(app):
         check_uid(uid)
         if uid:
             if folder_by_uid(store, req.org_id, uid) is not None:
-                raise ApiError(412, dict(FOLDER_MISMATCH))
+                # §3/§14.10: 412 version-mismatch (9.x/10.x), 412 {} from 11 (seen on 11.4; later chosen)
+                status, shape = profile.folder_uid_taken
+                raise ApiError(status, {} if shape == "empty" else dict(FOLDER_MISMATCH))
             if dashboard_by_uid(store, req.org_id, uid) is not None:
                 raise error(400, "Dashboard cannot be changed to a folder")
         depth = 1
@@ -313,12 +331,13 @@ def register(app):
                   "created": ts, "updated": ts, "createdBy": req.identity.user["login"],
                   "updatedBy": req.identity.user["login"]}
         store.folders[folder["id"]] = folder
+        touch(store, folder)
         return folder_dto(store, profile, req.identity, folder)
 
     @app.route("PUT", r"/api/folders/(?P<uid>[^/]+)", action="folders:write")
     def update_folder(req, uid):
         folder = folder_or_404(req, uid)
-        body = req.json()
+        body = req.json(fields=binding.FOLDER_UPDATE)
         overwrite = bool(body.get("overwrite"))
         version = body.get("version") or 0
         if not overwrite and version != folder["version"]:
@@ -343,6 +362,7 @@ def register(app):
                        "updatedBy": req.identity.user["login"]})
         if "description" in body:
             folder["description"] = body.get("description") or ""
+        touch(store, folder)
         if new_uid != old_uid:
             for d in store.dashboards.values():
                 if d["orgId"] == req.org_id and d["folderUid"] == old_uid:
@@ -357,7 +377,7 @@ def register(app):
         if not profile.nested_folders:
             raise error(404, "Not found")
         folder = folder_or_404(req, uid)
-        new_parent = req.json().get("parentUid") or ""
+        new_parent = req.json(fields=binding.FOLDER_MOVE).get("parentUid") or ""
         height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)]
                          or [0])
         if new_parent:
@@ -370,11 +390,12 @@ def register(app):
         if conflict:
             raise conflict
         folder.update({"parentUid": new_parent, "version": folder["version"] + 1, "updated": now_iso()})
+        touch(store, folder)
         return folder_dto(store, profile, req.identity, folder)
 
     @app.route("GET", r"/api/folders/(?P<uid>[^/]+)/counts", action="folders:read")
     def folder_counts(req, uid):
-        """notes §3: 11.x descendant counts (what a DELETE would remove)."""
+        """docs §3: 11.x descendant counts (what a DELETE would remove)."""
         if profile.v < (11, 0, 0):
             raise error(404, "Not found")
         folder = folder_or_404(req, uid)
@@ -403,7 +424,7 @@ def register(app):
     # ------------------------------------------------------------------ dashboards
     @app.route("POST", r"/api/dashboards/db", action="dashboards:write")
     def post_dashboard(req):
-        body = req.json()
+        body = req.json(fields=binding.DASHBOARD_SAVE)
         if not isinstance(body.get("dashboard"), dict):
             raise bad_request_data("dashboard is required")
         folder_uid = resolve_folder_arg(store, req.org_id, body)
@@ -420,6 +441,17 @@ def register(app):
     @app.route("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)", action="dashboards:read")
     def get_dashboard(req, uid):
         row = dashboard_or_404(req, uid)
+        if row.get("schema") == "v2":
+            # docs §13.2/§14.12: a schema-v2 dashboard on the legacy GET: 406 on 12.x (seen on 12.1), lossy
+            # down-conversion on later versions (13 chosen)
+            if profile.v2_legacy_get == "406":
+                raise error(406, "dashboard api version not supported, use /apis/dashboard.grafana.app/%s/"
+                                 "namespaces/%s/dashboards/%s instead"
+                            % (profile.apis_dashboard_versions[-1], namespace(req.org_id), uid))
+            data = dashboard_schema.v2_to_v1(row["data"], row["uid"], row["version"], profile.schema_version)
+            data["id"] = row["id"]
+        else:
+            data = copy.deepcopy(row["data"])
         folder = folder_by_uid(store, req.org_id, row["folderUid"]) if row["folderUid"] else None
         ident = req.identity
         prov = row.get("provisioned") or {}
@@ -439,7 +471,7 @@ def register(app):
                 "isStarred": False}
         if prov and not prov.get("allowUiUpdates"):
             meta["canSave"] = False
-        return {"dashboard": copy.deepcopy(row["data"]), "meta": meta}
+        return {"dashboard": data, "meta": meta}
 
     @app.route("DELETE", r"/api/dashboards/uid/(?P<uid>[^/]+)", action="dashboards:delete")
     def delete_dashboard(req, uid):
@@ -457,8 +489,12 @@ def register(app):
         versions = [v for v in store.dashboard_versions if v["dashboardId"] == row["id"]]
         versions.sort(key=lambda v: -v["version"])
         versions = versions[start:start + limit] if limit else versions[start:]
-        return [{k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
-                                   "created", "createdBy", "message")} for v in versions]
+        items = [{k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
+                                    "created", "createdBy", "message")} for v in versions]
+        if profile.dashboard_versions_object:
+            # §4/§14.7: from 11.6 an object; the emulator never pages beyond one answer (chosen: empty token)
+            return {"continueToken": "", "versions": items}
+        return items
 
     @app.route("GET", r"/api/dashboards/uid/(?P<uid>[^/]+)/versions/(?P<version>\d+)", action="dashboards:read")
     def dashboard_version(req, uid, version):
@@ -470,7 +506,7 @@ def register(app):
 
     @app.route("POST", r"/api/dashboards/import", action="dashboards:write")
     def import_dashboard(req):
-        body = req.json()
+        body = req.json(fields=binding.DASHBOARD_IMPORT)
         dash = body.get("dashboard")
         if not isinstance(dash, dict):
             raise ApiError(422, {"message": "Dashboard must be set"})

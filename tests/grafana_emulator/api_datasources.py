@@ -1,9 +1,10 @@
-"""Data sources (notes §2)."""
+"""Data sources (docs §2)."""
 
 import re
 import uuid
 from urllib.parse import urlsplit
 
+from . import binding
 from .server import ApiError, error, errutil, bad_request_data
 from .store import now_iso
 
@@ -14,7 +15,7 @@ NOT_FOUND_MSG = "Data source not found"
 
 
 def type_logo(profile, ds_type):
-    """notes §2: unknown plugin -> public/img/icn-datasource.svg."""
+    """docs §2: unknown plugin -> public/img/icn-datasource.svg."""
     resolved = profile.resolve_type(ds_type)
     if profile.is_postgres(ds_type):
         return "public/app/plugins/datasource/%s/img/postgresql_logo.svg" % resolved
@@ -24,12 +25,12 @@ def type_logo(profile, ds_type):
 
 
 def secure_fields(ds):
-    """notes §2: only non-empty secure values are reported, as {key: true}."""
+    """docs §2: only non-empty secure values are reported, as {key: true}."""
     return {k: True for k, v in sorted(ds["secureJsonData"].items()) if v}
 
 
 def full_dto(profile, ds):
-    """notes §2 full DTO: never a password or secureJsonData."""
+    """docs §2 full DTO: never a password or secureJsonData."""
     return {"id": ds["id"], "uid": ds["uid"], "orgId": ds["orgId"], "name": ds["name"],
             "type": profile.resolve_type(ds["type"]), "typeLogoUrl": type_logo(profile, ds["type"]),
             "access": ds["access"], "url": ds["url"], "user": ds["user"], "database": ds["database"],
@@ -39,7 +40,7 @@ def full_dto(profile, ds):
 
 
 def list_item(profile, ds):
-    """notes §2 list item: no version, no secureJsonFields, no basicAuthUser; typeName added."""
+    """docs §2 list item: no version, no secureJsonFields, no basicAuthUser; typeName added."""
     resolved = profile.resolve_type(ds["type"])
     return {"id": ds["id"], "uid": ds["uid"], "orgId": ds["orgId"], "name": ds["name"], "type": resolved,
             "typeName": TYPE_NAMES.get(resolved, resolved), "typeLogoUrl": type_logo(profile, ds["type"]),
@@ -60,7 +61,7 @@ def find(store, org_id, uid=None, name=None):
 
 
 def validate_url(ds_type, url):
-    """notes §2 validateURL: scheme-less URLs get http:// prepended, then must parse."""
+    """docs §2 validateURL: scheme-less URLs get http:// prepended, then must parse."""
     if not url:
         return
     candidate = url if "://" in url else "http://" + url
@@ -124,7 +125,7 @@ def parse_command(profile, body, update):
 
 
 def available_name(store, org_id, ds_type):
-    """notes §2: empty name -> <type>, <type>-1, <type>-2 ... (case-insensitive uniqueness)."""
+    """docs §2: empty name -> <type>, <type>-1, <type>-2 ... (case-insensitive uniqueness)."""
     taken = {d["name"].lower() for d in org_datasources(store, org_id)}
     name, n = ds_type, 0
     while name.lower() in taken:
@@ -134,7 +135,7 @@ def available_name(store, org_id, ds_type):
 
 
 def set_default(store, org_id, ds):
-    """notes §2: isDefault:true clears the flag on all others in the org."""
+    """docs §2: isDefault:true clears the flag on all others in the org."""
     if ds["isDefault"]:
         for other in org_datasources(store, org_id):
             if other is not ds:
@@ -166,7 +167,7 @@ def insert(store, profile, org_id, cmd, read_only=False):
 
 
 def update(store, org_id, ds, cmd, force_version=False):
-    """notes §2 PUT semantics: version rules, secureJsonData merge, rename conflicts, uid rename."""
+    """docs §2 PUT semantics: version rules, secureJsonData merge, rename conflicts, uid rename."""
     if not force_version and cmd["version"] and cmd["version"] < ds["version"]:
         raise error(409, "Datasource has already been updated by someone else. Please reload and try again",
                     go_error="datasource version mismatch")
@@ -211,20 +212,9 @@ def register(app):
     def get_by_name(req, name):
         return full_dto(profile, get_or_404(req, name=name))
 
-    @app.route("GET", r"/api/datasources/id/(?P<name>.+)", action="datasources:read")
-    def get_id_by_name(req, name):
-        return {"id": get_or_404(req, name=name)["id"]}
-
-    @app.route("GET", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:read")
-    def get_by_id(req, ds_id):
-        ds = store.datasources.get(int(ds_id))
-        if ds is None or ds["orgId"] != req.org_id:
-            raise error(404, NOT_FOUND_MSG)
-        return full_dto(profile, ds)
-
     @app.route("POST", r"/api/datasources", action="datasources:create")
     def create(req):
-        cmd = parse_command(profile, req.json(), update=False)
+        cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=False)
         validate_url(cmd["type"], cmd["url"])
         ds = insert(store, profile, req.org_id, cmd)
         return {"message": "Datasource added", "id": ds["id"], "name": ds["name"], "datasource": full_dto(profile, ds)}
@@ -234,7 +224,7 @@ def register(app):
         ds = get_or_404(req, uid=uid)
         if ds["readOnly"]:
             raise error(403, "Cannot update read-only data source")
-        cmd = parse_command(profile, req.json(), update=True)
+        cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
         validate_url(cmd["type"], cmd["url"])
         update(store, req.org_id, ds, cmd)
         return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
@@ -254,9 +244,44 @@ def register(app):
     def delete_by_name(req, name):
         return delete(get_or_404(req, name=name))
 
+    # ---- numeric-id routes (docs §2, §14.1): deprecated since 9.0, served through 12.x; off by default in 13.0
+    # unless the feature toggle datasourceLegacyIdApi is on -> the path is then unknown (404 Not found)
+    if profile.ds_id_routes:
+        def by_id_or_404(req, ds_id):
+            ds = store.datasources.get(int(ds_id))
+            if ds is None or ds["orgId"] != req.org_id:
+                raise error(404, NOT_FOUND_MSG)
+            return ds
+
+        @app.route("GET", r"/api/datasources/id/(?P<name>.+)", action="datasources:read")
+        def get_id_by_name(req, name):
+            return {"id": get_or_404(req, name=name)["id"]}
+
+        @app.route("GET", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:read")
+        def get_by_id(req, ds_id):
+            return full_dto(profile, by_id_or_404(req, ds_id))
+
+        @app.route("PUT", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:write")
+        def update_by_id(req, ds_id):
+            """§14.1: the same update body and version rules as PUT by uid (UpdateDataSourceByID)."""
+            ds = by_id_or_404(req, ds_id)
+            if ds["readOnly"]:
+                raise error(403, "Cannot update read-only data source")
+            cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
+            validate_url(cmd["type"], cmd["url"])
+            update(store, req.org_id, ds, cmd)
+            return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
+                    "datasource": full_dto(profile, ds)}
+
+        @app.route("DELETE", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:delete")
+        def delete_by_id(req, ds_id):
+            """§2: the deprecated id variant answers only {"message":"Data source deleted"}."""
+            body = delete(by_id_or_404(req, ds_id))
+            return {"message": body["message"]}
+
     @app.route("GET", r"/api/datasources/uid/(?P<uid>[^/]*)/health", action="datasources:query", lock=False)
     def health(req, uid):
-        """notes §2: plugin CheckHealth; unknown well-formed uid -> 500 (not 404); bad uid -> 400."""
+        """docs §2: plugin CheckHealth; unknown well-formed uid -> 500 (not 404); bad uid -> 400."""
         from .pg import check_health
         if not UID_RE.match(uid) or len(uid) > 40:
             raise error(400, "UID is invalid")

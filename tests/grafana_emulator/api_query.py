@@ -1,10 +1,11 @@
-"""POST /api/ds/query for SQL data sources, run on the real PostgreSQL behind the data source (notes §6)."""
+"""POST /api/ds/query for SQL data sources, run on the real PostgreSQL behind the data source (docs §6)."""
 
 import datetime
 
 from . import macros
 from . import pg
 from .api_datasources import find
+from . import binding
 from .server import error, bad_request_data
 
 
@@ -14,7 +15,7 @@ def register(app):
 
     @app.route("POST", r"/api/ds/query", action="datasources:query", lock=False)
     def ds_query(req):
-        body = req.json()
+        body = req.json(fields=binding.METRIC_REQUEST)
         queries = body.get("queries")
         if not isinstance(queries, list) or not queries:
             raise bad_request_data("queries is required")
@@ -24,7 +25,7 @@ def register(app):
             time_to = macros.parse_time(body.get("to", "now"), now, end=True)
         except macros.TimeRangeError as exc:
             raise error(400, "Invalid time range", go_error=str(exc))
-        # resolve every data source first: an unknown uid fails the whole request (notes §6)
+        # resolve every data source first: an unknown uid fails the whole request (docs §6)
         resolved = []
         with store.lock:
             for q in queries:
@@ -49,7 +50,7 @@ def register(app):
                 ref_id = q.get("refId") or "A"
                 raw_sql = q.get("rawSql") or ""
                 if not raw_sql.strip():
-                    continue                      # notes §6: empty rawSql silently skipped
+                    continue                      # docs §6: empty rawSql silently skipped
                 if not profile.is_postgres(ds["type"]):
                     raise error(400, "grafana emulator: ds/query only runs PostgreSQL data sources, not %s"
                                 % ds["type"])
@@ -62,7 +63,7 @@ def register(app):
         return (400 if failed else 200), {"results": results}
 
     def _one_query(q, ds, ref_id, raw_sql, time_from, time_to, connections):
-        fmt = q.get("format") or "time_series"   # notes §6: default time_series for SQL
+        fmt = q.get("format") or "time_series"   # docs §6: default time_series for SQL
         interval_s = float(q.get("intervalMs") or 1000) / 1000.0
         executed = raw_sql
         status = {"status": 200} if profile.query_result_status else {}

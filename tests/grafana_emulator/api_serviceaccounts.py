@@ -1,10 +1,11 @@
-"""Service accounts and their glsa_ tokens (notes §7, token format notes §0)."""
+"""Service accounts and their glsa_ tokens (docs §7, token format docs §0)."""
 
 import datetime
 import time
 
 from . import tokens as tokenlib
 from .api_core import new_user_row
+from . import binding
 from .server import ApiError, error, errutil, bad_request_data, access_denied, ROLE_RANK
 from .store import now_iso
 
@@ -12,7 +13,7 @@ ROLES = ("Viewer", "Editor", "Admin", "None")
 
 
 def sa_login(profile, org_id, name):
-    """notes §7: ``sa-`` + lower-cased name with spaces -> ``-`` (newer: ``sa-<orgId>-<name>``)."""
+    """docs §7: ``sa-`` + lower-cased name with spaces -> ``-`` (newer: ``sa-<orgId>-<name>``)."""
     base = name.lower().replace(" ", "-")
     return "sa-%d-%s" % (org_id, base) if profile.sa_login_with_org else "sa-" + base
 
@@ -54,7 +55,7 @@ def register(app):
 
     @app.route("POST", r"/api/serviceaccounts", action="serviceaccounts:create")
     def create(req):
-        body = req.json()
+        body = req.json(fields=binding.SERVICE_ACCOUNT)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise bad_request_data("name is required")
@@ -86,7 +87,7 @@ def register(app):
     @app.route("PATCH", r"/api/serviceaccounts/(?P<sa_id>\d+)", action="serviceaccounts:write")
     def patch(req, sa_id):
         sa = sa_or_404(req, sa_id)
-        body = req.json()
+        body = req.json(fields=binding.SERVICE_ACCOUNT)
         if body.get("role") is not None:
             check_role(req, body["role"])
         if body.get("name"):
@@ -118,7 +119,7 @@ def register(app):
     @app.route("POST", r"/api/serviceaccounts/(?P<sa_id>\d+)/tokens", action="serviceaccounts:write")
     def create_token(req, sa_id):
         sa = sa_or_404(req, sa_id, message="Failed to retrieve service account")
-        body = req.json()
+        body = req.json(fields=binding.SA_TOKEN)
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise bad_request_data("name is required")

@@ -1,6 +1,14 @@
 """Assemble the emulator: settings -> profile, store, routes, provisioning."""
 
-from . import api_alerting, api_core, api_dashboards, api_datasources, api_query, api_serviceaccounts, provisioning
+from . import api_alerting
+from . import api_apis
+from . import api_core
+from . import api_dashboards
+from . import api_datasources
+from . import api_query
+from . import api_reports
+from . import api_serviceaccounts
+from . import provisioning
 from .profiles import Profile
 from .server import App, EmulatorServer
 from .store import Store
@@ -10,8 +18,18 @@ def build_app(settings):
     profile = Profile(settings.version, settings.feature_toggles)
     store = Store(settings.data_file)
     app = App(settings, profile, store)
-    for module in (api_core, api_datasources, api_dashboards, api_serviceaccounts, api_query, api_alerting,
-                   provisioning):
+    # one module per line: other work registers its own API modules here
+    for module in (
+            api_core,
+            api_datasources,
+            api_dashboards,
+            api_apis,
+            api_serviceaccounts,
+            api_query,
+            api_alerting,
+            provisioning,
+            api_reports,  # Enterprise edition only (api_reports.edition)
+    ):
         module.register(app)
     with store.lock:
         api_core.bootstrap(store, settings)

@@ -1,4 +1,4 @@
-"""Grafana's PostgreSQL macro expansion and time range parsing (notes §6 "PostgreSQL macro expansions").
+"""Grafana's PostgreSQL macro expansion and time range parsing (docs §6 "PostgreSQL macro expansions").
 
 Order as in Grafana's SQL engine: the global replacements first ($__interval_ms, $__interval,
 $__unixEpochFrom(), $__unixEpochTo()), then every ``$identifier(args)`` call is a macro; an unknown
@@ -156,7 +156,7 @@ def interpolate(sql, time_from, time_to, interval_s, timescaledb=False):
     for m in MACRO_RE.finditer(sql):
         name = m.group(1)
         args = [a.strip(" ") for a in m.group(2).split(",")]
-        # notes §6: $__timeGroup(...) directly followed by "," is treated as $__timeGroupAlias
+        # docs §6: $__timeGroup(...) directly followed by "," is treated as $__timeGroupAlias
         if name == "__timeGroup" and sql[m.end():m.end() + 1] == ",":
             name = "__timeGroupAlias"
         out.append(sql[pos:m.start()])

@@ -1,4 +1,4 @@
-"""The PostgreSQL side of a data source: real connections with psycopg2 (notes §2 health, §6 ds/query)."""
+"""The PostgreSQL side of a data source: real connections with psycopg2 (docs §2 health, §6 ds/query)."""
 
 import datetime
 import decimal
@@ -15,7 +15,7 @@ _TYPES = {
 
 def connect_kwargs(ds):
     """url ``host:port``, top-level user, jsonData.database (then legacy database), jsonData.sslmode,
-    secureJsonData.password (notes §2 PostgreSQL data source fields)."""
+    secureJsonData.password (docs §2 PostgreSQL data source fields)."""
     url = ds.get("url") or "localhost:5432"
     host, _sep, port = url.rpartition(":") if ":" in url and not url.startswith("/") else (url, "", "5432")
     json_data = ds.get("jsonData") or {}
@@ -43,7 +43,7 @@ def open_connection(ds):
 
 
 def check_health(ds):
-    """(ok, message): ``Database Connection OK`` or the driver's error text (notes §2)."""
+    """(ok, message): ``Database Connection OK`` or the driver's error text (docs §2)."""
     import psycopg2
     try:
         conn = open_connection(ds)
@@ -135,7 +135,7 @@ def resample(values, fill, from_ms, to_ms):
 
 
 def build_frames(ref_id, columns, rows, fmt, executed, fill=None, time_range_ms=None):
-    """Rows -> data frames (column-major), table vs time_series rules of notes §6. Raises ValueError."""
+    """Rows -> data frames (column-major), table vs time_series rules of docs §6. Raises ValueError."""
     meta = {"typeVersion": [0, 0], "executedQueryString": executed}
     if not rows:
         return []

@@ -1,4 +1,4 @@
-"""File provisioning at start-up (notes §8): data sources and dashboard providers.
+"""File provisioning at start-up (docs §8): data sources and dashboard providers.
 
 Errors that make Grafana refuse to start (invalid YAML, two defaults in one org) raise ProvisioningError,
 which stops the emulator with exit status 1 like Grafana; per-file problems Grafana only logs are
@@ -75,7 +75,7 @@ def _load_yaml_files(directory):
 
 
 def deterministic_uid(name):
-    """notes §8: "P" + upper(hex(first 8 bytes of sha256(name)))."""
+    """docs §8: "P" + upper(hex(first 8 bytes of sha256(name)))."""
     return "P" + hashlib.sha256(name.encode()).hexdigest()[:16].upper()
 
 

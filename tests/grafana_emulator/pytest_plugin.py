@@ -205,3 +205,20 @@ def grafana_emulator_session():
     emu = EmulatorProcess()
     yield emu
     emu.cleanup()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly whether the emulator's own tests validated bodies against Grafana's OpenAPI file (also under
+    xdist, where the controller never imported the checker)."""
+    ran = any("grafana_emulator/tests/" in getattr(rep, "nodeid", "")
+              for reports in terminalreporter.stats.values() for rep in reports)
+    if not ran:
+        return
+    check = sys.modules.get("openapi_check")
+    if check is None:
+        import importlib.util
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "openapi_check.py")
+        spec = importlib.util.spec_from_file_location("_emulator_openapi_check", path)
+        check = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(check)
+    terminalreporter.write_line(check.status_line())

@@ -1,7 +1,7 @@
 """HTTP plumbing: routing, authentication, RBAC, error bodies, fault switches, request log.
 
 Endpoint behaviour lives in the ``api_*`` modules; this module only knows the conventions that
-apply to every ``/api`` route (notes §0).
+apply to every ``/api`` route (docs §0).
 """
 
 import base64
@@ -23,7 +23,7 @@ from .store import now_iso
 # ------------------------------------------------------------------------------------------ errors
 
 class ApiError(Exception):
-    """An HTTP answer other than success.  ``body=None`` means an empty body (e.g. notes §5 404)."""
+    """An HTTP answer other than success.  ``body=None`` means an empty body (e.g. docs §5 404)."""
 
     def __init__(self, status, body=None, go_error=None, headers=None):
         Exception.__init__(self, "%s %r" % (status, body))
@@ -34,7 +34,7 @@ class ApiError(Exception):
 
 
 def error(status, message, go_error=None):
-    """``response.Error`` shape (notes §0): ``{"message"}``, plus ``traceID`` when a Go error is passed,
+    """``response.Error`` shape (docs §0): ``{"message"}``, plus ``traceID`` when a Go error is passed,
     plus ``error`` only outside production app_mode."""
     body = {"message": message}
     if go_error is not None:
@@ -43,17 +43,47 @@ def error(status, message, go_error=None):
 
 
 def errutil(status, message_id, message):
-    """errutil shape (notes §0): ``{"message","messageId","statusCode","traceID"}``."""
+    """errutil shape (docs §0): ``{"message","messageId","statusCode","traceID"}``."""
     return ApiError(status, {"message": message, "messageId": message_id, "statusCode": status, "traceID": ""})
 
 
 def status_error(status, status_text, message):
-    """DashboardErr/folder errors with a status field: ``{"status","message"}`` (notes §3, §4)."""
+    """DashboardErr/folder errors with a status field: ``{"status","message"}`` (docs §3, §4)."""
     return ApiError(status, {"status": status_text, "message": message})
 
 
 def bad_request_data(go_error="bad request data"):
     return error(400, "bad request data", go_error=go_error)
+
+
+def go_bind(obj, fields):
+    """Decode a JSON object into a Go struct's fields the way ``encoding/json`` does (docs §0, §14.3): a key
+    matches a field by its JSON name exactly or, failing that, case-insensitively; a later key for the same
+    field wins; keys matching no field are dropped (ignored).  ``fields`` are the JSON names of the struct;
+    a value of ``(name, subfields)`` binds a nested struct (or a list of them) the same way.  Map-typed fields
+    (jsonData, settings, labels, a dashboard's JSON) keep their keys verbatim."""
+    if not isinstance(obj, dict):
+        return obj
+    spec = {}
+    for f in fields:
+        name, sub = (f if isinstance(f, tuple) else (f, None))
+        spec[name] = sub
+    lower = {}
+    for name in spec:
+        lower.setdefault(name.lower(), name)
+    out = {}
+    for key, value in obj.items():
+        name = key if key in spec else lower.get(key.lower())
+        if name is None:
+            continue
+        sub = spec[name]
+        if sub is not None:
+            if isinstance(value, list):
+                value = [go_bind(v, sub) for v in value]
+            else:
+                value = go_bind(value, sub)
+        out[name] = value
+    return out
 
 
 # ------------------------------------------------------------------------------------------ RBAC
@@ -89,7 +119,7 @@ class Identity(object):
 
 
 def access_denied(action):
-    """notes §0 RBAC denial body (10.x+)."""
+    """docs §0 RBAC denial body (10.x+)."""
     return ApiError(403, {
         "accessErrorId": "ACE%010d" % random.randint(0, 9999999999),
         "message": "You'll need additional permissions to perform this action. Permissions needed: %s" % action,
@@ -139,8 +169,9 @@ class Request(object):
         except (TypeError, ValueError):
             raise error(400, "invalid value for query parameter %s" % name)
 
-    def json(self, expect=dict):
-        """The decoded body; binding failures are 400 ``bad request data`` (notes §2)."""
+    def json(self, expect=dict, fields=None):
+        """The decoded body; binding failures are 400 ``bad request data`` (docs §2).  With ``fields`` the
+        object is bound like Go's encoding/json binds a struct (case-insensitive keys, see ``go_bind``)."""
         if self._json is None:
             try:
                 self._json = json.loads(self.body.decode("utf-8") or "null")
@@ -148,6 +179,8 @@ class Request(object):
                 raise bad_request_data(str(exc))
         if expect is not None and not isinstance(self._json, expect):
             raise bad_request_data("json: cannot unmarshal into Go value of the expected type")
+        if fields is not None:
+            return go_bind(self._json, fields)
         return self._json
 
     def header(self, name):
@@ -239,7 +272,7 @@ class App(object):
             self.request_log.append(entry)
             del self.request_log[:-10000]
 
-    # -- authentication (notes §0)
+    # -- authentication (docs §0)
     def authenticate(self, req):
         header = req.header("Authorization") or ""
         scheme, _sep, cred = header.partition(" ")

@@ -1,4 +1,4 @@
-"""Service-account token format (notes §0 Authentication).
+"""Service-account token format (docs §0 Authentication).
 
 ``glsa_`` + 32 random alphanumerics + ``_`` + 8 hex chars, the hex being the CRC32-IEEE of
 ``glsa_<secret>`` written as the 4 checksum bytes little-endian.  Tokens failing shape or checksum

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from kpi_sql import schema_files
+
 REPO = Path(__file__).resolve().parents[2]
 SQL_DIR = REPO / "files" / "sql"
 DEMO = REPO / "files" / "demo" / "generate_demo_data.py"
@@ -31,7 +33,7 @@ def load_kpi_database(pg_server, dbname, reader_password, cases_per_day=60, days
     try:
         with conn:
             with conn.cursor() as cur:
-                for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+                for name in schema_files(reader=False):
                     cur.execute((SQL_DIR / name).read_text(encoding="utf-8"))
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,))
                 verb = "ALTER" if cur.fetchone() else "CREATE"

@@ -101,46 +101,54 @@ def test_empty_range_gives_no_rows_not_nulls(reader):
         assert _run(reader, sql)[1] == [], title
 
 
-def test_reader_cannot_read_base_tables(reader):
+def test_reader_cannot_read_outside_the_contract(reader):
+    """The reader may read the contract columns of cases (ad-hoc panels), nothing else of it, no rollup table."""
     import psycopg2
 
-    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-        _run(reader, "SELECT count(*) FROM cases")
-    reader.rollback()
+    assert _run(reader, "SELECT count(*) FROM cases")[1][0][0] > 0
+    for sql in ("SELECT subject FROM cases", "SELECT count(*) FROM kpi_daily_case_stats"):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            _run(reader, sql)
+        reader.rollback()
 
 
 @pytest.mark.parametrize("rule", RULES[0]["rules"], ids=lambda r: r["title"])
 def test_alert_rule_queries_as_reader(reader, rule):
     data = {d["refId"]: d for d in rule["data"]}
     target_cols, target_rows = _run(reader, data["B"]["model"]["rawSql"])
-    assert target_cols == ["value"] and len(target_rows) == 1
-    threshold = float(target_rows[0][0])
-    expected = {"Budget Warning": 80.0, "Low Resolution Rate": 70.0, "High Escalation Rate": 20.0}[rule["title"]]
-    assert threshold == expected
+    assert target_cols[-1] == "value" and target_rows
     cols, rows = _run(reader, data["A"]["model"]["rawSql"])
     assert cols[-1] == "value"
     assert all(isinstance(c, str) for c in cols[:-1])
-    # The demo data has a monthly budget, yesterday and the day before, and >= 10 cases today.
+    if rule["title"] == "Budget Warning":
+        # one threshold per budget (its alert_threshold_pct: 80 for the demo's monthly budgets, 90 for the
+        # daily one), same labels as A
+        assert target_cols == cols and {r[:-1] for r in target_rows} == {r[:-1] for r in rows}
+        assert {r[1]: float(r[-1]) for r in target_rows} == {"monthly": 80.0, "daily": 90.0}
+    else:
+        assert target_cols == ["value"] and len(target_rows) == 1
+        expected = {"Low Resolution Rate": 70.0, "High Escalation Rate": 20.0}[rule["title"]]
+        assert float(target_rows[0][0]) == expected
+    # The demo data has active budgets, yesterday and the day before, and >= 10 cases today.
     assert rows, "%s: measure query returned nothing on the demo data" % rule["title"]
     for row in rows:
         assert isinstance(row[-1], float)
 
 
 def _fires(conn, rule) -> bool:
-    """The rule's decision as Grafana computes it: reduce(last) both, math margin, threshold > 0."""
+    """The rule's decision as Grafana computes it: reduce(last) both, math margin (series paired by their
+    labels; a single unlabelled threshold applies to every series), threshold > 0."""
     data = {d["refId"]: d for d in rule["data"]}
-    threshold = float(_run(conn, data["B"]["model"]["rawSql"])[1][0][0])
-    values = [row[-1] for row in _run(conn, data["A"]["model"]["rawSql"])[1]]
-    if data["E"]["model"]["expression"] == "$C - $D":
-        return any(v - threshold > 0 for v in values)
-    return any(threshold - v > 0 for v in values)
+    thresholds = {tuple(row[:-1]): float(row[-1]) for row in _run(conn, data["B"]["model"]["rawSql"])[1]}
+    measured = {tuple(row[:-1]): row[-1] for row in _run(conn, data["A"]["model"]["rawSql"])[1]}
+    sign = 1 if data["E"]["model"]["expression"] == "$C - $D" else -1
+    return any(sign * (v - thresholds.get(labels, thresholds.get(()))) > 0 for labels, v in measured.items())
 
 
-def test_alert_thresholds_come_from_kpi_targets(pg_server, kpi_db, reader):
-    """Moving a kpi_targets row moves the alert: no literal threshold in the rules."""
+def test_alert_thresholds_come_from_data(pg_server, kpi_db, reader):
+    """Moving a kpi_targets row (or a budget's alert_threshold_pct) moves the alert: no literal threshold."""
     rules = {r["title"]: r for r in RULES[0]["rules"]}
-    keys = {"Budget Warning": ("alert_budget_utilization_pct", -1, 1000),
-            "Low Resolution Rate": ("alert_resolution_rate", 1000, -1),
+    keys = {"Low Resolution Rate": ("alert_resolution_rate", 1000, -1),
             "High Escalation Rate": ("alert_escalation_rate", -1, 1000)}
     try:
         for title, (key, firing, quiet) in keys.items():
@@ -150,11 +158,26 @@ def test_alert_thresholds_come_from_kpi_targets(pg_server, kpi_db, reader):
             pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db,
                               params=(quiet, key))
             assert not _fires(reader, rules[title]), "%s fires with target %s" % (title, quiet)
+        # budgets: each at its own threshold (strictly greater): at 100 only budgets above their limit fire;
+        # without them nothing fires; one budget's threshold lowered under its utilisation fires it
+        budgets = pg_server.execute("SELECT budget_name, 100.0 * tokens_used / token_limit FROM v_budget_utilization "
+                                    "WHERE CURRENT_DATE BETWEEN period_start AND period_end", dbname=kpi_db)
+        pg_server.execute("UPDATE token_budgets SET alert_threshold_pct = 100", dbname=kpi_db)
+        assert _fires(reader, rules["Budget Warning"]) == any(used > 100 for _name, used in budgets)
+        over = [name for name, used in budgets if used > 100]
+        pg_server.execute("UPDATE token_budgets SET is_active = false WHERE budget_name = ANY(%s)", dbname=kpi_db,
+                          params=(over,))
+        assert not _fires(reader, rules["Budget Warning"])
+        name, used = min(budgets, key=lambda b: b[1])
+        pg_server.execute("UPDATE token_budgets SET alert_threshold_pct = greatest(floor(%s) - 1, 0.01) "
+                          "WHERE budget_name = %s", dbname=kpi_db, params=(used, name))
+        assert _fires(reader, rules["Budget Warning"]), name
     finally:
-        for key, value in (("alert_budget_utilization_pct", 80), ("alert_resolution_rate", 70),
-                           ("alert_escalation_rate", 20)):
+        for key, value in (("alert_resolution_rate", 70), ("alert_escalation_rate", 20)):
             pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db,
                               params=(value, key))
+        pg_server.execute("UPDATE token_budgets SET is_active = true, alert_threshold_pct = CASE budget_type "
+                          "WHEN 'daily' THEN 90 ELSE 80 END", dbname=kpi_db)
 
 
 def test_low_resolution_rule_needs_two_bad_days(pg_server, kpi_db, reader):

@@ -12,9 +12,10 @@ import subprocess
 import sys
 
 from conftest import PLANTED, REPO
+from kpi_sql import schema_files
 
 NS = "cx_catalyst.kpi_dashboard."
-SQL_FILES = ("support-core.sql", "schema-additions.sql", "views.sql")
+SQL_FILES = schema_files(reader=False)
 
 
 def load_kpi_database(pg_server, dbname):

@@ -12,8 +12,12 @@ import psycopg2
 import pytest
 
 from conftest import PLANTED, REPO
+from kpi_sql import schema_files
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
+# ledger names in the order the role applies them (baseline, maintenance.sql, migrations, views, grants)
+LEDGER_NAMES = [name.rsplit("/", 1)[-1] for name in schema_files()]
+REPEATABLE = ("maintenance.sql", "views.sql", "grafana-reader.sql")
 
 
 def recap(output: str) -> dict:
@@ -69,7 +73,7 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     # check mode on an empty database: nothing is written (no tables, no ledger, no reader role)
     res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory, check=True, diff=True)
     assert recap(res.output)["failed"] == 0
-    assert "would apply: support-core.sql, schema-additions.sql, views.sql, grafana-reader.sql" in res.output
+    assert "would apply: " + ", ".join(LEDGER_NAMES) in res.output
     assert q(pg_server, pg_db, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")[0][0] == 0
     assert q(pg_server, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = %s", (reader,))[0][0] == 0
 
@@ -82,8 +86,7 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert '+    "schema-additions.sql": {' in res.output  # kpi_schema: the ledger gained the file
     assert first["failed"] == 0 and first["changed"] >= 5
     ledger = q(pg_server, pg_db, "SELECT file, kind FROM kpi_schema_migrations ORDER BY file")
-    assert ledger == [("grafana-reader.sql", "repeatable"), ("schema-additions.sql", "once"),
-                      ("support-core.sql", "once"), ("views.sql", "repeatable")]
+    assert ledger == sorted((name, "repeatable" if name in REPEATABLE else "once") for name in LEDGER_NAMES)
     assert q(pg_server, pg_db, "SELECT config_value::text FROM baseline_config "
                                "WHERE config_key = 'hourly_support_cost'")[0][0] == "42"
     assert q(pg_server, pg_db, "SELECT input_price_per_million::text, is_current FROM api_pricing "
@@ -93,15 +96,21 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     cases = q(pg_server, pg_db, "SELECT count(*) FROM cases")[0][0]
     assert cases > 0
 
-    # the reader logs in with its password, reads the views, and is denied the base tables
+    # the reader logs in with its password, reads the views and the contract columns of the support tables
+    # (kpi_database_reader_contract_columns defaults to true), and is denied every other column
     conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=reader,
                             password=PLANTED["reader_password"], connect_timeout=5)
+    conn.autocommit = True
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT cases_today FROM v_executive_summary")
             assert len(cur.fetchall()) == 1
+            cur.execute("SELECT count(*) FROM cases WHERE created_at >= CURRENT_DATE - 7")
+            assert cur.fetchone()[0] > 0
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
-                cur.execute("SELECT count(*) FROM cases")
+                cur.execute("SELECT subject FROM cases")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT * FROM baseline_config")
     finally:
         conn.close()
 
@@ -111,7 +120,7 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert second["failed"] == 0 and second["changed"] == 0, res.output[-4000:]
     assert "would apply" not in res.output and "nothing (up to date)" in res.output
     assert q(pg_server, pg_db, "SELECT count(*) FROM cases")[0][0] == cases
-    assert q(pg_server, pg_db, "SELECT sum(apply_count) FROM kpi_schema_migrations")[0][0] == 4
+    assert q(pg_server, pg_db, "SELECT sum(apply_count) FROM kpi_schema_migrations")[0][0] == len(LEDGER_NAMES)
 
     # check mode after a change of one baseline value: reports it, writes nothing
     changed = dict(extra, kpi_database_baseline_config={"manual_cost_per_case": 30})
@@ -119,6 +128,23 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert recap(res.output)["changed"] == 1
     assert q(pg_server, pg_db, "SELECT config_value::text FROM baseline_config "
                                "WHERE config_key = 'manual_cost_per_case'")[0][0] == "25.00"
+
+    # views only: grafana-reader.sql runs again because its setting changed, and revokes the column grants
+    res = ansible.playbook(PLAYBOOK, extra_vars=dict(extra, kpi_database_reader_contract_columns=False),
+                           inventory=inventory)
+    # (the recap cannot show it: kpi_schema's result key "skipped" makes ansible count the task as skipped)
+    assert "applied: views.sql, grafana-reader.sql" in res.output, res.output[-5000:]
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=reader,
+                            password=PLANTED["reader_password"], connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT cases_today FROM v_executive_summary")
+            assert len(cur.fetchall()) == 1
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT count(*) FROM cases")
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("override, expected", [

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -76,10 +76,14 @@ def _dim(day: dt.date) -> int:
     return calendar.monthrange(day.year, day.month)[1]
 
 
-# ROI of D0 and D1 by days in their month: 100 * net savings / (AI cost + 500.00 / days in month).
-# D0: 100 * 66.00 / (6.00 + 500/dim); D1: 100 * 4.00 / (6.00 + 500/dim)
-ROI_D0 = {28: D("276.65"), 29: D("283.98"), 30: D("291.18"), 31: D("298.25")}
-ROI_D1 = {28: D("16.77"), 29: D("17.21"), 30: D("17.65"), 31: D("18.08")}
+# ROI of a day by days in its month: 100 * net savings / (AI cost + platform), where net savings = manual
+# baseline of the RESOLVED cases - (AI + human + platform) and platform = 500.00 / days in that month.
+def platform(day: dt.date) -> Decimal:
+    return D(500) / _dim(day)
+
+
+def r2(x: Decimal) -> Decimal:
+    return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
 
 
 @pytest.fixture
@@ -119,6 +123,7 @@ def test_daily_kpi_today(kpi):
     rows = by(q(conn, "SELECT * FROM v_daily_kpi"), "metric_date")
     assert sorted(rows) == [t - dt.timedelta(days=40), t - dt.timedelta(days=2), t - dt.timedelta(days=1), t]
     d0 = rows[t]
+    p0 = platform(t)
     expected = {
         "total_cases": 4, "resolved_cases": 3, "escalated_cases": 1, "collaborative_cases": 1, "self_service_cases": 2,
         "resolution_rate": D("75.00"),                # 3 of 4 resolved (c1, c2 closed, c4)
@@ -130,16 +135,20 @@ def test_daily_kpi_today(kpi):
         "csat_avg": D("4.00"),                        # (5 + 4 + 3) / 3
         "ai_approval_rate": D("50.00"), "ai_edit_rate": D("25.00"), "ai_rejection_rate": D("25.00"),
         "ai_confidence_avg": D("0.738"),              # (0.9 + 0.7 + 0.4 + 0.95) / 4 = 0.7375
-        "ai_confidence_accuracy": D("23.75"),         # |73.75 - 50.00|
-        "time_saved_hours": D("1.30"),                # (4 * 30 - (12 + 30)) / 60
-        "manual_cost_usd": D("100.00"),               # 4 * 25
+        # ECE over buckets: 0.4 |0.40 - 0| + 0.7 |0.70 - 0| + 0.9 |1.85 - 2| = 1.25 over 4 reviewed -> 31.25
+        "ai_confidence_accuracy": D("31.25"),
+        "ai_confidence_bias": D("23.75"),             # signed: (0.40 + 0.70 - 0.15) / 4 = over-confident
+        "time_saved_hours": D("0.80"),                # (3 resolved * 30 - (12 + 30)) / 60
+        "manual_cost_usd": D("75.00"),                # 3 resolved * 25 (c3 is still open)
         "ai_cost_usd": D("6.00"),                     # t1 4.50 + t2 1.50
         "human_cost_usd": D("28.00"),                 # 42 min / 60 * 40
-        "actual_cost_usd": D("34.00"),
-        "cost_per_case_usd": D("8.50"),               # 34 / 4
+        "platform_cost_usd": r2(p0),
+        "actual_cost_usd": r2(34 + p0),               # AI + human + platform
+        "cost_per_case_usd": r2((34 + p0) / 4),
         "ai_cost_per_case_usd": D("1.50"),            # 6 / 4
-        "net_savings_usd": D("66.00"),                # 100 - 34
-        "roi_pct": ROI_D0[_dim(t)],
+        "net_savings_usd": r2(75 - 34 - p0),
+        "roi_pct": r2(100 * (75 - 34 - p0) / (6 + p0)),
+        "human_intervention_cases": 2, "self_served_cases": 2,
     }
     assert subset(d0, expected) == expected
 
@@ -148,6 +157,7 @@ def test_daily_kpi_past_days(kpi):
     conn, t = kpi
     rows = by(q(conn, "SELECT * FROM v_daily_kpi"), "metric_date")
     d1 = rows[t - dt.timedelta(days=1)]
+    p1 = platform(t - dt.timedelta(days=1))
     expected_d1 = {
         "total_cases": 2, "resolved_cases": 2, "resolution_rate": D("100.00"),
         "first_contact_resolution_rate": D("50.00"), "escalation_rate": D("50.00"),
@@ -155,26 +165,31 @@ def test_daily_kpi_past_days(kpi):
         "csat_avg": D("3.50"),                        # (5 + 2) / 2
         "ai_approval_rate": D("50.00"), "ai_edit_rate": D("0.00"), "ai_rejection_rate": D("50.00"),
         "ai_confidence_avg": D("0.650"),              # (1.000 + 0.300) / 2
-        "ai_confidence_accuracy": D("15.00"),         # |65 - 50|
+        "ai_confidence_accuracy": D("15.00"),         # buckets 0.3 |0.3 - 0| + 0.9 |1.0 - 1| = 0.3 over 2
         "time_saved_hours": D("0.00"),                # (2 * 30 - 60) / 60
         "manual_cost_usd": D("50.00"), "ai_cost_usd": D("6.00"), "human_cost_usd": D("40.00"),
-        "actual_cost_usd": D("46.00"), "cost_per_case_usd": D("23.00"), "ai_cost_per_case_usd": D("3.00"),
-        "net_savings_usd": D("4.00"), "roi_pct": ROI_D1[_dim(t - dt.timedelta(days=1))],
+        "actual_cost_usd": r2(46 + p1), "cost_per_case_usd": r2((46 + p1) / 2), "ai_cost_per_case_usd": D("3.00"),
+        "net_savings_usd": r2(4 - p1), "roi_pct": r2(100 * (4 - p1) / (6 + p1)),
     }
     assert subset(d1, expected_d1) == expected_d1
     d2 = rows[t - dt.timedelta(days=2)]
     expected_d2 = {
         "total_cases": 1, "resolution_rate": D("100.00"), "avg_resolution_minutes": D("60.00"),
         "human_cost_usd": D("13.33"),                 # 20 / 60 * 40 = 13.333
-        "net_savings_usd": D("11.67"),                # 25 - 13.333
-        "ai_cost_usd": D("0.00"), "ai_confidence_accuracy": D("50.00"),  # |50 - 100|
+        "net_savings_usd": r2(25 - D(20) / 60 * 40 - platform(t - dt.timedelta(days=2))),
+        "ai_cost_usd": D("0.00"), "ai_confidence_accuracy": D("50.00"),  # |0.5 - 1| over 1
+        "ai_confidence_bias": D("-50.00"),            # under-confident
     }
     assert subset(d2, expected_d2) == expected_d2
     d40 = rows[t - dt.timedelta(days=40)]
     expected_d40 = {
         "total_cases": 1, "resolved_cases": 0, "resolution_rate": D("0.00"), "avg_resolution_minutes": None,
         "csat_avg": None, "ai_approval_rate": None, "ai_confidence_avg": None, "ai_confidence_accuracy": None,
-        "time_saved_hours": D("0.50"), "actual_cost_usd": D("0.00"), "net_savings_usd": D("25.00"),
+        # an unresolved case earns no baseline: nothing saved yet, the platform cost of the day is spent
+        "time_saved_hours": D("0.00"), "manual_cost_usd": D("0.00"),
+        "actual_cost_usd": r2(platform(t - dt.timedelta(days=40))),
+        "net_savings_usd": -r2(platform(t - dt.timedelta(days=40))),
+        "human_intervention_rate": D("100.00"), "self_service_rate": D("0.00"),   # c8 escalated
     }
     assert subset(d40, expected_d40) == expected_d40
 
@@ -183,19 +198,21 @@ def test_daily_kpi_by_category(kpi):
     conn, t = kpi
     rows = by(q(conn, "SELECT * FROM v_daily_kpi_by_category WHERE metric_date = CURRENT_DATE"), "category")
     assert set(rows) == {"billing", "shipping"}
-    # AI cost of the day (6.00) is shared by case count: 2 of 4 cases each -> 3.00
+    half_platform = platform(t) / 2                   # platform cost shared by case count: 2 of 4 each
+    # t1 (case 1) and t2 (case 2) carry billing cases: billing is charged all 6.00 of AI, shipping nothing
     assert subset(rows["billing"], ["total_cases", "resolved_cases", "self_service_rate", "time_saved_hours",
-                                    "manual_cost_usd", "actual_cost_usd", "net_savings_usd"]) == {
+                                    "manual_cost_usd", "ai_cost_usd", "actual_cost_usd", "net_savings_usd"]) == {
         "total_cases": 2, "resolved_cases": 2, "self_service_rate": D("50.00"),
-        "time_saved_hours": D("0.80"),                # (60 - 12) / 60
-        "manual_cost_usd": D("50.00"),
-        "actual_cost_usd": D("11.00"),                # 3.00 AI + 12/60*40 = 8.00
-        "net_savings_usd": D("39.00")}
-    assert subset(rows["shipping"], ["total_cases", "resolved_cases", "time_saved_hours", "actual_cost_usd",
-                                     "net_savings_usd"]) == {
-        "total_cases": 2, "resolved_cases": 1, "time_saved_hours": D("0.50"),  # (60 - 30) / 60
-        "actual_cost_usd": D("23.00"),                # 3.00 + 20.00
-        "net_savings_usd": D("27.00")}
+        "time_saved_hours": D("0.80"),                # (2 * 30 - 12) / 60
+        "manual_cost_usd": D("50.00"), "ai_cost_usd": D("6.00"),
+        "actual_cost_usd": r2(6 + 8 + half_platform),  # AI 6.00 + 12/60*40 = 8.00 + platform share
+        "net_savings_usd": r2(50 - 14 - half_platform)}
+    assert subset(rows["shipping"], ["total_cases", "resolved_cases", "time_saved_hours", "ai_cost_usd",
+                                     "actual_cost_usd", "net_savings_usd"]) == {
+        "total_cases": 2, "resolved_cases": 1, "time_saved_hours": D("0.00"),  # (1 * 30 - 30) / 60
+        "ai_cost_usd": D("0.00"),
+        "actual_cost_usd": r2(20 + half_platform),
+        "net_savings_usd": r2(25 - 20 - half_platform)}
 
 
 def test_confidence_daily(kpi):
@@ -220,59 +237,86 @@ def test_token_daily(kpi):
         (t, "openai", "gpt-4o", "workflow-2-triage", 1, 400000, 50000, 450000, D("1.50"))]
 
 
+def _projection(now_local: dt.datetime, start: dt.date, used: int, limit: int) -> tuple[dt.date, int]:
+    """(projected date, tokens per 24 h) from the rate since period start in elapsed hours."""
+    hours = D((now_local - dt.datetime.combine(start, dt.time())).total_seconds()) / 3600
+    rate = D(used) / hours
+    at = now_local + dt.timedelta(hours=float((limit - used) / rate))
+    return at.date(), int((rate * 24).quantize(D(1), rounding=ROUND_HALF_UP))
+
+
 def test_budget_utilization_and_projected_exhaustion(kpi):
     conn, t = kpi
     rows = by(q(conn, "SELECT * FROM v_budget_utilization"), "budget_name")
+    now_local = q(conn, "SELECT now()::timestamp AS n")[0]["n"]
     assert set(rows) == {"Anthropic Week", "OpenAI Week", "All Today", "Google Month", "Next Period"}  # not Retired
-    day = dt.timedelta(days=1)
-    # Anthropic: t1 1.1M + t3 2.0M = 3.1M of 8M over 2 elapsed days (T-1, T) -> 1.55M/day; 4.9M left -> 3.16
-    # -> 4 more days -> T+4, before the period end T+5. Cost 4.50 + 6.00 = 10.50 of 50.00.
+    # Anthropic: t1 1.1M + t3 2.0M = 3.1M of 8M since T-1 00:00 (24 h + today's hours); 4.9M left at that rate.
+    # Cost 4.50 + 6.00 = 10.50 of 50.00.
+    proj, per_day = _projection(now_local, t - dt.timedelta(days=1), 3100000, 8000000)
     assert subset(rows["Anthropic Week"], ["tokens_used", "token_utilization_pct", "cost_used_usd",
                                            "cost_utilization_pct", "daily_avg_tokens", "projected_exhaustion_date",
                                            "days_remaining", "exhausts_before_period_end"]) == {
         "tokens_used": 3100000, "token_utilization_pct": D("38.75"), "cost_used_usd": D("10.50"),
-        "cost_utilization_pct": D("21.00"), "daily_avg_tokens": D("1550000"),
-        "projected_exhaustion_date": t + 4 * day, "days_remaining": 4, "exhausts_before_period_end": True}
-    # OpenAI: 450,000 of 5M over 2 days -> 225,000/day; 4.55M left -> 20.2 -> 21 days -> T+21, after T+5
+        "cost_utilization_pct": D("21.00"), "daily_avg_tokens": per_day,
+        "projected_exhaustion_date": proj, "days_remaining": (proj - t).days,
+        "exhausts_before_period_end": proj <= t + dt.timedelta(days=5)}
+    # OpenAI: 450,000 of 5M since T-1 00:00
+    proj, per_day = _projection(now_local, t - dt.timedelta(days=1), 450000, 5000000)
+    assert proj > t + dt.timedelta(days=5)            # > 10 times the elapsed time left: after the period end
     assert subset(rows["OpenAI Week"], ["tokens_used", "token_utilization_pct", "cost_utilization_pct",
-                                        "projected_exhaustion_date", "days_remaining",
+                                        "daily_avg_tokens", "projected_exhaustion_date", "days_remaining",
                                         "exhausts_before_period_end"]) == {
         "tokens_used": 450000, "token_utilization_pct": D("9.00"), "cost_utilization_pct": None,
-        "projected_exhaustion_date": t + 21 * day, "days_remaining": 21, "exhausts_before_period_end": False}
+        "daily_avg_tokens": per_day,
+        "projected_exhaustion_date": proj, "days_remaining": (proj - t).days, "exhausts_before_period_end": False}
     # All providers today: 1.1M + 0.45M = 1.55M >= 1.5M -> already used up, on T; cost 6.00 of 10.00
     assert subset(rows["All Today"], ["tokens_used", "token_utilization_pct", "cost_utilization_pct",
                                       "projected_exhaustion_date", "days_remaining",
-                                      "exhausts_before_period_end"]) == {
+                                      "exhausts_before_period_end", "over_alert_threshold"]) == {
         "tokens_used": 1550000, "token_utilization_pct": D("103.33"), "cost_utilization_pct": D("60.00"),
-        "projected_exhaustion_date": t, "days_remaining": 0, "exhausts_before_period_end": True}
+        "projected_exhaustion_date": t, "days_remaining": 0, "exhausts_before_period_end": True,
+        "over_alert_threshold": True}
     # no usage yet / future period: nothing to project
     for name in ("Google Month", "Next Period"):
         assert subset(rows[name], ["tokens_used", "token_utilization_pct", "projected_exhaustion_date",
-                                   "exhausts_before_period_end"]) == {
+                                   "exhausts_before_period_end", "over_alert_threshold"]) == {
             "tokens_used": 0, "token_utilization_pct": D("0.00"), "projected_exhaustion_date": None,
-            "exhausts_before_period_end": False}
+            "exhausts_before_period_end": False, "over_alert_threshold": False}
+
+
+def _base_days(t):
+    """Per calendar day T-40 .. T: (resolved, AI, human minutes) of the golden data set."""
+    days = {t - dt.timedelta(days=i): (0, D(0), D(0)) for i in range(41)}
+    days[t] = (3, D("6.00"), D(42))
+    days[t - dt.timedelta(days=1)] = (2, D("6.00"), D(60))
+    days[t - dt.timedelta(days=2)] = (1, D(0), D(20))
+    return days
+
+
+def _net(day, resolved, ai, minutes):
+    return resolved * D(25) - ai - minutes / 60 * 40 - platform(day)
 
 
 def test_executive_summary(kpi):
     conn, t = kpi
     rows = q(conn, "SELECT * FROM v_executive_summary")
     assert len(rows) == 1
-    # month-to-date savings: D0 66.00 (+ D1 4.00 if in this month) (+ D2 11.667 if in this month)
-    mtd = {1: D("66.00"), 2: D("70.00")}.get(t.day, D("81.67"))
-    # ROI 30d: savings 7*25 - AI 12.00 - human 122 min/60*40 = 175 - 12 - 81.333 = 81.667;
-    # investment = AI 12.00 + platform 500/days-in-month for each of the 30 calendar days T-29 .. T
-    platform = sum(D(500) / _dim(t - dt.timedelta(days=i)) for i in range(30))
-    roi_30d = round(D(100) * (D(175) - 12 - D(122) / 60 * 40) / (12 + platform), 2)
+    days = _base_days(t)
+    window = [t - dt.timedelta(days=i) for i in range(30)]
+    mtd = sum(_net(d, *days[d]) for d in days if d >= t.replace(day=1))
+    platform_30 = sum(platform(d) for d in window)
+    # 30 days: resolved 6 (c8 is outside) -> baseline 150; AI 12.00; human 122 min -> 81.333; platform per day
+    savings_30 = 150 - 12 - D(122) / 60 * 40 - platform_30
     assert rows[0] == {
         "cases_today": 4, "resolved_today": 3, "resolution_rate_today": D("75.00"), "csat_today": D("4.00"),
-        "cost_savings_today_usd": D("66.00"), "cost_savings_mtd_usd": mtd,
+        "cost_savings_today_usd": r2(_net(t, *days[t])), "cost_savings_mtd_usd": r2(mtd),
         # monthly budgets covering today win over others: Google Month has 0 of 1M used
         "token_budget_utilization_pct": D("0.00"),
-        "time_saved_hours_today": D("1.30"),
+        "time_saved_hours_today": D("0.80"),          # (3 resolved * 30 - 42) / 60
         "resolution_rate_30d": D("85.71"),            # 6 of 7 (c8 is outside the window)
         "csat_30d": D("3.83"),                        # (5+4+3+5+2+4) / 6 = 23 / 6
-        "cost_per_case_30d_usd": D("13.33"),          # (12.00 + 81.333) / 7
-        "roi_30d_pct": roi_30d,
+        "cost_per_case_30d_usd": r2((12 + D(122) / 60 * 40 + platform_30) / 7),
+        "roi_30d_pct": r2(100 * savings_30 / (12 + platform_30)),
     }
 
 
@@ -287,13 +331,15 @@ def test_executive_summary_budget_falls_back_to_non_monthly(kpi):
 def test_cost_comparison_daily(kpi):
     conn, t = kpi
     rows = q(conn, "SELECT * FROM v_cost_comparison_daily ORDER BY metric_date")
-    assert [(r["manual_cost_usd"], r["ai_assisted_cost_usd"], r["net_savings_usd"], r["cumulative_savings_usd"])
-            for r in rows] == [
-        (D("25.00"), D("0.00"), D("25.00"), D("25.00")),    # D40
-        (D("25.00"), D("13.33"), D("11.67"), D("36.67")),   # D2: 25 + 11.667 = 36.667
-        (D("50.00"), D("46.00"), D("4.00"), D("40.67")),    # D1
-        (D("100.00"), D("34.00"), D("66.00"), D("106.67")),  # D0
-    ]
+    days = _base_days(t)
+    expected, running = [], D(0)
+    for day in sorted(days):                          # every calendar day since the first one with data (T-40)
+        resolved, ai, minutes = days[day]
+        net = _net(day, resolved, ai, minutes)
+        running += net
+        expected.append((day, r2(resolved * D(25)), r2(ai + minutes / 60 * 40 + platform(day)), r2(net), r2(running)))
+    assert [(r["metric_date"], r["manual_cost_usd"], r["ai_assisted_cost_usd"], r["net_savings_usd"],
+             r["cumulative_savings_usd"]) for r in rows] == expected
 
 
 def test_escalation_views(kpi):
@@ -356,7 +402,8 @@ def _rollup_snapshot(conn):
     for table, key in (("kpi_daily_case_stats", "metric_date, category"),
                        ("kpi_daily_confidence_stats", "metric_date, confidence_bucket"),
                        ("kpi_daily_escalation_stats", "metric_date, category, escalation_reason"),
-                       ("kpi_daily_token_stats", "usage_date, provider, model, workflow_name")):
+                       ("kpi_daily_token_stats", "usage_date, provider, model, workflow_name"),
+                       ("kpi_daily_category_token_stats", "usage_date, category")):
         with conn.cursor() as cur:
             cur.execute(f"SELECT * FROM {table} ORDER BY {key}")
             snap[table] = cur.fetchall()
@@ -399,7 +446,7 @@ def test_rollups_follow_updates_and_deletes(kpi):
     assert subset(d0, ["total_cases", "resolved_cases", "resolution_rate", "collaborative_cases",
                        "human_intervention_rate", "manual_cost_usd"]) == {
         "total_cases": 3, "resolved_cases": 2, "resolution_rate": D("66.67"), "collaborative_cases": 0,
-        "human_intervention_rate": D("33.33"), "manual_cost_usd": D("75.00")}
+        "human_intervention_rate": D("33.33"), "manual_cost_usd": D("50.00")}
     assert q(conn, "SELECT count(*) AS n FROM v_confidence_daily WHERE metric_date = CURRENT_DATE "
                    "AND confidence_bucket = 0.7") == [{"n": 0}]
     assert q(conn, "SELECT count(*) AS n FROM kpi_daily_confidence_stats WHERE cases = 0") == [{"n": 0}]

@@ -11,7 +11,7 @@ import pytest
 from psycopg2 import errors
 
 from conftest import PLANTED
-from kpi_sql import ORDER, READER_ROLE, SQL_DIR, apply_all, apply_file, contract_views, ensure_reader_role
+from kpi_sql import ORDER, READER_ROLE, SQL_DIR, UP_TO_VIEWS, apply_all, apply_file, contract_views, ensure_reader_role
 
 D = Decimal
 REPEATABLE = ["views.sql", "grafana-reader.sql"]
@@ -64,7 +64,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
     apply_all(conn)
     views = relnames(conn, "v")
     contract = contract_views()
-    assert len(contract) == 14  # 13 of the issue + v_kpi_baseline
+    assert len(contract) == 15  # 13 of the issue + v_kpi_baseline + v_token_reconciliation
     for view, columns in contract.items():
         assert view in views, view
         with conn:
@@ -118,7 +118,7 @@ VALUES (1, 'T-1', 'billing', 'resolved', now() - interval '2 days', now() - inte
 
 def test_preexisting_support_tables_without_support_core(conn):
     run(conn, PREEXISTING)
-    apply_all(conn, ["schema-additions.sql", "views.sql", "grafana-reader.sql"])
+    apply_all(conn, ORDER[1:])  # everything but support-core.sql
     # the existing history was rolled up at install time (backfill), NULL flags count as false
     row = None
     with conn:
@@ -148,7 +148,7 @@ def test_missing_contract_columns_named_and_nothing_written(conn):
 
 
 def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
-    apply_all(conn)
+    apply_all(conn, contract_columns=False)
     run(conn, "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
               "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')")
     reader = psycopg2.connect(pg_server.dsn(pg_db, user=READER_ROLE, password=PLANTED["reader_password"]))
@@ -176,7 +176,7 @@ def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
 
 
 def test_grafana_reader_clear_errors(conn, pg_server):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     with pytest.raises(psycopg2.Error, match="kpi.reader_role is not set"):
         apply_file(conn, "grafana-reader.sql", reader_role=None)
     conn.rollback()
@@ -189,7 +189,7 @@ def test_grafana_reader_clear_errors(conn, pg_server):
 
 
 def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, UP_TO_VIEWS)
     # the spec's price change: mark the old price not current, insert the new one from 2026-02-01
     run(conn, """
         INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, effective_from)
@@ -229,7 +229,7 @@ def sql_literal(value):
 
 def test_rollups_exact_after_random_mixed_changes(conn):
     """Random batches of INSERT/UPDATE/DELETE keep every rollup equal to a recomputation from scratch."""
-    apply_all(conn, ORDER[:3])
+    apply_all(conn, [name for name in ORDER if name not in REPEATABLE])
     rng = random.Random(7)
     cats, paths = ["billing", "shipping", "account"], [None, "self_service", "collaborative", "escalated"]
     statuses, outcomes = ["open", "pending", "resolved", "closed", "escalated"], [None, "approved", "edited", "rejected"]
@@ -249,10 +249,12 @@ def test_rollups_exact_after_random_mixed_changes(conn):
         run(conn, "INSERT INTO cases (created_at, resolved_at, status, resolution_path, category, "
                   "first_contact_resolved, ai_confidence, ai_outcome, csat_score, escalation_reason, handling_minutes) "
                   "VALUES " + ", ".join(case_row() for _row in range(40)))
-        run(conn, "INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, output_tokens, "
-                  "latency_ms, success) SELECT now() - random() * interval '4 days', 'wf-' || (g % 3), "
-                  "'anthropic', 'claude-sonnet-4', g * 10, g, CASE WHEN g % 4 = 0 THEN NULL ELSE g END, g % 9 <> 0 "
-                  "FROM generate_series(1, 50) g")
+        # token rows carry a case_id (existing, deleted, not yet created, or none): per-category spend
+        run(conn, "INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, input_tokens, "
+                  "output_tokens, latency_ms, success) SELECT now() - random() * interval '4 days', 'wf-' || (g %% 3), "
+                  "CASE WHEN g %% 3 = 0 THEN NULL ELSE (random() * %s)::int + 1 END, "
+                  "'anthropic', 'claude-sonnet-4', g * 10, g, CASE WHEN g %% 4 = 0 THEN NULL ELSE g END, g %% 9 <> 0 "
+                  "FROM generate_series(1, 50) g", ((_round + 1) * 45,))
         run(conn, "UPDATE cases SET status = 'resolved', resolved_at = created_at + interval '1 day', "
                   "csat_score = 4, resolution_path = 'escalated' WHERE case_id %% 7 = %s", (rng.randint(0, 6),))
         run(conn, "UPDATE cases SET category = 'account', created_at = created_at - interval '1 day' "
@@ -261,9 +263,11 @@ def test_rollups_exact_after_random_mixed_changes(conn):
         run(conn, "UPDATE token_usage SET output_tokens = output_tokens + 1 WHERE usage_id %% 5 = %s",
             (rng.randint(0, 4),))
         run(conn, "DELETE FROM token_usage WHERE usage_id %% 17 = %s", (rng.randint(0, 16),))
+        run(conn, "UPDATE token_usage SET case_id = case_id + 1 WHERE usage_id %% 19 = %s", (rng.randint(0, 18),))
+        run(conn, "UPDATE cases SET category = 'billing' WHERE case_id %% 23 = %s", (rng.randint(0, 22),))
 
     tables = ["kpi_daily_case_stats", "kpi_daily_confidence_stats", "kpi_daily_escalation_stats",
-              "kpi_daily_token_stats"]
+              "kpi_daily_token_stats", "kpi_daily_category_token_stats"]
 
     def snapshot():
         out = {}
@@ -276,6 +280,8 @@ def test_rollups_exact_after_random_mixed_changes(conn):
 
     before = snapshot()
     assert sum(r[2] for r in before["kpi_daily_case_stats"]) == scalar(conn, "SELECT count(*) FROM cases")
+    assert sum(r[2] for r in before["kpi_daily_category_token_stats"]) == scalar(
+        conn, "SELECT count(*) FROM token_usage tu JOIN cases c USING (case_id)") > 0
     run(conn, "SELECT kpi_rebuild_rollups()")
     assert snapshot() == before
 

@@ -15,7 +15,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import PLANTED, REPO
 
@@ -111,26 +110,3 @@ def test_pdc_unit_keeps_the_token_off_the_command_line(ansible, tmp_path):
     assert f"EnvironmentFile={tmp_path / 'pdc-agent.env'}" in text
     assert "Restart=always" in text
     assert "User=pdc-agent" in text
-
-
-@pytest.mark.parametrize("role", ["grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
-def test_argument_specs_match_defaults(role):
-    """meta/argument_specs.yml documents every default of defaults/main.yml with the same value, and only
-    secrets (no default by design) are options without one."""
-    role_dir = REPO / "roles" / role
-    defaults = yaml.safe_load((role_dir / "defaults" / "main.yml").read_text()) or {}
-    options = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
-    assert set(defaults) <= set(options), f"undocumented defaults: {sorted(set(defaults) - set(options))}"
-    for name, spec in options.items():
-        assert name.startswith(role + "_"), f"{name} is not prefixed with {role}_"
-        assert spec.get("description"), f"{name} has no description"
-        if name in defaults:
-            assert spec.get("default") == defaults[name], f"{name}: spec default {spec.get('default')!r} != {defaults[name]!r}"
-            if "choices" in spec:
-                assert defaults[name] in spec["choices"], name
-        else:
-            assert spec.get("no_log") and not spec.get("required", False), \
-                f"{name} has no default in defaults/main.yml and is not a secret"
-    readme = (role_dir / "README.md").read_text()
-    for name in options:
-        assert f"`{name}`" in readme, f"{name} missing from the README's variables table"

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+pytestmark = pytest.mark.molecule
+
 IMAGE = "localhost/cx-kpi/debian12-systemd:latest"
 REPO_FILE = "/etc/yum.repos.d/grafana.repo"
 

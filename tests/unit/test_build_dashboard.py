@@ -307,7 +307,12 @@ def test_three_spec_alert_rules(rules):
     by_title = {r["title"]: r for r in rules["rules"]}
     assert set(by_title) == {"Budget Warning", "Low Resolution Rate", "High Escalation Rate"}
     assert "v_budget_utilization" in by_title["Budget Warning"]["data"][0]["model"]["rawSql"]
-    assert "token_utilization_pct" in by_title["Budget Warning"]["data"][0]["model"]["rawSql"]
+    # every active budget (no budget_type filter) against its own alert_threshold_pct, budget by budget
+    budget_a = by_title["Budget Warning"]["data"][0]["model"]["rawSql"]
+    budget_b = by_title["Budget Warning"]["data"][1]["model"]["rawSql"]
+    assert "tokens_used / token_limit" in budget_a and "budget_type =" not in budget_a
+    assert "alert_threshold_pct" in budget_b and "v_budget_utilization" in budget_b
+    assert budget_a.split("\n")[0].split(",")[:2] == budget_b.split("\n")[0].split(",")[:2]  # same labels
     assert "resolution_rate" in by_title["Low Resolution Rate"]["data"][0]["model"]["rawSql"]
     assert "LIMIT 2" in by_title["Low Resolution Rate"]["data"][0]["model"]["rawSql"]
     assert "escalation_rate" in by_title["High Escalation Rate"]["data"][0]["model"]["rawSql"]
@@ -326,10 +331,15 @@ def test_rule_shape_sql_reduce_math_threshold(rules, index):
         assert data[ref]["datasourceUid"] == "${DS_SUPPORT_DB}"
         assert data[ref]["model"]["format"] == "table" and data[ref]["model"]["rawSql"]
         assert data[ref]["relativeTimeRange"]["from"] > 0
-    # The threshold is the kpi_targets row, not a literal.
+    # The threshold is data, not a literal: the kpi_targets row, or (budget warning) each budget's own
+    # alert_threshold_pct, whose default is the kpi_targets row alert_budget_utilization_pct.
     target_sql = data["B"]["model"]["rawSql"]
-    key = re.search(r"kpi_key = '(\w+)'", target_sql).group(1)
-    assert "kpi_targets" in target_sql and key in _targets_from_contract()
+    if "kpi_targets" in target_sql:
+        key = re.search(r"kpi_key = '(\w+)'", target_sql).group(1)
+    else:
+        assert "alert_threshold_pct" in target_sql and rule["title"] == "Budget Warning"
+        key = "alert_budget_utilization_pct"
+    assert key in _targets_from_contract()
     assert key.startswith("alert_")
     for ref in "CDEF":
         assert data[ref]["datasourceUid"] == "__expr__"

@@ -6,7 +6,7 @@ from emu_client import Client
 
 
 def test_concurrent_dashboard_saves_are_serialised(grafana_emulator):
-    """notes §4 version rules under concurrency: 20 writers with the same stale version -> exactly one wins
+    """docs §4 version rules under concurrency: 20 writers with the same stale version -> exactly one wins
     with version 2, the others get 412 version-mismatch; 20 overwrites give 20 distinct consecutive versions."""
     api = Client(grafana_emulator, validate=False)
     assert api.post("/api/dashboards/db", {"dashboard": {"title": "Race", "uid": "race"}}).status == 200

@@ -1,4 +1,4 @@
-"""Dashboards, search and import (notes §4)."""
+"""Dashboards, search and import (docs §4)."""
 
 from emu_client import Client
 
@@ -19,7 +19,7 @@ def _save(api, title, uid=None, folder=None, version=None, overwrite=False, mess
 
 
 def test_new_then_save_versions(grafana_emulator):
-    """notes §4: new -> version 1 {id,uid,url /d/<uid>/<slug>,status success,version,slug}; save -> +1."""
+    """docs §4: new -> version 1 {id,uid,url /d/<uid>/<slug>,status success,version,slug}; save -> +1."""
     api = Client(grafana_emulator)
     r = _save(api, "KPI Overview", uid="kpi")
     assert r.status == 200
@@ -30,7 +30,7 @@ def test_new_then_save_versions(grafana_emulator):
 
 
 def test_stale_version_412_unless_overwrite(grafana_emulator):
-    """notes §4 rule 2: uid exists and version differs -> 412 version-mismatch; overwrite:true accepted."""
+    """docs §4 rule 2: uid exists and version differs -> 412 version-mismatch; overwrite:true accepted."""
     api = Client(grafana_emulator)
     _save(api, "D", uid="d")
     _save(api, "D", uid="d", version=1)
@@ -44,7 +44,7 @@ def test_stale_version_412_unless_overwrite(grafana_emulator):
 
 
 def test_same_title_same_folder(grafana_emulator):
-    """notes §4 rule 3: same title in same folder, other uid -> 412 name-exists; with overwrite the existing
+    """docs §4 rule 3: same title in same folder, other uid -> 412 name-exists; with overwrite the existing
     dashboard is replaced and keeps its old id AND uid."""
     api = Client(grafana_emulator)
     first = _save(api, "Same", uid="first").json
@@ -60,7 +60,7 @@ def test_same_title_same_folder(grafana_emulator):
 
 
 def test_validation_errors(grafana_emulator):
-    """notes §4: empty title -> 400 empty-name; illegal uid; uid > 40; unknown folderUid -> 400 Folder not found;
+    """docs §4: empty title -> 400 empty-name; illegal uid; uid > 40; unknown folderUid -> 400 Folder not found;
     unknown id -> 404 not-found; title equal to a folder in the same place -> 400 name-match."""
     api = Client(grafana_emulator)
     assert _save(api, " ").json == {"status": "empty-name", "message": "Dashboard title cannot be empty"}
@@ -77,7 +77,7 @@ def test_validation_errors(grafana_emulator):
 
 
 def test_id_and_uid_different_rows(grafana_emulator):
-    """notes §4 rule 6: id and uid point to different rows -> 400 A dashboard with the same uid already exists."""
+    """docs §4 rule 6: id and uid point to different rows -> 400 A dashboard with the same uid already exists."""
     api = Client(grafana_emulator)
     a = _save(api, "A", uid="a").json
     _save(api, "B", uid="b")
@@ -86,7 +86,7 @@ def test_id_and_uid_different_rows(grafana_emulator):
 
 
 def test_get_dashboard_meta_and_move_to_root(grafana_emulator):
-    """notes §4 GET: {dashboard (id, uid, version injected), meta (folderUid, version, provisioned...)};
+    """docs §4 GET: {dashboard (id, uid, version injected), meta (folderUid, version, provisioned...)};
     omitting the folder on update moves the dashboard to root."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "f", "title": "F"})
@@ -102,7 +102,7 @@ def test_get_dashboard_meta_and_move_to_root(grafana_emulator):
 
 
 def test_get_and_delete_not_found(grafana_emulator):
-    """notes §4: unknown uid -> 404 {"message":"Dashboard not found","traceID":""}; DELETE 200 body."""
+    """docs §4: unknown uid -> 404 {"message":"Dashboard not found","traceID":""}; DELETE 200 body."""
     api = Client(grafana_emulator)
     r = api.get("/api/dashboards/uid/none")
     assert r.status == 404 and r.json == {"message": "Dashboard not found", "traceID": ""}
@@ -113,7 +113,7 @@ def test_get_and_delete_not_found(grafana_emulator):
 
 
 def test_versions_keep_message(grafana_emulator):
-    """notes §4: each save keeps a dashboard_version row with its message."""
+    """docs §4: each save keeps a dashboard_version row with its message."""
     api = Client(grafana_emulator)
     _save(api, "V", uid="v", message="first")
     _save(api, "V", uid="v", version=1, message="second")
@@ -122,7 +122,7 @@ def test_versions_keep_message(grafana_emulator):
 
 
 def test_search_filters(grafana_emulator):
-    """notes §4 search: query substring (case-insensitive), type, dashboardUIDs, folderUIDs, tag, limit;
+    """docs §4 search: query substring (case-insensitive), type, dashboardUIDs, folderUIDs, tag, limit;
     folders before dashboards; folder fields omitted for root."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "f", "title": "KPI folder"})
@@ -143,7 +143,7 @@ def test_search_filters(grafana_emulator):
 
 
 def test_import_inputs(grafana_emulator):
-    """notes §4 import: ${NAME} replaced from inputs, unmatched stay, __inputs/__requires removed;
+    """docs §4 import: ${NAME} replaced from inputs, unmatched stay, __inputs/__requires removed;
     missing input -> 500 Failed to save dashboard."""
     api = Client(grafana_emulator)
     dash = {"title": "Imported", "uid": "imp",

@@ -1,4 +1,4 @@
-"""Data sources (notes §2), health checks against the real PostgreSQL from tests/conftest.py."""
+"""Data sources (docs §2), health checks against the real PostgreSQL from tests/conftest.py."""
 
 import pytest
 
@@ -13,7 +13,7 @@ def _ds(name="DS", **kw):
 
 
 def test_create_returns_full_dto_without_secrets(grafana_emulator):
-    """notes §2 POST: 200 {message:"Datasource added", id, name, datasource:{full DTO}}; no secureJsonData."""
+    """docs §2 POST: 200 {message:"Datasource added", id, name, datasource:{full DTO}}; no secureJsonData."""
     api = Client(grafana_emulator)
     resp = api.post("/api/datasources", _ds(secureJsonData={"password": PLANTED["db_password"]}))
     assert resp.status == 200
@@ -28,7 +28,7 @@ def test_create_returns_full_dto_without_secrets(grafana_emulator):
 
 
 def test_list_sorted_case_insensitive_and_trimmed(grafana_emulator):
-    """notes §2 list: sorted case-insensitively by name; no version, secureJsonFields, basicAuthUser."""
+    """docs §2 list: sorted case-insensitively by name; no version, secureJsonFields, basicAuthUser."""
     api = Client(grafana_emulator)
     for name in ("beta", "Alpha", "gamma"):
         assert api.post("/api/datasources", _ds(name)).status == 200
@@ -40,7 +40,7 @@ def test_list_sorted_case_insensitive_and_trimmed(grafana_emulator):
 
 
 def test_conflicts_409(grafana_emulator):
-    """notes §2: same name or same uid -> 409 with the raw error text (+traceID)."""
+    """docs §2: same name or same uid -> 409 with the raw error text (+traceID)."""
     api = Client(grafana_emulator)
     api.post("/api/datasources", _ds("A", uid="uid-a"))
     resp = api.post("/api/datasources", _ds("A"))
@@ -52,7 +52,7 @@ def test_conflicts_409(grafana_emulator):
 
 
 def test_first_datasource_forced_default_and_is_default_clears_others(grafana_emulator):
-    """notes §2: first DS in an org forced isDefault; isDefault:true clears the flag on all others."""
+    """docs §2: first DS in an org forced isDefault; isDefault:true clears the flag on all others."""
     api = Client(grafana_emulator)
     first = api.post("/api/datasources", _ds("one", isDefault=False)).json["datasource"]
     assert first["isDefault"] is True
@@ -62,7 +62,7 @@ def test_first_datasource_forced_default_and_is_default_clears_others(grafana_em
 
 
 def test_put_version_semantics(grafana_emulator):
-    """notes §2 PUT: stored = request.version+1; omitted -> reset to 1; >= stored ok; stale -> 409."""
+    """docs §2 PUT: stored = request.version+1; omitted -> reset to 1; >= stored ok; stale -> 409."""
     api = Client(grafana_emulator)
     uid = api.post("/api/datasources", _ds()).json["datasource"]["uid"]
     r = api.put("/api/datasources/uid/" + uid, _ds(version=1, url="http://a"))
@@ -78,7 +78,7 @@ def test_put_version_semantics(grafana_emulator):
 
 
 def test_put_secure_json_merge_and_json_data_replace(grafana_emulator):
-    """notes §2 PUT: secureJsonData keys absent keep stored values, "" removes from secureJsonFields;
+    """docs §2 PUT: secureJsonData keys absent keep stored values, "" removes from secureJsonFields;
     jsonData replaced not merged."""
     api = Client(grafana_emulator)
     uid = api.post("/api/datasources", _ds(jsonData={"a": 1, "b": 2},
@@ -91,7 +91,7 @@ def test_put_secure_json_merge_and_json_data_replace(grafana_emulator):
 
 
 def test_put_required_fields_and_unknown_uid(grafana_emulator):
-    """notes §2 PUT: name/type/access required (400 bad request data); unknown uid -> 404."""
+    """docs §2 PUT: name/type/access required (400 bad request data); unknown uid -> 404."""
     api = Client(grafana_emulator)
     uid = api.post("/api/datasources", _ds()).json["datasource"]["uid"]
     r = api.put("/api/datasources/uid/" + uid, {"type": "prometheus", "access": "proxy"})
@@ -101,7 +101,7 @@ def test_put_required_fields_and_unknown_uid(grafana_emulator):
 
 
 def test_put_rename_conflict_and_uid_rename(grafana_emulator):
-    """notes §2: renaming onto an existing name -> 409 "Failed to update datasource: ..."; body uid renames."""
+    """docs §2: renaming onto an existing name -> 409 "Failed to update datasource: ..."; body uid renames."""
     api = Client(grafana_emulator)
     api.post("/api/datasources", _ds("taken"))
     uid = api.post("/api/datasources", _ds("mine")).json["datasource"]["uid"]
@@ -113,7 +113,7 @@ def test_put_rename_conflict_and_uid_rename(grafana_emulator):
 
 
 def test_lookup_by_name_id_and_delete(grafana_emulator):
-    """notes §2: GET by name (exact), /id/:name -> {"id":N}; DELETE -> {"message":"Data source deleted","id":N}."""
+    """docs §2: GET by name (exact), /id/:name -> {"id":N}; DELETE -> {"message":"Data source deleted","id":N}."""
     api = Client(grafana_emulator)
     created = api.post("/api/datasources", _ds("My DS")).json
     assert api.get("/api/datasources/name/My DS").json["id"] == created["id"]
@@ -129,7 +129,7 @@ def test_lookup_by_name_id_and_delete(grafana_emulator):
 @pytest.mark.parametrize("version,expected", [("10.2.2", "postgres"), ("10.2.3", "grafana-postgresql-datasource"),
                                               ("12.0.0", "grafana-postgresql-datasource")])
 def test_postgres_type_alias_by_version(grafana_emulator_factory, version, expected):
-    """notes §2/§9: a DS stored with type "postgres" is reported as grafana-postgresql-datasource on >=10.2.3."""
+    """docs §2/§9: a DS stored with type "postgres" is reported as grafana-postgresql-datasource on >=10.2.3."""
     api = Client(grafana_emulator_factory(version=version))
     dto = api.post("/api/datasources", _ds("pg", type="postgres", url="db:5432")).json["datasource"]
     assert dto["type"] == expected
@@ -138,7 +138,7 @@ def test_postgres_type_alias_by_version(grafana_emulator_factory, version, expec
 
 @pytest.mark.parametrize("version,status", [("10.4.0", 400), ("11.3.0", 200), ("12.0.0", 200)])
 def test_name_optional_by_version(grafana_emulator_factory, version, status):
-    """notes §2/§9: name required up to 10.x; optional in 11/12 (auto-named <type>, <type>-1, ...)."""
+    """docs §2/§9: name required up to 10.x; optional in 11/12 (auto-named <type>, <type>-1, ...)."""
     api = Client(grafana_emulator_factory(version=version))
     body = {"type": "prometheus", "access": "proxy"}
     r = api.post("/api/datasources", body)
@@ -149,7 +149,7 @@ def test_name_optional_by_version(grafana_emulator_factory, version, status):
 
 
 def test_unknown_plugin_logo_and_invalid_url(grafana_emulator):
-    """notes §2: unknown plugin -> default logo and type echoed; URL validation failure -> 400."""
+    """docs §2: unknown plugin -> default logo and type echoed; URL validation failure -> 400."""
     api = Client(grafana_emulator)
     dto = api.post("/api/datasources", _ds(type="acme-thing")).json["datasource"]
     assert dto["type"] == "acme-thing" and dto["typeLogoUrl"] == "public/img/icn-datasource.svg"
@@ -158,7 +158,7 @@ def test_unknown_plugin_logo_and_invalid_url(grafana_emulator):
 
 
 def test_health_postgres_really_connects(grafana_emulator, pg_server, pg_db):
-    """notes §2 health: PostgreSQL plugin connects for real -> 200 {status OK, message Database Connection OK}."""
+    """docs §2 health: PostgreSQL plugin connects for real -> 200 {status OK, message Database Connection OK}."""
     api = Client(grafana_emulator)
     uid = api.post("/api/datasources", pg_datasource(pg_server, pg_db, uid="pg")).json["datasource"]["uid"]
     r = api.get("/api/datasources/uid/%s/health" % uid)
@@ -166,7 +166,7 @@ def test_health_postgres_really_connects(grafana_emulator, pg_server, pg_db):
 
 
 def test_health_postgres_wrong_password_400_driver_error(grafana_emulator, pg_server, pg_db):
-    """notes §2 health: plugin error -> 400 {status ERROR, message: driver error}; no secret in the text."""
+    """docs §2 health: plugin error -> 400 {status ERROR, message: driver error}; no secret in the text."""
     api = Client(grafana_emulator)
     api.post("/api/datasources", pg_datasource(pg_server, pg_db, uid="pg", password="Wrong-" + PLANTED["reader_password"]))
     r = api.get("/api/datasources/uid/pg/health")
@@ -176,7 +176,7 @@ def test_health_postgres_wrong_password_400_driver_error(grafana_emulator, pg_se
 
 
 def test_health_postgres_sslmode_default_requires_tls(grafana_emulator, pg_server, pg_db):
-    """notes §2 health: sslmode unset is passed empty to lib/pq (default require); the test server has no TLS."""
+    """docs §2 health: sslmode unset is passed empty to lib/pq (default require); the test server has no TLS."""
     api = Client(grafana_emulator)
     body = pg_datasource(pg_server, pg_db, uid="pg")
     body["jsonData"].pop("sslmode")
@@ -186,7 +186,7 @@ def test_health_postgres_sslmode_default_requires_tls(grafana_emulator, pg_serve
 
 
 def test_health_database_from_json_data_then_legacy(grafana_emulator, pg_server, pg_db):
-    """notes §2: jsonData.database is read first, then the legacy top-level database."""
+    """docs §2: jsonData.database is read first, then the legacy top-level database."""
     api = Client(grafana_emulator)
     body = pg_datasource(pg_server, pg_db, uid="pg")
     body["jsonData"].pop("database")
@@ -201,7 +201,7 @@ def test_health_database_from_json_data_then_legacy(grafana_emulator, pg_server,
 
 
 def test_health_uid_rules(grafana_emulator):
-    """notes §2 health: illegal uid -> 400 UID is invalid; unknown well-formed uid -> 500 (not 404)."""
+    """docs §2 health: illegal uid -> 400 UID is invalid; unknown well-formed uid -> 500 (not 404)."""
     api = Client(grafana_emulator)
     r = api.get("/api/datasources/uid/bad$uid/health")
     assert r.status == 400 and r.json["message"] == "UID is invalid"

@@ -1,4 +1,4 @@
-"""Folders (notes §3)."""
+"""Folders (docs §3)."""
 
 import pytest
 
@@ -9,7 +9,7 @@ MISMATCH = {"status": "version-mismatch", "message": "the folder has been change
 
 
 def test_create_full_folder_object(grafana_emulator):
-    """notes §3 POST: 200 with the full folder object (url /dashboards/f/<uid>/<slug>, version 1)."""
+    """docs §3 POST: 200 with the full folder object (url /dashboards/f/<uid>/<slug>, version 1)."""
     r = Client(grafana_emulator).post("/api/folders", {"uid": "kpi", "title": "KPI Dashboards"})
     assert r.status == 200
     assert r.json["url"] == "/dashboards/f/kpi/kpi-dashboards" and r.json["version"] == 1
@@ -19,7 +19,7 @@ def test_create_full_folder_object(grafana_emulator):
 
 
 def test_title_rules(grafana_emulator):
-    """notes §3: empty title -> 400 folder title cannot be empty; "General" -> 400; bad uid -> 400."""
+    """docs §3: empty title -> 400 folder title cannot be empty; "General" -> 400; bad uid -> 400."""
     api = Client(grafana_emulator)
     assert api.post("/api/folders", {"title": ""}).json["message"] == "folder title cannot be empty"
     r = api.post("/api/folders", {"title": "general"})
@@ -30,16 +30,20 @@ def test_title_rules(grafana_emulator):
     assert api.get("/api/folders").json == []
 
 
-def test_repost_existing_uid_412(grafana_emulator):
-    """notes §3: re-POSTing an existing folder uid -> 412 version-mismatch (not 409)."""
-    api = Client(grafana_emulator)
+@pytest.mark.parametrize("version,status,body", [
+    ("10.4.19", 412, MISMATCH), ("11.6.3", 412, {}), ("12.4.0", 412, {}), ("13.3.0", 412, {})])
+def test_repost_existing_uid(grafana_emulator_factory, version, status, body):
+    """docs §3/§14.10: re-POSTing an existing folder uid on the legacy route: 412 version-mismatch (10.x), 412 {}
+    from 11 (seen on 11.4; later releases chosen, grafana.grafana's Cloud test relies on it)."""
+    api = Client(grafana_emulator_factory(version=version))
     api.post("/api/folders", {"uid": "f", "title": "F"})
     r = api.post("/api/folders", {"uid": "f", "title": "F"})
-    assert r.status == 412 and r.json == MISMATCH
+    assert r.status == status and r.json == body
+    assert len(api.get("/api/folders").json) == 1
 
 
 def test_not_found_body(grafana_emulator):
-    """notes §3: GET/PUT/DELETE unknown -> 404 {"status":"not-found","message":"folder not found"}."""
+    """docs §3: GET/PUT/DELETE unknown -> 404 {"status":"not-found","message":"folder not found"}."""
     api = Client(grafana_emulator)
     for method in ("GET", "PUT", "DELETE"):
         r = api.call(method, "/api/folders/missing", {"title": "x", "version": 1} if method == "PUT" else None)
@@ -47,7 +51,7 @@ def test_not_found_body(grafana_emulator):
 
 
 def test_put_version_rules(grafana_emulator):
-    """notes §3 PUT: stale/omitted version without overwrite -> 412; overwrite skips; success bumps version."""
+    """docs §3 PUT: stale/omitted version without overwrite -> 412; overwrite skips; success bumps version."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "f", "title": "F"})
     r = api.put("/api/folders/f", {"title": "F2"})
@@ -60,7 +64,7 @@ def test_put_version_rules(grafana_emulator):
 
 
 def test_nested_list_direct_children(grafana_emulator):
-    """notes §3 (11.x nested GA): GET /api/folders?parentUid lists only direct children; root when omitted."""
+    """docs §3 (11.x nested GA): GET /api/folders?parentUid lists only direct children; root when omitted."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "a", "title": "A"})
     r = api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
@@ -72,7 +76,7 @@ def test_nested_list_direct_children(grafana_emulator):
 
 
 def test_flat_list_without_nested_folders(grafana_emulator_factory):
-    """notes §3: with nestedFolders off (10.x default) the list is flat and parentUid is ignored."""
+    """docs §3: with nestedFolders off (10.x default) the list is flat and parentUid is ignored."""
     api = Client(grafana_emulator_factory(version="10.4.0"))
     api.post("/api/folders", {"uid": "a", "title": "A"})
     r = api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
@@ -81,7 +85,7 @@ def test_flat_list_without_nested_folders(grafana_emulator_factory):
 
 
 def test_max_depth_4(grafana_emulator):
-    """notes §3: nesting deeper than 4 -> 400 errutil folder.maximum-depth-reached."""
+    """docs §3: nesting deeper than 4 -> 400 errutil folder.maximum-depth-reached."""
     api = Client(grafana_emulator)
     parent = ""
     for level in range(1, 5):
@@ -96,7 +100,7 @@ def test_max_depth_4(grafana_emulator):
 
 @pytest.mark.parametrize("version,sibling_dup,cross_parent_dup", [("10.3.0", 409, None), ("11.3.0", 409, 200)])
 def test_duplicate_titles_by_version(grafana_emulator_factory, version, sibling_dup, cross_parent_dup):
-    """notes §3: <=10.3 duplicate title -> 409 "a folder or dashboard in the general folder with the same name
+    """docs §3: <=10.3 duplicate title -> 409 "a folder or dashboard in the general folder with the same name
     already exists"; >=10.4 same title allowed under different parents, same parent still rejected."""
     api = Client(grafana_emulator_factory(version=version))
     api.post("/api/folders", {"uid": "p1", "title": "Team"})
@@ -110,7 +114,7 @@ def test_duplicate_titles_by_version(grafana_emulator_factory, version, sibling_
 
 
 def test_delete_and_alert_rules(grafana_emulator):
-    """notes §3 DELETE: 11.x body {"message":"Folder deleted"}; with alert rules -> 400 unless forceDeleteRules;
+    """docs §3 DELETE: 11.x body {"message":"Folder deleted"}; with alert rules -> 400 unless forceDeleteRules;
     contained dashboards are deleted too."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "f", "title": "F"})
@@ -129,14 +133,14 @@ def test_delete_and_alert_rules(grafana_emulator):
 
 
 def test_delete_body_with_id_before_11(grafana_emulator_factory):
-    """notes §3 DELETE: docs (10.x) body {"message":"Folder deleted","id":N} (with title)."""
+    """docs §3 DELETE: docs (10.x) body {"message":"Folder deleted","id":N} (with title)."""
     api = Client(grafana_emulator_factory(version="10.4.0"))
     fid = api.post("/api/folders", {"uid": "f", "title": "F"}).json["id"]
     assert api.delete("/api/folders/f").json == {"title": "F", "message": "Folder F deleted", "id": fid}
 
 
 def test_folder_counts(grafana_emulator):
-    """notes §3: GET /api/folders/:uid/counts (11.x) counts what the folder holds, subfolders included."""
+    """docs §3: GET /api/folders/:uid/counts (11.x) counts what the folder holds, subfolders included."""
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "a", "title": "A"})
     api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})

@@ -1,4 +1,4 @@
-"""File provisioning at start-up (notes §8)."""
+"""File provisioning at start-up (docs §8)."""
 
 import json
 import subprocess
@@ -16,19 +16,19 @@ def _write(path, text):
 
 
 def test_interpolation_rules():
-    """notes §8: $VAR, ${VAR}, $__env{VAR}, $$ -> $, values only (keys untouched), unset -> empty."""
+    """docs §8: $VAR, ${VAR}, $__env{VAR}, $$ -> $, values only (keys untouched), unset -> empty."""
     env = {"A": "alpha", "PW": "p$w"}
     doc = {"$A": ["$A", "${A}", "$__env{A}", "x$$y", "$UNSET!", 5, "$PW"]}
     assert provisioning.interpolate(doc, env) == {"$A": ["alpha", "alpha", "alpha", "x$y", "!", 5, "p$w"]}
 
 
 def test_deterministic_uid():
-    """notes §8: missing uid -> "P" + upper(hex(first 8 bytes of sha256(name))) (Hello world -> P64EC88CA00B268E5)."""
+    """docs §8: missing uid -> "P" + upper(hex(first 8 bytes of sha256(name))) (Hello world -> P64EC88CA00B268E5)."""
     assert provisioning.deterministic_uid("Hello world") == "P64EC88CA00B268E5"
 
 
 def test_datasource_file(grafana_emulator_factory, tmp_path, pg_server, pg_db):
-    """notes §8: interpolated values, deleteDatasources first, editable:false -> readOnly (API writes 403),
+    """docs §8: interpolated values, deleteDatasources first, editable:false -> readOnly (API writes 403),
     missing uid -> deterministic, the provisioned PostgreSQL DS is healthy (secure password from $ENV)."""
     prov = tmp_path / "prov"
     _write(prov / "datasources" / "kpi.yaml", """
@@ -66,7 +66,7 @@ datasources:
 
 
 def test_two_defaults_refuse_to_start(tmp_path):
-    """notes §8: more than one isDefault per org -> config invalid; Grafana does not start."""
+    """docs §8: more than one isDefault per org -> config invalid; Grafana does not start."""
     prov = tmp_path / "prov"
     _write(prov / "datasources" / "a.yaml", "datasources:\n  - {name: a, type: x, isDefault: true}\n")
     _write(prov / "datasources" / "b.yml", "datasources:\n  - {name: b, type: x, isDefault: true}\n")
@@ -77,7 +77,7 @@ def test_two_defaults_refuse_to_start(tmp_path):
 
 
 def test_dashboard_provider(grafana_emulator_factory, tmp_path):
-    """notes §8 dashboards: provider folder/folderUid, options.path JSON files loaded and marked provisioned;
+    """docs §8 dashboards: provider folder/folderUid, options.path JSON files loaded and marked provisioned;
     allowUiUpdates:false -> API save 400 Cannot save provisioned dashboard; delete -> 400."""
     dash_dir = tmp_path / "dashboards"
     _write(dash_dir / "kpi.json", json.dumps({"title": "KPI Overview", "uid": "kpi-overview", "version": 42}))
@@ -104,7 +104,7 @@ providers:
 
 
 def test_dashboard_provider_allow_ui_updates(grafana_emulator_factory, tmp_path):
-    """notes §8: allowUiUpdates:true lets the API save a provisioned dashboard."""
+    """docs §8: allowUiUpdates:true lets the API save a provisioned dashboard."""
     dash_dir = tmp_path / "d"
     _write(dash_dir / "x.json", json.dumps({"title": "X", "uid": "x"}))
     prov = tmp_path / "prov"
@@ -135,7 +135,7 @@ def test_restart_keeps_state_and_file_removal_deletes(grafana_emulator_factory, 
 
 
 def test_prune_by_version(grafana_emulator_factory, tmp_path):
-    """notes §8/§9: prune:true deletes provisioned data sources removed from the files (11.x+; not 10.x)."""
+    """docs §8/§9: prune:true deletes provisioned data sources removed from the files (11.x+; not 10.x)."""
     for version, survives in (("10.4.0", True), ("11.3.0", False)):
         prov = tmp_path / version / "prov"
         data = tmp_path / version / "state.json"

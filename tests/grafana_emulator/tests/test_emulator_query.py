@@ -1,4 +1,4 @@
-"""POST /api/ds/query and the PostgreSQL macro table (notes §6), run on the real PostgreSQL."""
+"""POST /api/ds/query and the PostgreSQL macro table (docs §6), run on the real PostgreSQL."""
 
 import datetime
 
@@ -34,12 +34,12 @@ FROM_MS = 1714557600000
     ("WHERE x = '$var'", "WHERE x = '$var'"),                 # template variables are not the backend's job
 ])
 def test_macro_table(sql, expanded):
-    """notes §6 "PostgreSQL macro expansions (exact)": from/to UTC RFC3339Nano, Go %v numbers, global macros."""
+    """docs §6 "PostgreSQL macro expansions (exact)": from/to UTC RFC3339Nano, Go %v numbers, global macros."""
     assert macros.interpolate(sql, FROM, TO, 60.0)[0] == expanded
 
 
 def test_macro_timescaledb_time_bucket():
-    """notes §6: $__timeGroup with timescaledb:true -> time_bucket('300.000s',col)."""
+    """docs §6: $__timeGroup with timescaledb:true -> time_bucket('300.000s',col)."""
     assert macros.interpolate("$__timeGroup(ts,'5m')", FROM, TO, 1, timescaledb=True)[0] == \
         "time_bucket('300.000s',ts)"
 
@@ -52,14 +52,14 @@ def test_macro_timescaledb_time_bucket():
     ("$__timeGroup(ts, '5m', sometimes)", "error parsing fill value sometimes"),
 ])
 def test_macro_errors(sql, message):
-    """notes §6: unknown macro -> unknown macro "<name>"; missing args -> missing time column argument..."""
+    """docs §6: unknown macro -> unknown macro "<name>"; missing args -> missing time column argument..."""
     with pytest.raises(macros.MacroError) as exc:
         macros.interpolate(sql, FROM, TO, 1)
     assert str(exc.value) == message
 
 
 def test_interval_format():
-    """notes §6: $__interval formatted like Grafana (1m, 2h, 500ms...)."""
+    """docs §6: $__interval formatted like Grafana (1m, 2h, 500ms...)."""
     assert [macros.format_interval(s) for s in (0.5, 1, 90, 7200, 86400 * 3)] == ["500ms", "1s", "1m", "2h", "3d"]
 
 
@@ -82,7 +82,7 @@ def _query(api, sql, fmt="table", ref="A", **extra):
 
 
 def test_table_query_real_rows(pg_api):
-    """notes §6: 200 results.<refId>.frames, column-major values, field types, executedQueryString."""
+    """docs §6: 200 results.<refId>.frames, column-major values, field types, executedQueryString."""
     r = _query(pg_api, "SELECT metric_date::timestamptz AS time, category, cases, rate, ok FROM kpi "
                        "WHERE $__timeFilter(metric_date) ORDER BY 1, 2")
     assert r.status == 200
@@ -101,14 +101,14 @@ def test_table_query_real_rows(pg_api):
 
 
 def test_time_series_requires_time_column(pg_api):
-    """notes §6: time_series (the default format) requires a time column -> 400 with per-ref error."""
+    """docs §6: time_series (the default format) requires a time column -> 400 with per-ref error."""
     r = pg_api.post("/api/ds/query", {"from": "now-1h", "to": "now", "queries": [
         {"refId": "A", "datasource": {"uid": "pg"}, "rawSql": "SELECT cases FROM kpi"}]})
     assert r.status == 400 and r.json["results"]["A"]["error"] == "no time column found"
 
 
 def test_time_series_long_to_wide_and_float(pg_api):
-    """notes §6: time_series renames the time column to Time, converts numbers to float64, pivots on strings."""
+    """docs §6: time_series renames the time column to Time, converts numbers to float64, pivots on strings."""
     r = _query(pg_api, "SELECT metric_date::timestamptz AS time, category AS metric, cases FROM kpi ORDER BY 1",
                fmt="time_series")
     assert r.status == 200
@@ -121,7 +121,7 @@ def test_time_series_long_to_wide_and_float(pg_api):
 
 
 def test_query_errors_400_per_ref_and_zero_rows(pg_api):
-    """notes §6: any query error -> HTTP 400 with per-ref {"error":"db query error: ...", frames}; zero rows ->
+    """docs §6: any query error -> HTTP 400 with per-ref {"error":"db query error: ...", frames}; zero rows ->
     frames []; empty rawSql skipped (no result key)."""
     body = {"from": "now-1h", "to": "now", "queries": [
         {"refId": "A", "datasource": {"uid": "pg"}, "rawSql": "SELECT * FROM no_such_table", "format": "table"},
@@ -139,7 +139,7 @@ def test_query_errors_400_per_ref_and_zero_rows(pg_api):
 
 
 def test_query_unknown_datasource_404(pg_api):
-    """notes §6: unknown DS uid -> 404 Data source not found."""
+    """docs §6: unknown DS uid -> 404 Data source not found."""
     r = pg_api.post("/api/ds/query", {"from": "now-1h", "to": "now", "queries": [
         {"refId": "A", "datasource": {"uid": "missing"}, "rawSql": "SELECT 1"}]})
     assert r.status == 404 and r.json["message"] == "Data source not found"
@@ -166,7 +166,7 @@ def test_viewer_may_query(grafana_emulator, pg_api):
 @pytest.mark.parametrize("fill,expected", [("NULL", [1.0, None, 3.0, None]), ("previous", [1.0, 1.0, 3.0, 3.0]),
                                            ("0", [1.0, 0.0, 3.0, 0.0])])
 def test_time_group_fill(grafana_emulator, pg_server, pg_db, fill, expected):
-    """notes §6: $__timeGroup fill argument NULL / previous / number fills missing buckets (time_series)."""
+    """docs §6: $__timeGroup fill argument NULL / previous / number fills missing buckets (time_series)."""
     pg_server.execute("CREATE TABLE m (ts timestamptz, v int); INSERT INTO m VALUES "
                       "('2024-05-01T10:00:00Z', 1), ('2024-05-01T10:10:00Z', 3)", dbname=pg_db, fetch=False)
     api = Client(grafana_emulator)

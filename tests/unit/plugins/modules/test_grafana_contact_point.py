@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 from grafana_fake import run_module  # noqa: E402
@@ -109,3 +111,24 @@ def test_slack_without_webhook_fails_without_write():
     del args["slack_url"]
     result, fake = run_module(grafana_contact_point, args, [("GET", BASE, 200, []), ("GET", BASE, 200, [])])
     assert result["failed"] is True and "slack_url" in result["msg"] and fake.writes == []
+
+
+@pytest.mark.parametrize("bad_url, expected", [
+    ("http://hooks.slack.invalid/services/T/B/PlantedInsecure", "must be an https:// URL"),
+    ("hooks.slack.invalid/services/T/B/PlantedNoScheme", "must be an https:// URL"),
+    ("https:///services/T/B/PlantedNoHost", "must be an https:// URL"),
+    ("https://hooks.slack.invalid/services/T/B/Planted Space", "must be an https:// URL"),
+    ("https://user:PlantedCred@hooks.slack.invalid/services/T/B/x", "must not contain credentials"),
+])
+def test_slack_url_validated_by_the_module_before_any_request(bad_url, expected):
+    result, fake = run_module(grafana_contact_point, {"name": "cp", "type": "slack", "slack_url": bad_url}, [])
+    assert result["failed"] is True and expected in result["msg"], result["msg"]
+    assert "Planted" not in result["msg"]
+    assert fake.calls == []
+
+
+def test_slack_url_refused_for_another_type():
+    result, fake = run_module(grafana_contact_point, {"name": "cp", "type": "email", "email_addresses": ["a@b.c"],
+                                                      "slack_url": "https://hooks.slack.invalid/x"}, [])
+    assert result["failed"] is True and "only applies to type slack" in result["msg"]
+    assert fake.calls == []

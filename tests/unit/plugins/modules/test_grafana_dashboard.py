@@ -37,16 +37,18 @@ def deployed():
 ARGS = {"content": EXPORTED, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "commit_message": "release 1"}
 SAVED = {"id": 12, "uid": "cx-kpi-overview", "url": "/d/cx-kpi-overview/cx-kpis", "status": "success", "version": 5}
 NOT_FOUND = {"message": "Dashboard not found"}
+DS = {"uid": "support-postgres", "name": "Support DB", "type": "grafana-postgresql-datasource"}
 
 
 def test_create_maps_datasources_and_posts_once():
     result, fake = run_module(grafana_dashboard, ARGS, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
     assert result["changed"] is True and result["version"] == 5
-    body = fake.calls[2].json
+    body = fake.calls[3].json
     assert body["folderUid"] == "cx-kpi" and body["message"] == "release 1" and body["overwrite"] is False
     dash = body["dashboard"]
     assert "__inputs" not in dash and "__requires" not in dash
@@ -71,10 +73,11 @@ def test_source_change_updates_with_current_version():
     newer["panels"][0]["title"] = "Resolution rate (today)"
     result, fake = run_module(grafana_dashboard, dict(ARGS, content=newer), [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ], diff=True)
     assert result["changed"] is True and result["out_of_band_edit"] is False
-    body = fake.calls[1].json
+    body = fake.calls[2].json
     assert body["dashboard"]["version"] == 4 and body["dashboard"]["id"] == 12 and body["overwrite"] is False
     assert result["diff"]["after"]["panels"][0]["title"] == "Resolution rate (today)"
 
@@ -97,11 +100,12 @@ def test_out_of_band_edit_fails_without_overwrite_and_writes_nothing():
 def test_out_of_band_edit_replaced_with_overwrite():
     result, fake = run_module(grafana_dashboard, dict(ARGS, overwrite=True), [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
     assert result["changed"] is True and result["out_of_band_edit"] is True
-    assert fake.calls[1].json["overwrite"] is True
-    assert fake.calls[1].json["dashboard"]["panels"][0]["title"] == "Resolution rate"
+    assert fake.calls[2].json["overwrite"] is True
+    assert fake.calls[2].json["dashboard"]["panels"][0]["title"] == "Resolution rate"
 
 
 def test_folder_move_only():
@@ -117,6 +121,7 @@ def test_check_mode_sends_no_write():
     result, fake = run_module(grafana_dashboard, ARGS, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
     ], check=True)
     assert result["changed"] is True and fake.writes == []
 
@@ -141,9 +146,10 @@ def test_datasource_map_by_name():
     dummy, fake = run_module(grafana_dashboard, args, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("GET", "/api/datasources/uid/pg-two", 200, dict(DS, uid="pg-two")),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
-    assert fake.calls[2].json["dashboard"]["panels"][0]["datasource"]["uid"] == "pg-two"
+    assert fake.calls[3].json["dashboard"]["panels"][0]["datasource"]["uid"] == "pg-two"
 
 
 def test_unknown_folder_is_clear_error():
@@ -159,6 +165,7 @@ def test_name_exists_412_is_clear():
     result, dummy = run_module(grafana_dashboard, ARGS, [
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 412, {"status": "name-exists",
                                              "message": "A dashboard with the same name in the folder already exists"}),
     ])
@@ -194,3 +201,59 @@ def test_invalid_uid_in_the_json_fails_before_any_request():
     assert result["failed"] is True
     assert "Invalid dashboard: dashboard uid '%s' is invalid" % ("x" * 41) in result["msg"]
     assert fake.calls == []
+
+
+def test_unknown_datasource_uid_is_clear_error_and_nothing_written():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+        ("GET", "/api/datasources/uid/support-postgres", 404, {"message": "Data source not found"}),
+    ])
+    assert result["failed"] is True
+    assert "datasource_uid 'support-postgres' is not a datasource in Grafana" in result["msg"], result["msg"]
+    assert fake.writes == []
+
+
+def test_check_mode_on_an_empty_grafana_reports_the_create_with_warnings():
+    """Before the first deployment the folder and datasource come from earlier tasks of the same run."""
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
+        ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
+        ("GET", "/api/datasources/uid/support-postgres", 404, {"message": "Data source not found"}),
+    ], check=True)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and fake.writes == []
+    warnings = json.dumps(result["warnings"])  # ansible-core 2.19 returns warning summaries as dicts
+    assert "folder 'cx-kpi' does not exist (yet)" in warnings and "datasource 'support-postgres'" in warnings
+
+
+def test_edit_brought_home_is_adopted_once():
+    """The edit made in Grafana is now the desired content (exported and committed): no refusal, one save that
+    records the new hash, and the run after it is a single GET."""
+    current = edited_in_grafana()
+    source = copy.deepcopy(EXPORTED)
+    source["panels"][0]["title"] = "Edited in the UI"
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
+        ("POST", "/api/dashboards/db", 200, SAVED),
+    ])
+    assert result["changed"] is True and result["adopted"] is True and result["out_of_band_edit"] is False
+    body = fake.calls[1].json
+    assert body["overwrite"] is False and body["dashboard"]["version"] == 4
+    saved = body["dashboard"]
+    assert saved[grafana_dashboard.MARKER] == grafana_dashboard.content_hash(grafana_dashboard.normalise(saved))
+    # Grafana now holds the recorded hash: the next run changes nothing
+    current["dashboard"][grafana_dashboard.MARKER] = saved[grafana_dashboard.MARKER]
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
+    ])
+    assert result["changed"] is False and result["adopted"] is False and len(fake.calls) == 1
+
+
+def test_edit_brought_home_check_mode_writes_nothing():
+    source = copy.deepcopy(EXPORTED)
+    source["panels"][0]["title"] = "Edited in the UI"
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
+    ], check=True)
+    assert result["changed"] is True and result["adopted"] is True and fake.writes == []

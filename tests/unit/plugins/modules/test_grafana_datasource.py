@@ -178,6 +178,30 @@ def test_health_check_failure_reports_driver_message():
     assert "health check" in result["msg"] and "password authentication failed" in result["msg"]
 
 
+def test_health_check_failure_after_create_says_it_was_saved():
+    created = stored()
+    result, fake = run_module(grafana_datasource, dict(ARGS, health_check=True), [
+        ("GET", "/api/datasources/uid/support-postgres", 404, NOT_FOUND),
+        ("GET", "/api/datasources/name/Support Database", 404, NOT_FOUND),
+        ("POST", "/api/datasources", 200, {"datasource": created, "id": 1, "message": "Datasource added"}),
+        ("GET", "/api/datasources/uid/support-postgres/health", 400,
+         {"status": "ERROR", "message": "connection refused"}),
+    ])
+    assert result["failed"] is True
+    assert "was created in Grafana (the change is saved) but its health check failed: connection refused" \
+        in result["msg"], result["msg"]
+    assert PW not in result["msg"]
+
+
+def test_health_check_status_error_in_a_200_fails_and_says_unchanged():
+    result, dummy = run_module(grafana_datasource, dict(ARGS, health_check=True), [
+        ("GET", "/api/datasources/uid/support-postgres", 200, stored()),
+        ("GET", "/api/datasources/uid/support-postgres/health", 200, {"status": "ERROR", "message": "db down"}),
+    ])
+    assert result["failed"] is True
+    assert "is unchanged in Grafana but its health check failed: db down" in result["msg"], result["msg"]
+
+
 def test_error_message_never_contains_the_password():
     result, dummy = run_module(grafana_datasource, ARGS, [
         ("GET", "/api/datasources/uid/support-postgres", 404, NOT_FOUND),

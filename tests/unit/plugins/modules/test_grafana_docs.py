@@ -25,7 +25,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
 
 MODULES = ["grafana_datasource", "grafana_folder", "grafana_dashboard", "grafana_contact_point",
            "grafana_alert_rule_group", "grafana_notification_policy", "grafana_service_account",
-           "grafana_dashboard_verify"]
+           "grafana_dashboard_verify", "grafana_dashboard_export"]
 
 
 class Captured(Exception):

@@ -34,8 +34,8 @@ def params(**kw):
 
 
 @pytest.mark.parametrize("kw, expected", [
-    (dict(token_limit=-1), "token_limit must be greater than 0, got -1"),
-    (dict(token_limit=0), "token_limit must be greater than 0, got 0"),
+    (dict(token_limit=-1), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got -1"),
+    (dict(token_limit=0), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got 0"),
     (dict(cost_limit_usd=-0.01), "cost_limit_usd must be greater than 0"),
     (dict(alert_threshold_pct=120), "alert_threshold_pct must be above 0 and at most 100"),
     (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),

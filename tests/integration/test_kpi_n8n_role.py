@@ -1,0 +1,121 @@
+"""Role kpi_n8n against a real n8n: credentials + both workflows deployed and published, a re-run sends no write,
+check mode writes nothing, the preflight fails before any request on a missing secret, and no planted secret
+(n8n API key, database password, admin keys, Slack webhook URL) appears in any -vvv output."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import yaml
+
+from conftest import PLANTED
+
+PLAY = [{"name": "kpi_n8n under test", "hosts": "localhost", "gather_facts": False,
+         "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_n8n"}]}]
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    path = tmp_path / "kpi_n8n.yml"
+    path.write_text(yaml.safe_dump(PLAY))
+    return path
+
+
+def role_vars(url, api_key, suffix, **overrides):
+    values = {
+        "kpi_n8n_url": url,
+        "kpi_n8n_api_key": api_key,
+        "kpi_n8n_db_credential_name": "KPI PostgreSQL %s" % suffix,
+        "kpi_n8n_anthropic_credential_name": "Anthropic Admin %s" % suffix,
+        "kpi_n8n_openai_credential_name": "OpenAI Admin %s" % suffix,
+        "kpi_n8n_log_workflow_name": "Log Token Usage %s" % suffix,
+        "kpi_n8n_tracker_workflow_name": "Token Tracking %s" % suffix,
+        "kpi_n8n_db_host": "127.0.0.1",
+        "kpi_n8n_db_port": 5432,
+        "kpi_n8n_db_password": PLANTED["n8n_writer_password"],
+        "kpi_n8n_db_ssl": "disable",
+        "kpi_n8n_anthropic_admin_key": PLANTED["anthropic_admin_key"],
+        "kpi_n8n_openai_admin_key": PLANTED["openai_admin_key"],
+        "kpi_n8n_anthropic_base_url": "http://127.0.0.1:9/anthropic",
+        "kpi_n8n_openai_base_url": "http://127.0.0.1:9/openai",
+        "kpi_n8n_slack_webhook_url": PLANTED["slack_webhook"],
+        "kpi_n8n_dashboard_url": "https://grafana.example.test/d/cx-catalyst-kpi",
+        "kpi_n8n_lookback_hours": 72,
+    }
+    values.update(overrides)
+    return values
+
+
+def recap(result):
+    return [line for line in result.stdout.splitlines() if line.startswith("localhost")][-1]
+
+
+def test_role_deploys_publishes_and_rerun_sends_nothing(n8n_server, n8n_recorder, n8n_ansible, playbook):
+    suffix = uuid.uuid4().hex[:8]
+    extra = role_vars(n8n_recorder.url, n8n_server.api_key, suffix)
+    first = n8n_ansible.playbook(playbook, extra_vars=extra, diff=True)
+    assert "failed=0" in recap(first)
+
+    log = n8n_server.workflow_by_name("Log Token Usage %s" % suffix)
+    tracker = n8n_server.workflow_by_name("Token Tracking %s" % suffix)
+    assert log["active"] is True and tracker["active"] is True
+    creds = {c["name"]: c["type"] for c in n8n_server.list_all("/credentials")}
+    assert creds["KPI PostgreSQL %s" % suffix] == "postgres"
+    assert creds["Anthropic Admin %s" % suffix] == "httpHeaderAuth"
+    assert creds["OpenAI Admin %s" % suffix] == "httpBearerAuth"
+    # credential references resolved to the renamed credentials, settings nodes carry the role's values
+    ids = {c["name"]: c["id"] for c in n8n_server.list_all("/credentials")}
+    for node in tracker["nodes"]:
+        for ref in (node.get("credentials") or {}).values():
+            assert ids[ref["name"]] == ref["id"]
+            assert ref["name"].endswith(suffix)
+    settings = {n["name"]: {a["name"]: a["value"] for a in n["parameters"]["assignments"]["assignments"]}
+                for n in tracker["nodes"] if n["type"] == "n8n-nodes-base.set"}
+    assert settings["Usage Settings"] == {"anthropic_enabled": True, "anthropic_base_url": "http://127.0.0.1:9/anthropic",
+                                          "openai_enabled": True, "openai_base_url": "http://127.0.0.1:9/openai",
+                                          "lookback_hours": 72, "cost_lookback_days": 3}
+    assert settings["Alert Settings"]["slack_webhook_url"] == PLANTED["slack_webhook"]
+
+    n8n_recorder.reset()
+    second = n8n_ansible.playbook(playbook, extra_vars=extra, diff=True)
+    assert "changed=0" in recap(second) and "failed=0" in recap(second)
+    assert n8n_recorder.writes() == []
+
+    # a changed setting updates the tracker only
+    n8n_recorder.reset()
+    third = n8n_ansible.playbook(playbook, extra_vars=dict(extra, kpi_n8n_lookback_hours=24), diff=True)
+    assert "changed=1" in recap(third)
+    assert {path.split("?")[0] for method, path in n8n_recorder.writes()} <= {
+        "/api/v1/workflows/%s" % tracker["id"], "/api/v1/workflows/%s/publish" % tracker["id"]}
+
+
+def test_check_mode_writes_nothing(n8n_server, n8n_recorder, n8n_ansible, playbook):
+    suffix = uuid.uuid4().hex[:8]
+    res = n8n_ansible.playbook(playbook, extra_vars=role_vars(n8n_recorder.url, n8n_server.api_key, suffix),
+                               check=True, diff=True)
+    assert "failed=0" in recap(res)
+    assert n8n_recorder.writes() == []
+    assert n8n_server.workflow_by_name("Log Token Usage %s" % suffix) is None
+
+
+@pytest.mark.parametrize("missing, named", [
+    ({"kpi_n8n_anthropic_admin_key": ""}, "kpi_n8n_anthropic_admin_key"),
+    ({"kpi_n8n_db_password": ""}, "kpi_n8n_db_password"),
+    ({"kpi_n8n_api_key": ""}, "kpi_n8n_api_key"),
+    ({"kpi_n8n_slack_webhook_url": "hooks.slack.com/no-scheme"}, "Slack webhook"),
+])
+def test_preflight_fails_before_any_request(n8n_server, n8n_recorder, n8n_ansible, playbook, missing, named):
+    extra = role_vars(n8n_recorder.url, n8n_server.api_key, uuid.uuid4().hex[:8], **missing)
+    res = n8n_ansible.playbook(playbook, extra_vars=extra, expect_rc=2)
+    assert named in res.output
+    assert n8n_recorder.calls == []
+
+
+def test_provider_disabled_needs_no_key(n8n_server, n8n_recorder, n8n_ansible, playbook):
+    suffix = uuid.uuid4().hex[:8]
+    extra = role_vars(n8n_recorder.url, n8n_server.api_key, suffix, kpi_n8n_openai_enabled=False,
+                      kpi_n8n_openai_admin_key="", kpi_n8n_slack_webhook_url="")
+    n8n_ansible.playbook(playbook, extra_vars=extra)
+    names = {c["name"] for c in n8n_server.list_all("/credentials")}
+    assert "OpenAI Admin %s" % suffix not in names and "Anthropic Admin %s" % suffix in names

@@ -1,0 +1,89 @@
+"""A write Grafana refuses fails the play, with the module's message and no secret (issue 8 defect 1).
+
+The kpi_grafana tasks that carry a secret (datasource, contact points, service account) hide their output with
+``no_log``; they used to run with ``failed_when: false`` so the message survived, which also made every
+failure look like success (``failed=0``). Now they follow the secret-carrying task pattern of
+docs/DEVELOPMENT.md: a block whose rescue fails with the module's (already scrubbed) message.
+
+The emulator's fault switch answers the chosen write with HTTP 500 (writes are never retried on 500).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+from test_kpi_grafana_role import _admin_get, _recap, _run, _vars  # noqa: F401  (fixtures below)
+from test_kpi_grafana_role import kpi_db, playbook  # noqa: F401  pytest fixtures
+
+ROTATED = "https://hooks.slack.invalid/services/T000/B000/RotatedWebhook4b7e"
+
+
+def _posts(emulator, prefix):
+    return [r for r in emulator.request_log() if r.get("method") == "POST" and str(r.get("path", "")).startswith(prefix)]
+
+
+def test_refused_contact_point_rotation_fails_the_play(grafana_emulator, ansible, pg_server, kpi_db, playbook):
+    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False)
+    _run(ansible, playbook, extra)
+    ansible.add_secret(ROTATED)
+    grafana_emulator.set_fault("/api/v1/provisioning/contact-points/", status=500, method="PUT", count=5)
+    res = _run(ansible, playbook, dict(extra, kpi_grafana_alert_slack_webhook_url=ROTATED), expect_rc=2)
+    assert _recap(res.output)["failed"] == 1
+    assert "Grafana: failed to update contact point" in res.output and "HTTP 500" in res.output, res.output[-4000:]
+    # the old webhook is still the one Grafana holds: the failure is not hidden behind a success
+    assert "Alerting | Fail with the module's message" in res.output
+
+
+def test_refused_datasource_write_stops_the_role(grafana_emulator, ansible, pg_server, kpi_db, playbook):
+    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False,
+                  kpi_grafana_alerting_enabled=False)
+    grafana_emulator.set_fault("/api/datasources", status=500, method="POST", count=5)
+    grafana_emulator.reset_request_log()
+    res = _run(ansible, playbook, extra, expect_rc=2)
+    assert _recap(res.output)["failed"] == 1
+    assert "Datasource support-postgres: Grafana: failed to create datasource" in res.output, res.output[-4000:]
+    assert "HTTP 500" in res.output
+    # the role did not carry on deploying a dashboard against a datasource that is not there
+    assert _posts(grafana_emulator, "/api/dashboards") == []
+    assert _admin_get(grafana_emulator, "/api/datasources/uid/support-postgres")[0] == 404
+
+
+def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible, pg_server, kpi_db, playbook,
+                                                      tmp_path):
+    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False,
+                  kpi_grafana_alerting_enabled=False, kpi_grafana_service_account_enabled=True,
+                  kpi_grafana_service_account_token_file=str(tmp_path / "sa-token"))
+    grafana_emulator.set_fault("/api/serviceaccounts", status=500, method="POST", count=5)
+    res = _run(ansible, playbook, extra, expect_rc=2)
+    assert _recap(res.output)["failed"] == 1
+    assert "Service account" in res.output and "HTTP 500" in res.output, res.output[-4000:]
+    assert not (tmp_path / "sa-token").exists()
+
+
+@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker",
+                                  "grafana_pdc_agent", "grafana_cloud_allowlist"])
+def test_no_write_task_swallows_its_failure(role):
+    """failed_when: false / ignore_errors appear only on read-only probes followed by an assert."""
+    import yaml
+
+    from conftest import REPO
+
+    allowed_modules = {"ansible.builtin.command", "ansible.builtin.wait_for", "ansible.builtin.uri",
+                       "community.general.listen_ports_facts", "ansible.builtin.slurp"}
+    for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
+        for task in _tasks(yaml.safe_load(path.read_text()) or []):
+            if task.get("ignore_errors"):
+                raise AssertionError("%s: task %r uses ignore_errors" % (path.name, task.get("name")))
+            if task.get("failed_when") is False:
+                module = next((k for k in task if "." in k), None)
+                assert module in allowed_modules, "%s: write task %r has failed_when: false" % (path.name,
+                                                                                                task.get("name"))
+                assert task.get("check_mode") is False or module == "ansible.builtin.slurp", path.name
+
+
+def _tasks(items):
+    for item in items:
+        yield item
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(item.get(key) or [])
