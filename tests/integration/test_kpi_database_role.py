@@ -41,6 +41,9 @@ def role_vars(pg_server, db, **override):
         kpi_database_install_core_schema=True,
         kpi_database_reader_role=f"reader_{db}",
         kpi_database_reader_password=PLANTED["reader_password"],
+        kpi_database_n8n_writer_enabled=True,
+        kpi_database_n8n_writer_role=f"n8n_{db}",
+        kpi_database_n8n_writer_password=PLANTED["n8n_writer_password"],
         kpi_database_baseline_config={"manual_cost_per_case": 25.00, "hourly_support_cost": 42},
         kpi_database_api_pricing=[{"provider": "anthropic", "model": "claude-opus-4",
                                    "input_price_per_million": 15, "output_price_per_million": 75,
@@ -69,7 +72,8 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     # check mode on an empty database: nothing is written (no tables, no ledger, no reader role)
     res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory, check=True, diff=True)
     assert recap(res.output)["failed"] == 0
-    assert "would apply: support-core.sql, schema-additions.sql, views.sql, grafana-reader.sql" in res.output
+    assert ("would apply: support-core.sql, schema-additions.sql, 0020-token-tracking.sql, views.sql, "
+            "views-token-tracking.sql, grafana-reader.sql, n8n-writer.sql") in res.output
     assert q(pg_server, pg_db, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")[0][0] == 0
     assert q(pg_server, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = %s", (reader,))[0][0] == 0
 
@@ -82,8 +86,10 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert '+    "schema-additions.sql": {' in res.output  # kpi_schema: the ledger gained the file
     assert first["failed"] == 0 and first["changed"] >= 5
     ledger = q(pg_server, pg_db, "SELECT file, kind FROM kpi_schema_migrations ORDER BY file")
-    assert ledger == [("grafana-reader.sql", "repeatable"), ("schema-additions.sql", "once"),
-                      ("support-core.sql", "once"), ("views.sql", "repeatable")]
+    assert ledger == [("0020-token-tracking.sql", "once"), ("grafana-reader.sql", "repeatable"),
+                      ("n8n-writer.sql", "repeatable"), ("schema-additions.sql", "once"),
+                      ("support-core.sql", "once"), ("views-token-tracking.sql", "repeatable"),
+                      ("views.sql", "repeatable")]
     assert q(pg_server, pg_db, "SELECT config_value::text FROM baseline_config "
                                "WHERE config_key = 'hourly_support_cost'")[0][0] == "42"
     assert q(pg_server, pg_db, "SELECT input_price_per_million::text, is_current FROM api_pricing "
@@ -105,13 +111,27 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     finally:
         conn.close()
 
+    # n8n's role: logs in, may insert a token row (priced by the database), may not read cases
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=f"n8n_{pg_db}",
+                            password=PLANTED["n8n_writer_password"], connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
+                        "VALUES ('wf', 'anthropic', 'claude-opus-4', 1000, 100) RETURNING cost_usd")
+            assert cur.fetchone()[0] is not None
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT count(*) FROM cases")
+    finally:
+        conn.rollback()
+        conn.close()
+
     # second run: nothing changes, demo data not loaded twice
     res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory, diff=True)
     second = recap(res.output)
     assert second["failed"] == 0 and second["changed"] == 0, res.output[-4000:]
     assert "would apply" not in res.output and "nothing (up to date)" in res.output
     assert q(pg_server, pg_db, "SELECT count(*) FROM cases")[0][0] == cases
-    assert q(pg_server, pg_db, "SELECT sum(apply_count) FROM kpi_schema_migrations")[0][0] == 4
+    assert q(pg_server, pg_db, "SELECT sum(apply_count) FROM kpi_schema_migrations")[0][0] == 7
 
     # check mode after a change of one baseline value: reports it, writes nothing
     changed = dict(extra, kpi_database_baseline_config={"manual_cost_per_case": 30})
