@@ -164,28 +164,26 @@ start_n8n() {
     done
   fi
   N8N_URL="http://127.0.0.1:$n8n_port"
-  # owner account and API key on the first start (the key goes to a 0600 file, never to the terminal)
-  if [ ! -s "$STATE/n8n/api-key" ]; then
+  # owner account and API key on the first start, with the collection's n8n_bootstrap module (the key goes to a
+  # 0600 file and is never printed; the owner password is read from a 0600 file, never from a command line)
+  if [ ! -s "$STATE/n8n/owner-password" ]; then
     (umask 077; "$REPO/.venv/bin/python" -c 'import secrets; print("Demo-" + secrets.token_urlsafe(12) + "9")' > "$STATE/n8n/owner-password")
-    "$REPO/.venv/bin/python" - "$N8N_URL" "$STATE/n8n" <<'PY'
-import os, sys, requests
-url, state = sys.argv[1], sys.argv[2]
-password = open(os.path.join(state, "owner-password")).read().strip()
-s = requests.Session()
-r = s.post(url + "/rest/owner/setup", json={"email": "owner@demo.kpi.local", "firstName": "Demo",
-                                             "lastName": "Owner", "password": password}, timeout=60)
-if r.status_code != 200:
-    r = s.post(url + "/rest/login", json={"emailOrLdapLoginId": "owner@demo.kpi.local", "password": password}, timeout=60)
-    r.raise_for_status()
-scopes = s.get(url + "/rest/api-keys/scopes", timeout=60).json()["data"]
-r = s.post(url + "/rest/api-keys", json={"label": "cx-kpi-demo", "scopes": scopes, "expiresAt": None}, timeout=60)
-r.raise_for_status()
-fd = os.open(os.path.join(state, "api-key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, r.json()["data"]["rawApiKey"].encode())
-os.close(fd)
-print("n8n owner owner@demo.kpi.local created; API key written to %s/api-key (0600)" % state)
-PY
   fi
+  cat > "$STATE/n8n/bootstrap.yml" <<BOOTSTRAP
+- name: Owner account and API key of the demo n8n
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Bootstrap n8n
+      cx_catalyst.kpi_dashboard.n8n_bootstrap:
+        url: "$N8N_URL"
+        owner_email: owner@demo.kpi.local
+        owner_password: "{{ lookup('ansible.builtin.file', '$STATE/n8n/owner-password') }}"
+        api_key_file: "$STATE/n8n/api-key"
+      no_log: true
+BOOTSTRAP
+  (cd "$REPO" && "$REPO/.venv/bin/ansible-playbook" -i localhost, -c local "$STATE/n8n/bootstrap.yml" >/dev/null) ||
+    { echo "n8n bootstrap failed (log: $STATE/n8n/n8n.log)" >&2; exit 1; }
   # provider usage APIs and Slack: the project's emulator with the vault's demo admin keys and some usage
   if ! pid_alive "$STATE/n8n/usage-emulator.pid"; then
     # the demo admin keys go from the vault to a 0600 file through a pipe (never a command line)
