@@ -173,6 +173,8 @@ start_n8n() {
 - name: Owner account and API key of the demo n8n
   hosts: localhost
   gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
   tasks:
     - name: Bootstrap n8n
       cx_catalyst.kpi_dashboard.n8n_bootstrap:
