@@ -160,12 +160,16 @@ pending_migrations:
   elements: str
   version_added: 0.2.0
   sample: ["0001-kpi-definitions.sql", "0002-token-usage-monthly-partitions.sql"]
-skipped:
-  description: Ledger names of the files that were already up to date.
+up_to_date:
+  description:
+    - Ledger names of the files that were already up to date.
+    - Called C(skipped) before 0.2.0; Ansible reads a true C(skipped) key as "the task was skipped", which hid
+      the changes of a run that also had up-to-date files.
   returned: always
   type: list
   elements: str
   sample: ["schema-additions.sql"]
+  version_added: 0.2.0
 ledger:
   description: The ledger after the run (in check mode, as it would be), keyed by file name.
   returned: always
@@ -549,7 +553,7 @@ def run_module(module):
 
     exit_with_diff(module, ledger_view(before), ledger_view(after),
                    changed=bool(would_apply) if module.check_mode else None, applied=applied,
-                   would_apply=would_apply, pending_migrations=pending, skipped=skipped, ledger=ledger_view(after), queries=db.queries)
+                   would_apply=would_apply, pending_migrations=pending, up_to_date=skipped, ledger=ledger_view(after), queries=db.queries)
 
 
 def main():
