@@ -231,7 +231,7 @@ def desired_report(p):
 
 def find_report(client, name):
     try:
-        reports = client.get("/api/reports", "list", "reports")
+        reports = client.get("/api/reports", "list", "reports", want=list)
     except GrafanaError as exc:
         if exc.status == 404:
             raise GrafanaError("Grafana: this Grafana has no reporting API (GET /api/reports answered 404): "
