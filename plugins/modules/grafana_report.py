@@ -72,9 +72,9 @@ options:
     type: list
     elements: str
     default: []
-  message:
+  email_message:
     description:
-      - Email body text.
+      - Email body text (the report's C(message)).
     type: str
     default: ''
   frequency:
@@ -216,7 +216,7 @@ def desired_report(p):
             raise ReportInputError("dashboard uid '%s' is invalid: use 1-40 letters, digits, '-' and '_'" % dash["uid"])
     return comparable({
         "name": p["name"], "recipients": ",".join(p["recipients"]), "replyTo": ",".join(p["reply_to"]),
-        "message": p["message"],
+        "message": p["email_message"],
         "schedule": {"startDate": p["start_date"], "endDate": p["end_date"], "frequency": p["frequency"],
                      "intervalFrequency": p["interval_frequency"] or "", "intervalAmount": p["interval_amount"] or 0,
                      "workdaysOnly": p["workdays_only"], "dayOfMonth": p["day_of_month"] or "",
@@ -293,7 +293,7 @@ def main():
         )),
         recipients=dict(type="list", elements="str", default=[]),
         reply_to=dict(type="list", elements="str", default=[]),
-        message=dict(type="str", default=""),
+        email_message=dict(type="str", default=""),
         frequency=dict(type="str", default="daily",
                        choices=["once", "hourly", "daily", "weekly", "monthly", "last", "custom"]),
         start_date=dict(type="str"),

@@ -43,7 +43,7 @@ def test_create_rerun_update_check_delete(ansible, enterprise):
     deploy_dashboard(emu)
     emu.reset_request_log()
     checked = ansible.module(MODULE, args(emu), check=True, diff=True).results[0]
-    assert checked["changed"] is True and checked["diff"]["before"] == {}
+    assert checked["changed"] is True and checked["diff"]["before"] == {}, checked.get("msg")
     assert writes(emu) == []
 
     created = ansible.module(MODULE, args(emu)).results[0]
