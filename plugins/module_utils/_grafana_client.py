@@ -155,6 +155,8 @@ class GrafanaClient(object):
         self.retries = max(0, params.get("retries") or 0)
         self._sleep = sleep or time.sleep
         self._version = None
+        self._apis = None
+        self._apis_refused = False
         self.request_count = 0
         self.secrets = []
         for value in (params.get("url_password"), params.get("token")):
@@ -326,6 +328,38 @@ class GrafanaClient(object):
                 build = settings.get("buildInfo", {}) if isinstance(settings, dict) else {}
                 self._version = parse_version(build.get("version")) or ()
         return self._version or None
+
+    def apis_base(self, group, resource, versions):
+        """Base path ``/apis/<group>/<version>/namespaces/<ns>/<resource>`` when the server offers ``group`` in
+        one of ``versions`` (first match wins), else ``None``.
+
+        Discovery is ``GET /apis`` once per module run (Grafana 12+ answers an APIGroupList; older versions 404),
+        never the version string. The namespace is ``default`` for org 1 and ``org-<id>`` for the others
+        (docs/grafana-behaviour.md §13.1); a server that refuses it (Grafana Cloud's ``stacks-<id>``) answers 403
+        and the caller falls back to the legacy routes (``apis_refused``).
+        """
+        if self._apis is None:
+            body = self.get("/apis", "discover", "Grafana's /apis API groups", missing_ok=True, want=None)
+            groups = {}
+            if isinstance(body, dict):
+                for item in body.get("groups") or []:
+                    if isinstance(item, dict):
+                        groups[item.get("name")] = [v.get("version") for v in item.get("versions") or []
+                                                    if isinstance(v, dict)]
+            self._apis = groups
+        if self._apis_refused:
+            return None
+        served = self._apis.get(group) or []
+        version = next((v for v in versions if v in served), None)
+        if version is None:
+            return None
+        org = self.org_id or 1
+        namespace = "default" if org == 1 else "org-%d" % org
+        return "/apis/%s/%s/namespaces/%s/%s" % (group, version, namespace, resource)
+
+    def apis_refused(self):
+        """Stop using /apis for the rest of the run (the namespace or the group was refused)."""
+        self._apis_refused = True
 
     def version_at_least(self, *wanted):
         version = self.version()

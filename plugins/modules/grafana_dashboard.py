@@ -27,6 +27,13 @@ description:
     committed), the desired content equals the dashboard in Grafana; the module then records the new hash (one save,
     C(changed=true), RV(adopted=true)), so the next deployment of changed content is not taken for an overwrite.
   - Nothing is written when the JSON is invalid, a data source input has no mapping, or the folder does not exist.
+  - Where Grafana offers C(dashboard.grafana.app) (Grafana 12 and later, found through C(GET /apis), not the version
+    string), the dashboard is read and written there (C(v1), else C(v1beta1)) with the folder in the
+    C(grafana.app/folder) annotation and the stored C(resourceVersion) guarding the update; otherwise, or when the
+    server refuses the namespace (C(default) for org 1, C(org-<id>) for others), the legacy C(/api/dashboards) routes
+    are used. Options, results, idempotence, check and diff mode are the same on both.
+  - A dashboard stored in Grafana as schema v2 (re-saved in the new dashboard editor) is treated as an out-of-band
+    edit. O(overwrite=false) fails and says so; O(overwrite=true) replaces it with the classic dashboard.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
@@ -122,7 +129,8 @@ url:
   type: str
   sample: /d/cx-kpi-overview/cx-catalyst-kpis
 version:
-  description: Dashboard version in Grafana after the run.
+  description: Dashboard version in Grafana after the run (through C(/apis) its C(metadata.generation), which counts
+    the same saves).
   returned: when the dashboard exists
   type: int
 folder_uid:
@@ -147,6 +155,7 @@ diff:
 
 import hashlib
 import json
+import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
     UID_RE, GrafanaError, check_uid, grafana_module, path_quote, run_module)
@@ -197,6 +206,125 @@ def referenced_datasources(p):
     return out
 
 
+DASHBOARD_API = ("dashboard.grafana.app", "dashboards", ("v1", "v1beta1"))
+
+
+class _Current(object):
+    """The dashboard as stored in Grafana, read through /apis or the legacy route."""
+
+    def __init__(self):
+        self.exists = False
+        self.dashboard = {}        # classic JSON (as read; converted by Grafana when stored as schema v2)
+        self.folder_uid = ""
+        self.version = None
+        self.url = None
+        self.stored_v2 = False     # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
+        self.resource_version = None
+        self.legacy_id = None
+
+
+def slugify(title):
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
+
+
+def read_apis(client, base, uid, obj):
+    cur = _Current()
+    body = client.get("%s/%s" % (base, path_quote(uid)), "read", obj, missing_ok=True)
+    if body is None:
+        return cur
+    meta = body.get("metadata") or {}
+    conversion = (body.get("status") or {}).get("conversion") or {}
+    cur.exists = True
+    cur.dashboard = dict(body.get("spec") or {}, uid=uid)
+    cur.folder_uid = (meta.get("annotations") or {}).get("grafana.app/folder") or ""
+    cur.version = meta.get("generation")
+    cur.url = "/d/%s/%s" % (uid, slugify(cur.dashboard.get("title")))
+    cur.stored_v2 = str(conversion.get("storedVersion") or "").startswith("v2")
+    cur.resource_version = meta.get("resourceVersion")
+    return cur
+
+
+def read_legacy(client, uid, obj):
+    cur = _Current()
+    try:
+        body = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
+    except GrafanaError as exc:
+        if exc.status != 406:
+            raise
+        # 12.x refuses the legacy read of a schema-v2 dashboard with 406 (docs §13.2, §14.12)
+        cur.exists = cur.stored_v2 = True
+        return cur
+    if body is None:
+        return cur
+    meta = body.get("meta") or {}
+    cur.exists = True
+    cur.dashboard = body.get("dashboard") or {}
+    cur.folder_uid = meta.get("folderUid") or ""
+    cur.version = cur.dashboard.get("version")
+    cur.url = meta.get("url")
+    cur.legacy_id = cur.dashboard.get("id")
+    return cur
+
+
+def read_current(client, uid, obj):
+    """(current, apis base or None): /apis where the server offers dashboard.grafana.app, else the legacy route.
+    A 403 on the namespace (Grafana Cloud) falls back to the legacy route; nothing has been written then."""
+    base = client.apis_base(*DASHBOARD_API)
+    if base:
+        try:
+            return read_apis(client, base, uid, obj), base
+        except GrafanaError as exc:
+            if exc.status != 403:
+                raise
+            client.apis_refused()
+    return read_legacy(client, uid, obj), None
+
+
+def save(client, base, cur, want, folder_uid, p, obj):
+    """Write the desired dashboard; return (version, url)."""
+    body_dash = dict(want, **{MARKER: content_hash(want)})
+    if base:
+        spec = dict((k, v) for k, v in body_dash.items() if k not in ("id", "uid", "version"))
+        metadata = {"name": want["uid"], "annotations": {"grafana.app/message": p["commit_message"]}}
+        if folder_uid:
+            metadata["annotations"]["grafana.app/folder"] = folder_uid
+        try:
+            if cur.exists:
+                metadata["resourceVersion"] = cur.resource_version
+                reply = client.request("PUT", "%s/%s" % (base, path_quote(want["uid"])), "save", obj,
+                                       json_body={"metadata": metadata, "spec": spec})
+            else:
+                reply = client.request("POST", base, "save", obj, json_body={"metadata": metadata, "spec": spec},
+                                       expected=(200, 201))
+        except GrafanaError as exc:
+            if exc.status == 409:
+                raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module ran "
+                                   "(HTTP 409 conflict on its resourceVersion); re-run" % obj, 409)
+            raise
+        meta = (reply or {}).get("metadata") or {}
+        return meta.get("generation"), "/d/%s/%s" % (want["uid"], slugify(want.get("title")))
+    if cur.exists:
+        body_dash["id"] = cur.legacy_id
+        body_dash["version"] = cur.version
+    else:
+        body_dash["id"] = None
+    body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["commit_message"],
+            "overwrite": bool(cur.exists and p["overwrite"])}
+    try:
+        reply = client.request("POST", "/api/dashboards/db", "save", obj, json_body=body) or {}
+    except GrafanaError as exc:
+        if exc.status == 412:
+            status = (exc.body or {}).get("status") if isinstance(exc.body, dict) else None
+            if status == "name-exists":
+                raise GrafanaError(
+                    "Grafana: cannot save %s: another dashboard titled '%s' already exists in folder '%s' "
+                    "(HTTP 412 name-exists)" % (obj, want.get("title"), folder_uid or "General"), 412)
+            raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module "
+                               "ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"), 412)
+        raise
+    return reply.get("version"), reply.get("url")
+
+
 def run(module, client):
     p = module.params
     result = dict(changed=False, out_of_band_edit=False, adopted=False, folder_uid=p["folder_uid"] or "")
@@ -205,16 +333,16 @@ def run(module, client):
         if not uid:
             uid = desired_dashboard(p)["uid"]
         result["uid"] = uid
-        current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid,
-                             missing_ok=True)
-        if current is not None:
+        obj = "dashboard '%s'" % uid
+        cur, base = read_current(client, uid, obj)
+        if cur.exists:
             result["changed"] = True
-            result["folder_uid"] = (current.get("meta") or {}).get("folderUid") or ""
+            result["folder_uid"] = cur.folder_uid
             if not module.check_mode:
-                client.request("DELETE", "/api/dashboards/uid/%s" % path_quote(uid), "delete",
-                               "dashboard '%s'" % uid, missing_ok=True)
+                path = "%s/%s" % (base, path_quote(uid)) if base else "/api/dashboards/uid/%s" % path_quote(uid)
+                client.request("DELETE", path, "delete", obj, missing_ok=True)
             if module._diff:
-                result["diff"] = {"before": normalise(current.get("dashboard")), "after": {}}
+                result["diff"] = {"before": normalise(cur.dashboard), "after": {}}
         return result
 
     want = desired_dashboard(p)
@@ -222,24 +350,25 @@ def run(module, client):
     obj = "dashboard '%s'" % uid
     result["uid"] = uid
     folder_uid = p["folder_uid"] or ""
-    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
-    have, meta = {}, {}
-    if current is not None:
-        meta = current.get("meta") or {}
-        have = normalise(current.get("dashboard") or {})
-        result.update(url=meta.get("url"), version=(current.get("dashboard") or {}).get("version"))
-    have_folder = meta.get("folderUid") or ""
-    content_differs = current is None or have != want
+    cur, base = read_current(client, uid, obj)
+    have = normalise(cur.dashboard) if cur.exists else {}
+    if cur.exists:
+        result.update(url=cur.url, version=cur.version)
+    content_differs = not cur.exists or cur.stored_v2 or have != want
     # An edit made in Grafana and exported into the source: same content, stale hash. Record it once.
-    adopted = current is not None and not content_differs and \
-        (current.get("dashboard") or {}).get(MARKER) != content_hash(have)
+    adopted = cur.exists and not content_differs and cur.dashboard.get(MARKER) != content_hash(have)
     result["adopted"] = adopted
-    changed = content_differs or have_folder != folder_uid or adopted
-    if current is not None and content_differs:
-        recorded = (current.get("dashboard") or {}).get(MARKER)
-        edited = recorded != content_hash(have)
+    changed = content_differs or cur.folder_uid != folder_uid or adopted
+    if cur.exists and content_differs:
+        edited = cur.stored_v2 or cur.dashboard.get(MARKER) != content_hash(have)
         result["out_of_band_edit"] = edited
         if edited and not p["overwrite"]:
+            if cur.stored_v2:
+                raise GrafanaError(
+                    "Grafana: dashboard '%s' (%s) is stored in Grafana as schema v2 (it was edited in the new "
+                    "dashboard editor), so it is not the classic dashboard this module deployed; nothing was "
+                    "written. Copy the change into the source, or set overwrite: true to replace it with the "
+                    "classic dashboard." % (uid, want.get("title")))
             raise GrafanaError(
                 "Grafana: dashboard '%s' (%s) was changed in Grafana since it was deployed by this module (or was "
                 "not deployed by it) and differs from the desired content; nothing was written. Review the change "
@@ -248,7 +377,7 @@ def run(module, client):
                 % (uid, want.get("title")))
     result["changed"] = changed
     if changed:
-        if folder_uid and folder_uid != have_folder:
+        if folder_uid and folder_uid != cur.folder_uid:
             client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
                                   "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
                                   "or fix folder_uid" % (obj, folder_uid))
@@ -257,29 +386,10 @@ def run(module, client):
                                   "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
                                   "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option))
         if not module.check_mode:
-            body_dash = dict(want, **{MARKER: content_hash(want)})
-            if current is not None:
-                body_dash["id"] = (current.get("dashboard") or {}).get("id")
-                body_dash["version"] = (current.get("dashboard") or {}).get("version")
-            else:
-                body_dash["id"] = None
-            body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["commit_message"],
-                    "overwrite": bool(current is not None and p["overwrite"])}
-            try:
-                reply = client.request("POST", "/api/dashboards/db", "save", obj, json_body=body) or {}
-            except GrafanaError as exc:
-                if exc.status == 412:
-                    status = (exc.body or {}).get("status") if isinstance(exc.body, dict) else None
-                    if status == "name-exists":
-                        raise GrafanaError(
-                            "Grafana: cannot save %s: another dashboard titled '%s' already exists in folder '%s' "
-                            "(HTTP 412 name-exists)" % (obj, want.get("title"), folder_uid or "General"), 412)
-                    raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module "
-                                       "ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"), 412)
-                raise
-            result.update(url=reply.get("url"), version=reply.get("version"))
+            version, url = save(client, base, cur, want, folder_uid, p, obj)
+            result.update(url=url, version=version)
     if module._diff:
-        before = dict(have, folderUid=have_folder) if current is not None else {}
+        before = dict(have, folderUid=cur.folder_uid) if cur.exists else {}
         result["diff"] = {"before": before, "after": dict(want, folderUid=folder_uid)}
     return result
 

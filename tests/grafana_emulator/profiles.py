@@ -43,8 +43,10 @@ class Profile(object):
         # docs §5/§9: GET/PUT unknown rule -> 404 empty body (11.x); 9.5 returned 500; 10.x unknown -> treated as 11
         self.rule_404_empty = v >= (10, 0, 0)
         # docs §5/§9: X-Disable-Provenance honoured on all provisioning writes incl. DELETE from 11.x;
-        # 9.5 honoured it only on rule POST/PUT (10.x "widened, exact version unverified" -> treated as 9.5)
-        self.provenance_header_all_writes = v >= (11, 0, 0)
+        # 9.5 honoured it only on rule POST/PUT; 10.x "widened, exact version unverified": from 10.4 (chosen:
+        # community.grafana's contact-point idempotency tests pass on real 10.4.19 only if a contact point
+        # created with the header has no provenance, docs §14.4, §14.13), before 10.4 as 9.5
+        self.provenance_header_all_writes = v >= (10, 4, 0)
         # docs §5: DELETE rule group exists in 11.x
         self.rule_group_delete = v >= (11, 0, 0)
         # docs §8/§9: provisioning prune (first version unverified -> 11.0)

@@ -162,3 +162,36 @@ def test_allowlist_rejects_unknown_region(ansible, tmp_path, cluster):
                            expect_rc=2)
     assert "unknown region(s) mars" in res.stdout
     assert _sha(hba) == before
+
+
+def test_allowlist_from_the_api_keeps_last_good_list(ansible, tmp_path, cluster):
+    """source api: the Allowlist API's egress list goes into pg_hba.conf; an empty, malformed or unreachable answer
+    fails the play and leaves every rule (and the cached last good list) as it was (docs/grafana-cloud-allowlist.md)."""
+    from allowlist_emulator import AllowlistServer
+    import urllib.request
+
+    api = AllowlistServer(region="prod-eu-west-2")
+    try:
+        hba = Path(cluster.datadir) / "pg_hba.conf"
+        state = tmp_path / "state"
+        ev = _vars(cluster, grafana_cloud_allowlist_source="api", grafana_cloud_allowlist_api_region="prod-eu-west-2",
+                   grafana_cloud_allowlist_api_url=api.url + "/v1/grafana", grafana_cloud_allowlist_state_dir=str(state))
+        ansible.playbook(_play(tmp_path), extra_vars=ev)
+        text = hba.read_text()
+        for cidr in ["203.0.113.20/32", "203.0.113.21/32", "127.0.0.1/32"]:
+            assert cidr in text
+        assert not any(cidr in text for cidr in US + EU)
+        _wait_for_login_state(cluster, expected=False)
+        res = ansible.playbook(_play(tmp_path), extra_vars=ev)
+        assert "changed=0" in _recap(res), _recap(res)
+        before = _sha(hba)
+        for mode in ("empty", "malformed", "error"):
+            req = urllib.request.Request(api.url + "/__emulator/mode", data=json.dumps({"mode": mode}).encode(),
+                                         method="PUT", headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=10).close()
+            res = ansible.playbook(_play(tmp_path), extra_vars=ev, expect_rc=2)
+            assert "Nothing was changed; the last good list (2 CIDRs" in res.stdout, mode
+            assert _sha(hba) == before
+        assert not _probe_can_login(cluster)
+    finally:
+        api.stop()

@@ -16,6 +16,12 @@ NS = "cx_catalyst.kpi_dashboard."
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+@pytest.fixture(params=["11.6.3", "13.3.0"])
+def grafana_emulator(request, grafana_emulator_factory):
+    """Every lifecycle below runs on a pre-/apis release and on Grafana 13 (docs/grafana-behaviour.md §9, §13)."""
+    return grafana_emulator_factory(version=request.param)
+
+
 def conn(emu, **extra):
     args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "timeout": 10,
             "retries": 2}
@@ -162,6 +168,10 @@ def make_folder_and_ds(emu):
 def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_path):
     emu = grafana_emulator
     make_folder_and_ds(emu)
+    # grafana_dashboard checks that datasource_uid exists before it writes the dashboard
+    status = emu.api("POST", "/api/datasources", {"name": "Support DB", "uid": "support-postgres", "access": "proxy",
+                                                  "type": "grafana-postgresql-datasource", "url": "127.0.0.1:5432"})[0]
+    assert status == 200
     args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres",
             "commit_message": "first deploy"}
     r = run(ansible, emu, "grafana_dashboard", args)
@@ -173,7 +183,10 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
 
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", args)
-    assert r["changed"] is False and api_log(emu) == [("GET", "/api/dashboards/uid/cx-kpi-overview")]
+    # /apis discovery (404 before Grafana 12) + one read (dashboard.grafana.app on 13, the legacy route before)
+    read = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards/cx-kpi-overview" \
+        if emu.version.startswith("13") else "/api/dashboards/uid/cx-kpi-overview"
+    assert r["changed"] is False and api_log(emu) == [("GET", "/apis"), ("GET", read)]
 
     # a change in the source is deployed (the module's own deployment is not an "edit")
     newer = copy.deepcopy(DASHBOARD)

@@ -37,18 +37,21 @@ def deployed():
 ARGS = {"content": EXPORTED, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "commit_message": "release 1"}
 SAVED = {"id": 12, "uid": "cx-kpi-overview", "url": "/d/cx-kpi-overview/cx-kpis", "status": "success", "version": 5}
 NOT_FOUND = {"message": "Dashboard not found"}
+# Grafana before 12 has no /apis: discovery answers 404 and the module uses the legacy routes
+APIS_404 = ("GET", "/apis", 404, "404 page not found")
 DS = {"uid": "support-postgres", "name": "Support DB", "type": "grafana-postgresql-datasource"}
 
 
 def test_create_maps_datasources_and_posts_once():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
         ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
     assert result["changed"] is True and result["version"] == 5
-    body = fake.calls[3].json
+    body = fake.calls[4].json
     assert body["folderUid"] == "cx-kpi" and body["message"] == "release 1" and body["overwrite"] is False
     dash = body["dashboard"]
     assert "__inputs" not in dash and "__requires" not in dash
@@ -62,22 +65,24 @@ def test_create_maps_datasources_and_posts_once():
 
 def test_rerun_is_one_get():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
     ])
     assert result["changed"] is False and result["out_of_band_edit"] is False
-    assert len(fake.calls) == 1
+    assert len(fake.calls) == 2      # /apis discovery + one read
 
 
 def test_source_change_updates_with_current_version():
     newer = copy.deepcopy(EXPORTED)
     newer["panels"][0]["title"] = "Resolution rate (today)"
     result, fake = run_module(grafana_dashboard, dict(ARGS, content=newer), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
         ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ], diff=True)
     assert result["changed"] is True and result["out_of_band_edit"] is False
-    body = fake.calls[2].json
+    body = fake.calls[3].json
     assert body["dashboard"]["version"] == 4 and body["dashboard"]["id"] == 12 and body["overwrite"] is False
     assert result["diff"]["after"]["panels"][0]["title"] == "Resolution rate (today)"
 
@@ -90,6 +95,7 @@ def edited_in_grafana():
 
 def test_out_of_band_edit_fails_without_overwrite_and_writes_nothing():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
     ])
     assert result["failed"] is True
@@ -99,26 +105,29 @@ def test_out_of_band_edit_fails_without_overwrite_and_writes_nothing():
 
 def test_out_of_band_edit_replaced_with_overwrite():
     result, fake = run_module(grafana_dashboard, dict(ARGS, overwrite=True), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
         ("GET", "/api/datasources/uid/support-postgres", 200, DS),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
     assert result["changed"] is True and result["out_of_band_edit"] is True
-    assert fake.calls[2].json["overwrite"] is True
-    assert fake.calls[2].json["dashboard"]["panels"][0]["title"] == "Resolution rate"
+    assert fake.calls[3].json["overwrite"] is True
+    assert fake.calls[3].json["dashboard"]["panels"][0]["title"] == "Resolution rate"
 
 
 def test_folder_move_only():
     dummy, fake = run_module(grafana_dashboard, dict(ARGS, folder_uid="other"), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
         ("GET", "/api/folders/other", 200, {"uid": "other"}),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
-    assert fake.calls[2].json["folderUid"] == "other"
+    assert fake.calls[3].json["folderUid"] == "other"
 
 
 def test_check_mode_sends_no_write():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("GET", "/api/datasources/uid/support-postgres", 200, DS),
@@ -144,16 +153,18 @@ def test_datasource_map_by_name():
     args = dict(ARGS, datasource_map={"${DS_SUPPORT_DB}": "pg-two"})
     del args["datasource_uid"]
     dummy, fake = run_module(grafana_dashboard, args, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("GET", "/api/datasources/uid/pg-two", 200, dict(DS, uid="pg-two")),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
-    assert fake.calls[3].json["dashboard"]["panels"][0]["datasource"]["uid"] == "pg-two"
+    assert fake.calls[4].json["dashboard"]["panels"][0]["datasource"]["uid"] == "pg-two"
 
 
 def test_unknown_folder_is_clear_error():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
     ])
@@ -163,6 +174,7 @@ def test_unknown_folder_is_clear_error():
 
 def test_name_exists_412_is_clear():
     result, dummy = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("GET", "/api/datasources/uid/support-postgres", 200, DS),
@@ -174,11 +186,13 @@ def test_name_exists_412_is_clear():
 
 def test_delete():
     result, fake = run_module(grafana_dashboard, {"uid": "cx-kpi-overview", "state": "absent"}, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
         ("DELETE", "/api/dashboards/uid/cx-kpi-overview", 200, {"title": "CX KPIs", "message": "deleted", "id": 12}),
     ])
     assert result["changed"] is True
     result, fake = run_module(grafana_dashboard, {"uid": "cx-kpi-overview", "state": "absent"}, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
     ])
     assert result["changed"] is False
@@ -191,6 +205,7 @@ def test_path_and_export_wrapper(tmp_path):
     del args["content"]
     args["path"] = str(f)
     result, dummy = run_module(grafana_dashboard, args, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed()),
     ])
     assert result["changed"] is False
@@ -205,6 +220,7 @@ def test_invalid_uid_in_the_json_fails_before_any_request():
 
 def test_unknown_datasource_uid_is_clear_error_and_nothing_written():
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
         ("GET", "/api/datasources/uid/support-postgres", 404, {"message": "Data source not found"}),
@@ -217,6 +233,7 @@ def test_unknown_datasource_uid_is_clear_error_and_nothing_written():
 def test_check_mode_on_an_empty_grafana_reports_the_create_with_warnings():
     """Before the first deployment the folder and datasource come from earlier tasks of the same run."""
     result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 404, NOT_FOUND),
         ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
         ("GET", "/api/datasources/uid/support-postgres", 404, {"message": "Data source not found"}),
@@ -234,26 +251,113 @@ def test_edit_brought_home_is_adopted_once():
     source = copy.deepcopy(EXPORTED)
     source["panels"][0]["title"] = "Edited in the UI"
     result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
         ("POST", "/api/dashboards/db", 200, SAVED),
     ])
     assert result["changed"] is True and result["adopted"] is True and result["out_of_band_edit"] is False
-    body = fake.calls[1].json
+    body = fake.calls[2].json
     assert body["overwrite"] is False and body["dashboard"]["version"] == 4
     saved = body["dashboard"]
     assert saved[grafana_dashboard.MARKER] == grafana_dashboard.content_hash(grafana_dashboard.normalise(saved))
     # Grafana now holds the recorded hash: the next run changes nothing
     current["dashboard"][grafana_dashboard.MARKER] = saved[grafana_dashboard.MARKER]
     result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, current),
     ])
-    assert result["changed"] is False and result["adopted"] is False and len(fake.calls) == 1
+    assert result["changed"] is False and result["adopted"] is False and len(fake.calls) == 2
 
 
 def test_edit_brought_home_check_mode_writes_nothing():
     source = copy.deepcopy(EXPORTED)
     source["panels"][0]["title"] = "Edited in the UI"
     result, fake = run_module(grafana_dashboard, dict(ARGS, content=source), [
+        APIS_404,
         ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, edited_in_grafana()),
     ], check=True)
     assert result["changed"] is True and result["adopted"] is True and fake.writes == []
+
+
+# ---------------------------------------------------------------- /apis (Grafana 12+) and schema v2
+APIS_13 = ("GET", "/apis", 200, {"kind": "APIGroupList", "groups": [
+    {"name": "dashboard.grafana.app", "versions": [{"version": "v1"}, {"version": "v1beta1"}, {"version": "v2"}]},
+    {"name": "folder.grafana.app", "versions": [{"version": "v1"}]}]})
+BASE = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
+
+
+def apis_object(stored="v1"):
+    legacy = deployed()
+    spec = dict((k, v) for k, v in legacy["dashboard"].items() if k not in ("id", "uid", "version"))
+    obj = {"kind": "Dashboard", "apiVersion": "dashboard.grafana.app/v1", "spec": spec, "status": {},
+           "metadata": {"name": "cx-kpi-overview", "namespace": "default", "resourceVersion": "77", "generation": 4,
+                        "annotations": {"grafana.app/folder": "cx-kpi"}}}
+    if stored != "v1":
+        obj["status"] = {"conversion": {"failed": False, "storedVersion": stored}}
+    return obj
+
+
+def test_apis_rerun_is_discovery_plus_one_get():
+    result, fake = run_module(grafana_dashboard, ARGS, [APIS_13, ("GET", BASE + "/cx-kpi-overview", 200, apis_object())])
+    assert result["changed"] is False and result["version"] == 4 and result["url"] == "/d/cx-kpi-overview/cx-kpis"
+
+
+def test_apis_update_sends_resource_version_and_409_is_clear():
+    newer = copy.deepcopy(EXPORTED)
+    newer["panels"][0]["title"] = "Resolution rate (today)"
+    conflict = {"kind": "Status", "status": "Failure", "reason": "Conflict", "code": 409, "message": "modified"}
+    result, fake = run_module(grafana_dashboard, dict(ARGS, content=newer), [
+        APIS_13, ("GET", BASE + "/cx-kpi-overview", 200, apis_object()),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
+        ("PUT", BASE + "/cx-kpi-overview", 409, conflict)])
+    sent = fake.calls[3].json
+    assert sent["metadata"]["resourceVersion"] == "77" and sent["metadata"]["annotations"]["grafana.app/folder"] == "cx-kpi"
+    assert "id" not in sent["spec"] and "uid" not in sent["spec"] and sent["spec"]["panels"][0]["title"].endswith("(today)")
+    assert result["failed"] and "changed by someone else while this module ran" in result["msg"]
+
+
+def test_apis_create_posts_object():
+    created = apis_object()
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_13, ("GET", BASE + "/cx-kpi-overview", 404, {"kind": "Status", "code": 404}),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
+        ("POST", BASE, 201, dict(created, metadata=dict(created["metadata"], generation=1)))])
+    assert result["changed"] is True and result["version"] == 1
+    assert fake.calls[4].json["metadata"]["name"] == "cx-kpi-overview"
+
+
+def test_apis_namespace_refused_falls_back_to_legacy():
+    forbidden = {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"}
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_13, ("GET", BASE + "/cx-kpi-overview", 403, forbidden),
+        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, deployed())])
+    assert result["changed"] is False
+
+
+def test_schema_v2_on_apis_refused_without_overwrite():
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_13, ("GET", BASE + "/cx-kpi-overview", 200, apis_object(stored="v2"))])
+    assert result["failed"] and "stored in Grafana as schema v2" in result["msg"] and fake.writes == []
+
+
+def test_schema_v2_on_apis_replaced_with_overwrite():
+    result, fake = run_module(grafana_dashboard, dict(ARGS, overwrite=True), [
+        APIS_13, ("GET", BASE + "/cx-kpi-overview", 200, apis_object(stored="v2beta1")),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
+        ("PUT", BASE + "/cx-kpi-overview", 200, apis_object())])
+    assert result["changed"] is True and result["out_of_band_edit"] is True
+
+
+def test_legacy_406_is_schema_v2_not_a_crash():
+    """Grafana 12.1 answers 406 to the legacy read of a schema-v2 dashboard (docs §13.2)."""
+    refused = {"message": "dashboard api version not supported, use /apis/dashboard.grafana.app/v2alpha1/..."}
+    result, fake = run_module(grafana_dashboard, ARGS, [
+        APIS_404, ("GET", "/api/dashboards/uid/cx-kpi-overview", 406, refused)])
+    assert result["failed"] and "schema v2" in result["msg"] and fake.writes == []
+    result, fake = run_module(grafana_dashboard, dict(ARGS, overwrite=True), [
+        APIS_404, ("GET", "/api/dashboards/uid/cx-kpi-overview", 406, refused),
+        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+        ("GET", "/api/datasources/uid/support-postgres", 200, DS),
+        ("POST", "/api/dashboards/db", 200, SAVED)])
+    assert result["changed"] is True and fake.calls[4].json["overwrite"] is True
