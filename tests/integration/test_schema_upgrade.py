@@ -104,7 +104,7 @@ def test_upgrade_from_release_010_keeps_every_row(pg_server, pg_db, ansible, inv
         assert recap(res.output)["failed"] == 0
         ledger = dict(rows(conn, "SELECT file, apply_count FROM kpi_schema_migrations"))
         assert set(ledger) == {"support-core.sql", "schema-additions.sql", "maintenance.sql", "views.sql",
-                               "grafana-reader.sql", *migrations}
+                               "grafana-reader.sql", "views-token-tracking.sql", *migrations}
         assert ledger["views.sql"] == 2 and ledger["grafana-reader.sql"] == 2 and ledger["schema-additions.sql"] == 1
 
         # no row lost or changed in any base table (compared on the columns 0.1.0 had)
