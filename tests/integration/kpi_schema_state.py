@@ -110,21 +110,20 @@ def rebuilt_rollups(conn):
         conn.rollback()
 
 
-CLOCK_COLUMNS = {"elapsed_hours", "daily_avg_tokens", "days_remaining"}
+# Columns computed from now() (the budget projection runs on the usage rate per elapsed hour), which differ
+# between two reads minutes apart: left out when outputs taken at different times are compared.
+NOW_DEPENDENT = ["projected_exhaustion_at", "elapsed_hours", "daily_avg_tokens", "projected_exhaustion_date",
+                 "days_remaining", "exhausts_before_period_end"]
 
 
 def view_outputs(conn):
-    """Output of every v_* view (what the dashboard, the alerts and the verification read); the columns that
-    move with the clock (budget rate per elapsed hour and its projections) are left out."""
+    """Output of every v_* view (what the dashboard, the alerts and the verification read), without the
+    columns computed from now() (NOW_DEPENDENT)."""
     out = {}
     for (view,) in rows(conn, "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
                               "AND relkind = 'v' AND relname LIKE 'v\\_%%' ORDER BY relname"):
-        values = []
-        for (text,) in rows(conn, f"SELECT to_jsonb(t)::text FROM {view} t"):
-            row = json.loads(text)
-            values.append(json.dumps({k: v for k, v in row.items() if not (k.startswith("projected_") or k in CLOCK_COLUMNS)},
-                                     sort_keys=True))
-        out[view] = sorted(values)
+        out[view] = sorted(r[0] for r in rows(conn, f"SELECT (to_jsonb(t) - %s::text[])::text FROM {view} t",
+                                              (NOW_DEPENDENT,)))
     return out
 
 
