@@ -251,8 +251,8 @@ class N8nServer:
         resp = sess.post(self.url + "/rest/login", timeout=30,
                          json={"emailOrLdapLoginId": self.owner_email, "password": self.owner_password})
         if resp.status_code != 200:
-            raise N8nError("n8n login as %s failed: HTTP %s %s" % (self.owner_email, resp.status_code,
-                                                                    resp.text[:300]))
+            raise N8nError("n8n login as %s failed: HTTP %s %s"
+                           % (self.owner_email, resp.status_code, resp.text[:300]))
         return sess
 
     def setup_owner(self) -> None:
