@@ -22,7 +22,6 @@ kept in the object and never printed (``repr`` hides it).
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import secrets
 import shutil

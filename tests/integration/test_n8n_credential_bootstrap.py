@@ -85,9 +85,9 @@ def test_credential_data_checked_against_the_server_schema(n8n_server, n8n_recor
     base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": unique("KPI PostgreSQL"),
             "type": "postgres", "retries": 0}
     r = result_of(n8n_ansible.module(CRED, dict(base, data={
-        "host": "127.0.0.1", "port": "5432", "ssl": "sometimes", "pasword": SECRET}), expect_rc=None))
+        "host": "127.0.0.1", "port": "5432", "ssl": "sometimes", "pasword": SECRET}), expect_rc=None))  # codespell:ignore
     assert r["failed"] is True
-    for part in ("credential type postgres", "unknown field(s) pasword", "field port must be a number",
+    for part in ("credential type postgres", "unknown field(s) pasword", "field port must be a number",  # codespell:ignore
                  "field ssl must be one of allow, disable, require"):
         assert part in r["msg"]
     r = result_of(n8n_ansible.module(CRED, dict(base, type="noSuchType", data={"a": SECRET}), expect_rc=None))

@@ -151,7 +151,7 @@ def test_mismatch_names_panel_order(generated):
 def test_load_checks_the_file(tmp_path):
     assert dc.load(tmp_path / "none.yml") == {}
     bad = tmp_path / "bad.yml"
-    bad.write_text("pannels: []\n")
+    bad.write_text("pannels: []\n")  # codespell:ignore
     with pytest.raises(dc.CustomizationError, match="unknown section"):
         dc.load(bad)
     bad.write_text("panels: [{title: no type}]\n")
