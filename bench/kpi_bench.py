@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
 from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
 from kpi_sql import schema_files  # noqa: E402  (the order roles/kpi_database applies files/sql in)
+from kpi_schema_state import RELEASE_010  # noqa: E402  (release 0.1.0's SQL, kept as a test fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO / "files" / "sql"
@@ -458,11 +459,23 @@ def loadavg():
     return "load average %.1f/%.1f/%.1f on %d CPUs" % (os.getloadavg() + (os.cpu_count(),))
 
 
-def apply_sql(conn, name, reader=None):
+def apply_sql(conn, name, reader=None, sql_dir=SQL_DIR):
     with conn, conn.cursor() as cur:
         if reader:
             cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (reader,))
-        cur.execute((SQL_DIR / name).read_text())
+        cur.execute((sql_dir / name).read_text())
+
+
+def upgrade(conn):
+    """Apply what the kpi_database role applies to a 0.1.0 database (maintenance.sql, every numbered migration,
+    views.sql), each file in one transaction as kpi_schema runs them; returns [(file, seconds)]."""
+    timings = []
+    for name in schema_files(core=False, reader=False)[1:]:
+        t0 = time.perf_counter()
+        apply_sql(conn, name)
+        timings.append((name, time.perf_counter() - t0))
+        log(f"  applied {name} in {timings[-1][1]:.1f} s")
+    return timings
 
 
 def log(msg):
@@ -678,9 +691,19 @@ def fresh_load(cluster, args):
                     (cluster.password,))
     admin.close()
     admin = psycopg2.connect(cluster.dsn("kpi_bench"))
-    for name in schema_files(reader=False):
-        apply_sql(admin, name)
-    apply_sql(admin, "grafana-reader.sql", reader=READER)
+    if args.upgrade:
+        # the schema as release 0.1.0 installed it; the data goes into the unpartitioned token_usage
+        for name in ("support-core.sql", "schema-additions.sql", "views.sql"):
+            apply_sql(admin, name, sql_dir=RELEASE_010)
+    else:
+        for name in schema_files(reader=False):
+            apply_sql(admin, name)
+        # monthly token_usage partitions for the whole history (the role's maintenance creates them ahead;
+        # a history loaded at once would otherwise land in the default partition)
+        with admin, admin.cursor() as cur:
+            cur.execute("SELECT count(*) FROM kpi_ensure_token_partitions(CURRENT_DATE - %s, CURRENT_DATE)",
+                        (args.days,))
+        apply_sql(admin, "grafana-reader.sql", reader=READER)
     with admin.cursor() as cur:
         cur.execute("SELECT kpi_rollup_timezone(), current_setting('TimeZone'), version()")
         tz, sess_tz, version = cur.fetchone()
@@ -690,8 +713,19 @@ def fresh_load(cluster, args):
     target = int(CASES_PER_DAY_FULL * args.scale * args.days)
     log(f"loading ~{target:,} cases over {args.days} days (scale {args.scale}) ...")
     cases, tokens, load_s, analyze_s = load(admin, args.scale, args.days, args.chunk_days)
+    migrations = []
+    if args.upgrade:
+        log(f"upgrading the 0.1.0 database to the current schema ({loadavg()}) ...")
+        migrations = upgrade(admin)
+        apply_sql(admin, "grafana-reader.sql", reader=READER)
+        with admin.cursor() as cur:
+            cur.execute("SELECT count(*) FILTER (WHERE NOT is_default) FROM kpi_token_partitions()")
+            n_parts = cur.fetchone()[0]
+        admin.commit()
+        log(f"  upgrade of {cases:,} cases + {tokens:,} token rows: {sum(t for _, t in migrations):.1f} s "
+            f"in total; token_usage now has {n_parts} monthly partitions")
     admin.close()
-    return cases, tokens, load_s, analyze_s
+    return cases, tokens, load_s, analyze_s, migrations
 
 
 def main(argv=None):
@@ -701,6 +735,10 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query (default 20)")
     ap.add_argument("--chunk-days", type=int, default=10, help="days per load statement (default 10)")
     ap.add_argument("--log-batches", type=int, default=20, help="1,000-row token logging batches (default 20)")
+    ap.add_argument("--upgrade", action="store_true",
+                    help="load into the schema of release 0.1.0 (tests/integration/sql_fixtures/release-0.1.0), "
+                         "then time the upgrade to the current schema (maintenance.sql, every migration, e.g. "
+                         "0002 partitioning token_usage in bounded batches, views.sql) before measuring")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the cluster's files (server is stopped anyway)")
     ap.add_argument("--cluster-dir", metavar="DIR", type=Path,
@@ -728,6 +766,7 @@ def main(argv=None):
                 raise SystemExit(f"{cluster.base} was loaded with --scale {loaded['scale']} --days {loaded['days']}; "
                                  "pass the same values or another --cluster-dir")
             cases, tokens, load_s, analyze_s = loaded["cases"], loaded["tokens"], loaded["load_s"], loaded["analyze_s"]
+            migrations = loaded.get("migrations", [])
             admin = psycopg2.connect(cluster.dsn("kpi_bench"))
             apply_sql(admin, "views.sql")
             apply_sql(admin, "grafana-reader.sql", reader=READER)
@@ -737,9 +776,9 @@ def main(argv=None):
             admin.autocommit = False
             log(f"  reused the data loaded on {loaded['loaded_on']}; views.sql and grafana-reader.sql re-applied")
         else:
-            cases, tokens, load_s, analyze_s = fresh_load(cluster, args)
+            cases, tokens, load_s, analyze_s, migrations = fresh_load(cluster, args)
             marker.write_text(json.dumps({"scale": args.scale, "days": args.days, "cases": cases, "tokens": tokens,
-                                          "load_s": load_s, "analyze_s": analyze_s,
+                                          "load_s": load_s, "analyze_s": analyze_s, "migrations": migrations,
                                           "loaded_on": dt.date.today().isoformat()}))
             admin = psycopg2.connect(cluster.dsn("kpi_bench"))
         with admin.cursor() as cur:
@@ -754,7 +793,14 @@ def main(argv=None):
             f"database {size}; rollup rows: {n_case_roll:,} case-day-category, {n_tok_roll:,} token-day-model, "
             f"{n_esc_roll:,} escalation-day-category-reason, {n_conf_roll:,} confidence-day-bucket")
 
-        log(f"token logging with all triggers active ({args.log_batches} x 1,000-row batches; {loadavg()}) ...")
+        with admin.cursor() as cur:
+            cur.execute("SELECT c.relkind = 'p', (SELECT count(*) FROM kpi_token_partitions()) FROM pg_class c "
+                        "WHERE c.oid = 'token_usage'::regclass")
+            partitioned, n_parts = cur.fetchone()
+        admin.commit()
+        log(f"token logging with all triggers active into token_usage "
+            f"({'partitioned, ' + str(n_parts) + ' partitions' if partitioned else 'not partitioned'}; "
+            f"{args.log_batches} x 1,000-row batches; {loadavg()}) ...")
         n_logged, batched, batched_cpu, batched_idle, single, n_upd, upd_ms = token_logging(admin, args.log_batches)
         log(f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows "
             f"(wall clock); {batched_cpu:,.0f} rows per second of server CPU; "
@@ -792,6 +838,9 @@ def main(argv=None):
         log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst view-query p95 "
             f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
             f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}")
+        if migrations:
+            log(f"upgrade from 0.1.0: {sum(t for _, t in migrations):.1f} s ("
+                + ", ".join(f"{n.rsplit('/', 1)[-1]} {t:.1f} s" for n, t in migrations) + ")")
         log("(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
             "independent of other load; ref ms: one run of the reference query on the base tables)")
         if args.json:
@@ -799,7 +848,8 @@ def main(argv=None):
                 "scale": args.scale, "days": args.days, "cases": cases, "token_rows": tokens, "load_s": load_s,
                 "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched,
                 "batched_rows_per_cpu_s": batched_cpu, "batched_rows_per_s_cpu_bound": batched_idle, "single_rows_per_s": single,
-                "update_1000_ms": upd_ms, "queries": results, "panels": panels}, indent=2, default=str))
+                "update_1000_ms": upd_ms, "migrations": migrations, "queries": results, "panels": panels},
+                indent=2, default=str))
         return 1 if mismatches else 0
     finally:
         cluster.stop(keep_files=args.keep)

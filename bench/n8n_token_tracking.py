@@ -33,8 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
-import psycopg2  # noqa: E402
-
 from conftest import PLANTED, start_pg_server, stop_pid  # noqa: E402
 from kpi_sql import N8N_ROLE, apply_all, ensure_n8n_role, ensure_reader_role, schema_files  # noqa: E402
 from n8n_support import start_n8n  # noqa: E402
@@ -53,7 +51,7 @@ def log_calls(dep, n, concurrency):
     latencies = []
     lock = threading.Lock()
 
-    def one(_):
+    def one(_index):
         t0 = time.perf_counter()
         resp = dep.hook("caller", body)
         dt_ms = (time.perf_counter() - t0) * 1000
@@ -69,7 +67,7 @@ def log_calls(dep, n, concurrency):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--calls", type=int, default=100, help="caller executions per logging measurement")
     parser.add_argument("--concurrency", type=int, default=4, help="parallel callers in the second measurement")
     parser.add_argument("--days", type=int, default=31, help="days of hourly provider buckets for the tracker")

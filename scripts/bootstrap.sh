@@ -15,6 +15,8 @@ command -v runuser >/dev/null || need_apt+=(util-linux)
 command -v psql >/dev/null || need_apt+=(postgresql-client-15)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v unzip >/dev/null || need_apt+=(unzip)
+# pdftotext / pdftoppm: the report tests read the rendered PDF back
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq

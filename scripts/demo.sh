@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local demo stack (README "Run the demo"): a throwaway PostgreSQL, a Grafana, and `site.yml` against
-# inventories/local, ending with the dashboard verification table.
+# inventories/local, ending with the dashboard verification table and the daily KPI report rendered into
+# .demo/reports (PDF, a PNG per page, CSV per table panel).
 #
 #   scripts/demo.sh [up]      bring the demo up (idempotent: a second run reports no changes)
 #   scripts/demo.sh down      stop what `up` started (by PID) and keep the data in .demo/
@@ -174,28 +175,17 @@ start_n8n() {
     done
   fi
   N8N_URL="http://127.0.0.1:$n8n_port"
-  # owner account and API key on the first start (the key goes to a 0600 file, never to the terminal)
-  if [ ! -s "$STATE/n8n/api-key" ]; then
+  # owner account and API key: module n8n_bootstrap (idempotent: keeps a key file n8n accepts; the key goes to a
+  # 0600 file, never to the terminal; the owner password reaches the module through a file lookup, not argv)
+  [ -s "$STATE/n8n/owner-password" ] ||
     (umask 077; "$REPO/.venv/bin/python" -c 'import secrets; print("Demo-" + secrets.token_urlsafe(12) + "9")' > "$STATE/n8n/owner-password")
-    "$REPO/.venv/bin/python" - "$N8N_URL" "$STATE/n8n" <<'PY'
-import os, sys, requests
-url, state = sys.argv[1], sys.argv[2]
-password = open(os.path.join(state, "owner-password")).read().strip()
-s = requests.Session()
-r = s.post(url + "/rest/owner/setup", json={"email": "owner@demo.kpi.local", "firstName": "Demo",
-                                             "lastName": "Owner", "password": password}, timeout=60)
-if r.status_code != 200:
-    r = s.post(url + "/rest/login", json={"emailOrLdapLoginId": "owner@demo.kpi.local", "password": password}, timeout=60)
-    r.raise_for_status()
-scopes = s.get(url + "/rest/api-keys/scopes", timeout=60).json()["data"]
-r = s.post(url + "/rest/api-keys", json={"label": "cx-kpi-demo", "scopes": scopes, "expiresAt": None}, timeout=60)
-r.raise_for_status()
-fd = os.open(os.path.join(state, "api-key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, r.json()["data"]["rawApiKey"].encode())
-os.close(fd)
-print("n8n owner owner@demo.kpi.local created; API key written to %s/api-key (0600)" % state)
-PY
-  fi
+  boot_args="$("$REPO/.venv/bin/python" -c 'import json, sys; print(json.dumps({"url": sys.argv[1],
+    "owner_email": "owner@demo.kpi.local", "owner_first_name": "Demo", "owner_last_name": "Owner",
+    "owner_password": "{{ lookup(\"ansible.builtin.file\", \"%s\") }}" % sys.argv[2],
+    "api_key_file": sys.argv[3], "api_key_label": "cx-kpi-demo"}))' \
+    "$N8N_URL" "$STATE/n8n/owner-password" "$STATE/n8n/api-key")"
+  (cd "$REPO" && ANSIBLE_CONFIG="$REPO/ansible.cfg" "$REPO/.venv/bin/ansible" localhost -i localhost, -c local -o \
+    -e ansible_python_interpreter="$REPO/.venv/bin/python" -m cx_catalyst.kpi_dashboard.n8n_bootstrap -a "$boot_args") >&2
   # provider usage APIs and Slack: the project's emulator with the vault's demo admin keys and some usage
   if ! pid_alive "$STATE/n8n/usage-emulator.pid"; then
     # the demo admin keys go from the vault to a 0600 file through a pipe (never a command line)
@@ -268,6 +258,11 @@ up() {
   KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
     "$REPO/.venv/bin/ansible-playbook" "${KPI_DEMO_SITE:-site.yml}" -i inventories/local \
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}"
+  log "Daily KPI report (rendered from the data, playbooks/report.yml)"
+  KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
+    "$REPO/.venv/bin/ansible-playbook" playbooks/report.yml -i inventories/local \
+    --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}" -e "kpi_report_output_dir=$STATE/reports"
+  echo "Daily report: $(ls "$STATE"/reports/kpi-daily-*.pdf 2>/dev/null | tail -1) (PNG pages and CSVs next to it)"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"
   [ -n "${N8N_URL:-}" ] && echo "n8n: $N8N_URL (workflows: Log Token Usage, Token Tracking)"

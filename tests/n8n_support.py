@@ -44,7 +44,7 @@ DEFAULT_VERSION = os.environ.get("KPI_N8N_VERSION", "2.41.1")
 DEFAULT_NODE_SPEC = os.environ.get("KPI_N8N_NODE_SPEC", "24.*")
 OWNER_EMAIL = "owner@n8n.kpi.test"
 HEAVY_LOCK = "/tmp/heavy.lock"
-READY_TIMEOUT = float(os.environ.get("KPI_N8N_READY_TIMEOUT", "240"))
+READY_TIMEOUT = float(os.environ.get("KPI_N8N_READY_TIMEOUT", "600"))  # ~20 s idle; minutes on a busy CI box
 
 
 def _planted(key, default):
@@ -304,6 +304,23 @@ class N8nServer:
             cursor = page.get("nextCursor")
             if not cursor:
                 return out
+
+    def delete_workflow(self, workflow_id: str) -> None:
+        """Unpublish (when published) and delete, waiting while n8n finishes the unpublish (409 meanwhile)."""
+        wf = self.api("GET", "/workflows/%s" % workflow_id, expect=(200, 404))
+        if not isinstance(wf, dict) or "id" not in wf:
+            return
+        if wf.get("activeVersionId") or wf.get("active"):
+            self.api("POST", "/workflows/%s/unpublish" % workflow_id)
+        deadline = time.monotonic() + 30
+        while True:
+            resp = requests.delete(self.url + "/api/v1/workflows/%s" % workflow_id, timeout=60,
+                                   headers={"X-N8N-API-KEY": self.api_key})
+            if resp.status_code in (200, 404):
+                return
+            if resp.status_code != 409 or time.monotonic() > deadline:
+                raise N8nError("DELETE /workflows/%s -> HTTP %s %s" % (workflow_id, resp.status_code, resp.text[:300]))
+            time.sleep(0.5)
 
     def workflow_by_name(self, name: str):
         matches = [w for w in self.list_all("/workflows", {"name": name}) if w.get("name") == name]

@@ -9,7 +9,6 @@ nodes), so a test runs each branch on demand instead of waiting for the clock.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
@@ -169,7 +168,7 @@ class TrackingDeployment:
                     "workflowId": {"__rl": True, "mode": "id", "value": log_workflow_id},
                     "workflowInputs": {
                         "mappingMode": "defineBelow",
-                        "value": {n: "={{ $json.%s }}" % n for n, _ in inputs},
+                        "value": {n: "={{ $json.%s }}" % n for n, _type in inputs},
                         "matchingColumns": [],
                         "schema": [{"id": n, "displayName": n, "required": False, "defaultMatch": False,
                                     "display": True, "canBeUsedToMatch": True, "type": t} for n, t in inputs],

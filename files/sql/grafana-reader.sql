@@ -85,7 +85,7 @@ BEGIN
         "kb_articles": ["article_id", "title", "category", "is_published", "created_at", "updated_at"],
         "token_usage": ["usage_id", "recorded_at", "workflow_name", "case_id", "provider", "model",
                         "operation_type", "input_tokens", "output_tokens", "total_tokens", "cost_usd",
-                        "latency_ms", "success"],
+                        "latency_ms", "success", "cache_write_tokens", "cache_read_tokens"],
         "token_budgets": ["budget_id", "budget_name", "provider", "budget_type", "token_limit", "cost_limit_usd",
                           "period_start", "period_end", "alert_threshold_pct", "is_active"],
         "api_pricing": ["pricing_id", "provider", "model", "input_price_per_million", "output_price_per_million",

@@ -2,11 +2,12 @@
 --
 -- REPEATABLE: re-applied whenever it changes, inside ONE transaction. Every view is CREATE OR REPLACE, which
 -- keeps the grants of grafana-reader.sql; views only ever gain columns at the end (a change of a column's
--- name or type needs an explicit DROP VIEW here, then grafana-reader.sql must be re-applied).
+-- name, type or order needs a DROP VIEW in a numbered migration, as 0001-kpi-definitions.sql does; the role
+-- re-applies views.sql and grafana-reader.sql after every migration).
 --
 -- Names and meaning: docs/kpi-contract.md; formulas: docs/data-model.md.
--- The views read the daily rollup tables of schema-additions.sql (kept exact by triggers), never the 18M-row
--- base tables, so every dashboard query touches at most a few thousand small rows.
+-- The views read the daily rollup tables of schema-additions.sql and the migrations (kept exact by triggers),
+-- never the 18M-row base tables, so every dashboard query touches at most a few thousand small rows.
 -- Conventions: percentages 0-100 rounded to 2 decimals; *_usd rounded to 2 decimals; case KPIs are
 -- attributed to the day the case was created; "today" is CURRENT_DATE; "last 30 days" is
 -- CURRENT_DATE - 29 .. CURRENT_DATE.

@@ -12,6 +12,10 @@ for pair in podman:podman runc:runc debootstrap:debootstrap dpkg-deb:dpkg-dev ap
 done
 # uidmap provides newuidmap, which podman looks for even when running as root.
 command -v newuidmap >/dev/null || need+=(uidmap)
+# Debian 12's podman (4.3) uses the CNI network backend, whose bridge networks resolve container names
+# only with the dnsname plugin; without it the docker scenario's nginx exits with
+# 'host not found in upstream "grafana:3000"' (compose services reach each other by name).
+[ -x /usr/lib/cni/dnsname ] || need+=(golang-github-containernetworking-plugin-dnsname)
 if [ "${#need[@]}" -gt 0 ]; then
   log "installing host packages: ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

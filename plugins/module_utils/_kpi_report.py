@@ -924,7 +924,7 @@ def _draw_executive_page(fig, data):
                        "before end" if b.get("exhausts_before_period_end") else "ok"])
     if bcells:
         btable = bx.table(cellText=bcells, colLabels=["Budget", "Type", "Used", "Runs out", "Status"],
-                          loc="upper left", cellLoc="left", colWidths=[0.34, 0.14, 0.14, 0.2, 0.28])
+                          loc="upper left", cellLoc="left", colWidths=[0.3, 0.13, 0.13, 0.2, 0.24])
         btable.auto_set_font_size(False)
         btable.set_fontsize(7)
         btable.scale(1, 1.3)

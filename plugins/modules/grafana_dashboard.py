@@ -372,7 +372,8 @@ def run(module, client):
             raise GrafanaError(
                 "Grafana: dashboard '%s' (%s) was changed in Grafana since it was deployed by this module (or was "
                 "not deployed by it) and differs from the desired content; nothing was written. Review the change "
-                "in Grafana's version history, then copy it into the source or set overwrite: true to replace it."
+                "in Grafana's version history, then bring it into the source (grafana_dashboard_export, see the collection's "
+                "docs/customizing.md) or set overwrite: true to replace it."
                 % (uid, want.get("title")))
     result["changed"] = changed
     if changed:

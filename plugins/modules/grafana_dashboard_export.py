@@ -132,7 +132,7 @@ import re
 import tempfile
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, grafana_module, run_module)
+    GrafanaError, check_uid, grafana_module, path_quote, run_module)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     DashboardInputError, export_dashboard, render_export)
 
@@ -206,7 +206,7 @@ def run(module, client):
     uid, dest = p["uid"], p["dest"]
     mapping = uid_to_input(p)
     before_text, previous = read_previous(dest)
-    current = client.get("/api/dashboards/uid/%s" % uid, "read", "dashboard '%s'" % uid, missing_ok=True)
+    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid, missing_ok=True)
     if current is None:
         raise GrafanaError("Grafana: cannot export dashboard '%s': not found (check the uid and org_id)" % uid, 404)
     live = current.get("dashboard")

@@ -13,7 +13,8 @@ short_description: Manage a Grafana Enterprise / Cloud scheduled report (C(/api/
 version_added: 0.2.0
 description:
   - Creates, updates or deletes one report of Grafana's Reporting feature, identified by O(name) (unique per
-    organisation for this module): schedule, dashboards with time range and variables, recipients, formats.
+    organisation for this module), with its schedule, dashboards with time range and variables, recipients and
+    formats.
   - Reporting exists only in Grafana Enterprise and Grafana Cloud, and needs SMTP and the image renderer there.
     On Grafana OSS the API answers 404 and the module fails saying so; use M(cx_catalyst.kpi_dashboard.kpi_report)
     (reports rendered from data) instead.
@@ -128,7 +129,7 @@ options:
     default: grid
   formats:
     description:
-      - Attachments: V(pdf), V(csv) (one per table panel), V(image) (dashboard image in the email body).
+      - Attachments, V(pdf), V(csv) (one per table panel) and V(image) (dashboard image in the email body).
     type: list
     elements: str
     choices: [pdf, csv, image]
@@ -230,7 +231,7 @@ def desired_report(p):
 
 def find_report(client, name):
     try:
-        reports = client.get("/api/reports", "list", "reports")
+        reports = client.get("/api/reports", "list", "reports", want=list)
     except GrafanaError as exc:
         if exc.status == 404:
             raise GrafanaError("Grafana: this Grafana has no reporting API (GET /api/reports answered 404): "

@@ -39,11 +39,13 @@ options:
     required: true
   input_price_per_million:
     description:
-      - USD per million input tokens, 0 or more (compared at 6 decimals). Required with O(state=present).
+      - USD per million input tokens, 0 or more and below 1000000 (column type C(numeric(12,6))); rounded and
+        compared at 6 decimals. Required with O(state=present).
     type: float
   output_price_per_million:
     description:
-      - USD per million output tokens, 0 or more (compared at 6 decimals). Required with O(state=present).
+      - USD per million output tokens, 0 or more and below 1000000 (column type C(numeric(12,6))); rounded and
+        compared at 6 decimals. Required with O(state=present).
     type: float
   effective_from:
     description:

@@ -41,8 +41,9 @@ attributes:
     support: full
     details: Renders nothing and sends nothing; returns what it would do (C(would_render), C(would_send)).
   diff_mode:
-    support: none
-    details: A report is not a configuration object; the result lists the files and deliveries instead.
+    support: full
+    details: The diff shows whether the period's files exist and which deliveries the ledger holds, before and
+      after the run (planned in check mode).
 options:
   report:
     description:
@@ -502,6 +503,12 @@ def pending_deliveries(p, key, ledger_path):
     return out
 
 
+def delivered(p, key, ledger_path):
+    """Sorted '<channel>:<recipient>' entries the ledger holds for ``key``."""
+    done = DeliveryLedger.read(ledger_path)["deliveries"].get(key, {})
+    return sorted("%s:%s" % (channel, who) for channel, entries in done.items() for who in entries)
+
+
 def summary_lines(manifest):
     return [line for line in manifest["summary"].splitlines()[1:] if line.startswith("- ")]
 
@@ -558,6 +565,8 @@ def run(module, secrets):
         windows["today_so_far"] = extra.as_dict()
     result = dict(changed=False, period=key, windows=windows, rendered=False, deliveries={})
     manifest = load_manifest(p, name)
+    pdf_path = os.path.join(p["output_dir"], name + ".pdf")
+    before = {"pdf": pdf_path if manifest else None, "delivered": delivered(p, key, ledger_path)}
     if module.check_mode:
         result["files"] = manifest and {k: manifest[k] for k in ("pdf", "pngs", "csvs")} or {
             "pdf": os.path.join(p["output_dir"], name + ".pdf"), "pngs": [], "csvs": []}
@@ -570,6 +579,12 @@ def run(module, secrets):
         result["msg"] = "would %s %s and send it to %s" % (
             "render" if result["would_render"] else "reuse the rendered", key,
             ", ".join(sum(result["would_send"].values(), [])) or "nobody new")
+        if module._diff:
+            planned = sorted(before["delivered"] + ["%s:%s" % ("email" if channel == "email" else
+                                                               ("slack_webhook" if who == "webhook" else
+                                                                "slack_upload"), who.split(":", 1)[-1])
+                                                    for channel, names in result["would_send"].items() for who in names])
+            result["diff"] = {"before": before, "after": {"pdf": pdf_path, "delivered": planned}}
         return result
     if manifest is None:
         source, dashboard, close = open_source(module, p)
@@ -591,6 +606,9 @@ def run(module, secrets):
         result["deliveries"] = deliver(p, key, manifest, ledger_path, secrets)
         if any(d["sent"] for d in result["deliveries"].values()):
             result["changed"] = True
+    if module._diff:
+        result["diff"] = {"before": before, "after": {"pdf": manifest["pdf"],
+                                                      "delivered": delivered(p, key, ledger_path)}}
     return result
 
 

@@ -49,11 +49,12 @@ options:
     choices: [daily, weekly, monthly]
   token_limit:
     description:
-      - Tokens allowed in one period. Must be greater than 0.
+      - Tokens allowed in one period. Must be greater than 0 and at most 9223372036854775807 (column type bigint).
     type: int
   cost_limit_usd:
     description:
-      - Spend allowed in one period, in USD. Must be greater than 0. Compared at 4 decimals.
+      - Spend allowed in one period, in USD. Must be greater than 0 and below 10000000000 (column type
+        C(numeric(14,4))). Rounded and compared at 4 decimals.
     type: float
   alert_threshold_pct:
     description:

@@ -181,6 +181,10 @@ def validate_data(data, schema, ctype):
 
 
 # ------------------------------------------------------------------------------------------ hash store
+def row_filter(key):
+    return {"type": "and", "filters": [{"columnName": "object", "condition": "eq", "value": key}]}
+
+
 class HashStore(object):
     """Rows ``object | secret_hash | credential_updated_at`` in an n8n data table."""
 
@@ -221,8 +225,7 @@ class HashStore(object):
         self.client.request(
             "POST", "/data-tables/%s/rows/upsert" % path_quote(self.table["id"]), "store the secret hash in",
             self.obj, expected=(200, 201),
-            json_body={"filter": {"type": "and", "filters": [{"columnName": "object", "condition": "eq",
-                                                               "value": key}]},
+            json_body={"filter": row_filter(key),
                        "data": {"object": key, "secret_hash": hashed, "credential_updated_at": updated_at or ""}})
 
     def delete(self, key):
@@ -231,8 +234,7 @@ class HashStore(object):
         self.client.request(
             "DELETE", "/data-tables/%s/rows/delete" % path_quote(self.table["id"]), "delete the secret hash from",
             self.obj, expected=(200, 204),
-            params={"filter": json.dumps({"type": "and", "filters": [{"columnName": "object", "condition": "eq",
-                                                                      "value": key}]})})
+            params={"filter": json.dumps(row_filter(key))})
 
 
 # ------------------------------------------------------------------------------------------ main logic

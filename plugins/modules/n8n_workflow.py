@@ -58,8 +58,8 @@ options:
     default: present
   published:
     description:
-      - V(true) publishes the workflow (its saved version runs in production: triggers, webhooks and calls from
-        other workflows); V(false) unpublishes it. Omit to leave it as it is.
+      - V(true) publishes the workflow (its saved version then runs in production, for triggers, webhooks and calls
+        from other workflows); V(false) unpublishes it. Omit to leave it as it is.
       - A sub-workflow started by an Execute Workflow node must be published, or every caller fails.
     type: bool
   credentials:
@@ -322,6 +322,17 @@ class Publisher(object):
                                    action, obj, json_body={} if (publish and api == "publish") else None)
 
 
+def delete_workflow(client, wf_id, obj, attempts=20):
+    """DELETE, waiting while n8n still finishes an unpublish (it answers 409 until then)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.request("DELETE", "/workflows/%s" % path_quote(wf_id), "delete", obj, missing_ok=True)
+        except N8nError as exc:
+            if exc.status != 409 or "unpublish" not in str(exc) or attempt == attempts:
+                raise
+            client._sleep(0.5)
+
+
 # ------------------------------------------------------------------------------------------ main logic
 def run(module, client):
     p = module.params
@@ -341,8 +352,7 @@ def run(module, client):
                 if is_published(current):
                     publisher.call(current["id"], False, obj)
                     result["publish_api"] = publisher.api or ""
-                client.request("DELETE", "/workflows/%s" % path_quote(current["id"]), "delete", obj,
-                               missing_ok=True)
+                delete_workflow(client, current["id"], obj)
         if module._diff:
             before = view(current["nodes"], current.get("connections"), current.get("settings") or {},
                           is_published(current), {}) if current else {}

@@ -110,12 +110,21 @@ def rebuilt_rollups(conn):
         conn.rollback()
 
 
+CLOCK_COLUMNS = {"elapsed_hours", "daily_avg_tokens", "days_remaining"}
+
+
 def view_outputs(conn):
-    """Output of every v_* view (what the dashboard, the alerts and the verification read)."""
+    """Output of every v_* view (what the dashboard, the alerts and the verification read); the columns that
+    move with the clock (budget rate per elapsed hour and its projections) are left out."""
     out = {}
     for (view,) in rows(conn, "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
                               "AND relkind = 'v' AND relname LIKE 'v\\_%%' ORDER BY relname"):
-        out[view] = sorted(r[0] for r in rows(conn, f"SELECT to_jsonb(t)::text FROM {view} t"))
+        values = []
+        for (text,) in rows(conn, f"SELECT to_jsonb(t)::text FROM {view} t"):
+            row = json.loads(text)
+            values.append(json.dumps({k: v for k, v in row.items() if not (k.startswith("projected_") or k in CLOCK_COLUMNS)},
+                                     sort_keys=True))
+        out[view] = sorted(values)
     return out
 
 

@@ -168,6 +168,10 @@ def make_folder_and_ds(emu):
 def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_path):
     emu = grafana_emulator
     make_folder_and_ds(emu)
+    # grafana_dashboard checks that datasource_uid exists before it writes the dashboard
+    status = emu.api("POST", "/api/datasources", {"name": "Support DB", "uid": "support-postgres", "access": "proxy",
+                                                  "type": "grafana-postgresql-datasource", "url": "127.0.0.1:5432"})[0]
+    assert status == 200
     args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres",
             "commit_message": "first deploy"}
     r = run(ansible, emu, "grafana_dashboard", args)

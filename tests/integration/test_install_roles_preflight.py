@@ -396,7 +396,7 @@ def test_pdc_check_mode_with_good_archive_writes_nothing(ansible, tmp_path):
 
 def test_package_configuration_files(ansible, tmp_path, free_port):
     """Preflight + configure stages (no install, no service) into a temp dir: grafana.ini from the nested
-    dictionary, secrets only in the 0640 environment-file block (systemd/shell quoting), provisioning files,
+    dictionary, secrets only in the 0600 environment-file block (systemd/shell quoting), provisioning files,
     dashboard inputs resolved; a re-run changes nothing; --check --diff shows the ini diff, never a secret."""
     tricky = PLANTED["grafana_password"] + "$HOME\"`x`\\"
     ansible.add_secret(tricky)
@@ -431,7 +431,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
 
     env_text = env_file.read_text()
     assert env_text.startswith("# package settings\nCONF_FILE=/etc/grafana/grafana.ini\n")
-    assert oct(env_file.stat().st_mode & 0o777) == "0o640"
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     # What a shell (and systemd, same escaping rules inside double quotes) reads back is the exact value.
     got = subprocess.run(
         ["sh", "-c", f'set -a; . "{env_file}"; printf %s "$GF_SECURITY_ADMIN_PASSWORD"; printf "|%s" "$DB_PASSWORD"'],

@@ -16,8 +16,9 @@ from kpi_sql import schema_files
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
 # ledger names in the order the role applies them (baseline, maintenance.sql, migrations, views, grants)
-LEDGER_NAMES = [name.rsplit("/", 1)[-1] for name in schema_files()]
-REPEATABLE = ("maintenance.sql", "views.sql", "grafana-reader.sql")
+LEDGER_NAMES = [name.rsplit("/", 1)[-1] for name in schema_files(n8n_writer=True)]
+# once-files: the baseline and the numbered migrations; every other file is repeatable
+ONCE = ("support-core.sql", "schema-additions.sql")
 
 
 def recap(output: str) -> dict:
@@ -45,6 +46,9 @@ def role_vars(pg_server, db, **override):
         kpi_database_install_core_schema=True,
         kpi_database_reader_role=f"reader_{db}",
         kpi_database_reader_password=PLANTED["reader_password"],
+        kpi_database_n8n_writer_enabled=True,
+        kpi_database_n8n_writer_role=f"n8n_{db}",
+        kpi_database_n8n_writer_password=PLANTED["n8n_writer_password"],
         kpi_database_baseline_config={"manual_cost_per_case": 25.00, "hourly_support_cost": 42},
         kpi_database_api_pricing=[{"provider": "anthropic", "model": "claude-opus-4",
                                    "input_price_per_million": 15, "output_price_per_million": 75,
@@ -86,7 +90,8 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
     assert '+    "schema-additions.sql": {' in res.output  # kpi_schema: the ledger gained the file
     assert first["failed"] == 0 and first["changed"] >= 5
     ledger = q(pg_server, pg_db, "SELECT file, kind FROM kpi_schema_migrations ORDER BY file")
-    assert ledger == sorted((name, "repeatable" if name in REPEATABLE else "once") for name in LEDGER_NAMES)
+    assert ledger == sorted((name, "once" if name in ONCE or name[:4].isdigit() else "repeatable")
+                            for name in LEDGER_NAMES)
     assert q(pg_server, pg_db, "SELECT config_value::text FROM baseline_config "
                                "WHERE config_key = 'hourly_support_cost'")[0][0] == "42"
     assert q(pg_server, pg_db, "SELECT input_price_per_million::text, is_current FROM api_pricing "
@@ -112,6 +117,20 @@ def test_role_check_mode_then_apply_then_idempotent(pg_server, pg_db, ansible, i
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                 cur.execute("SELECT * FROM baseline_config")
     finally:
+        conn.close()
+
+    # n8n's role: logs in, may insert a token row (priced by the database), may not read cases
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db, user=f"n8n_{pg_db}",
+                            password=PLANTED["n8n_writer_password"], connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
+                        "VALUES ('wf', 'anthropic', 'claude-opus-4', 1000, 100) RETURNING cost_usd")
+            assert cur.fetchone()[0] is not None
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT count(*) FROM cases")
+    finally:
+        conn.rollback()
         conn.close()
 
     # second run: nothing changes, demo data not loaded twice

@@ -478,3 +478,66 @@ def test_carried_spend_counts_each_case_token_pair_once(world):
     assert not [r for r in before if r["category"] == "returns"]
     q(conn, "SELECT kpi_rebuild_rollups()")
     assert carried() == before
+
+
+def test_migration_0001_backfills_an_existing_history(pg_server, pg_db):
+    """An installation of the baseline with history gets the new rollup parts back-filled (in 7-day batches
+    over 40 days here), equal to a rebuild from the base tables, and the triggers keep them exact after."""
+    from kpi_sql import ORDER, apply_file
+
+    ensure_reader_role(pg_server, PLANTED["reader_password"])
+    conn = pg_server.connect(pg_db)
+    try:
+        baseline = ORDER[:ORDER.index("schema-additions.sql") + 1]
+        for name in baseline:
+            apply_file(conn, name)
+        with conn, conn.cursor() as cur:
+            cur.execute("""
+                INSERT INTO cases (case_id, created_at, status, resolution_path, category, ai_confidence, ai_outcome,
+                                   handling_minutes)
+                SELECT g, now() - make_interval(days => g % 40, mins => g), (ARRAY['open', 'resolved'])[1 + g % 2],
+                       (ARRAY[NULL, 'self_service', 'collaborative', 'escalated'])[1 + g % 4],
+                       (ARRAY['billing', 'shipping', 'account'])[1 + g % 3], (g % 10) / 10.0 + 0.05,
+                       (ARRAY[NULL, 'approved', 'edited', 'rejected'])[1 + (g / 4) % 4],
+                       CASE WHEN g % 3 = 0 THEN 12 END
+                  FROM generate_series(1, 400) g""")
+            cur.execute("""
+                INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, input_tokens,
+                                         output_tokens, total_tokens, cost_usd)
+                SELECT now() - make_interval(days => g % 40), 'wf', CASE WHEN g % 5 <> 0 THEN g END, 'anthropic',
+                       'claude-sonnet-4', 100, 10, 110, g / 1000.0
+                  FROM generate_series(1, 500) g""")
+        for name in ORDER[len(baseline):]:
+            apply_file(conn, name)
+
+        def snapshot():
+            with conn, conn.cursor() as cur:
+                out = {}
+                for table in ("kpi_daily_case_stats", "kpi_daily_confidence_stats", "kpi_daily_category_token_stats"):
+                    cur.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+                    out[table] = cur.fetchall()
+                return out
+
+        migrated = snapshot()
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT sum(human_needed_cases), sum(self_served_cases) FROM kpi_daily_case_stats")
+            human, selfs = cur.fetchone()
+            cur.execute("SELECT count(*) FILTER (WHERE resolution_path IN ('collaborative', 'escalated') "
+                        "OR ai_outcome IN ('edited', 'rejected')), count(*) FILTER (WHERE resolution_path = "
+                        "'self_service' AND ai_outcome IS DISTINCT FROM 'edited' AND ai_outcome IS DISTINCT FROM "
+                        "'rejected') FROM cases")
+            assert (human, selfs) == cur.fetchone() and human > 0 and selfs > 0
+            cur.execute("SELECT sum(cost_usd) FROM kpi_daily_category_token_stats")
+            assert cur.fetchone()[0] == sum(D(g) / 1000 for g in range(1, 401) if g % 5)   # cases 1..400 exist
+            cur.execute("SELECT kpi_rebuild_rollups()")
+        assert snapshot() == migrated
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE cases SET category = 'returns' WHERE case_id % 9 = 0")
+            cur.execute("SELECT count(*) FROM v_daily_kpi_by_category WHERE category = 'returns'")
+            assert cur.fetchone()[0] > 0
+        after = snapshot()
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT kpi_rebuild_rollups()")
+        assert snapshot() == after
+    finally:
+        conn.close()

@@ -49,9 +49,9 @@ def db_args(pg_server, kpi_db):
             "login_password": PLANTED["reader_password"], "ssl_mode": "disable"}
 
 
-def run_report(ansible, args, check=False, fail=False):
+def run_report(ansible, args, check=False, fail=False, diff=False):
     """Run the module once; assert it failed or succeeded as expected; return its result."""
-    result = ansible.module(MODULE, args, check=check).results[0]
+    result = ansible.module(MODULE, args, check=check, diff=diff).results[0]
     assert bool(result.get("failed")) == fail, result.get("msg")
     return result
 
@@ -304,8 +304,10 @@ def test_check_mode_renders_nothing(ansible, pg_server, kpi_db, tmp_path):
     result = run_report(ansible, {"report": "daily", "output_dir": str(out), "dashboard_path": str(DASHBOARD),
                                   "database": db_args(pg_server, kpi_db),
                                   "email": {"host": "127.0.0.1", "port": 1, "sender": "r@example.test",
-                                            "to": ["a@example.test", "b@example.test"]}}, check=True)
+                                            "to": ["a@example.test", "b@example.test"]}}, check=True, diff=True)
     assert result["changed"] is True and result["would_render"] is True
+    assert result["diff"]["before"] == {"pdf": None, "delivered": []}
+    assert result["diff"]["after"]["delivered"] == ["email:a@example.test", "email:b@example.test"]
     assert result["would_send"] == {"email": ["a@example.test", "b@example.test"]}
     assert "would render daily/" in result["msg"]
     assert not out.exists()
@@ -362,8 +364,9 @@ def test_email_structure_and_rerun_sends_nothing(ansible, pg_server, kpi_db, tmp
     assert pdf.get_content() == Path(first["files"]["pdf"]).read_bytes()
     assert msg["To"] == ", ".join(to)
 
-    again = run_report(ansible, args)
-    assert again["changed"] is False
+    again = run_report(ansible, args, diff=True)
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"]
+    assert again["diff"]["after"]["delivered"] == sorted("email:%s" % r for r in to)
     assert again["deliveries"]["email"] == {"sent": [], "already_sent": to}
     assert len(smtp.messages()) == 1
     ledger = json.loads((tmp_path / "out" / "delivery-ledger.json").read_text())
@@ -482,3 +485,18 @@ def test_slack_bad_token_names_the_cause(ansible, pg_server, kpi_db, tmp_path):
         assert "invalid_auth" in result["msg"] and "bot token is not valid" in result["msg"]
     finally:
         slack.stop()
+
+
+def test_demo_playbook_renders_the_daily_report(ansible, pg_server, kpi_db, tmp_path):
+    """playbooks/report.yml, as scripts/demo.sh runs it: the daily report into a directory, and says where."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[kpi_control]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
+                         % __import__("sys").executable)
+    out = tmp_path / "reports"
+    res = ansible.playbook(REPO / "playbooks" / "report.yml", inventory=str(inventory), extra_vars={
+        "kpi_database_host": pg_server.host, "kpi_database_port": pg_server.port, "kpi_database_name": kpi_db,
+        "kpi_database_reader_password": PLANTED["reader_password"], "kpi_database_ssl_mode": "disable",
+        "kpi_grafana_url": "http://127.0.0.1:3000", "kpi_report_output_dir": str(out)})
+    pdfs = list(out.glob("kpi-daily-*.pdf"))
+    assert len(pdfs) == 1 and "PDF: %s" % pdfs[0] in res.stdout
+    assert "http://127.0.0.1:3000/d/cx-catalyst-kpi?from=" in res.stdout

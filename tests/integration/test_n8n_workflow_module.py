@@ -149,8 +149,7 @@ def test_editor_draft_is_published_again(n8n_server, n8n_ansible):
     assert final["activeVersionId"] == final["versionId"]
     assert [n for n in final["nodes"] if n["name"] == "Answer"][0]["parameters"]["jsCode"] == \
         content["nodes"][1]["parameters"]["jsCode"]
-    n8n_server.api("POST", "/workflows/%s/unpublish" % wf["id"])
-    n8n_server.api("DELETE", "/workflows/%s" % wf["id"])
+    n8n_server.delete_workflow(wf["id"])
 
 
 def test_credentials_are_mapped_by_name_and_type(n8n_server, n8n_ansible, pg_credential):
@@ -165,7 +164,7 @@ def test_credentials_are_mapped_by_name_and_type(n8n_server, n8n_ansible, pg_cre
     r2 = result_of(n8n_ansible.module(MODULE, args(n8n_server, name, content=content,
                                                    credentials={"KPI DB in the file": pg_credential["name"]})))
     assert r2["changed"] is False
-    n8n_server.api("DELETE", "/workflows/%s" % wf["id"])
+    n8n_server.delete_workflow(wf["id"])
 
 
 def test_missing_credential_fails_before_any_write(n8n_server, n8n_recorder, n8n_ansible):

@@ -49,7 +49,7 @@ def readable_columns(conn) -> dict[str, list[str]]:
                   FROM pg_class c
                   JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                 WHERE c.relkind = 'r' AND c.relname <> 'kpi_targets'
+                 WHERE c.relkind IN ('r', 'p') AND c.relname <> 'kpi_targets'
                    AND has_column_privilege(%s, c.oid, a.attnum, 'SELECT')
                  ORDER BY c.relname, a.attnum""", (READER_ROLE,))
             out: dict[str, list[str]] = {}

@@ -11,12 +11,26 @@ The emulator's fault switch answers the chosen write with HTTP 500 (writes are n
 from __future__ import annotations
 
 import pytest
+import yaml
 
-
-from test_kpi_grafana_role import _admin_get, _recap, _run, _vars  # noqa: F401  (fixtures below)
-from test_kpi_grafana_role import kpi_db, playbook  # noqa: F401  pytest fixtures
+from conftest import PLANTED, REPO
+from kpi_grafana_support import load_kpi_database
+from test_kpi_grafana_role import ROLE_PLAY, _admin_get, _recap, _run, _vars
 
 ROTATED = "https://hooks.slack.invalid/services/T000/B000/RotatedWebhook4b7e"
+
+
+@pytest.fixture
+def kpi_db(pg_server, pg_db):
+    load_kpi_database(pg_server, pg_db, reader_password=PLANTED["reader_password"])
+    return pg_db
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    path = tmp_path / "kpi_grafana.yml"
+    path.write_text(yaml.safe_dump(ROLE_PLAY))
+    return path
 
 
 def _posts(emulator, prefix):
@@ -65,10 +79,6 @@ def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible,
                                   "grafana_pdc_agent", "grafana_cloud_allowlist"])
 def test_no_write_task_swallows_its_failure(role):
     """failed_when: false / ignore_errors appear only on read-only probes followed by an assert."""
-    import yaml
-
-    from conftest import REPO
-
     allowed_modules = {"ansible.builtin.command", "ansible.builtin.wait_for", "ansible.builtin.uri",
                        "community.general.listen_ports_facts", "ansible.builtin.slurp"}
     for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
@@ -87,3 +97,30 @@ def _tasks(items):
         yield item
         for key in ("block", "rescue", "always"):
             yield from _tasks(item.get(key) or [])
+
+
+def _covered(items, under_rescue=False):
+    """(task, under_rescue) for every task, under_rescue True when an enclosing block has a rescue."""
+    for item in items:
+        yield item, under_rescue
+        guarded = under_rescue or bool(item.get("rescue"))
+        for key in ("block", "rescue", "always"):
+            yield from _covered(item.get(key) or [], guarded if key == "block" else under_rescue)
+
+
+@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker",
+                                  "grafana_pdc_agent", "grafana_cloud_allowlist"])
+def test_every_no_log_task_has_a_rescue_that_reraises(role):
+    """The secret-carrying task pattern: a no_log task sits in a block with a rescue (its own, or the role's
+    block that imports its file), so its failure message reaches the user."""
+    tasks_dir = REPO / "roles" / role / "tasks"
+    imported_under_rescue = set()
+    for task, guarded in _covered(yaml.safe_load((tasks_dir / "main.yml").read_text()) or []):
+        target = task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks")
+        if guarded and isinstance(target, str):
+            imported_under_rescue.add(target)
+    for path in sorted(tasks_dir.glob("*.yml")):
+        for task, guarded in _covered(yaml.safe_load(path.read_text()) or []):
+            if task.get("no_log") and "block" not in task:
+                assert guarded or path.name in imported_under_rescue, \
+                    "%s: no_log task %r has no rescue re-raising its message" % (path.name, task.get("name"))

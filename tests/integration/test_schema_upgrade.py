@@ -103,8 +103,8 @@ def test_upgrade_from_release_010_keeps_every_row(pg_server, pg_db, ansible, inv
         res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory)
         assert recap(res.output)["failed"] == 0
         ledger = dict(rows(conn, "SELECT file, apply_count FROM kpi_schema_migrations"))
-        assert set(ledger) == {"support-core.sql", "schema-additions.sql", "maintenance.sql", "views.sql",
-                               "grafana-reader.sql", *migrations}
+        assert set(ledger) == {name.rsplit("/", 1)[-1] for name in schema_files()}
+        assert {"maintenance.sql", *migrations} <= set(ledger)
         assert ledger["views.sql"] == 2 and ledger["grafana-reader.sql"] == 2 and ledger["schema-additions.sql"] == 1
 
         # no row lost or changed in any base table (compared on the columns 0.1.0 had)
@@ -252,10 +252,12 @@ def test_scheduled_maintenance_timer_runs_the_same_function(pg_server, pg_db, an
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
     conn.close()
+    # the unit files themselves are valid for systemd (an extra check where systemd is installed; the command
+    # line above already ran for real)
     if shutil.which("systemd-analyze"):
         check = subprocess.run(["systemd-analyze", "verify", str(units / "cx-kpi-maintenance.service"),
                                 str(units / "cx-kpi-maintenance.timer")], capture_output=True, text=True, check=False)
-        assert "cx-kpi-maintenance" not in check.stderr or check.returncode == 0, check.stderr
+        assert check.returncode == 0, check.stderr
 
 
 def test_schema_check_mode_lists_pending_migrations(pg_server, pg_db, ansible):

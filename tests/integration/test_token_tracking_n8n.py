@@ -94,15 +94,15 @@ def test_caller_logs_row_priced_by_database_and_shown_on_panel(deployment, kpi_d
     # on the dashboard: the reconciliation panel's own query through Grafana (emulator) as the read-only role
     board = json.loads((REPO / "files" / "grafana-dashboard.json").read_text())
     [panel] = [p for p in board["panels"] if p.get("title") == "Token Reconciliation"]
-    status, _, _ = grafana_emulator.api("POST", "/api/datasources", {
+    status, _body, _headers = grafana_emulator.api("POST", "/api/datasources", {
         "name": "KPI", "uid": "kpi-pg", "type": "grafana-postgresql-datasource", "access": "proxy",
         "url": "%s:%d" % (pg_server.host, pg_server.port), "user": READER_ROLE,
         "jsonData": {"database": pg_db, "sslmode": "disable"},
         "secureJsonData": {"password": PLANTED["reader_password"]}})
     assert status == 200
     target = dict(panel["targets"][0], datasource={"uid": "kpi-pg", "type": "grafana-postgresql-datasource"})
-    status, data, _ = grafana_emulator.api("POST", "/api/ds/query", {"from": "now-2d", "to": "now",
-                                                                    "queries": [target]})
+    query = {"from": "now-2d", "to": "now", "queries": [target]}
+    status, data, _headers = grafana_emulator.api("POST", "/api/ds/query", query)
     assert status == 200, data
     frame = data["results"]["A"]["frames"][0]
     names = [f["name"] for f in frame["schema"]["fields"]]
@@ -224,7 +224,7 @@ def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack_sink, kp
     assert slack_sink.posts == []  # 50 % < 80 %
     q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
               "VALUES ('wf', 'anthropic', 'claude-sonnet-4', 3500, 0)")  # 85 %
-    for _ in range(3):  # three checks, one post
+    for _run in range(3):  # three checks, one post
         assert tracker.hook("Every 5 Minutes").status_code == 200
     assert len(slack_sink.posts) == 1
     text = slack_sink.posts[0]["text"]

@@ -42,7 +42,7 @@ def generated(generator):
 
 
 USER_PANEL = {
-    "type": "timeseries", "title": "Cases by Hour (Today)", "id": 27,
+    "type": "timeseries", "title": "Cases by Hour (Today)", "id": 900,
     "gridPos": {"h": 8, "w": 12, "x": 0, "y": 16},
     "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
     "fieldConfig": {"defaults": {"unit": "short", "decimals": None}, "overrides": []},
@@ -73,6 +73,10 @@ def test_apply_overrides_removal_and_own_panel_by_position(generated):
                             "Resolution by Path": None},
         "panels": [USER_PANEL],
     }
+    # the user's panel at the position of the row "AI Performance" (same y, x 0)
+    row_index = next(i for i, p in enumerate(generated["panels"]) if p["title"] == "AI Performance")
+    row = generated["panels"][row_index]
+    custom["panels"] = [dict(USER_PANEL, gridPos=dict(USER_PANEL["gridPos"], y=row["gridPos"]["y"]))]
     out = dc.apply(generated, custom)
     titles = [p["title"] for p in out["panels"]]
     assert out["refresh"] == "1m" and "Resolution by Path" not in titles
@@ -80,15 +84,16 @@ def test_apply_overrides_removal_and_own_panel_by_position(generated):
     assert cases_today["description"] == "Opened today." and cases_today["fieldConfig"]["defaults"]["unit"] == "none"
     # other generated field-config keys are kept (merged, not replaced)
     assert cases_today["fieldConfig"]["defaults"]["thresholds"]
-    # placed by gridPos (y 16: after the row "AI Performance" at y 16, before its panels at y 17)
+    # placed by gridPos: after the row (same position, the generator's panel first), before the row's panels
     index = titles.index("Cases by Hour (Today)")
-    assert titles[index - 1] == "AI Performance" and titles[index + 1] == "Confidence Distribution"
+    assert titles[index - 1] == "AI Performance"
+    assert titles[index + 1] == generated["panels"][row_index + 1]["title"]
     assert generated["refresh"] == "5m"  # the generated model is not changed
 
 
 def test_apply_renumbers_a_taken_id_and_rejects_unknown_titles(generated):
     notes = []
-    out = dc.apply(generated, {"panels": [dict(USER_PANEL, id=3)]}, warn=notes.append)
+    out = dc.apply(generated, {"panels": [dict(USER_PANEL, id=3)]}, warn=notes.append)  # 3: a generated id
     ids = [p["id"] for p in out["panels"]]
     assert len(ids) == len(set(ids)) and max(ids) == len(generated["panels"]) + 1
     assert notes and "id 3 is taken" in notes[0]
@@ -113,7 +118,7 @@ def exported_after_user_edits(generated):
         panels.remove(child)
     row["collapsed"] = True
     row["panels"] = children
-    panels.append(copy.deepcopy(USER_PANEL))                                      # added a panel...
+    panels.append(dict(copy.deepcopy(USER_PANEL), id=max(p["id"] for p in generated["panels"]) + 1))  # added...
     panels.sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))             # ...saved in position order
     return live
 
@@ -138,7 +143,7 @@ def test_adopt_reproduces_the_export_exactly(generated):
 
 def test_mismatch_names_panel_order(generated):
     exported = copy.deepcopy(generated)
-    exported["panels"].append(dict(USER_PANEL))  # appended out of position order (not how Grafana saves)
+    exported["panels"].append(dict(USER_PANEL, id=max(p["id"] for p in generated["panels"]) + 1))  # out of order
     rebuilt = dc.apply(generated, dc.adopt(generated, exported))
     assert any(p.startswith("panel order") for p in dc.mismatch(rebuilt, exported))
 

@@ -31,7 +31,7 @@ def load_data(emulator, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="usage_api_emulator", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="usage_api_emulator", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--keys-file", required=True)

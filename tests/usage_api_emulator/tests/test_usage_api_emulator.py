@@ -186,8 +186,8 @@ def test_cli_prints_urls_not_keys(tmp_path):
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"anthropic": [AK], "openai": [OK]}))
     data = tmp_path / "data.json"
-    data.write_text(json.dumps({"usage": [{"provider": "openai", "hour": "2026-11-27T05:00:00Z", "model": "gpt-a",
-                                            "uncached_input_tokens": 5}]}))
+    row = {"provider": "openai", "hour": "2026-11-27T05:00:00Z", "model": "gpt-a", "uncached_input_tokens": 5}
+    data.write_text(json.dumps({"usage": [row]}))
     proc = subprocess.Popen([sys.executable, "-m", "usage_api_emulator", "--keys-file", str(keys), "--data", str(data),
                              "--slack"], cwd=str(Path(__file__).resolve().parents[2]), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

@@ -214,3 +214,27 @@ def test_bad_input_fails_before_any_request():
     result, fake = run_module(n8n_workflow, args(content=bad), [])
     assert result["failed"] is True and "connections start at nodes that do not exist: Nope" in result["msg"]
     assert fake.calls == []
+
+
+def test_delete_waits_while_n8n_finishes_the_unpublish():
+    wf = server_wf(active=True, activeVersionId="v1")
+    result, fake = run_module(n8n_workflow, {"name": NAME, "state": "absent"}, [
+        ("GET", LIST, 200, listed(wf)),
+        ("GET", LIST + "/w1", 200, wf),
+        ("GET", API + "/openapi.yml", 200, OPENAPI_PUBLISH),
+        ("POST", LIST + "/w1/unpublish", 200, server_wf()),
+        ("DELETE", LIST + "/w1", 409, {"message": "Workflow is still being unpublished. Please try again in a few "
+                                                  "moments."}),
+        ("DELETE", LIST + "/w1", 200, server_wf()),
+    ])
+    assert result["changed"] is True and result["publish_api"] == "publish"
+
+
+def test_delete_conflict_for_another_reason_is_reported():
+    result, fake = run_module(n8n_workflow, {"name": NAME, "state": "absent"}, [
+        ("GET", LIST, 200, listed(server_wf())),
+        ("GET", LIST + "/w1", 200, server_wf()),
+        ("DELETE", LIST + "/w1", 409, {"message": "Workflow is locked by a review"}),
+    ])
+    assert result["failed"] is True
+    assert result["msg"] == "n8n: failed to delete workflow 'Log Token Usage': HTTP 409: Workflow is locked by a review"
