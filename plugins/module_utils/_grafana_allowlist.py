@@ -66,7 +66,7 @@ def parse(text, service, direction, region=None):
         except ValueError as exc:
             raise AllowlistError("services.%s.ipv4 entry %r is not an IPv4 CIDR (%s)" % (service, item, exc))
         out.add(str(net))
-    return sorted(out, key=lambda c: ipaddress.IPv4Network(c))
+    return sorted(out, key=ipaddress.IPv4Network)
 
 
 def fetch(module, url, timeout):
