@@ -18,7 +18,8 @@ description:
     Only C(nodes), C(connections) and C(settings) of it are used; C(id), C(active), C(versionId), C(tags),
     C(pinData) and C(meta) of an export are ignored.
   - "Credential references in nodes (C(credentials: {<type>: {name: ...}})) are resolved by name and type to
-    the ids of the credentials on the target n8n at deploy time; a missing credential fails the task before
+    the ids of the credentials on the target n8n at deploy time (in check mode a missing one is a warning, since
+    an earlier task may create it); a missing credential fails the task before
     anything is written."
   - "Idempotent: the workflow on the server is compared with the desired one after normalisation (nodes by name
     with their type, version, parameters, credentials, position and flags; connections; the settings keys that are
@@ -251,8 +252,12 @@ def credential_index(client):
     return index
 
 
-def resolve_credentials(client, nodes, rename):
-    """Set each node credential's id from the credential of that name and type on the server."""
+def resolve_credentials(client, nodes, rename, module=None):
+    """Set each node credential's id from the credential of that name and type on the server.
+
+    In check mode a missing credential is a warning, not an error: an earlier task of the same run (n8n_credential)
+    would create it, so "what would change" can be reported before the first deployment.
+    """
     refs = [(n, ctype, ref) for n in nodes for ctype, ref in (n.get("credentials") or {}).items()]
     if not refs:
         return nodes
@@ -271,6 +276,10 @@ def resolve_credentials(client, nodes, rename):
             continue
         ref["id"], ref["name"] = str(found[0]["id"]), wanted
     if missing:
+        if module is not None and module.check_mode:
+            module.warn("n8n: credentials not found on the server (yet): %s; a real run fails unless an earlier "
+                        "task creates them (n8n_credential)" % "; ".join(missing))
+            return nodes
         raise N8nError("n8n: credentials not found on the server: %s; create them first (n8n_credential)"
                        % "; ".join(missing))
     return nodes
@@ -360,7 +369,7 @@ def run(module, client):
         return result
 
     nodes = json.loads(json.dumps(desired["nodes"]))
-    resolve_credentials(client, nodes, p["credentials"] or {})
+    resolve_credentials(client, nodes, p["credentials"] or {}, module)
     identity = identity_keys_of(nodes)
     want_published = p["published"] if p["published"] is not None else is_published(current)
 

@@ -238,3 +238,23 @@ def test_delete_conflict_for_another_reason_is_reported():
     ])
     assert result["failed"] is True
     assert result["msg"] == "n8n: failed to delete workflow 'Log Token Usage': HTTP 409: Workflow is locked by a review"
+
+
+def test_check_mode_before_the_credential_exists_warns_and_reports_the_create():
+    """Before the first deployment the credential comes from an earlier n8n_credential task of the same run."""
+    result, fake = run_module(n8n_workflow, args(), [
+        ("GET", LIST, 200, listed()),
+        ("GET", API + "/credentials", 200, {"data": [], "nextCursor": None}),
+    ], check=True)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and fake.writes == []
+    assert "'KPI PostgreSQL' (type postgres" in str(result["warnings"])
+
+
+def test_missing_credential_fails_a_real_run_before_any_write():
+    result, fake = run_module(n8n_workflow, args(), [
+        ("GET", LIST, 200, listed()),
+        ("GET", API + "/credentials", 200, {"data": [], "nextCursor": None}),
+    ])
+    assert result["failed"] is True and "credentials not found on the server" in result["msg"]
+    assert fake.writes == []
