@@ -47,6 +47,19 @@ options:
       - USD per million output tokens, 0 or more and below 1000000 (column type C(numeric(12,6))); rounded and
         compared at 6 decimals. Required with O(state=present).
     type: float
+  cache_write_price_per_million:
+    description:
+      - USD per million prompt-cache write tokens (Anthropic's cache creation), 0 or more and below 1000000.
+      - Omitted, it is not compared, and a new price row has none, so the database prices cache writes at the
+        input price (the conservative upper bound). Needs migration C(0020-token-tracking.sql).
+    type: float
+    version_added: 0.2.0
+  cache_read_price_per_million:
+    description:
+      - USD per million prompt-cache read tokens, 0 or more and below 1000000. Omitted, as for
+        O(cache_write_price_per_million).
+    type: float
+    version_added: 0.2.0
   effective_from:
     description:
       - Day the new price takes effect, V(YYYY-MM-DD) (midnight in the database's time zone). Defaults to today
@@ -109,6 +122,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
 
 PRICE_QUANTUM = Decimal('0.000001')
 PRICES = ('input_price_per_million', 'output_price_per_million')
+CACHE_PRICES = ('cache_write_price_per_million', 'cache_read_price_per_million')
 SHOWN = ('provider', 'model') + PRICES + ('effective_from',)
 
 
@@ -121,6 +135,9 @@ def validated_prices(params):
                 raise ValueError('%s is required with state=present' % option)
             continue
         prices[option] = to_decimal(params[option], option, minimum=0, quantum=PRICE_QUANTUM, digits=(12, 6))
+    for option in CACHE_PRICES:  # optional: only the ones given are managed
+        if params.get(option) is not None:
+            prices[option] = to_decimal(params[option], option, minimum=0, quantum=PRICE_QUANTUM, digits=(12, 6))
     return prices
 
 
@@ -133,6 +150,7 @@ def run_module(module):
     except ValueError as exc:
         module.fail_json(msg='kpi_api_pricing %s: %s' % (what, exc))
 
+    shown = SHOWN + tuple(c for c in CACHE_PRICES if c in prices)
     db = connect(module)
     key = (params['provider'], params['model'])
     try:
@@ -140,7 +158,7 @@ def run_module(module):
         missing = db.table_missing_in_check_mode('api_pricing')
         current = None if missing else db.read_one(
             'SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current%s'
-            % (', '.join(SHOWN), '' if module.check_mode else ' FOR UPDATE'), key)
+            % (', '.join(shown), '' if module.check_mode else ' FOR UPDATE'), key)
         # midnight of the day in the server's time zone, as the column stores it
         effective = db.read_one('SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts',
                                 (effective_day,))['ts']
@@ -166,20 +184,22 @@ def run_module(module):
                 action = 'corrected'
                 if current is not None and current_id != same_day['pricing_id']:
                     db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                db.write('UPDATE api_pricing SET input_price_per_million = %s, output_price_per_million = %s, '
-                         'is_current = true WHERE pricing_id = %s',
-                         (prices[PRICES[0]], prices[PRICES[1]], same_day['pricing_id']))
+                columns = [c for c in PRICES + CACHE_PRICES if c in prices]
+                db.write('UPDATE api_pricing SET %s, is_current = true WHERE pricing_id = %%s'
+                         % ', '.join('%s = %%s' % c for c in columns),
+                         tuple(prices[c] for c in columns) + (same_day['pricing_id'],))
             else:
                 action = 'created' if current is None else 'superseded'
                 if current is not None:
                     db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                db.write('INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, '
-                         'effective_from, is_current) VALUES (%s, %s, %s, %s, %s, true)',
-                         key + (prices[PRICES[0]], prices[PRICES[1]], effective))
+                columns = [c for c in PRICES + CACHE_PRICES if c in prices]
+                db.write('INSERT INTO api_pricing (provider, model, %s, effective_from, is_current) '
+                         'VALUES (%%s, %%s, %s, %%s, true)' % (', '.join(columns), ', '.join(['%s'] * len(columns))),
+                         key + tuple(prices[c] for c in columns) + (effective,))
         after = want
         if not module.check_mode and action != 'none':
             after = db.read_one('SELECT %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current'
-                                % ', '.join(SHOWN), key)
+                                % ', '.join(shown), key)
         db.finish()
     except ValueError as exc:
         db.abort()
@@ -190,7 +210,7 @@ def run_module(module):
     db.close()
 
     before_view = jsonable(current) if current else {}
-    after_view = jsonable(dict((k, after[k]) for k in SHOWN)) if after else {}
+    after_view = jsonable(dict((k, after[k]) for k in shown)) if after else {}
     exit_with_diff(module, before_view, after_view, pricing=after_view, action=action, queries=db.queries)
 
 
@@ -200,6 +220,8 @@ def main():
         model=dict(type='str', required=True),
         input_price_per_million=dict(type='float'),
         output_price_per_million=dict(type='float'),
+        cache_write_price_per_million=dict(type='float'),
+        cache_read_price_per_million=dict(type='float'),
         effective_from=dict(type='str'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
     )

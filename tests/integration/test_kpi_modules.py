@@ -455,3 +455,35 @@ def test_pricing_waits_for_a_concurrent_writer(pg_server, config_db, ansible):
     res = box["res"]
     assert res["changed"] is False and res["action"] == "none"
     assert q(pg_server, db, "SELECT count(*) FROM api_pricing WHERE provider = 'mistral'")[0][0] == 1
+
+
+def test_api_pricing_cache_prices_price_the_cache_tokens(pg_server, pg_db, ansible):
+    """On the full schema (migration 0020): the cache prices are set, compared on a re-run, kept as history on a
+    change, and the database prices a logged request with them (expected cost computed here from the prices)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from kpi_sql import apply_all, schema_files
+
+    conn = pg_server.connect(pg_db)
+    try:
+        apply_all(conn, schema_files(reader=False))
+    finally:
+        conn.close()
+    args = dict(login(pg_server, pg_db), provider="anthropic", model="claude-cache-test", input_price_per_million=3,
+                output_price_per_million=15, cache_write_price_per_million=3.75, cache_read_price_per_million=0.3,
+                effective_from="2025-06-01")
+    res = ansible.module(PRICING, args, check=True, diff=True).results[0]
+    assert res["changed"] is True and res["diff"]["after"]["cache_read_price_per_million"] == 0.3
+    assert ansible.module(PRICING, args).results[0]["changed"] is True
+    assert ansible.module(PRICING, dict(args, cache_read_price_per_million="0.30")).results[0]["changed"] is False
+    res = ansible.module(PRICING, dict(args, cache_read_price_per_million=0.25, effective_from="2025-07-01")).results[0]
+    assert res["changed"] is True and res["action"] == "superseded"
+    rows = q(pg_server, pg_db, "SELECT cache_write_price_per_million::text, cache_read_price_per_million::text, "
+                               "is_current FROM api_pricing WHERE model = 'claude-cache-test' ORDER BY effective_from")
+    assert rows == [("3.750000", "0.300000", False), ("3.750000", "0.250000", True)]
+    (cost,) = q(pg_server, pg_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, "
+                                  "cache_write_tokens, cache_read_tokens, output_tokens) VALUES "
+                                  "('wf', 'anthropic', 'claude-cache-test', 1000, 2000, 10000, 500) "
+                                  "RETURNING cost_usd::float")[0]
+    expected = (1000 * 3 + 2000 * 3.75 + 10000 * 0.25 + 500 * 15) / 1_000_000
+    assert abs(cost - expected) < 1e-6, (cost, expected)
