@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -294,3 +295,18 @@ def ansible(tmp_path):
     (tmp_path / "tmp").mkdir()
     (tmp_path / "rtmp").mkdir()
     return AnsibleRunner(tmp_path, list(PLANTED.values()))
+
+
+def recap(output: str) -> dict:
+    """The PLAY RECAP counters of localhost in an ansible-playbook output."""
+    match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
+    assert match, output[-3000:]
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    """An inventory with localhost (local connection) in the kpi_control group."""
+    inv = tmp_path / "hosts.ini"
+    inv.write_text("[kpi_control]\nlocalhost ansible_connection=local\n")
+    return str(inv)

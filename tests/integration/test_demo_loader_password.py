@@ -10,18 +10,11 @@ from __future__ import annotations
 import pytest
 from psycopg2 import sql as pgsql
 
-from conftest import REPO
+from conftest import REPO, recap
 
 from test_kpi_database_role import recap, role_vars
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
-
-
-@pytest.fixture
-def inventory(tmp_path):
-    inv = tmp_path / "hosts.ini"
-    inv.write_text("[kpi_control]\nlocalhost ansible_connection=local\n")
-    return str(inv)
 
 
 @pytest.mark.parametrize("password", ["Planted:Colon:Pw-3e9a", "Planted\\Backslash\\Pw-8c21",

@@ -11,7 +11,7 @@ import re
 import psycopg2
 import pytest
 
-from conftest import PLANTED, REPO
+from conftest import PLANTED, REPO, recap
 from kpi_sql import schema_files
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
@@ -19,19 +19,6 @@ PLAYBOOK = REPO / "playbooks" / "database.yml"
 LEDGER_NAMES = [name.rsplit("/", 1)[-1] for name in schema_files(n8n_writer=True)]
 # once-files: the baseline and the numbered migrations; every other file is repeatable
 ONCE = ("support-core.sql", "schema-additions.sql")
-
-
-def recap(output: str) -> dict:
-    match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
-    assert match, output[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
-
-
-@pytest.fixture
-def inventory(tmp_path):
-    inv = tmp_path / "hosts.ini"
-    inv.write_text("[kpi_control]\nlocalhost ansible_connection=local\n")
-    return str(inv)
 
 
 def role_vars(pg_server, db, **override):

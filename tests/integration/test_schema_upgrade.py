@@ -8,35 +8,20 @@ installed with the 0.1.0 ledger by kpi_schema.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import psycopg2
-import pytest
 
-from conftest import PG_BIN, PLANTED
+from conftest import PG_BIN, PLANTED, recap
 from kpi_schema_state import (BASE_TABLES, RELEASE_010, RELEASE_010_FILES, REPO, SAMPLE_DATA, rebuilt_rollups,
                               rollups, rows, schema_shape, table_columns, table_content, view_outputs)
 from kpi_sql import SQL_DIR, apply_all, schema_files
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
 SCHEMA = "cx_catalyst.kpi_dashboard.kpi_schema"
-
-
-def recap(output: str) -> dict:
-    match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", output)
-    assert match, output[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
-
-
-@pytest.fixture
-def inventory(tmp_path):
-    inv = tmp_path / "hosts.ini"
-    inv.write_text("[kpi_control]\nlocalhost ansible_connection=local\n")
-    return str(inv)
 
 
 def role_vars(pg_server, db, **override):
