@@ -722,7 +722,7 @@ def fresh_load(cluster, args):
             cur.execute("SELECT count(*) FILTER (WHERE NOT is_default) FROM kpi_token_partitions()")
             n_parts = cur.fetchone()[0]
         admin.commit()
-        log(f"  upgrade of {cases:,} cases + {tokens:,} token rows: {sum(t for _, t in migrations):.1f} s "
+        log(f"  upgrade of {cases:,} cases + {tokens:,} token rows: {sum(t for _name, t in migrations):.1f} s "
             f"in total; token_usage now has {n_parts} monthly partitions")
     admin.close()
     return cases, tokens, load_s, analyze_s, migrations
@@ -839,7 +839,7 @@ def main(argv=None):
             f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
             f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}")
         if migrations:
-            log(f"upgrade from 0.1.0: {sum(t for _, t in migrations):.1f} s ("
+            log(f"upgrade from 0.1.0: {sum(t for _name, t in migrations):.1f} s ("
                 + ", ".join(f"{n.rsplit('/', 1)[-1]} {t:.1f} s" for n, t in migrations) + ")")
         log("(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
             "independent of other load; ref ms: one run of the reference query on the base tables)")

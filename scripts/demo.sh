@@ -262,7 +262,7 @@ up() {
   KPI_DEMO_DB_ADMIN_PASSWORD="${DB_ADMIN_PASSWORD}" \
     "$REPO/.venv/bin/ansible-playbook" playbooks/report.yml -i inventories/local \
     --vault-password-file "$VAULT_PASS_FILE" "${extra[@]}" -e "kpi_report_output_dir=$STATE/reports"
-  echo "Daily report: $(ls "$STATE"/reports/kpi-daily-*.pdf 2>/dev/null | tail -1) (PNG pages and CSVs next to it)"
+  echo "Daily report: $(find "$STATE/reports" -name 'kpi-daily-*.pdf' 2>/dev/null | sort | tail -1) (PNG pages and CSVs next to it)"
   log "Demo is up"
   echo "PostgreSQL: 127.0.0.1:$DB_PORT (database support_system); Grafana: ${GRAFANA_URL:-${KPI_DEMO_GRAFANA_URL:-http://127.0.0.1:3000}}"
   [ -n "${N8N_URL:-}" ] && echo "n8n: $N8N_URL (workflows: Log Token Usage, Token Tracking)"

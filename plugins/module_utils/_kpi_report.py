@@ -280,7 +280,7 @@ def dashboard_rows(dashboard):
     rows = []
     current = None
     for panel in sorted(dashboard["panels"], key=lambda p: ((p.get("gridPos") or {}).get("y", 0),
-                                                             (p.get("gridPos") or {}).get("x", 0))):
+                                                            (p.get("gridPos") or {}).get("x", 0))):
         if panel.get("type") == "row":
             current = (panel.get("title") or "", [])
             rows.append(current)
@@ -919,7 +919,7 @@ def _draw_executive_page(fig, data):
     bcells = []
     for b in ex["budgets"]:
         bcells.append([b["budget_name"], b["budget_type"], format_value(b.get("token_utilization_pct"),
-                                                                         "percent", 1),
+                                                                        "percent", 1),
                        csv_cell(b.get("projected_exhaustion_date")) or "\u2014",
                        "before end" if b.get("exhausts_before_period_end") else "ok"])
     if bcells:
@@ -965,7 +965,7 @@ def render(data, out_dir, basename, grafana_url=None):
     pngs = []
     number = 0
     with PdfPages(tmp_pdf, metadata={"Title": "%s %s" % (data.dashboard.get("title") or "KPI report",
-                                                          data.period_key),
+                                                         data.period_key),
                                      "Creator": "cx_catalyst.kpi_dashboard kpi_report"}) as pdf:
         drawers = []
         if data.executive:
@@ -1007,7 +1007,7 @@ def printed_kpis(data):
             defaults = field_defaults(item.panel)
             unit, decimals = defaults.get("unit"), defaults.get("decimals")
             entry = {"title": item.title, "value": _plain(item.value), "text": format_value(item.value, unit,
-                                                                                              decimals),
+                                                                                            decimals),
                      "windowed": item.windowed}
             if item.windowed:
                 entry["previous"] = _plain(item.previous)

@@ -144,7 +144,7 @@ def email_html(title, summary_lines, link):
     return ("<html><body><h2>%s</h2><ul>%s</ul>%s"
             '<p><img src="cid:{cid}" alt="%s, page 1" style="max-width:100%%"></p>'
             "<p>The full report is attached as PDF.</p></body></html>") % (escape(title), items, link_html,
-                                                                            escape(title))
+                                                                           escape(title))
 
 
 def smtp_connect(cfg, secrets):

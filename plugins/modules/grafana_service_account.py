@@ -134,7 +134,7 @@ def run(module, client):
     tokens = []
     if account is not None and (p["token_name"] or module._diff):
         tokens = [t.get("name") for t in client.get("%s/%s/tokens" % (SA, path_quote(account["id"])), "list tokens of", obj,
-                                                   want=list)
+                                                    want=list)
                   or []]
 
     if p["state"] == "absent":

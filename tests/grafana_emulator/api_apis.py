@@ -395,4 +395,3 @@ def register(app):
         delete_folder_tree(store, folder)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "details": {"name": name, "group": FOLDER_GROUP, "kind": "folders", "uid": folder.get("k8sUid")}}
-

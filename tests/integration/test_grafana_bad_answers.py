@@ -85,4 +85,4 @@ def test_a_200_that_is_not_grafana_json_is_a_clear_error(ansible, not_grafana, m
     else:
         assert "a JSON str" in msg, msg
     assert "was expected" in msg, msg
-    assert [m for m, _ in log if m != "GET"] == [], "a write was sent to a server that is not Grafana: %s" % log
+    assert [m for m, _path in log if m != "GET"] == [], "a write was sent to a server that is not Grafana: %s" % log

@@ -248,7 +248,10 @@ def test_reliability_panel_matches_buckets(world):
     for c in world["cases"]:
         if c["conf"] is not None and c["outcome"] and c["day"] >= start.date():
             groups[bucket(c["conf"])].append(c)
-    r1 = lambda x: D(x).quantize(D("0.1"), rounding=ROUND_HALF_UP)  # noqa: E731
+
+    def r1(x):
+        return D(x).quantize(D("0.1"), rounding=ROUND_HALF_UP)
+
     expected = [("%.1f–%.1f" % (b, b + D("0.1")),
                  r1(D(100) * sum(c["outcome"] == "approved" for c in g) / len(g)),
                  r1(100 * sum(c["conf"] for c in g) / len(g))) for b, g in sorted(groups.items())]

@@ -228,7 +228,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
         if target_key:
             target = targets[target_key]
             assert ("%s" % fmt(target["target_value"], 0 if target["target_value"] == int(target["target_value"])
-                                else 1)) in line, (label, line)
+                               else 1)) in line, (label, line)
             v = Decimal(str(printed[[t for t in printed if t.startswith(label)][0]]["value"]))
             meets = v > target["target_value"] if target["comparator"] == "gt" else v < target["target_value"]
             assert (status == "green") == meets, (label, status, v, target)
@@ -422,7 +422,7 @@ def test_wrong_smtp_password_is_a_clear_error_without_the_password(ansible, pg_s
     ansible.add_secret(SMTP_PASSWORD)
     args = {"report": "daily", "output_dir": str(tmp_path / "out"), "dashboard_path": str(DASHBOARD),
             "database": db_args(pg_server, kpi_db), "email": dict(email_args(smtp, ["a@example.test"], "/x"),
-                                                                   password=wrong)}
+                                                                  password=wrong)}
     args["email"].pop("password_file")
     result = run_report(ansible, args, fail=True)
     assert result["failed"]

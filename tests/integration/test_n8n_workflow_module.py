@@ -79,7 +79,7 @@ def test_create_rerun_update_publish_unpublish_delete(n8n_server, n8n_recorder, 
     assert wf["name"] == name and wf["activeVersionId"] == wf["versionId"]
     assert wf["id"] != "exportedId123"
     assert [n["name"] for n in wf["nodes"]] == ["When Executed by Another Workflow", "Answer"]
-    assert [m for m, _ in n8n_recorder.writes()] == ["POST", "POST"]
+    assert [m for m, _path in n8n_recorder.writes()] == ["POST", "POST"]
     assert n8n_recorder.writes()[1][1] == "/api/v1/workflows/%s/publish" % wf["id"]
 
     # re-run: nothing changes and not a single write reaches n8n
@@ -87,7 +87,7 @@ def test_create_rerun_update_publish_unpublish_delete(n8n_server, n8n_recorder, 
     r2 = result_of(n8n_ansible.module(MODULE, dict(via_proxy, src=str(src), published=True), diff=True))
     assert r2["changed"] is False and r2["actions"] == [] and r2["workflow_id"] == r["workflow_id"]
     assert n8n_recorder.writes() == []
-    assert n8n_recorder.calls and all(m == "GET" for m, _ in n8n_recorder.calls)
+    assert n8n_recorder.calls and all(m == "GET" for m, _path in n8n_recorder.calls)
     assert r2["diff"]["before"] == r2["diff"]["after"]
 
     # update (changed code): a PUT, and the published version follows the saved one

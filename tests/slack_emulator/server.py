@@ -172,7 +172,7 @@ def make_handler(state):
                 except ValueError:
                     files = None
             if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id")
-                                                                    for f in files):
+                                                                   for f in files):
                 return self._send(200, {"ok": False, "error": "invalid_arguments"})
             channel = args.get("channel_id")
             with state.lock:

@@ -33,6 +33,7 @@ def status_line():
     return ("Grafana OpenAPI body check: SKIPPED - no OpenAPI file at %s (set GRAFANA_OPENAPI to a copy of "
             "Grafana's public/api-merged.json, docs/grafana-behaviour.md §12)" % SPEC_PATH)
 
+
 # (operationId, "request"|"response", status or None, JSON path regex, validator keyword, message regex, reason)
 EXCEPTIONS = [
     ("postDashboard", "response", 200, r"^id$", "type", r"is not of type 'string'",

@@ -15,7 +15,7 @@ def enterprise(grafana_emulator_factory):
 
 def body(**extra):
     out = {"name": "Report 4", "recipients": "a@example.test", "schedule": {"frequency": "daily",
-                                                                          "timeZone": "Europe/Warsaw"},
+                                                                            "timeZone": "Europe/Warsaw"},
            "dashboards": [{"dashboard": {"uid": "rep-dash"}, "timeRange": {"from": "now-1d", "to": "now"}}],
            "formats": ["pdf", "csv"]}
     out.update(extra)

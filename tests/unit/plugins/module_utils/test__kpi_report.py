@@ -23,7 +23,7 @@ D_ = datetime.date
 def test_daily_window(today, key, start, end, prev_start, prev_end):
     got_key, period, previous, extra = R.report_windows("daily", today)
     assert (got_key, period.start, period.end, previous.start, previous.end) == (key, start, end, prev_start,
-                                                                               prev_end)
+                                                                                 prev_end)
     assert extra.start == extra.end == today
 
 
@@ -47,7 +47,7 @@ def test_weekly_window_is_previous_iso_week(today, key, monday):
 def test_monthly_window(today, key, start, end, prev_start, prev_end):
     got_key, period, previous, _extra = R.report_windows("monthly", today)
     assert (got_key, period.start, period.end, previous.start, previous.end) == (key, start, end, prev_start,
-                                                                               prev_end)
+                                                                                 prev_end)
 
 
 def test_window_bounds_are_whole_utc_days():
@@ -62,7 +62,7 @@ def test_window_bounds_are_whole_utc_days():
 
 @pytest.mark.parametrize("value, unit, decimals, text", [
     (Decimal("93.75"), "percent", 1, "93.8%"), (93.749, "percent", 1, "93.7%"), (Decimal("1061.4"), "currencyUSD",
-                                                                                   0, "$1,061"),
+                                                                                 0, "$1,061"),
     (Decimal("-12.5"), "currencyUSD", 0, "-$13"), (Decimal("19.05"), "h", 1, "19.1 h"), (4.5, "none", 2, "4.50"),
     (None, "percent", 1, "No data"), (37, "short", 0, "37"),
 ])

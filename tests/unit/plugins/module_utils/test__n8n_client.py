@@ -34,7 +34,7 @@ def client_with(script, **params):
 
 
 def test_base_url_accepts_a_trailing_api_path_and_sends_the_key_header():
-    client, fake, _ = client_with([("GET", "/api/v1/workflows", 200, {"data": [], "nextCursor": None})])
+    client, fake, _server = client_with([("GET", "/api/v1/workflows", 200, {"data": [], "nextCursor": None})])
     assert client.base_url == "http://n8n.test"
     client.list_all("/workflows", "list", "workflows")
     assert fake.calls[0].headers["X-N8N-API-KEY"] == "n8n_api_unit-key-123456"
@@ -44,7 +44,7 @@ def test_base_url_accepts_a_trailing_api_path_and_sends_the_key_header():
 @pytest.mark.parametrize("spec,publish,activate", [(OPENAPI_PUBLISH, True, True),
                                                    (OPENAPI_ACTIVATE_ONLY, False, True)])
 def test_offers_reads_the_paths_of_the_servers_description(spec, publish, activate):
-    client, fake, _ = client_with([("GET", "/api/v1/openapi.yml", 200, spec)])
+    client, fake, _server = client_with([("GET", "/api/v1/openapi.yml", 200, spec)])
     assert client.offers("/workflows/{id}/publish") is publish
     assert client.offers("/workflows/{workflowId}/activate") is activate
     assert client.offers("/nothing/{x}") is False
@@ -52,9 +52,9 @@ def test_offers_reads_the_paths_of_the_servers_description(spec, publish, activa
 
 
 def test_offers_is_unknown_when_the_description_is_not_served():
-    client, fake, _ = client_with([("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
-                                   ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
-                                   ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"})])
+    client, fake, _server = client_with([("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
+                                         ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
+                                         ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"})])
     assert client.offers("/workflows/{id}/publish") is None
 
 
@@ -78,8 +78,8 @@ def test_connection_errors_are_retried_for_put_and_reported_plainly():
 
 
 def test_secrets_are_scrubbed_from_errors():
-    client, fake, _ = client_with([("GET", "/api/v1/x", 401, {"message": "bad key n8n_api_unit-key-123456"})],
-                                  retries=0)
+    client, fake, _server = client_with([("GET", "/api/v1/x", 401, {"message": "bad key n8n_api_unit-key-123456"})],
+                                        retries=0)
     client.add_secret("https://hooks.slack.invalid/services/T/B/secret")
     with pytest.raises(N8nError) as err:
         client.get("/x", "read", "x")

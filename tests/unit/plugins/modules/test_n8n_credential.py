@@ -31,8 +31,9 @@ def page(*items):
     return {"data": list(items), "nextCursor": None}
 
 
-def row(data=DATA, updated=CRED["updatedAt"]):
-    return {"id": 1, "object": "credential:c9", "secret_hash": secret_hash(data), "credential_updated_at": updated}
+def row(data=None, updated=CRED["updatedAt"]):
+    return {"id": 1, "object": "credential:c9", "secret_hash": secret_hash(DATA if data is None else data),
+            "credential_updated_at": updated}
 
 
 def no_secret(result, fake):

@@ -9,7 +9,8 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import n8n_fake  # noqa: E402,F401  pylint: disable=unused-import  (puts the collection on sys.path)
+# n8n_fake puts the collection on sys.path
+import n8n_fake  # noqa: E402,F401  pylint: disable=unused-import
 
 from test_grafana_docs import capture_spec  # noqa: E402
 
