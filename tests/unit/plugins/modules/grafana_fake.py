@@ -21,7 +21,19 @@ import requests
 REPO = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(REPO / ".collections"))
 
-from ansible.module_utils.testing import patch_module_args  # noqa: E402
+try:
+    from ansible.module_utils.testing import patch_module_args  # noqa: E402  (ansible-core >= 2.19)
+except ImportError:  # ansible-core 2.17/2.18: the module arguments are read from basic._ANSIBLE_ARGS
+    import contextlib
+    import json
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
+            yield
 
 URL = "http://grafana.test:3000"
 TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
