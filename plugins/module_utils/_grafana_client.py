@@ -329,17 +329,19 @@ class GrafanaClient(object):
                 self._version = parse_version(build.get("version")) or ()
         return self._version or None
 
-    def apis_base(self, group, resource, versions):
+    def apis_base(self, group, resource, versions, obj=None):
         """Base path ``/apis/<group>/<version>/namespaces/<ns>/<resource>`` when the server offers ``group`` in
         one of ``versions`` (first match wins), else ``None``.
 
         Discovery is ``GET /apis`` once per module run (Grafana 12+ answers an APIGroupList; older versions 404),
         never the version string. The namespace is ``default`` for org 1 and ``org-<id>`` for the others
         (docs/grafana-behaviour.md §13.1); a server that refuses it (Grafana Cloud's ``stacks-<id>``) answers 403
-        and the caller falls back to the legacy routes (``apis_refused``).
+        and the caller falls back to the legacy routes (``apis_refused``). ``obj`` names what the caller works on
+        in an error (discovery is the first request of the run, so a wrong base URL shows up here).
         """
         if self._apis is None:
-            body = self.get("/apis", "discover", "Grafana's /apis API groups", missing_ok=True, want=None)
+            body = self.get("/apis", "discover Grafana's /apis API groups for", obj or "the API",
+                            missing_ok=True, want=None)
             groups = {}
             if isinstance(body, dict):
                 for item in body.get("groups") or []:

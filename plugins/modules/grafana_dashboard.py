@@ -269,7 +269,7 @@ def read_legacy(client, uid, obj):
 def read_current(client, uid, obj):
     """(current, apis base or None): /apis where the server offers dashboard.grafana.app, else the legacy route.
     A 403 on the namespace (Grafana Cloud) falls back to the legacy route; nothing has been written then."""
-    base = client.apis_base(*DASHBOARD_API)
+    base = client.apis_base(*DASHBOARD_API, obj=obj)
     if base:
         try:
             return read_apis(client, base, uid, obj), base

@@ -297,7 +297,7 @@ def test_token_budget_lifecycle(pg_server, config_db, ansible):
 
 
 @pytest.mark.parametrize("override, expected", [
-    (dict(token_limit=-5), "token_limit must be greater than 0, got -5"),
+    (dict(token_limit=-5), "token_limit must be greater than 0 and at most 9223372036854775807"),
     (dict(cost_limit_usd=-1.5), "cost_limit_usd must be greater than 0"),
     (dict(budget_type="yearly"), "budget_type must be one of: daily, weekly, monthly, got: yearly"),
     (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),

@@ -34,6 +34,15 @@ def _sample_vars(role: str, tmp_path: Path) -> dict:
             "grafana_pdc_agent_extra_args": ["-connections", "2", "-metrics-addr=127.0.0.1:8090"],
             "ansible_facts": {"architecture": "x86_64"},
         }
+    if role == "kpi_reports":  # the role renders the unit once per report (loop item)
+        return {
+            "item": "daily",
+            "kpi_reports_ansible_playbook": str(tmp_path / "bin" / "ansible-playbook"),
+            "kpi_reports_user": "root",
+            "kpi_reports_group": "root",
+            "kpi_reports_output_dir": str(tmp_path / "state"),
+            "kpi_reports_config_dir": str(tmp_path / "state"),
+        }
     return {}
 
 
@@ -59,7 +68,7 @@ def test_unit_template_passes_systemd_analyze_verify(ansible, tmp_path, template
     (tmp_path / "bin").mkdir()
     (tmp_path / "state").mkdir()
     # Pre-create the binary the role installs, so ExecStart points at an existing executable.
-    for name in ("pdc",):
+    for name in ("pdc", "ansible-playbook"):
         exe = tmp_path / "bin" / name
         exe.write_text("#!/bin/sh\nexit 0\n")
         exe.chmod(0o755)
