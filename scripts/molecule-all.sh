@@ -15,6 +15,8 @@ for v in CX_MOLECULE_DOCKER_GRAFANA_PORT CX_MOLECULE_DOCKER_HTTP_PORT CX_MOLECUL
          CX_MOLECULE_DEFAULT_PG_PORT CX_MOLECULE_DEFAULT_GRAFANA_PORT CX_MOLECULE_DEFAULT_REPO_PORT; do
   [ -n "${!v:-}" ] || export "$v=$(free_port)"
 done
+# The local APT repository and PDC release molecule-prepare.sh publishes (mounted into the instances).
+export CX_MOLECULE_PUBLISHED="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard/molecule/published"
 SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default}"
 LOGS="$REPO/molecule/.logs"
 mkdir -p "$LOGS"
