@@ -151,6 +151,7 @@ def run_module(module):
         module.fail_json(msg='kpi_api_pricing %s: %s' % (what, exc))
 
     shown = SHOWN + tuple(c for c in CACHE_PRICES if c in prices)
+    columns = [c for c in PRICES + CACHE_PRICES if c in prices]  # the price columns this run writes
     db = connect(module)
     key = (params['provider'], params['model'])
     try:
@@ -184,7 +185,6 @@ def run_module(module):
                 action = 'corrected'
                 if current is not None and current_id != same_day['pricing_id']:
                     db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                columns = [c for c in PRICES + CACHE_PRICES if c in prices]
                 db.write('UPDATE api_pricing SET %s, is_current = true WHERE pricing_id = %%s'
                          % ', '.join('%s = %%s' % c for c in columns),
                          tuple(prices[c] for c in columns) + (same_day['pricing_id'],))
@@ -192,7 +192,6 @@ def run_module(module):
                 action = 'created' if current is None else 'superseded'
                 if current is not None:
                     db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                columns = [c for c in PRICES + CACHE_PRICES if c in prices]
                 db.write('INSERT INTO api_pricing (provider, model, %s, effective_from, is_current) '
                          'VALUES (%%s, %%s, %s, %%s, true)' % (', '.join(columns), ', '.join(['%s'] * len(columns))),
                          key + tuple(prices[c] for c in columns) + (effective,))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PLANTED
+from kpi_sql import apply_all, schema_files
 
 FIXTURES = Path(__file__).parent / "sql_fixtures"
 SCHEMA = "cx_catalyst.kpi_dashboard.kpi_schema"
@@ -460,10 +461,6 @@ def test_pricing_waits_for_a_concurrent_writer(pg_server, config_db, ansible):
 def test_api_pricing_cache_prices_price_the_cache_tokens(pg_server, pg_db, ansible):
     """On the full schema (migration 0020): the cache prices are set, compared on a re-run, kept as history on a
     change, and the database prices a logged request with them (expected cost computed here from the prices)."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).parent))
-    from kpi_sql import apply_all, schema_files
-
     conn = pg_server.connect(pg_db)
     try:
         apply_all(conn, schema_files(reader=False))
