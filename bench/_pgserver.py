@@ -64,8 +64,22 @@ class PgCluster:
             if os.geteuid() == 0:
                 for p in (self.base, sockdir, pwfile):
                     shutil.chown(p, "postgres", "postgres")
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "scram-sha-256",
-                          f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
+            )
             pwfile.unlink()
             fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
@@ -74,14 +88,12 @@ class PgCluster:
             shutil.chown(sockdir, "postgres", "postgres")
         self.port = free_port()
         opts = f"-p {self.port} -k {sockdir} " + " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(self.base / "server.log"),
-                      "-w", "-t", "60", "start"])
+        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(self.base / "server.log"), "-w", "-t", "60", "start"])
         self.pid = int((datadir / "postmaster.pid").read_text().split("\n")[0])
         return self
 
     def dsn(self, dbname="postgres", user="postgres", password=None) -> str:
-        return (f"host=127.0.0.1 port={self.port} dbname={dbname} user={user} "
-                f"password={password or self.password} connect_timeout=10")
+        return f"host=127.0.0.1 port={self.port} dbname={dbname} user={user} password={password or self.password} connect_timeout=10"
 
     def stop(self, keep_files: bool = False) -> None:
         if self.pid:

@@ -27,43 +27,76 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 DASHBOARD = {
     "__inputs": [{"name": "DS_SUPPORT_DB", "type": "datasource", "pluginId": "grafana-postgresql-datasource"}],
-    "uid": "cx-kpi-overview", "title": "CX KPIs", "schemaVersion": 39,
-    "panels": [{"id": 1, "type": "stat", "title": "Cases",
-                "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
-                "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT 1"}]}],
+    "uid": "cx-kpi-overview",
+    "title": "CX KPIs",
+    "schemaVersion": 39,
+    "panels": [
+        {
+            "id": 1,
+            "type": "stat",
+            "title": "Cases",
+            "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
+            "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT 1"}],
+        }
+    ],
 }
 RULE = {
-    "uid": "cx-budget-warning", "title": "Token budget above 80%", "condition": "C", "for": "5m",
+    "uid": "cx-budget-warning",
+    "title": "Token budget above 80%",
+    "condition": "C",
+    "for": "5m",
     "data": [
-        {"refId": "A", "datasourceUid": "support-postgres", "relativeTimeRange": {"from": 600, "to": 0},
-         "model": {"refId": "A", "format": "table", "rawSql": "SELECT now() AS time, 1 AS value"}},
+        {
+            "refId": "A",
+            "datasourceUid": "support-postgres",
+            "relativeTimeRange": {"from": 600, "to": 0},
+            "model": {"refId": "A", "format": "table", "rawSql": "SELECT now() AS time, 1 AS value"},
+        },
         {"refId": "B", "datasourceUid": "__expr__", "model": {"type": "reduce", "expression": "A", "reducer": "last"}},
-        {"refId": "C", "datasourceUid": "__expr__",
-         "model": {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [80]}}]}},
+        {
+            "refId": "C",
+            "datasourceUid": "__expr__",
+            "model": {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [80]}}]},
+        },
     ],
 }
 
 
 def resources(secret):
     return [
-        ("datasource", "grafana_datasource", {
-            "name": "Support Database", "uid": "support-postgres", "host": "127.0.0.1", "port": 5432,
-            "database": "support_system", "user": "kpi_reader", "password": secret, "sslmode": "disable"}),
+        (
+            "datasource",
+            "grafana_datasource",
+            {
+                "name": "Support Database",
+                "uid": "support-postgres",
+                "host": "127.0.0.1",
+                "port": 5432,
+                "database": "support_system",
+                "user": "kpi_reader",
+                "password": secret,
+                "sslmode": "disable",
+            },
+        ),
         ("folder", "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"}),
-        ("dashboard", "grafana_dashboard", {"content": DASHBOARD, "folder_uid": "cx-kpi",
-                                            "datasource_uid": "support-postgres"}),
-        ("contact point (slack)", "grafana_contact_point", {
-            "name": "support-alerts-slack", "uid": "cx-slack", "slack_url": "https://hooks.slack.invalid/" + secret,
-            "slack_recipient": "#support-alerts"}),
-        ("contact point (email)", "grafana_contact_point", {
-            "name": "team-lead-email", "uid": "cx-email", "type": "email", "email_addresses": ["lead@example.com"]}),
-        ("alert rule group", "grafana_alert_rule_group", {
-            "folder_uid": "cx-kpi", "name": "kpi-alerts", "interval": "5m", "rules": [RULE]}),
-        ("notification policy", "grafana_notification_policy", {
-            "receiver": "team-lead-email", "routes": [{"receiver": "support-alerts-slack",
-                                                       "matchers": ["channel=slack"]}]}),
-        ("service account + token", "grafana_service_account", {
-            "name": "cx-kpi-automation", "role": "Editor", "token_name": "ansible"}),
+        ("dashboard", "grafana_dashboard", {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"}),
+        (
+            "contact point (slack)",
+            "grafana_contact_point",
+            {"name": "support-alerts-slack", "uid": "cx-slack", "slack_url": "https://hooks.slack.invalid/" + secret, "slack_recipient": "#support-alerts"},
+        ),
+        (
+            "contact point (email)",
+            "grafana_contact_point",
+            {"name": "team-lead-email", "uid": "cx-email", "type": "email", "email_addresses": ["lead@example.com"]},
+        ),
+        ("alert rule group", "grafana_alert_rule_group", {"folder_uid": "cx-kpi", "name": "kpi-alerts", "interval": "5m", "rules": [RULE]}),
+        (
+            "notification policy",
+            "grafana_notification_policy",
+            {"receiver": "team-lead-email", "routes": [{"receiver": "support-alerts-slack", "matchers": ["channel=slack"]}]},
+        ),
+        ("service account + token", "grafana_service_account", {"name": "cx-kpi-automation", "role": "Editor", "token_name": "ansible"}),
     ]
 
 
@@ -74,10 +107,21 @@ COMMUNITY_MODULES = os.path.join(COMMUNITY, "ansible_collections", "community", 
 def community_resources(secret, dashboard_file):
     """The data source, folder and dashboard of ``resources`` in community.grafana's options."""
     return [
-        ("datasource", "grafana_datasource", {
-            "name": "Support Database", "uid": "support-postgres", "ds_type": "postgres", "ds_url": "127.0.0.1:5432",
-            "database": "support_system", "user": "kpi_reader", "password": secret, "sslmode": "disable",
-            "is_default": True}),
+        (
+            "datasource",
+            "grafana_datasource",
+            {
+                "name": "Support Database",
+                "uid": "support-postgres",
+                "ds_type": "postgres",
+                "ds_url": "127.0.0.1:5432",
+                "database": "support_system",
+                "user": "kpi_reader",
+                "password": secret,
+                "sslmode": "disable",
+                "is_default": True,
+            },
+        ),
         ("folder", "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"}),
         ("dashboard", "grafana_dashboard", {"path": dashboard_file, "folder": "cx-kpi", "overwrite": True}),
     ]
@@ -89,8 +133,7 @@ def run_module(module, args, workdir, modules_dir=MODULES, pythonpath=None):
         json.dump({"ANSIBLE_MODULE_ARGS": args}, fh)
     env = dict(os.environ, PYTHONPATH=pythonpath or os.path.join(REPO, ".collections"))
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, os.path.join(modules_dir, module + ".py"), path], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+    proc = subprocess.run([sys.executable, os.path.join(modules_dir, module + ".py"), path], capture_output=True, text=True, env=env, timeout=120, check=False)
     elapsed = time.monotonic() - started
     os.unlink(path)
     try:
@@ -110,11 +153,18 @@ def measure(emu, conn, items, workdir, **run_kw):
         emu.reset_request_log()
         second, elapsed = run_module(module, full, workdir, **run_kw)
         log = emu.request_log()
-        rows.append({"resource": label, "module": module, "create_changed": first["changed"],
-                     "rerun_changed": second["changed"], "rerun_requests": len(log),
-                     "rerun_writes": sum(1 for r in log if r["method"] in WRITES),
-                     "rerun_seconds": round(elapsed, 2),
-                     "calls": ["%s %s" % (r["method"], r["path"]) for r in log]})
+        rows.append(
+            {
+                "resource": label,
+                "module": module,
+                "create_changed": first["changed"],
+                "rerun_changed": second["changed"],
+                "rerun_requests": len(log),
+                "rerun_writes": sum(1 for r in log if r["method"] in WRITES),
+                "rerun_seconds": round(elapsed, 2),
+                "calls": ["%s %s" % (r["method"], r["path"]) for r in log],
+            }
+        )
     return rows
 
 
@@ -131,14 +181,14 @@ def bench_profile(version, community, workdir):
     if community:
         dash_file = os.path.join(workdir, "dashboard.json")
         with open(dash_file, "w") as fh:
-            json.dump(dict(DASHBOARD, __inputs=[], panels=[dict(DASHBOARD["panels"][0],
-                                                                datasource={"uid": "support-postgres"})]), fh)
+            json.dump(dict(DASHBOARD, __inputs=[], panels=[dict(DASHBOARD["panels"][0], datasource={"uid": "support-postgres"})]), fh)
         emu = EmulatorProcess(version=version)
         try:
             conn = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password}
-            out["community"] = measure(emu, conn, community_resources("Bench-Secret-0000", dash_file), workdir,
-                                       modules_dir=COMMUNITY_MODULES, pythonpath=COMMUNITY)
-        except SystemExit as exc:     # a client that breaks on this profile is a result, not a crash of the bench
+            out["community"] = measure(
+                emu, conn, community_resources("Bench-Secret-0000", dash_file), workdir, modules_dir=COMMUNITY_MODULES, pythonpath=COMMUNITY
+            )
+        except SystemExit as exc:  # a client that breaks on this profile is a result, not a crash of the bench
             out["community"] = [{"resource": "-", "module": "community.grafana", "error": str(exc)}]
         finally:
             emu.cleanup()
@@ -149,8 +199,7 @@ def main():
     from grafana_emulator.profiles import SUPPORTED_VERSIONS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument("--version", action="append", default=None,
-                        help="Grafana version the emulator plays (repeatable; default: the supported profiles)")
+    parser.add_argument("--version", action="append", default=None, help="Grafana version the emulator plays (repeatable; default: the supported profiles)")
     parser.add_argument("--no-community", action="store_true", help="skip the community.grafana comparison")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     opts = parser.parse_args()
@@ -159,13 +208,14 @@ def main():
     results = [bench_profile(v, community, workdir) for v in (opts.version or SUPPORTED_VERSIONS)]
     if opts.json:
         print(json.dumps(results, indent=2))
-    for res in ([] if opts.json else results):
+    for res in [] if opts.json else results:
         print("Grafana emulator %s - HTTP requests on a no-op re-run (goal <= 2 per resource)" % res["grafana_version"])
         print("%-26s %8s %7s %8s %8s  %s" % ("resource", "requests", "writes", "changed", "seconds", "calls"))
         for row in res["rows"]:
-            print("%-26s %8d %7d %8s %8.2f  %s" % (row["resource"], row["rerun_requests"], row["rerun_writes"],
-                                                   row["rerun_changed"], row["rerun_seconds"],
-                                                   ", ".join(row["calls"])))
+            print(
+                "%-26s %8d %7d %8s %8.2f  %s"
+                % (row["resource"], row["rerun_requests"], row["rerun_writes"], row["rerun_changed"], row["rerun_seconds"], ", ".join(row["calls"]))
+            )
         if res["community"] is not None:
             print("  side by side, no-op re-run: cx_catalyst.kpi_dashboard vs community.grafana")
             ours = dict((r["resource"], r) for r in res["rows"])
@@ -174,12 +224,21 @@ def main():
                     print("  community.grafana failed on this profile: %s" % row["error"][:200])
                     continue
                 mine = ours[row["resource"]]
-                print("  %-12s ours %d req %.2f s | community.grafana %d req (%d writes, changed=%s) %.2f s  %s"
-                      % (row["resource"], mine["rerun_requests"], mine["rerun_seconds"], row["rerun_requests"],
-                         row["rerun_writes"], row["rerun_changed"], row["rerun_seconds"], ", ".join(row["calls"])))
+                print(
+                    "  %-12s ours %d req %.2f s | community.grafana %d req (%d writes, changed=%s) %.2f s  %s"
+                    % (
+                        row["resource"],
+                        mine["rerun_requests"],
+                        mine["rerun_seconds"],
+                        row["rerun_requests"],
+                        row["rerun_writes"],
+                        row["rerun_changed"],
+                        row["rerun_seconds"],
+                        ", ".join(row["calls"]),
+                    )
+                )
         print()
-    bad = [r for res in results for r in res["rows"]
-           if r["rerun_requests"] > 2 or r["rerun_writes"] or r["rerun_changed"]]
+    bad = [r for res in results for r in res["rows"] if r["rerun_requests"] > 2 or r["rerun_writes"] or r["rerun_changed"]]
     return 1 if bad else 0
 
 

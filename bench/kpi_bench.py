@@ -162,28 +162,26 @@ WINDOW_START = "(now() - interval '{days} days')::date"
 
 DASHBOARD = {
     "daily_kpi": ("SELECT {cols} FROM v_daily_kpi WHERE metric_date >= {start} ORDER BY metric_date", "v_daily_kpi"),
-    "daily_kpi_by_category": ("SELECT {cols} FROM v_daily_kpi_by_category WHERE metric_date >= {start} "
-                              "ORDER BY metric_date, category", "v_daily_kpi_by_category"),
-    "confidence_daily": ("SELECT {cols} FROM v_confidence_daily WHERE metric_date >= {start} "
-                         "ORDER BY metric_date, confidence_bucket", "v_confidence_daily"),
-    "token_daily": ("SELECT {cols} FROM v_token_daily WHERE usage_date >= {start} "
-                    "ORDER BY usage_date, provider, model, workflow_name", "v_token_daily"),
-    "cost_comparison_daily": ("SELECT {cols} FROM v_cost_comparison_daily WHERE metric_date >= {start} "
-                              "ORDER BY metric_date", "v_cost_comparison_daily"),
-    "escalation_reasons_daily": ("SELECT {cols} FROM v_escalation_reasons_daily WHERE metric_date >= {start} "
-                                 "ORDER BY metric_date, escalation_reason, category", "v_escalation_reasons_daily"),
+    "daily_kpi_by_category": (
+        "SELECT {cols} FROM v_daily_kpi_by_category WHERE metric_date >= {start} ORDER BY metric_date, category",
+        "v_daily_kpi_by_category",
+    ),
+    "confidence_daily": ("SELECT {cols} FROM v_confidence_daily WHERE metric_date >= {start} ORDER BY metric_date, confidence_bucket", "v_confidence_daily"),
+    "token_daily": ("SELECT {cols} FROM v_token_daily WHERE usage_date >= {start} ORDER BY usage_date, provider, model, workflow_name", "v_token_daily"),
+    "cost_comparison_daily": ("SELECT {cols} FROM v_cost_comparison_daily WHERE metric_date >= {start} ORDER BY metric_date", "v_cost_comparison_daily"),
+    "escalation_reasons_daily": (
+        "SELECT {cols} FROM v_escalation_reasons_daily WHERE metric_date >= {start} ORDER BY metric_date, escalation_reason, category",
+        "v_escalation_reasons_daily",
+    ),
     "executive_summary": ("SELECT {cols} FROM v_executive_summary", "v_executive_summary"),
     "budget_utilization": ("SELECT {cols} FROM v_budget_utilization ORDER BY budget_name", "v_budget_utilization"),
     "top_escalation_reasons": ("SELECT {cols} FROM v_top_escalation_reasons ORDER BY rank", "v_top_escalation_reasons"),
     "kb_coverage_gaps": ("SELECT {cols} FROM v_kb_coverage_gaps ORDER BY category", "v_kb_coverage_gaps"),
-    "low_confidence_categories": ("SELECT {cols} FROM v_low_confidence_categories ORDER BY category",
-                                  "v_low_confidence_categories"),
-    "recurring_issues": ("SELECT {cols} FROM v_recurring_issues ORDER BY category, escalation_reason",
-                         "v_recurring_issues"),
+    "low_confidence_categories": ("SELECT {cols} FROM v_low_confidence_categories ORDER BY category", "v_low_confidence_categories"),
+    "recurring_issues": ("SELECT {cols} FROM v_recurring_issues ORDER BY category, escalation_reason", "v_recurring_issues"),
     "kpi_targets": ("SELECT {cols} FROM v_kpi_targets ORDER BY kpi_key", "v_kpi_targets"),
 }
-WINDOWED = {"daily_kpi", "daily_kpi_by_category", "confidence_daily", "token_daily", "cost_comparison_daily",
-            "escalation_reasons_daily"}
+WINDOWED = {"daily_kpi", "daily_kpi_by_category", "confidence_daily", "token_daily", "cost_comparison_daily", "escalation_reasons_daily"}
 
 CASE_DAY = """
     SELECT created_at::date AS d, count(*) AS n,
@@ -423,7 +421,6 @@ SELECT coalesce(sum(n) FILTER (WHERE d = CURRENT_DATE), 0), coalesce(sum(r) FILT
        round(100 * sum(manual - (ai + human + pf)) FILTER (WHERE d >= CURRENT_DATE - 29)
              / nullif(sum(ai + pf) FILTER (WHERE d >= CURRENT_DATE - 29), 0), 2)
   FROM x""",
-
 }
 
 
@@ -435,6 +432,7 @@ def contract_columns():
 
 
 # ------------------------------------------------------------------------------------------------- helpers
+
 
 def pct(values, q):
     """Nearest-rank percentile (p95 of 20 runs = the 19th fastest)."""
@@ -499,28 +497,37 @@ def load(conn, scale, days, chunk_days):
         d_to = min(d + dt.timedelta(days=chunk_days - 1), today)
         with conn.cursor() as cur:
             # one statement: the cases CTE feeds the token rows (no re-read of cases)
-            cur.execute("WITH new_cases AS (" + LOAD_CASES + ")" + LOAD_TOKENS,
-                        {"d_from": d, "d_to": d_to, "weekday_mean": weekday_mean, "weekday_factors": WEEKDAY_FACTORS})
+            cur.execute(
+                "WITH new_cases AS (" + LOAD_CASES + ")" + LOAD_TOKENS,
+                {"d_from": d, "d_to": d_to, "weekday_mean": weekday_mean, "weekday_factors": WEEKDAY_FACTORS},
+            )
             tokens += cur.rowcount
-            cur.execute("SELECT count(*) FROM cases WHERE created_at >= %s::date AND created_at < %s::date + 1",
-                        (d, d_to))
+            cur.execute("SELECT count(*) FROM cases WHERE created_at >= %s::date AND created_at < %s::date + 1", (d, d_to))
             cases += cur.fetchone()[0]
         conn.commit()
         elapsed = time.perf_counter() - t0
-        log(f"  loaded {d} .. {d_to}: {cases:,} cases, {tokens:,} token rows, {elapsed:.0f} s "
-            f"({(cases + tokens) / elapsed:,.0f} rows/s)")
+        log(f"  loaded {d} .. {d_to}: {cases:,} cases, {tokens:,} token rows, {elapsed:.0f} s ({(cases + tokens) / elapsed:,.0f} rows/s)")
         d = d_to + dt.timedelta(days=1)
     load_s = time.perf_counter() - t0
     with conn.cursor() as cur:
-        cur.execute("SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats "
-                    "WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'anthropic'")
+        cur.execute(
+            "SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'anthropic'"
+        )
         month_tokens = int(cur.fetchone()[0])
-        cur.execute("SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats "
-                    "WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'openai'")
+        cur.execute(
+            "SELECT coalesce(sum(total_tokens), 0) FROM kpi_daily_token_stats WHERE usage_date >= date_trunc('month', CURRENT_DATE) AND provider = 'openai'"
+        )
         month_openai = int(cur.fetchone()[0])
-        cur.execute(SETUP_EXTRA, {"monthly": max(month_tokens * 2, 1000), "monthly_cost": 100000,
-                                  "monthly_openai": max(month_openai, 1000) + 1000,
-                                  "daily": max(int(per_day * 5000), 1000), "weekly": max(int(per_day * 60000), 1000)})
+        cur.execute(
+            SETUP_EXTRA,
+            {
+                "monthly": max(month_tokens * 2, 1000),
+                "monthly_cost": 100000,
+                "monthly_openai": max(month_openai, 1000) + 1000,
+                "daily": max(int(per_day * 5000), 1000),
+                "weekly": max(int(per_day * 60000), 1000),
+            },
+        )
     conn.commit()
     t1 = time.perf_counter()
     old = conn.autocommit
@@ -533,8 +540,12 @@ def load(conn, scale, days, chunk_days):
 
 def token_logging(conn, batches, batch_size=1000):
     """Batched per-request logging with every trigger active (no cost given: the trigger prices each row)."""
-    models = [("workflow-1-intake", "anthropic", "claude-haiku-3-5"), ("workflow-2-triage", "anthropic", "claude-sonnet-4"),
-              ("workflow-2-triage", "openai", "gpt-4o"), ("workflow-4-escalation", "anthropic", "claude-opus-4")]
+    models = [
+        ("workflow-1-intake", "anthropic", "claude-haiku-3-5"),
+        ("workflow-2-triage", "anthropic", "claude-sonnet-4"),
+        ("workflow-2-triage", "openai", "gpt-4o"),
+        ("workflow-4-escalation", "anthropic", "claude-opus-4"),
+    ]
     with conn.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
         pid = cur.fetchone()[0]
@@ -549,9 +560,12 @@ def token_logging(conn, batches, batch_size=1000):
             wf, prov, model = models[(b + i) % len(models)]
             rows.append((wf, b * batch_size + i, prov, model, "bench", 500 + i, 100 + i % 300, 400 + i, True))
         with conn.cursor() as cur:
-            execute_values(cur, "INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, "
-                                "input_tokens, output_tokens, latency_ms, success) VALUES %s", rows,
-                           page_size=batch_size)
+            execute_values(
+                cur,
+                "INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, input_tokens, output_tokens, latency_ms, success) VALUES %s",
+                rows,
+                page_size=batch_size,
+            )
         conn.commit()
         rows_total += len(rows)
     batched = rows_total / (time.perf_counter() - t0)
@@ -564,9 +578,11 @@ def token_logging(conn, batches, batch_size=1000):
     t0 = time.perf_counter()
     for i in range(n_single):
         with conn.cursor() as cur:
-            cur.execute("INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, "
-                        "input_tokens, output_tokens, latency_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        ("workflow-1-intake", i, "anthropic", "claude-sonnet-4", "bench", 900, 120, 700))
+            cur.execute(
+                "INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, "
+                "input_tokens, output_tokens, latency_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                ("workflow-1-intake", i, "anthropic", "claude-sonnet-4", "bench", 900, 120, 700),
+            )
         conn.commit()
     single = n_single / (time.perf_counter() - t0)
 
@@ -603,8 +619,7 @@ def dashboard_panels(path=REPO / "files" / "grafana-dashboard.json"):
 
 def expand_macros(sql, days):
     """Grafana's $__timeFilter(col) for the range [now - days, now] (what the datasource sends)."""
-    sql = re.sub(r"\$__timeFilter\((\w+)\)",
-                 lambda m: f"{m.group(1)} BETWEEN now() - interval '{days} days' AND now()", sql)
+    sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m.group(1)} BETWEEN now() - interval '{days} days' AND now()", sql)
     sql = sql.replace("$__timeFrom()", f"(now() - interval '{days} days')").replace("$__timeTo()", "now()")
     return None if "$" in sql else sql
 
@@ -627,9 +642,17 @@ def run_panels(reader, repeat):
                     cur.execute(sql)
                     rows = cur.fetchall()
                     times.append((time.perf_counter() - t0) * 1000)
-                results.append({"panel": title, "window": f"{days}d" if days else "-", "rows": len(rows),
-                                "p50_ms": statistics.median(times), "p95_ms": pct(times, 95),
-                                "max_ms": max(times), "server_cpu_ms": (backend_cpu_ms(pid) - cpu0) / repeat})
+                results.append(
+                    {
+                        "panel": title,
+                        "window": f"{days}d" if days else "-",
+                        "rows": len(rows),
+                        "p50_ms": statistics.median(times),
+                        "p95_ms": pct(times, 95),
+                        "max_ms": max(times),
+                        "server_cpu_ms": (backend_cpu_ms(pid) - cpu0) / repeat,
+                    }
+                )
     return results
 
 
@@ -671,13 +694,21 @@ def run_queries(admin, reader, contract, repeat, only=None):
             if not same:
                 mismatches += 1
                 diff = [(a, b) for a, b in zip(view_rows, ref_rows) if a != b][:3]
-                log(f"  MISMATCH {name} window={days}: view {len(view_rows)} rows, reference {len(ref_rows)} rows; "
-                    f"first differences: {diff}")
+                log(f"  MISMATCH {name} window={days}: view {len(view_rows)} rows, reference {len(ref_rows)} rows; first differences: {diff}")
             label = f"{days}d" if days else "-"
-            results.append({"query": name, "window": label, "rows": len(rows), "p50_ms": statistics.median(times),
-                            "p95_ms": pct(times, 95), "max_ms": max(times), "server_cpu_ms": cpu_ms,
-                            "reference_ms": ref_ms,
-                            "identical": same})
+            results.append(
+                {
+                    "query": name,
+                    "window": label,
+                    "rows": len(rows),
+                    "p50_ms": statistics.median(times),
+                    "p95_ms": pct(times, 95),
+                    "max_ms": max(times),
+                    "server_cpu_ms": cpu_ms,
+                    "reference_ms": ref_ms,
+                    "identical": same,
+                }
+            )
     return results, mismatches
 
 
@@ -687,8 +718,7 @@ def fresh_load(cluster, args):
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("CREATE DATABASE kpi_bench")
-        cur.execute(psql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(psql.Identifier(READER)),
-                    (cluster.password,))
+        cur.execute(psql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(psql.Identifier(READER)), (cluster.password,))
     admin.close()
     admin = psycopg2.connect(cluster.dsn("kpi_bench"))
     if args.upgrade:
@@ -701,8 +731,7 @@ def fresh_load(cluster, args):
         # monthly token_usage partitions for the whole history (the role's maintenance creates them ahead;
         # a history loaded at once would otherwise land in the default partition)
         with admin, admin.cursor() as cur:
-            cur.execute("SELECT count(*) FROM kpi_ensure_token_partitions(CURRENT_DATE - %s, CURRENT_DATE)",
-                        (args.days,))
+            cur.execute("SELECT count(*) FROM kpi_ensure_token_partitions(CURRENT_DATE - %s, CURRENT_DATE)", (args.days,))
         apply_sql(admin, "grafana-reader.sql", reader=READER)
     with admin.cursor() as cur:
         cur.execute("SELECT kpi_rollup_timezone(), current_setting('TimeZone'), version()")
@@ -722,8 +751,10 @@ def fresh_load(cluster, args):
             cur.execute("SELECT count(*) FILTER (WHERE NOT is_default) FROM kpi_token_partitions()")
             n_parts = cur.fetchone()[0]
         admin.commit()
-        log(f"  upgrade of {cases:,} cases + {tokens:,} token rows: {sum(t for _name, t in migrations):.1f} s "
-            f"in total; token_usage now has {n_parts} monthly partitions")
+        log(
+            f"  upgrade of {cases:,} cases + {tokens:,} token rows: {sum(t for _name, t in migrations):.1f} s "
+            f"in total; token_usage now has {n_parts} monthly partitions"
+        )
     admin.close()
     return cases, tokens, load_s, analyze_s, migrations
 
@@ -735,16 +766,23 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=20, help="runs of each dashboard query (default 20)")
     ap.add_argument("--chunk-days", type=int, default=10, help="days per load statement (default 10)")
     ap.add_argument("--log-batches", type=int, default=20, help="1,000-row token logging batches (default 20)")
-    ap.add_argument("--upgrade", action="store_true",
-                    help="load into the schema of release 0.1.0 (tests/integration/sql_fixtures/release-0.1.0), "
-                         "then time the upgrade to the current schema (maintenance.sql, every migration, e.g. "
-                         "0002 partitioning token_usage in bounded batches, views.sql) before measuring")
+    ap.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="load into the schema of release 0.1.0 (tests/integration/sql_fixtures/release-0.1.0), "
+        "then time the upgrade to the current schema (maintenance.sql, every migration, e.g. "
+        "0002 partitioning token_usage in bounded batches, views.sql) before measuring",
+    )
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the cluster's files (server is stopped anyway)")
-    ap.add_argument("--cluster-dir", metavar="DIR", type=Path,
-                    help="keep the loaded cluster in DIR and reuse it on the next run with the same DIR: the load "
-                         "is skipped, views.sql and grafana-reader.sql are re-applied (to measure a view change "
-                         "without reloading); the server is stopped at the end either way")
+    ap.add_argument(
+        "--cluster-dir",
+        metavar="DIR",
+        type=Path,
+        help="keep the loaded cluster in DIR and reuse it on the next run with the same DIR: the load "
+        "is skipped, views.sql and grafana-reader.sql are re-applied (to measure a view change "
+        "without reloading); the server is stopped at the end either way",
+    )
     args = ap.parse_args(argv)
     if args.cluster_dir:
         args.keep = True
@@ -757,14 +795,14 @@ def main(argv=None):
         raise SystemExit(f"{cluster.base} holds a cluster whose load did not finish; remove the directory and run again")
     log(f"{'reusing' if cluster.reused else 'starting'} PostgreSQL in {cluster.base} ...")
     cluster.start()
-    log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: "
-        + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items() if k != "listen_addresses"))
+    log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: " + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items() if k != "listen_addresses"))
     try:
         if cluster.reused:
             loaded = json.loads(marker.read_text())
             if (loaded["scale"], loaded["days"]) != (args.scale, args.days):
-                raise SystemExit(f"{cluster.base} was loaded with --scale {loaded['scale']} --days {loaded['days']}; "
-                                 "pass the same values or another --cluster-dir")
+                raise SystemExit(
+                    f"{cluster.base} was loaded with --scale {loaded['scale']} --days {loaded['days']}; pass the same values or another --cluster-dir"
+                )
             cases, tokens, load_s, analyze_s = loaded["cases"], loaded["tokens"], loaded["load_s"], loaded["analyze_s"]
             migrations = loaded.get("migrations", [])
             admin = psycopg2.connect(cluster.dsn("kpi_bench"))
@@ -777,41 +815,58 @@ def main(argv=None):
             log(f"  reused the data loaded on {loaded['loaded_on']}; views.sql and grafana-reader.sql re-applied")
         else:
             cases, tokens, load_s, analyze_s, migrations = fresh_load(cluster, args)
-            marker.write_text(json.dumps({"scale": args.scale, "days": args.days, "cases": cases, "tokens": tokens,
-                                          "load_s": load_s, "analyze_s": analyze_s, "migrations": migrations,
-                                          "loaded_on": dt.date.today().isoformat()}))
+            marker.write_text(
+                json.dumps(
+                    {
+                        "scale": args.scale,
+                        "days": args.days,
+                        "cases": cases,
+                        "tokens": tokens,
+                        "load_s": load_s,
+                        "analyze_s": analyze_s,
+                        "migrations": migrations,
+                        "loaded_on": dt.date.today().isoformat(),
+                    }
+                )
+            )
             admin = psycopg2.connect(cluster.dsn("kpi_bench"))
         with admin.cursor() as cur:
-            cur.execute("SELECT pg_size_pretty(pg_database_size('kpi_bench')), "
-                        "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats), "
-                        "(SELECT count(*) FROM kpi_daily_escalation_stats), "
-                        "(SELECT count(*) FROM kpi_daily_confidence_stats)")
+            cur.execute(
+                "SELECT pg_size_pretty(pg_database_size('kpi_bench')), "
+                "(SELECT count(*) FROM kpi_daily_case_stats), (SELECT count(*) FROM kpi_daily_token_stats), "
+                "(SELECT count(*) FROM kpi_daily_escalation_stats), "
+                "(SELECT count(*) FROM kpi_daily_confidence_stats)"
+            )
             size, n_case_roll, n_tok_roll, n_esc_roll, n_conf_roll = cur.fetchone()
         admin.commit()
-        log(f"loaded {cases:,} cases + {tokens:,} token rows in {load_s:.1f} s "
+        log(
+            f"loaded {cases:,} cases + {tokens:,} token rows in {load_s:.1f} s "
             f"({(cases + tokens) / load_s:,.0f} rows/s, rollup triggers active); VACUUM ANALYZE {analyze_s:.1f} s; "
             f"database {size}; rollup rows: {n_case_roll:,} case-day-category, {n_tok_roll:,} token-day-model, "
-            f"{n_esc_roll:,} escalation-day-category-reason, {n_conf_roll:,} confidence-day-bucket")
+            f"{n_esc_roll:,} escalation-day-category-reason, {n_conf_roll:,} confidence-day-bucket"
+        )
 
         with admin.cursor() as cur:
-            cur.execute("SELECT c.relkind = 'p', (SELECT count(*) FROM kpi_token_partitions()) FROM pg_class c "
-                        "WHERE c.oid = 'token_usage'::regclass")
+            cur.execute("SELECT c.relkind = 'p', (SELECT count(*) FROM kpi_token_partitions()) FROM pg_class c WHERE c.oid = 'token_usage'::regclass")
             partitioned, n_parts = cur.fetchone()
         admin.commit()
-        log(f"token logging with all triggers active into token_usage "
+        log(
+            f"token logging with all triggers active into token_usage "
             f"({'partitioned, ' + str(n_parts) + ' partitions' if partitioned else 'not partitioned'}; "
-            f"{args.log_batches} x 1,000-row batches; {loadavg()}) ...")
+            f"{args.log_batches} x 1,000-row batches; {loadavg()}) ..."
+        )
         n_logged, batched, batched_cpu, batched_idle, single, n_upd, upd_ms = token_logging(admin, args.log_batches)
-        log(f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows "
+        log(
+            f"  batched INSERT (execute_values, 1,000 rows/statement): {batched:,.0f} rows/s over {n_logged:,} rows "
             f"(wall clock); {batched_cpu:,.0f} rows per second of server CPU; "
-            f"{batched_idle:,.0f} rows/s bound by the busier of client and server CPU")
+            f"{batched_idle:,.0f} rows/s bound by the busier of client and server CPU"
+        )
         log(f"  single-row INSERT, one transaction each:                {single:,.0f} rows/s")
         log(f"  UPDATE resolving {n_upd:,} open cases in one statement:     {upd_ms:.1f} ms")
 
         reader = psycopg2.connect(cluster.dsn("kpi_bench", user=READER))
         reader.autocommit = True
-        log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables "
-            f"({loadavg()}) ...")
+        log(f"dashboard queries as {READER}, {args.repeat} runs each; identity vs reference on base tables ({loadavg()}) ...")
         results, mismatches = run_queries(admin, reader, contract, args.repeat)
         panels = run_panels(reader, args.repeat)
         reader.close()
@@ -820,36 +875,58 @@ def main(argv=None):
         log("")
         log(f"{'query':<27}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}{'ref ms':>10}  result")
         for r in results:
-            log(f"{r['query']:<27}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
-                f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}")
+            log(
+                f"{r['query']:<27}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
+                f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}{r['reference_ms']:>10.1f}  {'IDENTICAL' if r['identical'] else 'DIFFERENT'}"
+            )
         if panels:
             log("")
             log(f"panels of files/grafana-dashboard.json ($__timeFilter = last N days), {args.repeat} runs each:")
             log(f"{'panel':<32}{'window':>7}{'rows':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'cpu ms':>8}")
             for r in panels:
-                log(f"{r['panel'][:31]:<32}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
-                    f"{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}")
+                log(f"{r['panel'][:31]:<32}{r['window']:>7}{r['rows']:>7}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['max_ms']:>9.2f}{r['server_cpu_ms']:>8.2f}")
         worst = max(results, key=lambda r: r["p95_ms"])
         log("")
         if panels:
             worst_panel = max(panels, key=lambda r: r["p95_ms"])
-            log(f"worst dashboard panel p95 {worst_panel['p95_ms']:.2f} ms ({worst_panel['panel']} "
-                f"{worst_panel['window']}) over {len(panels)} panel queries")
-        log(f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst view-query p95 "
+            log(f"worst dashboard panel p95 {worst_panel['p95_ms']:.2f} ms ({worst_panel['panel']} {worst_panel['window']}) over {len(panels)} panel queries")
+        log(
+            f"scale {args.scale}: {cases:,} cases, {tokens:,} token rows; worst view-query p95 "
             f"{worst['p95_ms']:.2f} ms ({worst['query']} {worst['window']}); "
-            f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}")
+            f"{len(results) - mismatches}/{len(results)} results identical to the reference; {loadavg()}"
+        )
         if migrations:
-            log(f"upgrade from 0.1.0: {sum(t for _name, t in migrations):.1f} s ("
-                + ", ".join(f"{n.rsplit('/', 1)[-1]} {t:.1f} s" for n, t in migrations) + ")")
-        log("(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
-            "independent of other load; ref ms: one run of the reference query on the base tables)")
+            log(
+                f"upgrade from 0.1.0: {sum(t for _name, t in migrations):.1f} s (" + ", ".join(f"{n.rsplit('/', 1)[-1]} {t:.1f} s" for n, t in migrations) + ")"
+            )
+        log(
+            "(p50/p95/max: wall clock per dashboard query incl. transfer; cpu ms: server backend CPU per run, "
+            "independent of other load; ref ms: one run of the reference query on the base tables)"
+        )
         if args.json:
-            Path(args.json).write_text(json.dumps({
-                "scale": args.scale, "days": args.days, "cases": cases, "token_rows": tokens, "load_s": load_s,
-                "analyze_s": analyze_s, "db_size": size, "batched_rows_per_s": batched,
-                "batched_rows_per_cpu_s": batched_cpu, "batched_rows_per_s_cpu_bound": batched_idle, "single_rows_per_s": single,
-                "update_1000_ms": upd_ms, "migrations": migrations, "queries": results, "panels": panels},
-                indent=2, default=str))
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "scale": args.scale,
+                        "days": args.days,
+                        "cases": cases,
+                        "token_rows": tokens,
+                        "load_s": load_s,
+                        "analyze_s": analyze_s,
+                        "db_size": size,
+                        "batched_rows_per_s": batched,
+                        "batched_rows_per_cpu_s": batched_cpu,
+                        "batched_rows_per_s_cpu_bound": batched_idle,
+                        "single_rows_per_s": single,
+                        "update_1000_ms": upd_ms,
+                        "migrations": migrations,
+                        "queries": results,
+                        "panels": panels,
+                    },
+                    indent=2,
+                    default=str,
+                )
+            )
         return 1 if mismatches else 0
     finally:
         cluster.stop(keep_files=args.keep)

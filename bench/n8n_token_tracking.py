@@ -46,8 +46,7 @@ def pct(values, p):
 
 
 def log_calls(dep, n, concurrency):
-    body = {"case_id": 1, "response": {"usage": {"input_tokens": 1200, "output_tokens": 300,
-                                                 "cache_read_input_tokens": 4000}}, "response_time_ms": 800}
+    body = {"case_id": 1, "response": {"usage": {"input_tokens": 1200, "output_tokens": 300, "cache_read_input_tokens": 4000}}, "response_time_ms": 800}
     latencies = []
     lock = threading.Lock()
 
@@ -92,8 +91,7 @@ def main(argv=None):
         print("n8n %s up in %.1f s on %s" % (n8n.version, time.perf_counter() - t0, n8n.url))
         emu = UsageApiEmulator([PLANTED["anthropic_admin_key"]], [PLANTED["openai_admin_key"]]).start()
         sink = SlackWebhookSink().start()
-        dep = TrackingDeployment(N8nApi(n8n.url, n8n.api_key), pg.host, pg.port, "bench", N8N_ROLE,
-                                 PLANTED["n8n_writer_password"])
+        dep = TrackingDeployment(N8nApi(n8n.url, n8n.api_key), pg.host, pg.port, "bench", N8N_ROLE, PLANTED["n8n_writer_password"])
         dep.postgres_credential()
         dep.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
         log_id = dep.deploy_log_workflow()
@@ -108,14 +106,23 @@ def main(argv=None):
             wall, lat = log_calls(dep, args.calls, conc)
             cur.execute("SELECT count(*) FROM token_usage")
             landed = cur.fetchone()[0] - before
-            row = {"concurrency": conc, "calls": args.calls, "seconds": round(wall, 2),
-                   "executions_per_s": round(args.calls / wall, 1), "rows_per_s": round(landed / wall, 1),
-                   "rows_landed": landed, "latency_ms_p50": round(statistics.median(lat), 1),
-                   "latency_ms_p95": round(pct(lat, 95), 1), "latency_ms_max": round(max(lat), 1)}
+            row = {
+                "concurrency": conc,
+                "calls": args.calls,
+                "seconds": round(wall, 2),
+                "executions_per_s": round(args.calls / wall, 1),
+                "rows_per_s": round(landed / wall, 1),
+                "rows_landed": landed,
+                "latency_ms_p50": round(statistics.median(lat), 1),
+                "latency_ms_p95": round(pct(lat, 95), 1),
+                "latency_ms_max": round(max(lat), 1),
+            }
             out["logging_c%d" % conc] = row
-            print("   concurrency %(concurrency)d: %(executions_per_s)s caller executions/s, %(rows_per_s)s rows/s "
-                  "landed (%(rows_landed)d rows in %(seconds)s s); caller latency p50 %(latency_ms_p50)s ms, "
-                  "p95 %(latency_ms_p95)s ms, max %(latency_ms_max)s ms" % row)
+            print(
+                "   concurrency %(concurrency)d: %(executions_per_s)s caller executions/s, %(rows_per_s)s rows/s "
+                "landed (%(rows_landed)d rows in %(seconds)s s); caller latency p50 %(latency_ms_p50)s ms, "
+                "p95 %(latency_ms_p95)s ms, max %(latency_ms_max)s ms" % row
+            )
 
         print("\n2. Tracker poll: %d days x 24 hourly buckets x %d models" % (args.days, args.models))
         now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -124,19 +131,28 @@ def main(argv=None):
         t0 = time.perf_counter()
         for h in range(hours):
             for provider, model in models:
-                emu.put_usage(UsageRecord(provider, now - dt.timedelta(hours=h), model, "ws-1",
-                                          uncached_input_tokens=1000 + h, cache_read_tokens=500, output_tokens=200,
-                                          requests=3 if provider == "openai" else 0))
+                emu.put_usage(
+                    UsageRecord(
+                        provider,
+                        now - dt.timedelta(hours=h),
+                        model,
+                        "ws-1",
+                        uncached_input_tokens=1000 + h,
+                        cache_read_tokens=500,
+                        output_tokens=200,
+                        requests=3 if provider == "openai" else 0,
+                    )
+                )
         print("   emulator seeded in %.1f s" % (time.perf_counter() - t0))
-        dep.deploy_tracker({"anthropic_base_url": emu.anthropic_url, "openai_base_url": emu.openai_url,
-                            "lookback_hours": hours, "cost_lookback_days": min(args.days, 93)},
-                           {"slack_webhook_url": sink.url})
+        dep.deploy_tracker(
+            {"anthropic_base_url": emu.anthropic_url, "openai_base_url": emu.openai_url, "lookback_hours": hours, "cost_lookback_days": min(args.days, 93)},
+            {"slack_webhook_url": sink.url},
+        )
         for label in ("first run (insert)", "second run (unchanged)", "third run (one day revised)"):
             if label.startswith("third"):
                 for h in range(24):
                     for provider, model in models:
-                        emu.put_usage(UsageRecord(provider, now - dt.timedelta(hours=h), model, "ws-1",
-                                                  uncached_input_tokens=9999, output_tokens=1))
+                        emu.put_usage(UsageRecord(provider, now - dt.timedelta(hours=h), model, "ws-1", uncached_input_tokens=9999, output_tokens=1))
             t0 = time.perf_counter()
             resp = dep.hook("Every Hour", timeout=1800)
             secs = time.perf_counter() - t0
@@ -147,11 +163,11 @@ def main(argv=None):
             emu.state.requests.clear()
             cur.execute("SELECT count(*) FROM provider_usage")
             rows = cur.fetchone()[0]
-            out["tracker_" + label.split()[0]] = {"seconds": round(secs, 2), "rows": rows, "usage_pages": pages,
-                                                  **{k: int(v) for k, v in counts.items()}}
-            print("   %-28s %6.2f s  (%d usage pages; inserted %s, updated %s, unchanged %s; provider_usage rows %d)"
-                  % (label, secs, pages, counts["usage_inserted"], counts["usage_updated"],
-                     counts["usage_unchanged"], rows))
+            out["tracker_" + label.split()[0]] = {"seconds": round(secs, 2), "rows": rows, "usage_pages": pages, **{k: int(v) for k, v in counts.items()}}
+            print(
+                "   %-28s %6.2f s  (%d usage pages; inserted %s, updated %s, unchanged %s; provider_usage rows %d)"
+                % (label, secs, pages, counts["usage_inserted"], counts["usage_updated"], counts["usage_unchanged"], rows)
+            )
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=2))
         conn.close()

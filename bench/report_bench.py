@@ -59,36 +59,57 @@ def main(argv=None):
     try:
         if cluster.reused and marker.exists():
             loaded = json.loads(marker.read_text())
-            print(f"reusing the cluster in {cluster.base}: {loaded['cases']:,} cases, {loaded['tokens']:,} token rows "
-                  f"(--scale {loaded['scale']} --days {loaded['days']})", flush=True)
+            print(
+                f"reusing the cluster in {cluster.base}: {loaded['cases']:,} cases, {loaded['tokens']:,} token rows "
+                f"(--scale {loaded['scale']} --days {loaded['days']})",
+                flush=True,
+            )
         else:
             cases, tokens, load_s, analyze_s = kpi_bench.fresh_load(cluster, args)
-            marker.write_text(json.dumps({"scale": args.scale, "days": args.days, "cases": cases, "tokens": tokens,
-                                          "load_s": load_s, "analyze_s": analyze_s,
-                                          "loaded_on": time.strftime("%Y-%m-%d")}))
+            marker.write_text(
+                json.dumps(
+                    {
+                        "scale": args.scale,
+                        "days": args.days,
+                        "cases": cases,
+                        "tokens": tokens,
+                        "load_s": load_s,
+                        "analyze_s": analyze_s,
+                        "loaded_on": time.strftime("%Y-%m-%d"),
+                    }
+                )
+            )
             print(f"loaded {cases:,} cases + {tokens:,} token rows in {load_s:.0f} s", flush=True)
         dsn = cluster.dsn("kpi_bench", user=kpi_bench.READER)
         runs = []
         with tempfile.TemporaryDirectory(prefix="kpi-report-bench-") as out:
             for n in range(args.repeat):
                 start = time.perf_counter()
-                proc = subprocess.run([sys.executable, "-c", CHILD, str(REPO / ".collections"), dsn,
-                                       str(REPO / "files" / "grafana-dashboard.json"), out, args.report],
-                                      capture_output=True, text=True, check=False)
+                proc = subprocess.run(
+                    [sys.executable, "-c", CHILD, str(REPO / ".collections"), dsn, str(REPO / "files" / "grafana-dashboard.json"), out, args.report],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
                 wall = time.perf_counter() - start
                 if proc.returncode != 0:
                     raise SystemExit("render failed:\n" + proc.stderr[-3000:].replace(cluster.password, "********"))
                 run = json.loads(proc.stdout.strip().splitlines()[-1])
                 run["wall_s"] = wall
                 runs.append(run)
-                print(f"run {n + 1}: {args.report} report, {run['pages']} pages, {run['csvs']} CSVs; queries "
-                      f"{run['query_s']:.2f} s, drawing {run['draw_s']:.2f} s, process wall {wall:.2f} s "
-                      f"(incl. Python + matplotlib start); peak RSS {run['maxrss_kb'] / 1024:.0f} MiB"
-                      + (f"; panel errors: {run['errors']}" if run["errors"] else ""), flush=True)
-        print(f"median: queries {statistics.median(r['query_s'] for r in runs):.2f} s, drawing "
-              f"{statistics.median(r['draw_s'] for r in runs):.2f} s, wall {statistics.median(r['wall_s'] for r in runs):.2f} s, "
-              f"peak RSS {max(r['maxrss_kb'] for r in runs) / 1024:.0f} MiB; load average "
-              f"{' '.join('%.1f' % x for x in __import__('os').getloadavg())}")
+                print(
+                    f"run {n + 1}: {args.report} report, {run['pages']} pages, {run['csvs']} CSVs; queries "
+                    f"{run['query_s']:.2f} s, drawing {run['draw_s']:.2f} s, process wall {wall:.2f} s "
+                    f"(incl. Python + matplotlib start); peak RSS {run['maxrss_kb'] / 1024:.0f} MiB"
+                    + (f"; panel errors: {run['errors']}" if run["errors"] else ""),
+                    flush=True,
+                )
+        print(
+            f"median: queries {statistics.median(r['query_s'] for r in runs):.2f} s, drawing "
+            f"{statistics.median(r['draw_s'] for r in runs):.2f} s, wall {statistics.median(r['wall_s'] for r in runs):.2f} s, "
+            f"peak RSS {max(r['maxrss_kb'] for r in runs) / 1024:.0f} MiB; load average "
+            f"{' '.join('%.1f' % x for x in __import__('os').getloadavg())}"
+        )
     finally:
         cluster.stop(keep_files=bool(args.cluster_dir))
 

@@ -109,8 +109,10 @@ class PgServer:
     pid: int = 0
 
     def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
-        return (f"host={self.host} port={self.port} dbname={dbname} user={user or self.superuser} "
-                f"password={password if password is not None else self.password} connect_timeout=5")
+        return (
+            f"host={self.host} port={self.port} dbname={dbname} user={user or self.superuser} "
+            f"password={password if password is not None else self.password} connect_timeout=5"
+        )
 
     def connect(self, dbname: str = "postgres", **kw):
         import psycopg2
@@ -151,14 +153,26 @@ def start_pg_server(base: Path) -> PgServer:
         shutil.chown(base, "postgres", "postgres")
         shutil.chown(sockdir, "postgres", "postgres")
         shutil.chown(pwfile, "postgres", "postgres")
-    _as_postgres([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "scram-sha-256",
-                  f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+    _as_postgres(
+        [
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+    )
     pwfile.unlink()
     port = free_tcp_port()
-    opts = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"),
-                  "-w", "-t", "30", "start"])
+    opts = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"), "-w", "-t", "30", "start"])
     pid = int((datadir / "postmaster.pid").read_text().split("\n")[0])
     return PgServer("127.0.0.1", port, str(sockdir), "postgres", password, str(datadir), pid)
 
@@ -187,9 +201,7 @@ def pg_db(pg_server, request):
     try:
         yield name
     finally:
-        pg_server.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            params=(name,))
+        pg_server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", params=(name,))
         pg_server.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
@@ -219,19 +231,21 @@ class AnsibleRunner:
         self.workdir = workdir
         self.secrets = list(secrets)
         self.env = dict(os.environ)
-        self.env.update({
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
-            "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
-            "ANSIBLE_REMOTE_TEMP": str(workdir / "rtmp"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
-            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
-        })
+        self.env.update(
+            {
+                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+                "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+                "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
+                "ANSIBLE_REMOTE_TEMP": str(workdir / "rtmp"),
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORCE_COLOR": "0",
+                "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
+                "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+                "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+                "ANSIBLE_HOST_KEY_CHECKING": "False",
+            }
+        )
 
     def add_secret(self, value: str) -> None:
         self.secrets.append(value)
@@ -241,11 +255,19 @@ class AnsibleRunner:
             if secret and secret in text:
                 raise AssertionError(f"planted secret leaked into ansible output: {secret[:6]}…")
 
-    def playbook(self, playbook: str | Path, extra_vars: dict | None = None, check: bool = False,
-                 diff: bool = False, inventory: str | None = None, tags: str | None = None,
-                 expect_rc: int | None = 0, timeout: int = 600, extra_args: list[str] | None = None) -> AnsibleResult:
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-vvv",
-               "-i", inventory or "localhost,", "-c", "local"]
+    def playbook(
+        self,
+        playbook: str | Path,
+        extra_vars: dict | None = None,
+        check: bool = False,
+        diff: bool = False,
+        inventory: str | None = None,
+        tags: str | None = None,
+        expect_rc: int | None = 0,
+        timeout: int = 600,
+        extra_args: list[str] | None = None,
+    ) -> AnsibleResult:
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook), "-vvv", "-i", inventory or "localhost,", "-c", "local"]
         if extra_vars:
             ev = self.workdir / f"extra-vars-{time.monotonic_ns()}.json"
             ev.write_text(json.dumps(extra_vars))
@@ -259,17 +281,28 @@ class AnsibleRunner:
         cmd += extra_args or []
         return self._run(cmd, expect_rc, timeout)
 
-    def module(self, module: str, args: dict, check: bool = False, diff: bool = False,
-               expect_rc: int | None = 0, timeout: int = 300) -> AnsibleResult:
+    def module(self, module: str, args: dict, check: bool = False, diff: bool = False, expect_rc: int | None = 0, timeout: int = 300) -> AnsibleResult:
         """Run one module through a one-task playbook; result JSON in ``.results[0]``."""
         pb = self.workdir / f"one-task-{time.monotonic_ns()}.yml"
-        pb.write_text(json.dumps([{
-            "hosts": "localhost", "gather_facts": False,
-            "tasks": [{"name": "module under test", module: args, "register": "r", "ignore_errors": True},
-                      {"name": "dump",
-                       "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(pb) + ".result.json"},
-                       "check_mode": False, "diff": False}],
-        }]))
+        pb.write_text(
+            json.dumps(
+                [
+                    {
+                        "hosts": "localhost",
+                        "gather_facts": False,
+                        "tasks": [
+                            {"name": "module under test", module: args, "register": "r", "ignore_errors": True},
+                            {
+                                "name": "dump",
+                                "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(pb) + ".result.json"},
+                                "check_mode": False,
+                                "diff": False,
+                            },
+                        ],
+                    }
+                ]
+            )
+        )
         res = self.playbook(pb, check=check, diff=diff, expect_rc=None, timeout=timeout)
         result_file = Path(str(pb) + ".result.json")
         if result_file.exists():
@@ -281,8 +314,7 @@ class AnsibleRunner:
         return res
 
     def _run(self, cmd, expect_rc, timeout) -> AnsibleResult:
-        proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(cmd, cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         res = AnsibleResult(proc.returncode, proc.stdout, proc.stderr)
         self.check_no_secret(res.output)
         if expect_rc is not None:

@@ -49,6 +49,7 @@ READY_TIMEOUT = float(os.environ.get("KPI_N8N_READY_TIMEOUT", "600"))  # ~20 s i
 def _planted(key, default):
     try:
         from conftest import PLANTED  # tests/conftest.py (tests/ is on sys.path)
+
         return PLANTED.get(key, default)
     except ImportError:  # pragma: no cover - used outside pytest
         return default
@@ -92,6 +93,7 @@ def read_install_env(install_dir: Path) -> dict:
 # --------------------------------------------------------------------------------------------- server
 def _free_port(avoid=(5678, 5679)) -> int:
     import socket
+
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             s.bind(("127.0.0.1", 0))
@@ -136,35 +138,37 @@ class N8nServer:
     def environment(self) -> dict:
         pg = self.pg_server
         env = {k: v for k, v in os.environ.items() if not k.startswith(("N8N_", "DB_", "PG"))}
-        env.update({
-            "PATH": os.path.dirname(self.node) + os.pathsep + os.environ.get("PATH", ""),
-            "N8N_USER_FOLDER": str(self.workdir),
-            "N8N_ENCRYPTION_KEY": self._encryption_key(),
-            "N8N_LISTEN_ADDRESS": "127.0.0.1",
-            "N8N_HOST": "127.0.0.1",
-            "N8N_PORT": str(self.port),
-            "N8N_PROTOCOL": "http",
-            "WEBHOOK_URL": self.url + "/",
-            "N8N_RUNNERS_BROKER_PORT": str(self.broker_port),
-            "N8N_RUNNERS_BROKER_LISTEN_ADDRESS": "127.0.0.1",
-            "N8N_SECURE_COOKIE": "false",
-            "N8N_PUBLIC_API_DISABLED": "false",
-            "N8N_DIAGNOSTICS_ENABLED": "false",
-            "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
-            "N8N_TEMPLATES_ENABLED": "false",
-            "N8N_PERSONALIZATION_ENABLED": "false",
-            "N8N_HIRING_BANNER_ENABLED": "false",
-            "N8N_SSRF_PROTECTION_ENABLED": "false",
-            "GENERIC_TIMEZONE": "UTC",
-            "TZ": "UTC",
-            "DB_TYPE": "postgresdb",
-            "DB_POSTGRESDB_HOST": pg.host,
-            "DB_POSTGRESDB_PORT": str(pg.port),
-            "DB_POSTGRESDB_DATABASE": self.db_name,
-            "DB_POSTGRESDB_USER": pg.superuser,
-            "DB_POSTGRESDB_PASSWORD": pg.password,
-            "DB_POSTGRESDB_POOL_SIZE": "4",
-        })
+        env.update(
+            {
+                "PATH": os.path.dirname(self.node) + os.pathsep + os.environ.get("PATH", ""),
+                "N8N_USER_FOLDER": str(self.workdir),
+                "N8N_ENCRYPTION_KEY": self._encryption_key(),
+                "N8N_LISTEN_ADDRESS": "127.0.0.1",
+                "N8N_HOST": "127.0.0.1",
+                "N8N_PORT": str(self.port),
+                "N8N_PROTOCOL": "http",
+                "WEBHOOK_URL": self.url + "/",
+                "N8N_RUNNERS_BROKER_PORT": str(self.broker_port),
+                "N8N_RUNNERS_BROKER_LISTEN_ADDRESS": "127.0.0.1",
+                "N8N_SECURE_COOKIE": "false",
+                "N8N_PUBLIC_API_DISABLED": "false",
+                "N8N_DIAGNOSTICS_ENABLED": "false",
+                "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
+                "N8N_TEMPLATES_ENABLED": "false",
+                "N8N_PERSONALIZATION_ENABLED": "false",
+                "N8N_HIRING_BANNER_ENABLED": "false",
+                "N8N_SSRF_PROTECTION_ENABLED": "false",
+                "GENERIC_TIMEZONE": "UTC",
+                "TZ": "UTC",
+                "DB_TYPE": "postgresdb",
+                "DB_POSTGRESDB_HOST": pg.host,
+                "DB_POSTGRESDB_PORT": str(pg.port),
+                "DB_POSTGRESDB_DATABASE": self.db_name,
+                "DB_POSTGRESDB_USER": pg.superuser,
+                "DB_POSTGRESDB_PASSWORD": pg.password,
+                "DB_POSTGRESDB_POOL_SIZE": "4",
+            }
+        )
         return env
 
     def _encryption_key(self) -> str:
@@ -178,9 +182,14 @@ class N8nServer:
         self.pg_server.execute('CREATE DATABASE "%s"' % self.db_name)
         self._log = open(self.log_path, "ab")
         # A session of its own, so the task runner n8n spawns can be stopped with it (group id = our PID).
-        self.proc = subprocess.Popen([self.node, self.n8n_bin, "start"], cwd=str(self.workdir),
-                                     env=self.environment(), stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [self.node, self.n8n_bin, "start"],
+            cwd=str(self.workdir),
+            env=self.environment(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
         try:
             self.wait_ready(timeout)
@@ -193,16 +202,14 @@ class N8nServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise N8nError("n8n exited with %s before it was ready; log tail:\n%s"
-                               % (self.proc.returncode, self.log_tail()))
+                raise N8nError("n8n exited with %s before it was ready; log tail:\n%s" % (self.proc.returncode, self.log_tail()))
             try:
                 if requests.get(self.url + "/healthz/readiness", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.5)
-        raise N8nError("n8n not ready on %s/healthz/readiness within %ss; log tail:\n%s"
-                       % (self.url, timeout, self.log_tail()))
+        raise N8nError("n8n not ready on %s/healthz/readiness within %ss; log tail:\n%s" % (self.url, timeout, self.log_tail()))
 
     def log_text(self) -> str:
         try:
@@ -235,8 +242,8 @@ class N8nServer:
         self.stop()
         try:
             self.pg_server.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                params=(self.db_name,))
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", params=(self.db_name,)
+            )
             self.pg_server.execute('DROP DATABASE IF EXISTS "%s"' % self.db_name)
         except Exception:  # the PostgreSQL fixture may already be gone
             pass
@@ -247,16 +254,17 @@ class N8nServer:
     def rest_session(self) -> requests.Session:
         """A session logged in as the owner through n8n's internal REST API (/rest/login)."""
         sess = requests.Session()
-        resp = sess.post(self.url + "/rest/login", timeout=30,
-                         json={"emailOrLdapLoginId": self.owner_email, "password": self.owner_password})
+        resp = sess.post(self.url + "/rest/login", timeout=30, json={"emailOrLdapLoginId": self.owner_email, "password": self.owner_password})
         if resp.status_code != 200:
-            raise N8nError("n8n login as %s failed: HTTP %s %s"
-                           % (self.owner_email, resp.status_code, resp.text[:300]))
+            raise N8nError("n8n login as %s failed: HTTP %s %s" % (self.owner_email, resp.status_code, resp.text[:300]))
         return sess
 
     def setup_owner(self) -> None:
-        resp = requests.post(self.url + "/rest/owner/setup", timeout=30, json={
-            "email": self.owner_email, "firstName": "KPI", "lastName": "Owner", "password": self.owner_password})
+        resp = requests.post(
+            self.url + "/rest/owner/setup",
+            timeout=30,
+            json={"email": self.owner_email, "firstName": "KPI", "lastName": "Owner", "password": self.owner_password},
+        )
         if resp.status_code != 200:
             raise N8nError("n8n owner setup failed: HTTP %s %s" % (resp.status_code, resp.text[:300]))
 
@@ -268,8 +276,9 @@ class N8nServer:
             if resp.status_code != 200:
                 raise N8nError("n8n: reading API key scopes failed: HTTP %s" % resp.status_code)
             scopes = resp.json()["data"]
-        resp = sess.post(self.url + "/rest/api-keys", timeout=30, json={
-            "label": label or "pytest-%d" % time.monotonic_ns(), "scopes": scopes, "expiresAt": None})
+        resp = sess.post(
+            self.url + "/rest/api-keys", timeout=30, json={"label": label or "pytest-%d" % time.monotonic_ns(), "scopes": scopes, "expiresAt": None}
+        )
         if resp.status_code != 200:
             raise N8nError("n8n: creating an API key failed: HTTP %s" % resp.status_code)
         return resp.json()["data"]["rawApiKey"]
@@ -282,8 +291,14 @@ class N8nServer:
     # ------------------------------------------------------------------ public API helper
     def api(self, method: str, path: str, body=None, params=None, expect=(200,), api_key: str | None = None):
         """One call to the public API (``/api/v1`` + path) with the session's key; returns the decoded body."""
-        resp = requests.request(method, self.url + "/api/v1" + path, json=body, params=params, timeout=60,
-                                headers={"X-N8N-API-KEY": api_key or self.api_key, "Accept": "application/json"})
+        resp = requests.request(
+            method,
+            self.url + "/api/v1" + path,
+            json=body,
+            params=params,
+            timeout=60,
+            headers={"X-N8N-API-KEY": api_key or self.api_key, "Accept": "application/json"},
+        )
         if expect and resp.status_code not in expect:
             raise N8nError("%s %s -> HTTP %s %s" % (method, path, resp.status_code, resp.text[:500]))
         try:
@@ -313,8 +328,7 @@ class N8nServer:
             self.api("POST", "/workflows/%s/unpublish" % workflow_id)
         deadline = time.monotonic() + 30
         while True:
-            resp = requests.delete(self.url + "/api/v1/workflows/%s" % workflow_id, timeout=60,
-                                   headers={"X-N8N-API-KEY": self.api_key})
+            resp = requests.delete(self.url + "/api/v1/workflows/%s" % workflow_id, timeout=60, headers={"X-N8N-API-KEY": self.api_key})
             if resp.status_code in (200, 404):
                 return
             if resp.status_code != 409 or time.monotonic() > deadline:
@@ -363,8 +377,7 @@ class RecordingProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy._lock:
                     proxy.calls.append((self.command, self.path))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "content-length", "accept-encoding")}
                 conn = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=120)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)

@@ -33,8 +33,9 @@ class N8nApi:
         return "N8nApi(%r)" % self.url
 
     def call(self, method, path, body=None, params=None, expect=(200,)):
-        resp = requests.request(method, self.url + "/api/v1" + path, json=body, params=params, timeout=60,
-                                headers={"X-N8N-API-KEY": self._key, "Accept": "application/json"})
+        resp = requests.request(
+            method, self.url + "/api/v1" + path, json=body, params=params, timeout=60, headers={"X-N8N-API-KEY": self._key, "Accept": "application/json"}
+        )
         if expect and resp.status_code not in expect:
             raise AssertionError("%s %s -> HTTP %s %s" % (method, path, resp.status_code, resp.text[:800]))
         return resp.json() if resp.content else None
@@ -63,10 +64,15 @@ def resolve_credentials(workflow, ids_by_name):
 
 
 def webhook_node(name, path, position):
-    return {"parameters": {"httpMethod": "POST", "path": path, "responseMode": "lastNode",
-                           "responseData": "allEntries", "options": {}},
-            "id": str(uuid.uuid4()), "name": name, "type": "n8n-nodes-base.webhook", "typeVersion": 2,
-            "position": position, "webhookId": str(uuid.uuid4())}
+    return {
+        "parameters": {"httpMethod": "POST", "path": path, "responseMode": "lastNode", "responseData": "allEntries", "options": {}},
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2,
+        "position": position,
+        "webhookId": str(uuid.uuid4()),
+    }
 
 
 def with_webhook_triggers(workflow, paths):
@@ -98,10 +104,20 @@ class TrackingDeployment:
         return created["id"]
 
     def postgres_credential(self, name="KPI PostgreSQL (n8n writer)", password=None):
-        return self.credential(name, "postgres", {
-            "host": self.pg["host"], "port": self.pg["port"], "database": self.pg["database"], "user": self.pg["user"],
-            "password": password or self.pg["password"], "ssl": "disable", "allowUnauthorizedCerts": False,
-            "maxConnections": 10})
+        return self.credential(
+            name,
+            "postgres",
+            {
+                "host": self.pg["host"],
+                "port": self.pg["port"],
+                "database": self.pg["database"],
+                "user": self.pg["user"],
+                "password": password or self.pg["password"],
+                "ssl": "disable",
+                "allowUnauthorizedCerts": False,
+                "maxConnections": 10,
+            },
+        )
 
     def provider_credentials(self, anthropic_key, openai_key):
         self.credential("Anthropic Admin API", "httpHeaderAuth", {"name": "x-api-key", "value": anthropic_key})
@@ -135,10 +151,19 @@ class TrackingDeployment:
         calling Log Token Usage with its declared inputs."""
         path = path or "kpi-caller-" + self.suffix
         self.paths["caller"] = path
-        inputs = [("workflow_name", "string"), ("case_id", "number"), ("provider", "string"), ("model", "string"),
-                  ("operation_type", "string"), ("input_tokens", "number"), ("output_tokens", "number"),
-                  ("cache_creation_input_tokens", "number"), ("cache_read_input_tokens", "number"),
-                  ("latency_ms", "number"), ("success", "boolean")]
+        inputs = [
+            ("workflow_name", "string"),
+            ("case_id", "number"),
+            ("provider", "string"),
+            ("model", "string"),
+            ("operation_type", "string"),
+            ("input_tokens", "number"),
+            ("output_tokens", "number"),
+            ("cache_creation_input_tokens", "number"),
+            ("cache_read_input_tokens", "number"),
+            ("latency_ms", "number"),
+            ("success", "boolean"),
+        ]
         prepare = (
             "// In a Code node, prepare the data (the spec's example, plus the cache-token counts)\n"
             "const req = $json.body || {};\n"
@@ -157,29 +182,48 @@ class TrackingDeployment:
             "    latency_ms: req.response_time_ms ?? (Date.now() - started),\n"
             "    success: req.success ?? true,\n"
             "  }\n"
-            "};\n")
+            "};\n"
+        )
         wf = {
             "name": "Caller",
             "nodes": [
                 webhook_node("Webhook", path, [0, 0]),
-                {"parameters": {"mode": "runOnceForEachItem", "jsCode": prepare}, "id": str(uuid.uuid4()),
-                 "name": "Prepare Token Usage", "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [220, 0]},
-                {"parameters": {
-                    "workflowId": {"__rl": True, "mode": "id", "value": log_workflow_id},
-                    "workflowInputs": {
-                        "mappingMode": "defineBelow",
-                        "value": {n: "={{ $json.%s }}" % n for n, _type in inputs},
-                        "matchingColumns": [],
-                        "schema": [{"id": n, "displayName": n, "required": False, "defaultMatch": False,
-                                    "display": True, "canBeUsedToMatch": True, "type": t} for n, t in inputs],
-                        "attemptToConvertTypes": False, "convertFieldsToString": True},
-                    "mode": "once", "options": {"waitForSubWorkflow": True}},
-                 "id": str(uuid.uuid4()), "name": "Log Token Usage", "type": "n8n-nodes-base.executeWorkflow",
-                 "typeVersion": 1.2, "position": [440, 0]},
+                {
+                    "parameters": {"mode": "runOnceForEachItem", "jsCode": prepare},
+                    "id": str(uuid.uuid4()),
+                    "name": "Prepare Token Usage",
+                    "type": "n8n-nodes-base.code",
+                    "typeVersion": 2,
+                    "position": [220, 0],
+                },
+                {
+                    "parameters": {
+                        "workflowId": {"__rl": True, "mode": "id", "value": log_workflow_id},
+                        "workflowInputs": {
+                            "mappingMode": "defineBelow",
+                            "value": {n: "={{ $json.%s }}" % n for n, _type in inputs},
+                            "matchingColumns": [],
+                            "schema": [
+                                {"id": n, "displayName": n, "required": False, "defaultMatch": False, "display": True, "canBeUsedToMatch": True, "type": t}
+                                for n, t in inputs
+                            ],
+                            "attemptToConvertTypes": False,
+                            "convertFieldsToString": True,
+                        },
+                        "mode": "once",
+                        "options": {"waitForSubWorkflow": True},
+                    },
+                    "id": str(uuid.uuid4()),
+                    "name": "Log Token Usage",
+                    "type": "n8n-nodes-base.executeWorkflow",
+                    "typeVersion": 1.2,
+                    "position": [440, 0],
+                },
             ],
-            "connections": {"Webhook": {"main": [[{"node": "Prepare Token Usage", "type": "main", "index": 0}]]},
-                            "Prepare Token Usage": {"main": [[{"node": "Log Token Usage", "type": "main",
-                                                               "index": 0}]]}},
+            "connections": {
+                "Webhook": {"main": [[{"node": "Prepare Token Usage", "type": "main", "index": 0}]]},
+                "Prepare Token Usage": {"main": [[{"node": "Log Token Usage", "type": "main", "index": 0}]]},
+            },
             "settings": {"executionOrder": "v1"},
         }
         return self.create(wf)
@@ -208,8 +252,7 @@ class TrackingDeployment:
         """The newest finished execution of ``workflow`` with its data (waits for n8n to save it)."""
         deadline = time.monotonic() + wait
         while True:
-            runs = [e for e in self.executions(workflow, include_data=True) if e.get("finished") or
-                    e.get("status") in ("success", "error", "crashed")]
+            runs = [e for e in self.executions(workflow, include_data=True) if e.get("finished") or e.get("status") in ("success", "error", "crashed")]
             if runs or time.monotonic() > deadline:
                 break
             time.sleep(0.3)

@@ -42,13 +42,18 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import alerting as alerting_models
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
-    DataSourceRef, DynamicConfigValue, Threshold, ThresholdsMode, VariableOption,
+    DataSourceRef,
+    DynamicConfigValue,
+    Threshold,
+    ThresholdsMode,
+    VariableOption,
 )
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "files" / "grafana-dashboard.json"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dashboard_custom  # noqa: E402  (tools/dashboard_custom.py: the user's panels and overrides)
+
 RULES_OUTPUT = REPO / "files" / "grafana" / "alerting" / "rule-groups.yml"
 
 DASHBOARD_UID = "cx-catalyst-kpi"
@@ -66,13 +71,13 @@ MIN_GRAFANA = "9.0.0"
 # JSON because a panel cannot read them from a query without a transformation most Grafana
 # versions lack; the unit test keeps the two in step.
 TARGETS = {
-    "resolution_rate": 90,          # > 90 %
-    "alert_resolution_rate": 70,    # alert below 70 %
-    "csat_avg": 4.5,                # > 4.5
-    "token_utilization_pct": 95,    # < 95 %
+    "resolution_rate": 90,  # > 90 %
+    "alert_resolution_rate": 70,  # alert below 70 %
+    "csat_avg": 4.5,  # > 4.5
+    "token_utilization_pct": 95,  # < 95 %
     "alert_budget_utilization_pct": 80,
     "cost_per_case_usd": 5,
-    "ai_confidence_accuracy": 5,    # calibration error < 5 points
+    "ai_confidence_accuracy": 5,  # calibration error < 5 points
     "ai_cost_per_case_usd": 2,
 }
 
@@ -122,9 +127,7 @@ def _sql(text: str) -> str:
 
 def thresholds(*steps: tuple) -> dashboard.ThresholdsConfig:
     """steps: (None, base colour), (value, colour), … in ascending order."""
-    return (dashboard.ThresholdsConfig()
-            .mode(ThresholdsMode.ABSOLUTE)
-            .steps([Threshold(value=v, color=c) for v, c in steps]))
+    return dashboard.ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps([Threshold(value=v, color=c) for v, c in steps])
 
 
 def reduce_last() -> common_builders.ReduceDataOptions:
@@ -132,8 +135,7 @@ def reduce_last() -> common_builders.ReduceDataOptions:
 
 
 def legend_bottom(mode=common.LegendDisplayMode.LIST) -> common_builders.VizLegendOptions:
-    return (common_builders.VizLegendOptions().display_mode(mode).placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True).calcs([]))
+    return common_builders.VizLegendOptions().display_mode(mode).placement(common.LegendPlacement.BOTTOM).show_legend(True).calcs([])
 
 
 def tooltip_all() -> common_builders.VizTooltipOptions:
@@ -144,12 +146,24 @@ def tooltip_all() -> common_builders.VizTooltipOptions:
 
 
 def stat_panel(title: str, description: str, raw_sql: str, unit: str, steps: tuple, decimals=None):
-    panel = (stat.Panel().title(title).description(description).datasource(DATASOURCE)
-             .with_target(SqlTarget(raw_sql)).unit(unit).thresholds(thresholds(*steps))
-             .color_mode(common.BigValueColorMode.VALUE).graph_mode(common.BigValueGraphMode.NONE)
-             .text_mode(common.BigValueTextMode.VALUE).justify_mode(common.BigValueJustifyMode.CENTER)
-             .orientation(common.VizOrientation.AUTO).reduce_options(reduce_last())
-             .no_value("No data").span(4).height(5))
+    panel = (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(SqlTarget(raw_sql))
+        .unit(unit)
+        .thresholds(thresholds(*steps))
+        .color_mode(common.BigValueColorMode.VALUE)
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .text_mode(common.BigValueTextMode.VALUE)
+        .justify_mode(common.BigValueJustifyMode.CENTER)
+        .orientation(common.VizOrientation.AUTO)
+        .reduce_options(reduce_last())
+        .no_value("No data")
+        .span(4)
+        .height(5)
+    )
     if decimals is not None:
         panel = panel.decimals(decimals)
     return panel
@@ -157,68 +171,115 @@ def stat_panel(title: str, description: str, raw_sql: str, unit: str, steps: tup
 
 def executive_summary_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Executive Summary"))
-    board.with_panel(stat_panel(
-        "Cases Today", "Cases opened today (database server's date).",
-        """
+    board.with_panel(
+        stat_panel(
+            "Cases Today",
+            "Cases opened today (database server's date).",
+            """
         SELECT cases_today AS "Cases today"
         FROM v_executive_summary
-        """, "short", ((None, BLUE),), decimals=0))
+        """,
+            "short",
+            ((None, BLUE),),
+            decimals=0,
+        )
+    )
     # Rates over the dashboard range; HAVING makes an empty range return no row, so the panel
     # (and grafana_dashboard_verify) shows "No data" instead of a silent null.
-    board.with_panel(stat_panel(
-        "Resolution Rate", "Resolved cases / all cases in the selected range. Target > 90 %, alert < 70 %.",
-        """
+    board.with_panel(
+        stat_panel(
+            "Resolution Rate",
+            "Resolved cases / all cases in the selected range. Target > 90 %, alert < 70 %.",
+            """
         SELECT round(100.0 * sum(resolved_cases) / nullif(sum(total_cases), 0), 2) AS "Resolution rate"
         FROM v_daily_kpi
         WHERE $__timeFilter(metric_date)
         HAVING count(*) > 0
-        """, "percent",
-        ((None, RED), (TARGETS["alert_resolution_rate"], ORANGE), (TARGETS["resolution_rate"], GREEN)),
-        decimals=1))
-    board.with_panel(stat_panel(
-        "CSAT Score", "Average customer satisfaction (1–5) over every rated case in the range. Target > 4.5.",
-        """
+        """,
+            "percent",
+            ((None, RED), (TARGETS["alert_resolution_rate"], ORANGE), (TARGETS["resolution_rate"], GREEN)),
+            decimals=1,
+        )
+    )
+    board.with_panel(
+        stat_panel(
+            "CSAT Score",
+            "Average customer satisfaction (1–5) over every rated case in the range. Target > 4.5.",
+            """
         SELECT round(sum(csat_score_sum)::numeric / nullif(sum(csat_responses), 0), 2) AS "CSAT"
         FROM v_daily_kpi
         WHERE $__timeFilter(metric_date)
         HAVING count(*) > 0
-        """, "none", ((None, RED), (4, ORANGE), (TARGETS["csat_avg"], GREEN)), decimals=2))
-    board.with_panel(stat_panel(
-        "Cost Savings", "Manual cost baseline of the resolved cases minus actual cost (AI + human + platform) "
-                        "in the selected range.",
-        """
+        """,
+            "none",
+            ((None, RED), (4, ORANGE), (TARGETS["csat_avg"], GREEN)),
+            decimals=2,
+        )
+    )
+    board.with_panel(
+        stat_panel(
+            "Cost Savings",
+            "Manual cost baseline of the resolved cases minus actual cost (AI + human + platform) in the selected range.",
+            """
         SELECT sum(net_savings_usd) AS "Net savings"
         FROM v_daily_kpi
         WHERE $__timeFilter(metric_date)
         HAVING count(*) > 0
-        """, "currencyUSD", ((None, RED), (0, GREEN)), decimals=0))
-    board.with_panel(stat_panel(
-        "Token Budget", "Highest utilisation of an active monthly token budget. Target < 95 %, warning at 80 %.",
-        """
+        """,
+            "currencyUSD",
+            ((None, RED), (0, GREEN)),
+            decimals=0,
+        )
+    )
+    board.with_panel(
+        stat_panel(
+            "Token Budget",
+            "Highest utilisation of an active monthly token budget. Target < 95 %, warning at 80 %.",
+            """
         SELECT max(token_utilization_pct) AS "Budget used"
         FROM v_budget_utilization
         WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
         HAVING count(*) > 0
-        """, "percent",
-        ((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)),
-        decimals=1))
-    board.with_panel(stat_panel(
-        "Time Saved (Hours)", "Agent hours saved in the selected range: manual minutes of the resolved cases "
-                              "minus the human minutes spent.",
-        """
+        """,
+            "percent",
+            ((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)),
+            decimals=1,
+        )
+    )
+    board.with_panel(
+        stat_panel(
+            "Time Saved (Hours)",
+            "Agent hours saved in the selected range: manual minutes of the resolved cases minus the human minutes spent.",
+            """
         SELECT sum(time_saved_hours) AS "Hours saved"
         FROM v_daily_kpi
         WHERE $__timeFilter(metric_date)
         HAVING count(*) > 0
-        """, "h", ((None, BLUE),), decimals=1))
+        """,
+            "h",
+            ((None, BLUE),),
+            decimals=1,
+        )
+    )
 
 
-def timeseries_panel(title: str, description: str, targets: list, unit: str, span: int = 12, height: int = 9,
-                     bars: bool = False, stacked: bool = False):
-    panel = (timeseries.Panel().title(title).description(description).datasource(DATASOURCE)
-             .unit(unit).legend(legend_bottom()).tooltip(tooltip_all()).span(span).height(height)
-             .line_width(2 if not bars else 1).fill_opacity(80 if bars else 10).show_points(common.VisibilityMode.AUTO)
-             .span_nulls(False).axis_soft_min(0))
+def timeseries_panel(title: str, description: str, targets: list, unit: str, span: int = 12, height: int = 9, bars: bool = False, stacked: bool = False):
+    panel = (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit(unit)
+        .legend(legend_bottom())
+        .tooltip(tooltip_all())
+        .span(span)
+        .height(height)
+        .line_width(2 if not bars else 1)
+        .fill_opacity(80 if bars else 10)
+        .show_points(common.VisibilityMode.AUTO)
+        .span_nulls(False)
+        .axis_soft_min(0)
+    )
     for target in targets:
         panel = panel.with_target(target)
     if bars:
@@ -232,9 +293,13 @@ def timeseries_panel(title: str, description: str, targets: list, unit: str, spa
 
 def case_volume_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Case Volume & Resolution"))
-    board.with_panel(timeseries_panel(
-        "Cases Over Time", "Cases opened per day: total, resolved and escalated.",
-        [SqlTarget("""
+    board.with_panel(
+        timeseries_panel(
+            "Cases Over Time",
+            "Cases opened per day: total, resolved and escalated.",
+            [
+                SqlTarget(
+                    """
             SELECT metric_date::timestamptz AS time,
                    total_cases AS "Total",
                    resolved_cases AS "Resolved",
@@ -242,36 +307,53 @@ def case_volume_row(board: dashboard.Dashboard) -> None:
             FROM v_daily_kpi
             WHERE $__timeFilter(metric_date)
             ORDER BY 1
-            """, "time_series")], "short"))
+            """,
+                    "time_series",
+                )
+            ],
+            "short",
+        )
+    )
     board.with_panel(
-        piechart.Panel().title("Resolution by Path")
+        piechart.Panel()
+        .title("Resolution by Path")
         .description("How cases were resolved in the selected range: by the AI alone, with an agent, or escalated.")
         .datasource(DATASOURCE)
-        .with_target(SqlTarget("""
+        .with_target(
+            SqlTarget("""
             SELECT sum(self_service_cases) AS "Self-service",
                    sum(collaborative_cases) AS "Collaborative",
                    sum(escalated_cases) AS "Escalated"
             FROM v_daily_kpi
             WHERE $__timeFilter(metric_date)
             HAVING count(*) > 0
-            """))
+            """)
+        )
         .pie_type(piechart.piechart.PieChartType.DONUT)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["sum"]).values(False).fields(""))
-        .legend(piechart.PieChartLegendOptions().display_mode(common.LegendDisplayMode.TABLE)
-                .placement(common.LegendPlacement.RIGHT).show_legend(True)
-                .values([piechart.piechart.PieChartLegendValues.VALUE, piechart.piechart.PieChartLegendValues.PERCENT]))
+        .legend(
+            piechart.PieChartLegendOptions()
+            .display_mode(common.LegendDisplayMode.TABLE)
+            .placement(common.LegendPlacement.RIGHT)
+            .show_legend(True)
+            .values([piechart.piechart.PieChartLegendValues.VALUE, piechart.piechart.PieChartLegendValues.PERCENT])
+        )
         .tooltip(common_builders.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE).sort(common.SortOrder.NONE))
-        .unit("short").span(12).height(9))
+        .unit("short")
+        .span(12)
+        .height(9)
+    )
 
 
 def ai_performance_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("AI Performance"))
     board.with_panel(
-        barchart.Panel().title("Confidence Distribution")
-        .description("Cases per AI confidence bucket and what reviewers did with the AI draft. "
-                     "A well-calibrated model gets more approvals in higher buckets.")
+        barchart.Panel()
+        .title("Confidence Distribution")
+        .description("Cases per AI confidence bucket and what reviewers did with the AI draft. A well-calibrated model gets more approvals in higher buckets.")
         .datasource(DATASOURCE)
-        .with_target(SqlTarget("""
+        .with_target(
+            SqlTarget("""
             SELECT to_char(confidence_bucket, 'FM0.0') || '–' || to_char(confidence_bucket + 0.1, 'FM0.0') AS "Confidence",
                    sum(approved) AS "Approved",
                    sum(edited) AS "Edited",
@@ -280,18 +362,29 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
             WHERE $__timeFilter(metric_date)
             GROUP BY confidence_bucket
             ORDER BY confidence_bucket
-            """))
-        .x_field("Confidence").stacking(common.StackingMode.NORMAL).show_value(common.VisibilityMode.NEVER)
-        .orientation(common.VizOrientation.VERTICAL).legend(legend_bottom()).tooltip(tooltip_all())
-        .fill_opacity(80).unit("short")
+            """)
+        )
+        .x_field("Confidence")
+        .stacking(common.StackingMode.NORMAL)
+        .show_value(common.VisibilityMode.NEVER)
+        .orientation(common.VizOrientation.VERTICAL)
+        .legend(legend_bottom())
+        .tooltip(tooltip_all())
+        .fill_opacity(80)
+        .unit("short")
         .override_by_name("Approved", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
         .override_by_name("Edited", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "yellow"})])
         .override_by_name("Rejected", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})])
-        .span(12).height(9))
-    board.with_panel(timeseries_panel(
-        "AI Accuracy Over Time",
-        "Share of AI drafts approved as is, edited, or rejected by the reviewing agent (per day).",
-        [SqlTarget("""
+        .span(12)
+        .height(9)
+    )
+    board.with_panel(
+        timeseries_panel(
+            "AI Accuracy Over Time",
+            "Share of AI drafts approved as is, edited, or rejected by the reviewing agent (per day).",
+            [
+                SqlTarget(
+                    """
             SELECT metric_date::timestamptz AS time,
                    ai_approval_rate AS "Approval rate",
                    ai_edit_rate AS "Edit rate",
@@ -299,20 +392,30 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
             FROM v_daily_kpi
             WHERE $__timeFilter(metric_date)
             ORDER BY 1
-            """, "time_series")], "percent")
+            """,
+                    "time_series",
+                )
+            ],
+            "percent",
+        )
         .max(100)
         .override_by_name("Approval rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
         .override_by_name("Edit rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "yellow"})])
-        .override_by_name("Rejection rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})]))
+        .override_by_name("Rejection rate", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})])
+    )
     # Reliability picture: per confidence bucket, the share of drafts approved as is beside the bucket's
     # mean confidence (where a perfectly calibrated model's approval rate would be: the diagonal).
     board.with_panel(
-        barchart.Panel().title("Confidence Calibration (Reliability)")
-        .description("Per confidence bucket: share of AI drafts approved as is, beside the ideal diagonal "
-                     "(the bucket's mean confidence). Bars below the diagonal = over-confident, above = "
-                     "under-confident.")
+        barchart.Panel()
+        .title("Confidence Calibration (Reliability)")
+        .description(
+            "Per confidence bucket: share of AI drafts approved as is, beside the ideal diagonal "
+            "(the bucket's mean confidence). Bars below the diagonal = over-confident, above = "
+            "under-confident."
+        )
         .datasource(DATASOURCE)
-        .with_target(SqlTarget("""
+        .with_target(
+            SqlTarget("""
             SELECT to_char(confidence_bucket, 'FM0.0') || '–' || to_char(confidence_bucket + 0.1, 'FM0.0') AS "Confidence",
                    round(100.0 * sum(approved) / sum(reviewed_cases), 1) AS "Approved as is %",
                    round(100 * sum(reviewed_confidence_sum) / sum(reviewed_cases), 1) AS "Ideal (diagonal) %"
@@ -321,18 +424,28 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
             GROUP BY confidence_bucket
             HAVING sum(reviewed_cases) > 0
             ORDER BY confidence_bucket
-            """))
-        .x_field("Confidence").show_value(common.VisibilityMode.NEVER)
-        .orientation(common.VizOrientation.VERTICAL).legend(legend_bottom()).tooltip(tooltip_all())
-        .fill_opacity(80).unit("percent").min(0).max(100)
+            """)
+        )
+        .x_field("Confidence")
+        .show_value(common.VisibilityMode.NEVER)
+        .orientation(common.VizOrientation.VERTICAL)
+        .legend(legend_bottom())
+        .tooltip(tooltip_all())
+        .fill_opacity(80)
+        .unit("percent")
+        .min(0)
+        .max(100)
         .override_by_name("Approved as is %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
         .override_by_name("Ideal (diagonal) %", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "gray"})])
-        .span(16).height(9))
-    board.with_panel(stat_panel(
-        "Calibration Error",
-        "Expected calibration error over the range, in percentage points: the case-weighted mean gap between "
-        "each confidence bucket's mean confidence and its approval rate. Target < 5.",
-        """
+        .span(16)
+        .height(9)
+    )
+    board.with_panel(
+        stat_panel(
+            "Calibration Error",
+            "Expected calibration error over the range, in percentage points: the case-weighted mean gap between "
+            "each confidence bucket's mean confidence and its approval rate. Target < 5.",
+            """
         SELECT round(100 * sum(abs(confidence - approved)) / sum(n), 2) AS "Calibration error"
         FROM (SELECT confidence_bucket,
                      sum(reviewed_confidence_sum) AS confidence,
@@ -342,16 +455,25 @@ def ai_performance_row(board: dashboard.Dashboard) -> None:
               WHERE $__timeFilter(metric_date)
               GROUP BY confidence_bucket) AS buckets
         HAVING sum(n) > 0
-        """, "none", ((None, GREEN), (TARGETS["ai_confidence_accuracy"], ORANGE), (10, RED)), decimals=2)
-        .span(8).height(9))
+        """,
+            "none",
+            ((None, GREEN), (TARGETS["ai_confidence_accuracy"], ORANGE), (10, RED)),
+            decimals=2,
+        )
+        .span(8)
+        .height(9)
+    )
 
 
 def token_usage_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Token Usage & Costs"))
-    board.with_panel(timeseries_panel(
-        "Daily Token Consumption",
-        "Input and output tokens per day, stacked by provider and workflow.",
-        [SqlTarget("""
+    board.with_panel(
+        timeseries_panel(
+            "Daily Token Consumption",
+            "Input and output tokens per day, stacked by provider and workflow.",
+            [
+                SqlTarget(
+                    """
             SELECT usage_date::timestamptz AS time,
                    provider || ' / ' || workflow_name || ' · ' || t.direction AS metric,
                    sum(t.tokens) AS value
@@ -360,27 +482,49 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             WHERE $__timeFilter(usage_date)
             GROUP BY 1, 2
             ORDER BY 1, 2
-            """, "time_series")], "short", span=16, bars=True, stacked=True))
+            """,
+                    "time_series",
+                )
+            ],
+            "short",
+            span=16,
+            bars=True,
+            stacked=True,
+        )
+    )
     board.with_panel(
-        gauge.Panel().title("Budget Exhaustion Gauge")
+        gauge.Panel()
+        .title("Budget Exhaustion Gauge")
         .description("Share of each active monthly token budget used so far. Warning at 80 %, target < 95 %.")
         .datasource(DATASOURCE)
-        .with_target(SqlTarget("""
+        .with_target(
+            SqlTarget("""
             SELECT budget_name AS "Budget",
                    token_utilization_pct AS "Used"
             FROM v_budget_utilization
             WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end
             ORDER BY budget_name
-            """))
-        .unit("percent").min(0).max(100).decimals(1)
-        .thresholds(thresholds((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE),
-                               (TARGETS["token_utilization_pct"], RED)))
+            """)
+        )
+        .unit("percent")
+        .min(0)
+        .max(100)
+        .decimals(1)
+        .thresholds(thresholds((None, GREEN), (TARGETS["alert_budget_utilization_pct"], ORANGE), (TARGETS["token_utilization_pct"], RED)))
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(True).fields("/^Used$/"))
-        .orientation(common.VizOrientation.AUTO).show_threshold_labels(False).show_threshold_markers(True)
-        .span(8).height(9))
-    board.with_panel(timeseries_panel(
-        "Daily AI Costs", "AI API spend per day and provider (USD).",
-        [SqlTarget("""
+        .orientation(common.VizOrientation.AUTO)
+        .show_threshold_labels(False)
+        .show_threshold_markers(True)
+        .span(8)
+        .height(9)
+    )
+    board.with_panel(
+        timeseries_panel(
+            "Daily AI Costs",
+            "AI API spend per day and provider (USD).",
+            [
+                SqlTarget(
+                    """
             SELECT usage_date::timestamptz AS time,
                    provider AS metric,
                    sum(cost_usd) AS value
@@ -388,27 +532,43 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             WHERE $__timeFilter(usage_date)
             GROUP BY 1, 2
             ORDER BY 1, 2
-            """, "time_series")], "currencyUSD", span=16, height=8))
+            """,
+                    "time_series",
+                )
+            ],
+            "currencyUSD",
+            span=16,
+            height=8,
+        )
+    )
     board.with_panel(
-        table.Panel().title("Projected Exhaustion")
-        .description("Date each budget runs out at its usage rate since the period start (elapsed hours). "
-                     "Target: after the period ends.")
+        table.Panel()
+        .title("Projected Exhaustion")
+        .description("Date each budget runs out at its usage rate since the period start (elapsed hours). Target: after the period ends.")
         .datasource(DATASOURCE)
-        .with_target(SqlTarget("""
+        .with_target(
+            SqlTarget("""
             SELECT budget_name AS "Budget",
                    projected_exhaustion_date AS "Runs out",
                    period_end AS "Period end",
                    CASE WHEN exhausts_before_period_end THEN 'before period end' ELSE 'ok' END AS "Status"
             FROM v_budget_utilization
             ORDER BY projected_exhaustion_date NULLS LAST, budget_name
-            """))
-        .override_by_name("Status", [
-            DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
-            DynamicConfigValue("mappings", [{"type": "value", "options": {
-                "before period end": {"color": RED, "index": 0},
-                "ok": {"color": GREEN, "index": 1}}}]),
-        ])
-        .cell_height(common.TableCellHeight.SM).span(8).height(8))
+            """)
+        )
+        .override_by_name(
+            "Status",
+            [
+                DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
+                DynamicConfigValue(
+                    "mappings", [{"type": "value", "options": {"before period end": {"color": RED, "index": 0}, "ok": {"color": GREEN, "index": 1}}}]
+                ),
+            ],
+        )
+        .cell_height(common.TableCellHeight.SM)
+        .span(8)
+        .height(8)
+    )
     board.with_panel(
         table_panel(
             "Token Reconciliation",
@@ -429,43 +589,69 @@ def token_usage_row(board: dashboard.Dashboard) -> None:
             FROM v_token_reconciliation
             WHERE $__timeFilter(usage_date)
             ORDER BY usage_date DESC, provider, model
-            """, span=24, height=8)
+            """,
+            span=24,
+            height=8,
+        )
         .override_by_name("Logged share", [DynamicConfigValue("unit", "percent")])
         .override_by_name("Logged cost", [DynamicConfigValue("unit", "currencyUSD")])
-        .override_by_name("Provider cost", [DynamicConfigValue("unit", "currencyUSD")]))
+        .override_by_name("Provider cost", [DynamicConfigValue("unit", "currencyUSD")])
+    )
 
 
 def efficiency_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Efficiency & Savings"))
-    board.with_panel(timeseries_panel(
-        "Time Saved", "Agent hours saved per day, stacked by case category; the line is the running total.",
-        [SqlTarget("""
+    board.with_panel(
+        timeseries_panel(
+            "Time Saved",
+            "Agent hours saved per day, stacked by case category; the line is the running total.",
+            [
+                SqlTarget(
+                    """
             SELECT metric_date::timestamptz AS time,
                    category AS metric,
                    time_saved_hours AS value
             FROM v_daily_kpi_by_category
             WHERE $__timeFilter(metric_date)
             ORDER BY 1, 2
-            """, "time_series", "A"),
-         SqlTarget("""
+            """,
+                    "time_series",
+                    "A",
+                ),
+                SqlTarget(
+                    """
             SELECT metric_date::timestamptz AS time,
                    sum(sum(time_saved_hours)) OVER (ORDER BY metric_date) AS "Cumulative hours saved"
             FROM v_daily_kpi_by_category
             WHERE $__timeFilter(metric_date)
             GROUP BY metric_date
             ORDER BY 1
-            """, "time_series", "B")], "h", bars=True, stacked=True)
-        .override_by_name("Cumulative hours saved", [
-            DynamicConfigValue("custom.drawStyle", "line"),
-            DynamicConfigValue("custom.stacking", {"mode": "none", "group": "A"}),
-            DynamicConfigValue("custom.axisPlacement", "right"),
-            DynamicConfigValue("custom.fillOpacity", 0),
-            DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "purple"}),
-        ]))
-    board.with_panel(timeseries_panel(
-        "Cost Comparison",
-        "What the cases would have cost handled manually, what they cost AI-assisted, and the difference.",
-        [SqlTarget("""
+            """,
+                    "time_series",
+                    "B",
+                ),
+            ],
+            "h",
+            bars=True,
+            stacked=True,
+        ).override_by_name(
+            "Cumulative hours saved",
+            [
+                DynamicConfigValue("custom.drawStyle", "line"),
+                DynamicConfigValue("custom.stacking", {"mode": "none", "group": "A"}),
+                DynamicConfigValue("custom.axisPlacement", "right"),
+                DynamicConfigValue("custom.fillOpacity", 0),
+                DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "purple"}),
+            ],
+        )
+    )
+    board.with_panel(
+        timeseries_panel(
+            "Cost Comparison",
+            "What the cases would have cost handled manually, what they cost AI-assisted, and the difference.",
+            [
+                SqlTarget(
+                    """
             SELECT metric_date::timestamptz AS time,
                    manual_cost_usd AS "Manual cost baseline",
                    ai_assisted_cost_usd AS "AI-assisted cost",
@@ -473,22 +659,38 @@ def efficiency_row(board: dashboard.Dashboard) -> None:
             FROM v_cost_comparison_daily
             WHERE $__timeFilter(metric_date)
             ORDER BY 1
-            """, "time_series")], "currencyUSD")
+            """,
+                    "time_series",
+                )
+            ],
+            "currencyUSD",
+        )
         .override_by_name("Manual cost baseline", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": RED})])
         .override_by_name("AI-assisted cost", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": BLUE})])
-        .override_by_name("Net savings", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})]))
+        .override_by_name("Net savings", [DynamicConfigValue("color", {"mode": "fixed", "fixedColor": GREEN})])
+    )
 
 
 def table_panel(title: str, description: str, raw_sql: str, span: int = 12, height: int = 9):
-    return (table.Panel().title(title).description(description).datasource(DATASOURCE)
-            .with_target(SqlTarget(raw_sql)).cell_height(common.TableCellHeight.SM).span(span).height(height))
+    return (
+        table.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(SqlTarget(raw_sql))
+        .cell_height(common.TableCellHeight.SM)
+        .span(span)
+        .height(height)
+    )
 
 
 def improvement_row(board: dashboard.Dashboard) -> None:
     board.with_row(dashboard.Row("Improvement Opportunities"))
-    board.with_panel(table_panel(
-        "Top Escalation Reasons", "Why cases escalated in the selected range. Action: write KB articles for the top reasons.",
-        """
+    board.with_panel(
+        table_panel(
+            "Top Escalation Reasons",
+            "Why cases escalated in the selected range. Action: write KB articles for the top reasons.",
+            """
         WITH by_category AS (
             SELECT escalation_reason, category, sum(escalations) AS n
             FROM v_escalation_reasons_daily
@@ -503,10 +705,14 @@ def improvement_row(board: dashboard.Dashboard) -> None:
         GROUP BY escalation_reason
         ORDER BY 2 DESC, 1
         LIMIT 10
-        """))
-    board.with_panel(table_panel(
-        "KB Coverage Gaps", "Categories with low self-service and few KB articles (last 30 days), with the article to write.",
-        """
+        """,
+        )
+    )
+    board.with_panel(
+        table_panel(
+            "KB Coverage Gaps",
+            "Categories with low self-service and few KB articles (last 30 days), with the article to write.",
+            """
         SELECT category AS "Category",
                cases AS "Cases",
                self_service_rate AS "Self-service %",
@@ -516,10 +722,14 @@ def improvement_row(board: dashboard.Dashboard) -> None:
         FROM v_kb_coverage_gaps
         ORDER BY gap_score DESC, category
         LIMIT 10
-        """))
-    board.with_panel(table_panel(
-        "Low Confidence Categories", "Categories where the AI is least sure of itself (last 30 days). Action: improve training.",
-        """
+        """,
+        )
+    )
+    board.with_panel(
+        table_panel(
+            "Low Confidence Categories",
+            "Categories where the AI is least sure of itself (last 30 days). Action: improve training.",
+            """
         SELECT category AS "Category",
                cases AS "Cases",
                avg_confidence AS "Avg confidence",
@@ -528,10 +738,15 @@ def improvement_row(board: dashboard.Dashboard) -> None:
         FROM v_low_confidence_categories
         ORDER BY avg_confidence, category
         LIMIT 10
-        """, height=8))
-    board.with_panel(table_panel(
-        "Recurring Issues", "The same problem escalating again and again (last 30 days). Action: fix the root cause.",
-        """
+        """,
+            height=8,
+        )
+    )
+    board.with_panel(
+        table_panel(
+            "Recurring Issues",
+            "The same problem escalating again and again (last 30 days). Action: fix the root cause.",
+            """
         SELECT category AS "Category",
                escalation_reason AS "Reason",
                occurrences AS "Occurrences",
@@ -541,7 +756,10 @@ def improvement_row(board: dashboard.Dashboard) -> None:
         FROM v_recurring_issues
         ORDER BY occurrences DESC, category, escalation_reason
         LIMIT 10
-        """, height=8))
+        """,
+            height=8,
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------- alert rules
@@ -585,9 +803,9 @@ ALERT_RULES = [
             """,
         "margin": "$C - $D",
         "summary": "Token budget {{ $labels.budget_name }} ({{ $labels.budget_type }}) is "
-                   "{{ humanize $values.C.Value }} % used (warning above {{ $values.D.Value }} %).",
+        "{{ humanize $values.C.Value }} % used (warning above {{ $values.D.Value }} %).",
         "description": "v_budget_utilization: tokens used / token limit is above the budget's own "
-                       "alert_threshold_pct (over_alert_threshold). Raise the budget or slow down the workflows.",
+        "alert_threshold_pct (over_alert_threshold). Raise the budget or slow down the workflows.",
     },
     {
         "uid": "cx-kpi-low-resolution-rate",
@@ -610,10 +828,8 @@ ALERT_RULES = [
             HAVING count(*) = 2
             """,
         "margin": "$D - $C",
-        "summary": "Resolution rate was below {{ $values.D.Value }} % on each of the last 2 days "
-                   "(better day {{ humanize $values.C.Value }} %).",
-        "description": "v_daily_kpi.resolution_rate is below the kpi_targets row alert_resolution_rate on both "
-                       "of the last two complete days.",
+        "summary": "Resolution rate was below {{ $values.D.Value }} % on each of the last 2 days (better day {{ humanize $values.C.Value }} %).",
+        "description": "v_daily_kpi.resolution_rate is below the kpi_targets row alert_resolution_rate on both of the last two complete days.",
     },
     {
         "uid": "cx-kpi-high-escalation-rate",
@@ -631,42 +847,56 @@ ALERT_RULES = [
               AND total_cases >= 10
             """,
         "margin": "$C - $D",
-        "summary": "{{ humanize $values.C.Value }} % of today's cases escalated "
-                   "(alert above {{ $values.D.Value }} %).",
-        "description": "Escalated cases / all cases today (v_daily_kpi.escalation_rate) is above the "
-                       "kpi_targets row alert_escalation_rate.",
+        "summary": "{{ humanize $values.C.Value }} % of today's cases escalated (alert above {{ $values.D.Value }} %).",
+        "description": "Escalated cases / all cases today (v_daily_kpi.escalation_rate) is above the kpi_targets row alert_escalation_rate.",
     },
 ]
 
 
 def _alert_sql(ref_id: str, raw_sql: str) -> alerting.Query:
-    return (alerting.Query(ref_id).datasource_uid("${%s}" % DS_INPUT)
-            .relative_time_range(alerting_models.RelativeTimeRange(from_val=86400, to=0))
-            .model(SqlTarget(raw_sql, "table", ref_id)))
+    return (
+        alerting.Query(ref_id)
+        .datasource_uid("${%s}" % DS_INPUT)
+        .relative_time_range(alerting_models.RelativeTimeRange(from_val=86400, to=0))
+        .model(SqlTarget(raw_sql, "table", ref_id))
+    )
 
 
 def _alert_expr(ref_id: str, model) -> alerting.Query:
-    return (alerting.Query(ref_id).datasource_uid("__expr__")
-            .relative_time_range(alerting_models.RelativeTimeRange(from_val=0, to=0))
-            .model(model.ref_id(ref_id).datasource(EXPR_DS)))
+    return (
+        alerting.Query(ref_id)
+        .datasource_uid("__expr__")
+        .relative_time_range(alerting_models.RelativeTimeRange(from_val=0, to=0))
+        .model(model.ref_id(ref_id).datasource(EXPR_DS))
+    )
 
 
 def alert_rule(spec: dict) -> alerting.Rule:
-    target_sql = spec.get("threshold_sql") or (
-        "SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'" % spec["target_key"])
-    return (alerting.Rule(spec["title"]).uid(spec["uid"]).rule_group(ALERT_GROUP).condition("F")
-            .for_val(spec["for"]).no_data_state(spec["no_data"]).exec_err_state("Error")
-            .labels({"severity": spec["severity"], "cx_catalyst_route": spec["route"]})
-            .annotations({"summary": spec["summary"], "description": spec["description"],
-                          "__dashboardUid__": DASHBOARD_UID})
-            .with_query(_alert_sql("A", spec["measure_sql"]))
-            .with_query(_alert_sql("B", target_sql))
-            .with_query(_alert_expr("C", expr.TypeReduce().expression("A").reducer("last")))
-            .with_query(_alert_expr("D", expr.TypeReduce().expression("B").reducer("last")))
-            .with_query(_alert_expr("E", expr.TypeMath().expression(spec["margin"])))
-            .with_query(_alert_expr("F", expr.TypeThreshold().expression("E").conditions([
-                expr.ExprTypeThresholdConditions().evaluator(
-                    expr.ExprTypeThresholdConditionsEvaluator().type("gt").params([0]))]))))
+    target_sql = spec.get("threshold_sql") or ("SELECT target_value::float8 AS value\nFROM kpi_targets\nWHERE kpi_key = '%s'" % spec["target_key"])
+    return (
+        alerting.Rule(spec["title"])
+        .uid(spec["uid"])
+        .rule_group(ALERT_GROUP)
+        .condition("F")
+        .for_val(spec["for"])
+        .no_data_state(spec["no_data"])
+        .exec_err_state("Error")
+        .labels({"severity": spec["severity"], "cx_catalyst_route": spec["route"]})
+        .annotations({"summary": spec["summary"], "description": spec["description"], "__dashboardUid__": DASHBOARD_UID})
+        .with_query(_alert_sql("A", spec["measure_sql"]))
+        .with_query(_alert_sql("B", target_sql))
+        .with_query(_alert_expr("C", expr.TypeReduce().expression("A").reducer("last")))
+        .with_query(_alert_expr("D", expr.TypeReduce().expression("B").reducer("last")))
+        .with_query(_alert_expr("E", expr.TypeMath().expression(spec["margin"])))
+        .with_query(
+            _alert_expr(
+                "F",
+                expr.TypeThreshold()
+                .expression("E")
+                .conditions([expr.ExprTypeThresholdConditions().evaluator(expr.ExprTypeThresholdConditionsEvaluator().type("gt").params([0]))]),
+            )
+        )
+    )
 
 
 def build_rule_groups() -> dict:
@@ -707,24 +937,36 @@ RULES_HEADER = """\
 
 
 def render_rules() -> str:
-    return RULES_HEADER + yaml.dump(build_rule_groups(), Dumper=_BlockStyleDumper, sort_keys=False, width=120,
-                                    allow_unicode=True)
+    return RULES_HEADER + yaml.dump(build_rule_groups(), Dumper=_BlockStyleDumper, sort_keys=False, width=120, allow_unicode=True)
 
 
 # --------------------------------------------------------------------------------------- assembly
 
 
 def build_board() -> dashboard.Dashboard:
-    board = (dashboard.Dashboard(DASHBOARD_TITLE).uid(DASHBOARD_UID)
-             .description("Effectiveness, efficiency, cost and AI token usage of the CX-Catalyst support system.")
-             .tags(DASHBOARD_TAGS).refresh("5m").time("now-30d", "now").timezone("browser")
-             .tooltip(dashboard.dashboard.DashboardCursorSync.CROSSHAIR).editable()
-             # Same name as the import input: on import Grafana replaces every "${DS_SUPPORT_DB}" with
-             # the chosen datasource; when the file is *provisioned* (no import step) this variable
-             # resolves it instead, defaulting to the provisioned "Support Database" (support-postgres).
-             .with_variable(dashboard.DatasourceVariable(DS_INPUT).label("Support Database").type(DS_TYPE)
-                            .current(VariableOption(text="Support Database", value="support-postgres", selected=True))
-                            .regex("").multi(False).include_all(False)))
+    board = (
+        dashboard.Dashboard(DASHBOARD_TITLE)
+        .uid(DASHBOARD_UID)
+        .description("Effectiveness, efficiency, cost and AI token usage of the CX-Catalyst support system.")
+        .tags(DASHBOARD_TAGS)
+        .refresh("5m")
+        .time("now-30d", "now")
+        .timezone("browser")
+        .tooltip(dashboard.dashboard.DashboardCursorSync.CROSSHAIR)
+        .editable()
+        # Same name as the import input: on import Grafana replaces every "${DS_SUPPORT_DB}" with
+        # the chosen datasource; when the file is *provisioned* (no import step) this variable
+        # resolves it instead, defaulting to the provisioned "Support Database" (support-postgres).
+        .with_variable(
+            dashboard.DatasourceVariable(DS_INPUT)
+            .label("Support Database")
+            .type(DS_TYPE)
+            .current(VariableOption(text="Support Database", value="support-postgres", selected=True))
+            .regex("")
+            .multi(False)
+            .include_all(False)
+        )
+    )
     executive_summary_row(board)
     case_volume_row(board)
     ai_performance_row(board)
@@ -750,29 +992,41 @@ def build(custom: dict | None = None) -> dict:
     model.pop("id", None)
     model["version"] = 1
     # Grafana's own export always carries these lists; the SDK emits bare {} when they are empty.
-    model["annotations"] = {"list": [{
-        "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
-        "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]}
+    model["annotations"] = {
+        "list": [
+            {
+                "builtIn": 1,
+                "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                "enable": True,
+                "hide": True,
+                "iconColor": "rgba(0, 211, 255, 1)",
+                "name": "Annotations & Alerts",
+                "type": "dashboard",
+            }
+        ]
+    }
     model.pop("style", None)  # removed from the schema in Grafana 10; 9.x defaults to dark anyway
     if custom is None:
         custom = dashboard_custom.load(dashboard_custom.default_path(OUTPUT.parent))
     model = dashboard_custom.apply(model, custom, warn=lambda msg: sys.stderr.write("note: %s\n" % msg))
-    plugin_names = {"stat": "Stat", "timeseries": "Time series", "piechart": "Pie chart", "barchart": "Bar chart",
-                    "gauge": "Gauge", "table": "Table"}
+    plugin_names = {"stat": "Stat", "timeseries": "Time series", "piechart": "Pie chart", "barchart": "Bar chart", "gauge": "Gauge", "table": "Table"}
     export = {
-        "__inputs": [{
-            "name": DS_INPUT,
-            "label": "Support Database",
-            "description": "PostgreSQL database holding the CX-Catalyst KPI views (read-only user is enough)",
-            "type": "datasource",
-            "pluginId": DS_TYPE,
-            "pluginName": "PostgreSQL",
-        }],
+        "__inputs": [
+            {
+                "name": DS_INPUT,
+                "label": "Support Database",
+                "description": "PostgreSQL database holding the CX-Catalyst KPI views (read-only user is enough)",
+                "type": "datasource",
+                "pluginId": DS_TYPE,
+                "pluginName": "PostgreSQL",
+            }
+        ],
         "__requires": (
-            [{"type": "grafana", "id": "grafana", "name": "Grafana", "version": MIN_GRAFANA},
-             {"type": "datasource", "id": DS_TYPE, "name": "PostgreSQL", "version": "1.0.0"}]
-            + [{"type": "panel", "id": t, "name": plugin_names.get(t, t), "version": ""}
-               for t in _panel_types(model["panels"])]
+            [
+                {"type": "grafana", "id": "grafana", "name": "Grafana", "version": MIN_GRAFANA},
+                {"type": "datasource", "id": DS_TYPE, "name": "PostgreSQL", "version": "1.0.0"},
+            ]
+            + [{"type": "panel", "id": t, "name": plugin_names.get(t, t), "version": ""} for t in _panel_types(model["panels"])]
         ),
     }
     export.update(model)
@@ -788,14 +1042,16 @@ def adopt(exported_path: Path, custom_path: Path) -> int:
     exported = json.loads(exported_path.read_text(encoding="utf-8"))
     custom = dashboard_custom.adopt(build({}), exported)
     custom_path.write_text(dashboard_custom.render(custom, custom_path), encoding="utf-8")
-    sys.stdout.write("%s: %d own panel(s), %d panel override(s), %d dashboard field(s)\n" % (
-        custom_path, len(custom.get("panels") or []), len(custom.get("panel_overrides") or {}),
-        len(custom.get("dashboard") or {})))
+    sys.stdout.write(
+        "%s: %d own panel(s), %d panel override(s), %d dashboard field(s)\n"
+        % (custom_path, len(custom.get("panels") or []), len(custom.get("panel_overrides") or {}), len(custom.get("dashboard") or {}))
+    )
     problems = dashboard_custom.mismatch(build(custom), exported)
     if problems:
-        sys.stderr.write("warning: the regenerated dashboard still differs from %s in: %s; the next deployment "
-                         "rewrites the dashboard in Grafana (deploy once with overwrite)\n"
-                         % (exported_path, "; ".join(problems)))
+        sys.stderr.write(
+            "warning: the regenerated dashboard still differs from %s in: %s; the next deployment "
+            "rewrites the dashboard in Grafana (deploy once with overwrite)\n" % (exported_path, "; ".join(problems))
+        )
         return 1
     return 0
 
@@ -805,12 +1061,10 @@ def main(argv: list | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="fail if a generated file differs from the generator")
     group.add_argument("--stdout", action="store_true", help="print the dashboard instead of writing it")
-    group.add_argument("--adopt", type=Path, metavar="EXPORTED_JSON",
-                       help="write the custom file from a dashboard exported from Grafana, then rebuild")
+    group.add_argument("--adopt", type=Path, metavar="EXPORTED_JSON", help="write the custom file from a dashboard exported from Grafana, then rebuild")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--rules-output", type=Path, default=RULES_OUTPUT)
-    parser.add_argument("--custom", type=Path, default=None,
-                        help="the custom panels/overrides file (default: grafana-dashboard.custom.yml beside --output)")
+    parser.add_argument("--custom", type=Path, default=None, help="the custom panels/overrides file (default: grafana-dashboard.custom.yml beside --output)")
     args = parser.parse_args(argv)
     try:
         custom_path = args.custom or dashboard_custom.default_path(args.output.parent)

@@ -42,9 +42,16 @@ OPENAI_CREDENTIAL = "OpenAI Admin API"
 
 # Declared inputs of Log Token Usage: the spec's Code-node example plus the optional cache-token counts.
 LOG_INPUTS = [
-    ("workflow_name", "string"), ("case_id", "number"), ("provider", "string"), ("model", "string"),
-    ("operation_type", "string"), ("input_tokens", "number"), ("output_tokens", "number"),
-    ("cache_creation_input_tokens", "number"), ("cache_read_input_tokens", "number"), ("latency_ms", "number"),
+    ("workflow_name", "string"),
+    ("case_id", "number"),
+    ("provider", "string"),
+    ("model", "string"),
+    ("operation_type", "string"),
+    ("input_tokens", "number"),
+    ("output_tokens", "number"),
+    ("cache_creation_input_tokens", "number"),
+    ("cache_read_input_tokens", "number"),
+    ("latency_ms", "number"),
     ("success", "boolean"),
 ]
 
@@ -69,8 +76,7 @@ def node_id(workflow: str, name: str) -> str:
 
 
 def node(wf, name, ntype, version, position, parameters, **extra):
-    out = {"parameters": parameters, "id": node_id(wf, name), "name": name, "type": ntype, "typeVersion": version,
-           "position": list(position)}
+    out = {"parameters": parameters, "id": node_id(wf, name), "name": name, "type": ntype, "typeVersion": version, "position": list(position)}
     out.update(extra)
     return out
 
@@ -93,21 +99,44 @@ def connect(*pairs):
 
 
 def set_node(wf, name, position, values):
-    return node(wf, name, "n8n-nodes-base.set", 3.4, position, {
-        "assignments": {"assignments": [
-            {"id": node_id(wf, name + "/" + key), "name": key, "value": default, "type": vtype}
-            for key, (vtype, default) in values.items()]},
-        "options": {}})
+    return node(
+        wf,
+        name,
+        "n8n-nodes-base.set",
+        3.4,
+        position,
+        {
+            "assignments": {
+                "assignments": [{"id": node_id(wf, name + "/" + key), "name": key, "value": default, "type": vtype} for key, (vtype, default) in values.items()]
+            },
+            "options": {},
+        },
+    )
 
 
 def if_true(wf, name, position, expression):
-    return node(wf, name, "n8n-nodes-base.if", 2.2, position, {
-        "conditions": {
-            "options": {"caseSensitive": True, "leftValue": "", "typeValidation": "strict", "version": 2},
-            "conditions": [{"id": node_id(wf, name + "/condition"), "leftValue": expression, "rightValue": "",
-                            "operator": {"type": "boolean", "operation": "true", "singleValue": True}}],
-            "combinator": "and"},
-        "options": {}})
+    return node(
+        wf,
+        name,
+        "n8n-nodes-base.if",
+        2.2,
+        position,
+        {
+            "conditions": {
+                "options": {"caseSensitive": True, "leftValue": "", "typeValidation": "strict", "version": 2},
+                "conditions": [
+                    {
+                        "id": node_id(wf, name + "/condition"),
+                        "leftValue": expression,
+                        "rightValue": "",
+                        "operator": {"type": "boolean", "operation": "true", "singleValue": True},
+                    }
+                ],
+                "combinator": "and",
+            },
+            "options": {},
+        },
+    )
 
 
 def code_node(wf, name, position, js, mode="runOnceForAllItems", **extra):
@@ -119,13 +148,20 @@ def code_node(wf, name, position, js, mode="runOnceForAllItems", **extra):
 
 def postgres_query(wf, name, position, query, replacement, **extra):
     options = {"queryReplacement": replacement, "queryBatching": "transaction"}
-    return node(wf, name, "n8n-nodes-base.postgres", 2.5, position, {
-        "operation": "executeQuery", "query": query.strip(), "options": options},
-        credentials=pg_credentials(), **extra)
+    return node(
+        wf,
+        name,
+        "n8n-nodes-base.postgres",
+        2.5,
+        position,
+        {"operation": "executeQuery", "query": query.strip(), "options": options},
+        credentials=pg_credentials(),
+        **extra,
+    )
 
 
 # --------------------------------------------------------------------------------------------- Log Token Usage
-VALIDATE_JS = r'''
+VALIDATE_JS = r"""
 // Log Token Usage: validate every item before anything is written. One bad item fails the whole call (the
 // caller's Execute Workflow node gets this error) and nothing is logged, so a batch is never half-written.
 const items = $input.all();
@@ -194,16 +230,16 @@ if (errors.length) {
   throw new Error('Log Token Usage: invalid input, nothing was logged: ' + errors.join(' | '));
 }
 return out;
-'''
+"""
 
-INSERT_SQL = '''
+INSERT_SQL = """
 INSERT INTO token_usage (workflow_name, case_id, provider, model, operation_type, input_tokens,
                          cache_write_tokens, cache_read_tokens, output_tokens, latency_ms, success)
 VALUES ($1, $2::bigint, $3, $4, $5, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::integer, $11::boolean)
 RETURNING usage_id, cost_usd
-'''
+"""
 
-RESULT_JS = r'''
+RESULT_JS = r"""
 // What the caller gets back: one item per logged record.
 return $input.all().map((item, i) => ({
   json: {
@@ -213,15 +249,20 @@ return $input.all().map((item, i) => ({
   },
   pairedItem: { item: i },
 }));
-'''
+"""
 
 
 def log_token_usage() -> dict:
     wf = "log-token-usage"
     nodes = [
-        node(wf, "When Executed by Another Workflow", "n8n-nodes-base.executeWorkflowTrigger", 1.1, (0, 0), {
-            "inputSource": "workflowInputs",
-            "workflowInputs": {"values": [{"name": n, "type": t} for n, t in LOG_INPUTS]}}),
+        node(
+            wf,
+            "When Executed by Another Workflow",
+            "n8n-nodes-base.executeWorkflowTrigger",
+            1.1,
+            (0, 0),
+            {"inputSource": "workflowInputs", "workflowInputs": {"values": [{"name": n, "type": t} for n, t in LOG_INPUTS]}},
+        ),
         code_node(wf, "Validate Input", (220, 0), VALIDATE_JS),
         postgres_query(wf, "Insert Usage Row", (440, 0), INSERT_SQL, "={{ $json.params }}"),
         code_node(wf, "Return Result", (660, 0), RESULT_JS),
@@ -229,15 +270,15 @@ def log_token_usage() -> dict:
     return {
         "name": LOG_WORKFLOW_NAME,
         "nodes": nodes,
-        "connections": connect(("When Executed by Another Workflow", "Validate Input"),
-                               ("Validate Input", "Insert Usage Row"), ("Insert Usage Row", "Return Result")),
-        "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner",
-                     "saveDataSuccessExecution": "all", "saveDataErrorExecution": "all"},
+        "connections": connect(
+            ("When Executed by Another Workflow", "Validate Input"), ("Validate Input", "Insert Usage Row"), ("Insert Usage Row", "Return Result")
+        ),
+        "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner", "saveDataSuccessExecution": "all", "saveDataErrorExecution": "all"},
     }
 
 
 # --------------------------------------------------------------------------------------------- Token Tracking
-WINDOW_JS = r'''
+WINDOW_JS = r"""
 // The trailing window re-read on every run: provider data arrives hours late and is revised, and the upsert
 // makes re-reading free of duplicates. Hourly usage buckets, daily cost buckets (the only cost width offered).
 const s = $input.first().json;
@@ -291,9 +332,9 @@ if (out.openai_enabled) {
     ['group_by', 'line_item'], ['group_by', 'project_id']]);
 }
 return [{ json: out }];
-'''
+"""
 
-NORMALISE_JS = r'''
+NORMALISE_JS = r"""
 // Every page of every enabled provider is in; map them to provider_usage / provider_cost rows. Nothing has
 // been written yet, so any surprise here fails the run with nothing half-written.
 function pages(name) {
@@ -369,24 +410,24 @@ for (const page of pages('OpenAI Cost')) {
 return [{ json: { usage_rows: usage, cost_rows: cost,
                   pages: { anthropic_usage: pages('Anthropic Usage').length, anthropic_cost: pages('Anthropic Cost').length,
                            openai_usage: pages('OpenAI Usage').length, openai_cost: pages('OpenAI Cost').length } } }];
-'''
+"""
 
-UPSERT_SQL = '''
+UPSERT_SQL = """
 SELECT u.inserted AS usage_inserted, u.updated AS usage_updated, u.unchanged AS usage_unchanged,
        c.inserted AS cost_inserted, c.updated AS cost_updated, c.unchanged AS cost_unchanged
   FROM kpi_upsert_provider_usage($1::jsonb) AS u, kpi_upsert_provider_cost($2::jsonb) AS c
-'''
+"""
 
-CLAIM_SQL = '''
+CLAIM_SQL = """
 SELECT budget_name, provider, budget_type, period_start::text AS period_start, period_end::text AS period_end,
        threshold_pct::text AS threshold_pct, utilization_pct::text AS utilization_pct,
        tokens_used::text AS tokens_used, token_limit::text AS token_limit, cost_used_usd::text AS cost_used_usd,
        cost_limit_usd::text AS cost_limit_usd, projected_exhaustion_date::text AS projected_exhaustion_date,
        days_remaining
   FROM kpi_claim_budget_alerts()
-'''
+"""
 
-FORMAT_JS = r'''
+FORMAT_JS = r"""
 // One Slack message per claimed alert: utilisation, projected exhaustion and a link to the dashboard.
 const settings = $('Alert Settings').first().json;
 const dashboard = String(settings.dashboard_url || '').trim();
@@ -413,7 +454,7 @@ $input.all().forEach((item, i) => {
   out.push({ json: { alert: a, slack: { text: lines.join('\n') } }, pairedItem: { item: i } });
 });
 return out;
-'''
+"""
 
 FINISH_SQL = "SELECT kpi_finish_budget_alert($1, $2::date, $3::numeric, {sent}) AS finished"
 
@@ -424,89 +465,147 @@ def http_get(wf, name, position, url_expr, credential_type, credential_name, ext
         "authentication": "genericCredentialType",
         "genericAuthType": credential_type,
         "options": {
-            "pagination": {"pagination": {
-                "parameters": {"parameters": [{"type": "qs", "name": "page", "value": "={{ $response.body.next_page }}"}]},
-                "paginationCompleteWhen": "other",
-                "completeExpression": "={{ !$response.body.has_more }}",
-                "limitPagesFetched": True,
-                "maxRequests": 100,
-            }},
+            "pagination": {
+                "pagination": {
+                    "parameters": {"parameters": [{"type": "qs", "name": "page", "value": "={{ $response.body.next_page }}"}]},
+                    "paginationCompleteWhen": "other",
+                    "completeExpression": "={{ !$response.body.has_more }}",
+                    "limitPagesFetched": True,
+                    "maxRequests": 100,
+                }
+            },
             "timeout": 60000,
         },
     }
     if extra_headers:
         params["sendHeaders"] = True
         params["headerParameters"] = {"parameters": [{"name": k, "value": v} for k, v in extra_headers]}
-    return node(wf, name, "n8n-nodes-base.httpRequest", 4.2, position, params,
-                credentials={credential_type: {"name": credential_name}},
-                executeOnce=True, retryOnFail=True, maxTries=3, waitBetweenTries=3000)
+    return node(
+        wf,
+        name,
+        "n8n-nodes-base.httpRequest",
+        4.2,
+        position,
+        params,
+        credentials={credential_type: {"name": credential_name}},
+        executeOnce=True,
+        retryOnFail=True,
+        maxTries=3,
+        waitBetweenTries=3000,
+    )
 
 
 def token_tracking() -> dict:
     wf = "token-tracking"
     tw = "$('Time Window').first().json"
     nodes = [
-        node(wf, "Every Hour", "n8n-nodes-base.scheduleTrigger", 1.2, (0, 0), {
-            "rule": {"interval": [{"field": "hours", "hoursInterval": 1, "triggerAtMinute": 7}]}}),
+        node(
+            wf,
+            "Every Hour",
+            "n8n-nodes-base.scheduleTrigger",
+            1.2,
+            (0, 0),
+            {"rule": {"interval": [{"field": "hours", "hoursInterval": 1, "triggerAtMinute": 7}]}},
+        ),
         set_node(wf, "Usage Settings", (220, 0), USAGE_SETTINGS),
         code_node(wf, "Time Window", (440, 0), WINDOW_JS),
         if_true(wf, "Anthropic Enabled?", (660, 0), "={{ $json.anthropic_enabled }}"),
-        http_get(wf, "Anthropic Usage", (880, -100), "={{ %s.anthropic_usage_url }}" % tw, "httpHeaderAuth",
-                 ANTHROPIC_CREDENTIAL, [("anthropic-version", "2023-06-01")]),
-        http_get(wf, "Anthropic Cost", (1100, -100), "={{ %s.anthropic_cost_url }}" % tw, "httpHeaderAuth",
-                 ANTHROPIC_CREDENTIAL, [("anthropic-version", "2023-06-01")]),
+        http_get(
+            wf,
+            "Anthropic Usage",
+            (880, -100),
+            "={{ %s.anthropic_usage_url }}" % tw,
+            "httpHeaderAuth",
+            ANTHROPIC_CREDENTIAL,
+            [("anthropic-version", "2023-06-01")],
+        ),
+        http_get(
+            wf,
+            "Anthropic Cost",
+            (1100, -100),
+            "={{ %s.anthropic_cost_url }}" % tw,
+            "httpHeaderAuth",
+            ANTHROPIC_CREDENTIAL,
+            [("anthropic-version", "2023-06-01")],
+        ),
         if_true(wf, "OpenAI Enabled?", (1320, 0), "={{ %s.openai_enabled }}" % tw),
-        http_get(wf, "OpenAI Usage", (1540, -100), "={{ %s.openai_usage_url }}" % tw, "httpBearerAuth",
-                 OPENAI_CREDENTIAL),
-        http_get(wf, "OpenAI Cost", (1760, -100), "={{ %s.openai_cost_url }}" % tw, "httpBearerAuth",
-                 OPENAI_CREDENTIAL),
+        http_get(wf, "OpenAI Usage", (1540, -100), "={{ %s.openai_usage_url }}" % tw, "httpBearerAuth", OPENAI_CREDENTIAL),
+        http_get(wf, "OpenAI Cost", (1760, -100), "={{ %s.openai_cost_url }}" % tw, "httpBearerAuth", OPENAI_CREDENTIAL),
         code_node(wf, "Normalise Usage", (1980, 0), NORMALISE_JS, executeOnce=True),
-        postgres_query(wf, "Upsert Provider Usage", (2200, 0), UPSERT_SQL,
-                       "={{ [JSON.stringify($json.usage_rows), JSON.stringify($json.cost_rows)] }}"),
-
-        node(wf, "Every 5 Minutes", "n8n-nodes-base.scheduleTrigger", 1.2, (0, 400), {
-            "rule": {"interval": [{"field": "minutes", "minutesInterval": 5}]}}),
+        postgres_query(wf, "Upsert Provider Usage", (2200, 0), UPSERT_SQL, "={{ [JSON.stringify($json.usage_rows), JSON.stringify($json.cost_rows)] }}"),
+        node(wf, "Every 5 Minutes", "n8n-nodes-base.scheduleTrigger", 1.2, (0, 400), {"rule": {"interval": [{"field": "minutes", "minutesInterval": 5}]}}),
         set_node(wf, "Alert Settings", (220, 400), ALERT_SETTINGS),
         if_true(wf, "Slack Configured?", (440, 400), "={{ String($json.slack_webhook_url || '').trim() !== '' }}"),
         postgres_query(wf, "Claim Budget Alerts", (660, 400), CLAIM_SQL, "", executeOnce=True),
         code_node(wf, "Format Alert", (880, 400), FORMAT_JS),
-        node(wf, "Post to Slack", "n8n-nodes-base.httpRequest", 4.2, (1100, 400), {
-            "method": "POST",
-            "url": "={{ $('Alert Settings').first().json.slack_webhook_url }}",
-            "sendBody": True,
-            "specifyBody": "json",
-            "jsonBody": "={{ JSON.stringify($json.slack) }}",
-            "options": {"timeout": 30000},
-        }, onError="continueErrorOutput"),
-        postgres_query(wf, "Mark Sent", (1320, 300), FINISH_SQL.format(sent="true"),
-                       "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
-                       "$('Format Alert').item.json.alert.threshold_pct] }}"),
-        postgres_query(wf, "Release Claim", (1320, 500), FINISH_SQL.format(sent="false"),
-                       "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
-                       "$('Format Alert').item.json.alert.threshold_pct] }}"),
-        node(wf, "Slack Post Failed", "n8n-nodes-base.stopAndError", 1, (1540, 500), {
-            "errorMessage": "Token Tracking: posting a budget alert to Slack failed; the alert stays due and is "
-                            "retried by the next run"}),
+        node(
+            wf,
+            "Post to Slack",
+            "n8n-nodes-base.httpRequest",
+            4.2,
+            (1100, 400),
+            {
+                "method": "POST",
+                "url": "={{ $('Alert Settings').first().json.slack_webhook_url }}",
+                "sendBody": True,
+                "specifyBody": "json",
+                "jsonBody": "={{ JSON.stringify($json.slack) }}",
+                "options": {"timeout": 30000},
+            },
+            onError="continueErrorOutput",
+        ),
+        postgres_query(
+            wf,
+            "Mark Sent",
+            (1320, 300),
+            FINISH_SQL.format(sent="true"),
+            "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
+            "$('Format Alert').item.json.alert.threshold_pct] }}",
+        ),
+        postgres_query(
+            wf,
+            "Release Claim",
+            (1320, 500),
+            FINISH_SQL.format(sent="false"),
+            "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
+            "$('Format Alert').item.json.alert.threshold_pct] }}",
+        ),
+        node(
+            wf,
+            "Slack Post Failed",
+            "n8n-nodes-base.stopAndError",
+            1,
+            (1540, 500),
+            {"errorMessage": "Token Tracking: posting a budget alert to Slack failed; the alert stays due and is retried by the next run"},
+        ),
     ]
     connections = connect(
-        ("Every Hour", "Usage Settings"), ("Usage Settings", "Time Window"), ("Time Window", "Anthropic Enabled?"),
-        ("Anthropic Enabled?", "Anthropic Usage", 0), ("Anthropic Enabled?", "OpenAI Enabled?", 1),
-        ("Anthropic Usage", "Anthropic Cost"), ("Anthropic Cost", "OpenAI Enabled?"),
-        ("OpenAI Enabled?", "OpenAI Usage", 0), ("OpenAI Enabled?", "Normalise Usage", 1),
-        ("OpenAI Usage", "OpenAI Cost"), ("OpenAI Cost", "Normalise Usage"),
+        ("Every Hour", "Usage Settings"),
+        ("Usage Settings", "Time Window"),
+        ("Time Window", "Anthropic Enabled?"),
+        ("Anthropic Enabled?", "Anthropic Usage", 0),
+        ("Anthropic Enabled?", "OpenAI Enabled?", 1),
+        ("Anthropic Usage", "Anthropic Cost"),
+        ("Anthropic Cost", "OpenAI Enabled?"),
+        ("OpenAI Enabled?", "OpenAI Usage", 0),
+        ("OpenAI Enabled?", "Normalise Usage", 1),
+        ("OpenAI Usage", "OpenAI Cost"),
+        ("OpenAI Cost", "Normalise Usage"),
         ("Normalise Usage", "Upsert Provider Usage"),
-        ("Every 5 Minutes", "Alert Settings"), ("Alert Settings", "Slack Configured?"),
+        ("Every 5 Minutes", "Alert Settings"),
+        ("Alert Settings", "Slack Configured?"),
         ("Slack Configured?", "Claim Budget Alerts", 0),
-        ("Claim Budget Alerts", "Format Alert"), ("Format Alert", "Post to Slack"),
-        ("Post to Slack", "Mark Sent", 0), ("Post to Slack", "Release Claim", 1),
+        ("Claim Budget Alerts", "Format Alert"),
+        ("Format Alert", "Post to Slack"),
+        ("Post to Slack", "Mark Sent", 0),
+        ("Post to Slack", "Release Claim", 1),
         ("Release Claim", "Slack Post Failed"),
     )
     return {
         "name": TRACKER_WORKFLOW_NAME,
         "nodes": nodes,
         "connections": connections,
-        "settings": {"executionOrder": "v1", "timezone": "UTC", "saveDataSuccessExecution": "all",
-                     "saveDataErrorExecution": "all"},
+        "settings": {"executionOrder": "v1", "timezone": "UTC", "saveDataSuccessExecution": "all", "saveDataErrorExecution": "all"},
     }
 
 

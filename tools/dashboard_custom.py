@@ -93,8 +93,7 @@ def default_path(files_dir: Path) -> Path:
     found = [files_dir / ("grafana-dashboard.custom" + ext) for ext in (".yml", ".yaml", ".json")]
     existing = [p for p in found if p.exists()]
     if len(existing) > 1:
-        raise CustomizationError("more than one customisation file: %s; keep one"
-                                 % ", ".join(str(p) for p in existing))
+        raise CustomizationError("more than one customisation file: %s; keep one" % ", ".join(str(p) for p in existing))
     return existing[0] if existing else found[0]
 
 
@@ -113,8 +112,7 @@ def load(path: Path) -> dict:
         raise CustomizationError("%s must hold a mapping with %s" % (path, ", ".join(SECTIONS)))
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise CustomizationError("%s: unknown section(s) %s; the sections are %s"
-                                 % (path, ", ".join(unknown), ", ".join(SECTIONS)))
+        raise CustomizationError("%s: unknown section(s) %s; the sections are %s" % (path, ", ".join(unknown), ", ".join(SECTIONS)))
     if not isinstance(data.get("dashboard") or {}, dict):
         raise CustomizationError("%s: 'dashboard' must be a mapping of dashboard fields" % path)
     if not isinstance(data.get("panel_overrides") or {}, dict):
@@ -140,8 +138,7 @@ _Dumper.add_representer(str, _str_block)
 def render(custom: dict, path: Path) -> str:
     if path.suffix == ".json":
         return json.dumps(custom, indent=2, ensure_ascii=False) + "\n"
-    return HEADER + yaml.dump(custom, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120,
-                              default_flow_style=False)
+    return HEADER + yaml.dump(custom, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
 
 
 # ----------------------------------------------------------------------------------------------- applying
@@ -170,9 +167,10 @@ def apply(model: dict, custom: dict, warn=None) -> dict:
     titles = [p.get("title") for p in model["panels"]]
     unknown = [t for t in overrides if t not in titles]
     if unknown:
-        raise CustomizationError("panel_overrides name panels the generator does not make: %s (renamed or removed "
-                                 "in tools/build_dashboard.py? move the change to the new title)"
-                                 % ", ".join(repr(t) for t in unknown))
+        raise CustomizationError(
+            "panel_overrides name panels the generator does not make: %s (renamed or removed "
+            "in tools/build_dashboard.py? move the change to the new title)" % ", ".join(repr(t) for t in unknown)
+        )
     panels = []
     for panel in model["panels"]:
         if panel.get("title") not in overrides:
@@ -185,8 +183,7 @@ def apply(model: dict, custom: dict, warn=None) -> dict:
         if panel.get("id") in taken or not isinstance(panel.get("id"), int):
             new_id = max(taken | {0}) + 1
             if "id" in panel:
-                warn("panel %r: id %s is taken by a generated panel; it gets id %d" % (panel.get("title"),
-                                                                                       panel.get("id"), new_id))
+                warn("panel %r: id %s is taken by a generated panel; it gets id %d" % (panel.get("title"), panel.get("id"), new_id))
             panel["id"] = new_id
         taken.update(_ids([panel]))
         panels.append(panel)
@@ -212,8 +209,7 @@ def adopt(generated: dict, exported: dict) -> dict:
     """
     base, live = comparable(generated), comparable(exported)
     custom = {}
-    top = difference(dict((k, v) for k, v in base.items() if k != "panels"),
-                     dict((k, v) for k, v in live.items() if k != "panels"))
+    top = difference(dict((k, v) for k, v in base.items() if k != "panels"), dict((k, v) for k, v in live.items() if k != "panels"))
     if top:
         custom["dashboard"] = top
     live_by_id = dict((p.get("id"), p) for p in live.get("panels") or [] if isinstance(p, dict))
@@ -241,8 +237,7 @@ def mismatch(generated_with_custom: dict, exported: dict) -> list[str]:
     ids_a = [p.get("id") for p in a.get("panels") or []]
     ids_b = [p.get("id") for p in b.get("panels") or []]
     if ids_a != ids_b:
-        problems.append("panel order (regenerated %s, exported %s; panels are ordered by gridPos y, x)"
-                        % (ids_a, ids_b))
+        problems.append("panel order (regenerated %s, exported %s; panels are ordered by gridPos y, x)" % (ids_a, ids_b))
     elif a.get("panels") != b.get("panels"):
         problems.append("panels")
     return problems

@@ -5,6 +5,7 @@ pipe this source through ``python3 -c``. The admin password is read from the ser
 (never passed on a command line, so it never shows in test output or ``ps``). Prints one JSON document:
 {"<path>": {"status": N, "body": <decoded JSON or text>}, ...}.
 """
+
 import base64
 import json
 import os

@@ -12,7 +12,7 @@ class ModuleDocFragment(object):
     # (or any POSIX host that reaches PostgreSQL / Grafana). Use together with
     # ansible.builtin.action_common_attributes, which describes these attributes; a module may still
     # override one of them (for example to add details).
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 attributes:
   check_mode:
     support: full
@@ -20,4 +20,4 @@ attributes:
     support: full
   platform:
     platforms: posix
-'''
+"""

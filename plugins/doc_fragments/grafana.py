@@ -9,7 +9,7 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # Connection options shared by every grafana_* module (see plugins/module_utils/_grafana_client.py).
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   url:
     description:
@@ -79,4 +79,4 @@ options:
 notes:
   - Secrets (O(url_password), O(token) and every secret option of a module) never appear in results,
     diffs or error messages; error messages name the action, the object, the HTTP status and Grafana's C(message).
-'''
+"""

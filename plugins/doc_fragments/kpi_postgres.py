@@ -11,7 +11,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # Connection options shared by every kpi_* PostgreSQL module
     # (plugins/module_utils/_kpi_postgres.py kpi_postgres_argument_spec()).
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   login_host:
     description:
@@ -64,4 +64,4 @@ notes:
     at once create a row only once.
   - Set these options once for all kpi_* modules with C(module_defaults) and the
     C(group/cx_catalyst.kpi_dashboard.postgres) action group.
-'''
+"""

@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     # Connection options shared by every n8n_* module that uses the public API
     # (see plugins/module_utils/_n8n_client.py).
-    DOCUMENTATION = r'''
+    DOCUMENTATION = r"""
 options:
   url:
     description:
@@ -54,4 +54,4 @@ options:
 notes:
   - The API key and every secret option never appear in results, diffs or error messages; error messages name the
     action, the object, the HTTP status and n8n's C(message).
-'''
+"""

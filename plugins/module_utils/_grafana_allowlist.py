@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Grafana Cloud's Allowlist API (docs/grafana-cloud-allowlist.md): the one client of that API.
 
@@ -40,8 +41,7 @@ def parse(text, service, direction, region=None):
         doc = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise AllowlistError("the answer is not JSON (%s)" % exc)
-    if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict) or \
-            not isinstance(doc.get("services"), dict):
+    if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict) or not isinstance(doc.get("services"), dict):
         raise AllowlistError("the answer has no 'metadata' and 'services' objects")
     version = doc["metadata"].get("schemaVersion")
     if version != SCHEMA_VERSION:
@@ -50,8 +50,7 @@ def parse(text, service, direction, region=None):
         raise AllowlistError("metadata.region is %r, expected %r" % (doc["metadata"].get("region"), region))
     entry = doc["services"].get(service)
     if not isinstance(entry, dict):
-        raise AllowlistError("services.%s is missing (services listed: %s)"
-                             % (service, ", ".join(sorted(doc["services"])) or "none"))
+        raise AllowlistError("services.%s is missing (services listed: %s)" % (service, ", ".join(sorted(doc["services"])) or "none"))
     if entry.get("direction") != direction:
         raise AllowlistError("services.%s.direction is %r, expected %r" % (service, entry.get("direction"), direction))
     cidrs = entry.get("ipv4")

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one Grafana HTTP client of the collection.
 
@@ -28,6 +29,7 @@ from urllib.parse import quote, unquote
 
 try:
     import requests
+
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by require_requests()
@@ -53,8 +55,7 @@ def grafana_argument_spec():
     return dict(
         url=dict(type="str", required=True, aliases=["grafana_url"], fallback=(env_fallback, ["GRAFANA_URL"])),
         url_username=dict(type="str", aliases=["grafana_user"], fallback=(env_fallback, ["GRAFANA_USER"])),
-        url_password=dict(type="str", no_log=True, aliases=["grafana_password"],
-                          fallback=(env_fallback, ["GRAFANA_PASSWORD"])),
+        url_password=dict(type="str", no_log=True, aliases=["grafana_password"], fallback=(env_fallback, ["GRAFANA_PASSWORD"])),
         token=dict(type="str", no_log=True, aliases=["grafana_api_key"], fallback=(env_fallback, ["GRAFANA_TOKEN"])),
         org_id=dict(type="int", default=1),
         validate_certs=dict(type="bool", default=True),
@@ -75,9 +76,13 @@ def grafana_module(options, mutually_exclusive=(), **kwargs):
     """AnsibleModule with the shared connection options and their constraints plus the module's ``options``."""
     argument_spec = grafana_argument_spec()
     argument_spec.update(options)
-    return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                         mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + list(mutually_exclusive),
-                         required_together=GRAFANA_REQUIRED_TOGETHER, **kwargs)
+    return AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=GRAFANA_MUTUALLY_EXCLUSIVE + list(mutually_exclusive),
+        required_together=GRAFANA_REQUIRED_TOGETHER,
+        **kwargs,
+    )
 
 
 def check_uid(module, name="uid", allow_empty=False):
@@ -196,8 +201,7 @@ class GrafanaClient(object):
         return re.sub(r"(https?://)[^/@\s]+@", r"\1" + REDACTED + "@", text)
 
     # ------------------------------------------------------------------ requests
-    def request(self, method, path, action, obj, json_body=None, params=None, headers=None,
-                expected=(200,), missing_ok=False, retry_post=False, want=dict):
+    def request(self, method, path, action, obj, json_body=None, params=None, headers=None, expected=(200,), missing_ok=False, retry_post=False, want=dict):
         """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
 
         ``action`` and ``obj`` only build the error message, e.g. ``read`` / ``datasource 'pg'``.
@@ -217,20 +221,18 @@ class GrafanaClient(object):
             attempt += 1
             self.request_count += 1
             try:
-                resp = self.session.request(method, url, json=json_body, params=params, headers=headers,
-                                            timeout=self.timeout)
+                resp = self.session.request(method, url, json=json_body, params=params, headers=headers, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
                 before_send = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError)
-                    and not isinstance(exc, requests.exceptions.ReadTimeout))
+                    isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout)
+                )
                 may_retry = retryable_read or (method in IDEMPOTENT_WRITES and before_send)
                 if may_retry and attempt <= self.retries:
                     self._backoff(attempt)
                     continue
                 raise GrafanaError(self._fail_msg(action, obj, None, self._describe_exception(exc), attempt))
             status = resp.status_code
-            retry_set = RETRY_STATUS_READ if retryable_read else (
-                RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
+            retry_set = RETRY_STATUS_READ if retryable_read else (RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
             if status in retry_set and attempt <= self.retries:
                 self._backoff(attempt)
                 continue
@@ -238,8 +240,7 @@ class GrafanaClient(object):
             if status == 404 and missing_ok:
                 return None
             if status not in expected:
-                raise GrafanaError(self._fail_msg(action, obj, status, grafana_message(body), attempt),
-                                   status=status, body=body)
+                raise GrafanaError(self._fail_msg(action, obj, status, grafana_message(body), attempt), status=status, body=body)
             self._check_answer(resp, body, method, path, action, obj, want)
             return body
 
@@ -266,17 +267,18 @@ class GrafanaClient(object):
         if isinstance(body, str) and not _is_json(resp):
             ctype = resp.headers.get("Content-Type") or "no Content-Type"
             start = " ".join(body.split())[:80]
-            what = "an HTML page" if "html" in ctype.lower() or start.lower().startswith(("<!doctype", "<html")) \
-                else "a non-JSON answer"
-            detail = ("%s %s answered HTTP %s with %s (%s, starting '%s'), but %s from Grafana's HTTP API was "
-                      "expected: check that url (%s) is Grafana's base URL (not a login page, an SSO proxy or "
-                      "another service)" % (method, path, resp.status_code, what, ctype, start, kind,
-                                            self.base_url))
+            what = "an HTML page" if "html" in ctype.lower() or start.lower().startswith(("<!doctype", "<html")) else "a non-JSON answer"
+            detail = (
+                "%s %s answered HTTP %s with %s (%s, starting '%s'), but %s from Grafana's HTTP API was "
+                "expected: check that url (%s) is Grafana's base URL (not a login page, an SSO proxy or "
+                "another service)" % (method, path, resp.status_code, what, ctype, start, kind, self.base_url)
+            )
             raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
         if want is not None and not isinstance(body, want):
-            detail = ("%s %s answered HTTP %s with a JSON %s, but %s was expected: check that url (%s) is Grafana's "
-                      "base URL and that its version is supported" % (method, path, resp.status_code,
-                                                                      type(body).__name__, kind, self.base_url))
+            detail = (
+                "%s %s answered HTTP %s with a JSON %s, but %s was expected: check that url (%s) is Grafana's "
+                "base URL and that its version is supported" % (method, path, resp.status_code, type(body).__name__, kind, self.base_url)
+            )
             raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
 
     def _describe_exception(self, exc):
@@ -292,8 +294,10 @@ class GrafanaClient(object):
         msg = "Grafana: failed to %s %s" % (action, obj)
         if status is not None:
             msg += ": HTTP %s" % status
-            hint = {401: "authentication failed (check url_username/url_password or token)",
-                    403: "permission denied (the user or token lacks the required role)"}.get(status)
+            hint = {
+                401: "authentication failed (check url_username/url_password or token)",
+                403: "permission denied (the user or token lacks the required role)",
+            }.get(status)
             if hint:
                 msg += " (%s)" % hint
         if detail:
@@ -312,8 +316,10 @@ class GrafanaClient(object):
         if self.get(path, "read", obj, missing_ok=True) is not None:
             return True
         if self.module.check_mode:
-            self.module.warn("check mode: %s does not exist (yet); the change is reported as if an earlier task "
-                             "of this run created it. A real run fails unless it exists by then." % obj)
+            self.module.warn(
+                "check mode: %s does not exist (yet); the change is reported as if an earlier task "
+                "of this run created it. A real run fails unless it exists by then." % obj
+            )
             return False
         raise GrafanaError(fail_msg)
 
@@ -340,14 +346,12 @@ class GrafanaClient(object):
         in an error (discovery is the first request of the run, so a wrong base URL shows up here).
         """
         if self._apis is None:
-            body = self.get("/apis", "discover Grafana's /apis API groups for", obj or "the API",
-                            missing_ok=True, want=None)
+            body = self.get("/apis", "discover Grafana's /apis API groups for", obj or "the API", missing_ok=True, want=None)
             groups = {}
             if isinstance(body, dict):
                 for item in body.get("groups") or []:
                     if isinstance(item, dict):
-                        groups[item.get("name")] = [v.get("version") for v in item.get("versions") or []
-                                                    if isinstance(v, dict)]
+                        groups[item.get("name")] = [v.get("version") for v in item.get("versions") or [] if isinstance(v, dict)]
             self._apis = groups
         if self._apis_refused:
             return None
@@ -365,7 +369,7 @@ class GrafanaClient(object):
 
     def version_at_least(self, *wanted):
         version = self.version()
-        return version is None or tuple(version[:len(wanted)]) >= tuple(wanted)
+        return version is None or tuple(version[: len(wanted)]) >= tuple(wanted)
 
 
 def _is_json(resp):
@@ -399,8 +403,10 @@ def check_path(path, action="send", obj="a request"):
                 bad = True
                 break
     if bad:
-        raise GrafanaError("Grafana: refusing to %s %s: the URL path %r would leave the API endpoint it names "
-                           "(a uid or name with '/', '..', '\\', '?' or '#'); nothing was sent" % (action, obj, text))
+        raise GrafanaError(
+            "Grafana: refusing to %s %s: the URL path %r would leave the API endpoint it names "
+            "(a uid or name with '/', '..', '\\', '?' or '#'); nothing was sent" % (action, obj, text)
+        )
 
 
 def path_quote(text):
@@ -435,8 +441,7 @@ def secret_hash(secrets, salt=None, iterations=HASH_ITERATIONS):
         salt = os.urandom(16)
     canonical = json.dumps(secrets, sort_keys=True, separators=(",", ":")).encode("utf-8")
     digest = hashlib.pbkdf2_hmac("sha256", canonical, salt, iterations)
-    return "%s$%d$%s$%s" % (HASH_SCHEME, iterations, base64.b64encode(salt).decode("ascii"),
-                            base64.b64encode(digest).decode("ascii"))
+    return "%s$%d$%s$%s" % (HASH_SCHEME, iterations, base64.b64encode(salt).decode("ascii"), base64.b64encode(digest).decode("ascii"))
 
 
 def secret_hash_matches(secrets, stored):

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Dashboard JSON helpers shared by grafana_dashboard and grafana_dashboard_verify (no HTTP here)."""
 
@@ -41,8 +42,7 @@ def load_content(path, content):
             raise DashboardInputError("dashboard %s is not valid JSON: %s" % (source, exc))
     else:
         data = deep_copy(text)
-    if isinstance(data, dict) and isinstance(data.get("dashboard"), dict) and "panels" not in data \
-            and "title" not in data:
+    if isinstance(data, dict) and isinstance(data.get("dashboard"), dict) and "panels" not in data and "title" not in data:
         data = deep_copy(data["dashboard"])
     if not isinstance(data, dict):
         raise DashboardInputError("dashboard %s must be a JSON object, got %s" % (source, type(data).__name__))
@@ -65,15 +65,15 @@ def build_mapping(dashboard, ds_uid, ds_map):
         name = item.get("name")
         uid = ds_map.get(name, ds_uid)
         if not uid:
-            raise DashboardInputError("dashboard input '%s' (data source %s) has no mapping: set datasource_uid or "
-                                      "datasource_map['%s']" % (name, item.get("pluginId") or "?", name))
+            raise DashboardInputError(
+                "dashboard input '%s' (data source %s) has no mapping: set datasource_uid or datasource_map['%s']" % (name, item.get("pluginId") or "?", name)
+            )
         mapping[name] = (uid, item.get("pluginId"))
     for name in sorted(set(PLACEHOLDER_RE.findall(json.dumps(dashboard)))):
         if name not in mapping:
             uid = ds_map.get(name, ds_uid)
             if not uid:
-                raise DashboardInputError("dashboard references ${%s} but it has no mapping: set datasource_uid or "
-                                          "datasource_map['%s']" % (name, name))
+                raise DashboardInputError("dashboard references ${%s} but it has no mapping: set datasource_uid or datasource_map['%s']" % (name, name))
             mapping[name] = (uid, None)
     for name, uid in ds_map.items():
         mapping.setdefault(name, (uid, None))
@@ -172,8 +172,7 @@ def export_sections(dashboard, used_inputs, previous, grafana_version):
             inputs.append(old_inputs[name])
         else:
             plugin = used_inputs[name] or "postgres"
-            inputs.append({"name": name, "label": name, "description": "", "type": "datasource",
-                           "pluginId": plugin, "pluginName": plugin})
+            inputs.append({"name": name, "label": name, "description": "", "type": "datasource", "pluginId": plugin, "pluginName": plugin})
     old_requires = [r for r in previous.get("__requires") or [] if isinstance(r, dict)]
     requires = [r for r in old_requires if r.get("type") != "panel"]
     if not any(r.get("type") == "grafana" for r in requires):

@@ -33,23 +33,23 @@ except ImportError:  # pragma: no cover - exercised only on hosts without psycop
     psycopg2 = None
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 
-SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
-REDACTED = '********'
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+REDACTED = "********"
 # Money columns are numeric(14,4): compare desired and stored values at that scale.
-MONEY_QUANTUM = Decimal('0.0001')
+MONEY_QUANTUM = Decimal("0.0001")
 
 
 def kpi_postgres_argument_spec():
     """The connection options every kpi_* module accepts (documented in the kpi_postgres doc fragment)."""
     return dict(
-        login_host=dict(type='str', default='localhost'),
-        login_port=dict(type='int', default=5432),
-        login_db=dict(type='str', required=True, aliases=['db']),
-        login_user=dict(type='str', default='postgres'),
-        login_password=dict(type='str', no_log=True),
-        ssl_mode=dict(type='str', default='prefer', choices=SSL_MODES),
-        ca_cert=dict(type='path', aliases=['ssl_rootcert']),
-        connect_timeout=dict(type='int', default=10),
+        login_host=dict(type="str", default="localhost"),
+        login_port=dict(type="int", default=5432),
+        login_db=dict(type="str", required=True, aliases=["db"]),
+        login_user=dict(type="str", default="postgres"),
+        login_password=dict(type="str", no_log=True),
+        ssl_mode=dict(type="str", default="prefer", choices=SSL_MODES),
+        ca_cert=dict(type="path", aliases=["ssl_rootcert"]),
+        connect_timeout=dict(type="int", default=10),
     )
 
 
@@ -62,54 +62,54 @@ def kpi_module(options, **kwargs):
 
 def exit_with_diff(module, before, after, changed=None, **result):
     """Exit with ``result``; ``changed`` defaults to before != after; the diff is added in diff mode."""
-    result['changed'] = before != after if changed is None else changed
+    result["changed"] = before != after if changed is None else changed
     if module._diff:
-        result['diff'] = dict(before=before, after=after)
+        result["diff"] = dict(before=before, after=after)
     module.exit_json(**result)
 
 
 def redact(text, secrets):
     """Return ``text`` with every secret value and any ``password=...`` DSN fragment replaced."""
-    text = to_text(text, errors='surrogate_or_replace')
+    text = to_text(text, errors="surrogate_or_replace")
     for secret in secrets:
         if secret:
             text = text.replace(to_text(secret), REDACTED)
-    return re.sub(r'(password\s*=\s*)(\'[^\']*\'|\S+)', r'\1' + REDACTED, text, flags=re.IGNORECASE)
+    return re.sub(r"(password\s*=\s*)(\'[^\']*\'|\S+)", r"\1" + REDACTED, text, flags=re.IGNORECASE)
 
 
 def connection_kwargs(params):
     """libpq keyword arguments built from module params (never a DSN string, so nothing to leak)."""
     kwargs = dict(
-        host=params['login_host'],
-        port=params['login_port'],
-        dbname=params['login_db'],
-        user=params['login_user'],
-        sslmode=params['ssl_mode'],
-        connect_timeout=params['connect_timeout'],
-        application_name='cx_catalyst.kpi_dashboard',
+        host=params["login_host"],
+        port=params["login_port"],
+        dbname=params["login_db"],
+        user=params["login_user"],
+        sslmode=params["ssl_mode"],
+        connect_timeout=params["connect_timeout"],
+        application_name="cx_catalyst.kpi_dashboard",
     )
-    if params.get('login_password'):
-        kwargs['password'] = params['login_password']
-    if params.get('ca_cert'):
-        kwargs['sslrootcert'] = params['ca_cert']
+    if params.get("login_password"):
+        kwargs["password"] = params["login_password"]
+    if params.get("ca_cert"):
+        kwargs["sslrootcert"] = params["ca_cert"]
     return kwargs
 
 
 def pg_error_text(exc):
     """First meaningful line(s) of a psycopg2 error, with SQLSTATE when the server sent one."""
     text = to_native(exc).strip()
-    code = getattr(exc, 'pgcode', None)
+    code = getattr(exc, "pgcode", None)
     if code:
-        text = '%s (SQLSTATE %s)' % (text, code)
+        text = "%s (SQLSTATE %s)" % (text, code)
     return text
 
 
 def check_connection_params(params):
     """Raise ValueError for connection options that are wrong before we even try."""
-    if not 1 <= params['login_port'] <= 65535:
-        raise ValueError('login_port must be between 1 and 65535, got %s' % params['login_port'])
-    if params['connect_timeout'] < 1:
-        raise ValueError('connect_timeout must be at least 1 second, got %s' % params['connect_timeout'])
+    if not 1 <= params["login_port"] <= 65535:
+        raise ValueError("login_port must be between 1 and 65535, got %s" % params["login_port"])
+    if params["connect_timeout"] < 1:
+        raise ValueError("connect_timeout must be at least 1 second, got %s" % params["connect_timeout"])
 
 
 class KpiDb:
@@ -125,7 +125,7 @@ class KpiDb:
         self.conn = conn
         self.check_mode = module.check_mode
         self.queries = []
-        self.secrets = [module.params.get('login_password')]
+        self.secrets = [module.params.get("login_password")]
 
     def _mogrify(self, sql, params):
         with self.conn.cursor() as cur:
@@ -149,7 +149,7 @@ class KpiDb:
         Not taken in check mode, which writes nothing."""
         if not self.check_mode:
             with self.conn.cursor() as cur:
-                cur.execute('SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))', ('cx_catalyst.kpi:' + name,))
+                cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("cx_catalyst.kpi:" + name,))
 
     def table_missing_in_check_mode(self, table):
         """True when, in check mode only, ``table`` does not exist yet (a first run's kpi_schema would create
@@ -157,10 +157,9 @@ class KpiDb:
         table stays an error."""
         if not self.check_mode:
             return False
-        if self.read_one('SELECT to_regclass(%s) IS NOT NULL AS present', (table,))['present']:
+        if self.read_one("SELECT to_regclass(%s) IS NOT NULL AS present", (table,))["present"]:
             return False
-        self.module.warn('table %s does not exist yet; check mode assumes it is empty (kpi_schema creates it)'
-                         % table)
+        self.module.warn("table %s does not exist yet; check mode assumes it is empty (kpi_schema creates it)" % table)
         return True
 
     def write(self, sql, params=None):
@@ -194,27 +193,26 @@ class KpiDb:
         self.abort()
         self.close()
         cause = pg_error_text(exc) if psycopg2 is not None and isinstance(exc, psycopg2.Error) else to_native(exc)
-        self.module.fail_json(msg=redact('could not %s: %s' % (action, cause), self.secrets), queries=self.queries)
+        self.module.fail_json(msg=redact("could not %s: %s" % (action, cause), self.secrets), queries=self.queries)
 
 
 def connect(module):
     """Open the connection for ``module`` (autocommit off, READ COMMITTED) or fail with a clear message."""
     if psycopg2 is None:
-        module.fail_json(msg=missing_required_lib('psycopg2'), exception=PSYCOPG2_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
     params = module.params
     try:
         check_connection_params(params)
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
-    where = '%s@%s:%s/%s' % (params['login_user'], params['login_host'], params['login_port'], params['login_db'])
+    where = "%s@%s:%s/%s" % (params["login_user"], params["login_host"], params["login_port"], params["login_db"])
     try:
         conn = psycopg2.connect(**connection_kwargs(params))
     except psycopg2.Error as exc:
         detail = pg_error_text(exc)
-        if 'timeout expired' in detail:
-            detail += ' (no answer within connect_timeout=%ss)' % params['connect_timeout']
-        module.fail_json(msg=redact('could not connect to PostgreSQL as %s: %s' % (where, detail),
-                                    [params.get('login_password')]))
+        if "timeout expired" in detail:
+            detail += " (no answer within connect_timeout=%ss)" % params["connect_timeout"]
+        module.fail_json(msg=redact("could not connect to PostgreSQL as %s: %s" % (where, detail), [params.get("login_password")]))
     conn.autocommit = False
     return KpiDb(module, conn)
 
@@ -228,29 +226,29 @@ def to_decimal(value, name, minimum=None, quantum=None, digits=None):
     same way, never with a bare ``decimal.InvalidOperation``.
     """
     if isinstance(value, bool):
-        raise ValueError('%s must be a number, got %r' % (name, value))
+        raise ValueError("%s must be a number, got %r" % (name, value))
     try:
         number = Decimal(to_text(value).strip())
     except (InvalidOperation, TypeError, ValueError):
-        raise ValueError('%s must be a number, got %r' % (name, value))
+        raise ValueError("%s must be a number, got %r" % (name, value))
     if not number.is_finite():
-        raise ValueError('%s must be a finite number, got %r' % (name, value))
+        raise ValueError("%s must be a finite number, got %r" % (name, value))
     if minimum is not None and number < minimum:
-        raise ValueError('%s must be >= %s, got %s' % (name, minimum, value))
+        raise ValueError("%s must be >= %s, got %s" % (name, minimum, value))
     if digits is not None:
         precision, scale = digits
         limit = Decimal(10) ** (precision - scale)
         if abs(number) >= limit:
-            raise ValueError('%s is out of range: it must be %s and below %s (at most %d digits before the decimal '
-                             'point and %d after, column type numeric(%d,%d)), got %s'
-                             % (name, 'at least %s' % minimum if minimum is not None else 'above -%s' % limit,
-                                limit, precision - scale, scale, precision, scale, value))
+            raise ValueError(
+                "%s is out of range: it must be %s and below %s (at most %d digits before the decimal "
+                "point and %d after, column type numeric(%d,%d)), got %s"
+                % (name, "at least %s" % minimum if minimum is not None else "above -%s" % limit, limit, precision - scale, scale, precision, scale, value)
+            )
     if quantum is not None:
         try:
             number = number.quantize(quantum, rounding=ROUND_HALF_UP)
         except InvalidOperation:
-            raise ValueError('%s has too many digits: at most 28 significant digits are supported, got %s'
-                             % (name, value))
+            raise ValueError("%s has too many digits: at most 28 significant digits are supported, got %s" % (name, value))
     return number
 
 
@@ -270,7 +268,7 @@ def jsonable(value):
     if isinstance(value, Decimal):
         # integral values print without a trailing '.0000' so diffs read naturally
         return int(value) if value == value.to_integral_value() else float(value)
-    if hasattr(value, 'isoformat'):
+    if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
 
@@ -298,6 +296,6 @@ def parse_date(value, name):
     if value is None or isinstance(value, datetime.date):
         return value
     try:
-        return datetime.datetime.strptime(to_text(value).strip(), '%Y-%m-%d').date()
+        return datetime.datetime.strptime(to_text(value).strip(), "%Y-%m-%d").date()
     except ValueError:
-        raise ValueError('%s must be a date in the form YYYY-MM-DD, got %r' % (name, value))
+        raise ValueError("%s must be a date in the form YYYY-MM-DD, got %r" % (name, value))

@@ -36,12 +36,10 @@ REPORT_KINDS = ("daily", "weekly", "monthly")
 UTC = datetime.timezone.utc
 A4_LANDSCAPE_IN = (11.69, 8.27)
 PNG_DPI = 100
-PAGE_UNITS = 27          # dashboard grid units (gridPos.h) one page holds below the header
+PAGE_UNITS = 27  # dashboard grid units (gridPos.h) one page holds below the header
 MACRO_RE = re.compile(r"\$(__[A-Za-z]+)\(([^)]*)\)")
-COLORS = {"green": "#56A64B", "orange": "#FF9830", "red": "#E02F44", "blue": "#3274D9", "yellow": "#F2CC0C",
-          "amber": "#FF9830", "track": "#8E8E8E"}
-SERIES_COLORS = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0",
-                 "#508642", "#CCA300", "#447EBC", "#C15C17"]
+COLORS = {"green": "#56A64B", "orange": "#FF9830", "red": "#E02F44", "blue": "#3274D9", "yellow": "#F2CC0C", "amber": "#FF9830", "track": "#8E8E8E"}
+SERIES_COLORS = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0", "#508642", "#CCA300", "#447EBC", "#C15C17"]
 
 
 class ReportError(Exception):
@@ -49,6 +47,7 @@ class ReportError(Exception):
 
 
 # ----------------------------------------------------------------------------------------------- windows
+
 
 class Window(object):
     """A closed range of calendar days ``start`` .. ``end`` (inclusive) with a label."""
@@ -93,23 +92,29 @@ def report_windows(kind, today):
     if kind == "daily":
         day = today - datetime.timedelta(days=1)
         before = day - datetime.timedelta(days=1)
-        return ("daily/%s" % day.isoformat(), Window(day, day, day.strftime("%a %d %b %Y")),
-                Window(before, before, before.strftime("%a %d %b %Y")), Window(today, today, "today so far"))
+        return (
+            "daily/%s" % day.isoformat(),
+            Window(day, day, day.strftime("%a %d %b %Y")),
+            Window(before, before, before.strftime("%a %d %b %Y")),
+            Window(today, today, "today so far"),
+        )
     if kind == "weekly":
         monday = today - datetime.timedelta(days=today.weekday() + 7)
         prev = monday - datetime.timedelta(days=7)
         year, week, _weekday = monday.isocalendar()
         pyear, pweek, _weekday = prev.isocalendar()
-        return ("weekly/%d-W%02d" % (year, week),
-                Window(monday, monday + datetime.timedelta(days=6), "ISO week %d-W%02d" % (year, week)),
-                Window(prev, prev + datetime.timedelta(days=6), "ISO week %d-W%02d" % (pyear, pweek)), None)
+        return (
+            "weekly/%d-W%02d" % (year, week),
+            Window(monday, monday + datetime.timedelta(days=6), "ISO week %d-W%02d" % (year, week)),
+            Window(prev, prev + datetime.timedelta(days=6), "ISO week %d-W%02d" % (pyear, pweek)),
+            None,
+        )
     if kind == "monthly":
         last = today.replace(day=1) - datetime.timedelta(days=1)
         first = last.replace(day=1)
         plast = first - datetime.timedelta(days=1)
         pfirst = plast.replace(day=1)
-        return ("monthly/%s" % first.strftime("%Y-%m"), Window(first, last, first.strftime("%B %Y")),
-                Window(pfirst, plast, pfirst.strftime("%B %Y")), None)
+        return ("monthly/%s" % first.strftime("%Y-%m"), Window(first, last, first.strftime("%B %Y")), Window(pfirst, plast, pfirst.strftime("%B %Y")), None)
     raise ReportError("unknown report kind %r (expected one of %s)" % (kind, ", ".join(REPORT_KINDS)))
 
 
@@ -146,10 +151,12 @@ def expand_macros(sql, window):
         if name == "__timeTo":
             return "'%s'" % t
         raise ReportError("macro $%s is not supported by the direct PostgreSQL source" % name)
+
     return MACRO_RE.sub(repl, sql)
 
 
 # ----------------------------------------------------------------------------------------------- results
+
 
 class Table(object):
     """Rows of one query: ``columns`` (names), ``types`` ('number', 'time', 'string', ...) and ``rows``."""
@@ -189,6 +196,7 @@ class PostgresSource(object):
 
     def run(self, sql, fmt, window):
         import psycopg2
+
         executed = expand_macros(sql, window)
         try:
             with self.conn.cursor() as cur:
@@ -215,16 +223,26 @@ class GrafanaSource(object):
         self.datasource_uid = datasource_uid
 
     def run(self, sql, fmt, window):
-        body = {"from": str(window.from_ms), "to": str(window.to_ms),
-                "queries": [{"refId": "A", "datasource": {"uid": self.datasource_uid}, "rawSql": sql,
-                             "format": fmt, "maxDataPoints": 1000, "intervalMs": 60000}]}
-        reply = self.client.request("POST", "/api/ds/query", "run a report query on", "data source '%s'"
-                                    % self.datasource_uid, json_body=body, expected=(200, 207, 400),
-                                    retry_post=True) or {}
+        body = {
+            "from": str(window.from_ms),
+            "to": str(window.to_ms),
+            "queries": [{"refId": "A", "datasource": {"uid": self.datasource_uid}, "rawSql": sql, "format": fmt, "maxDataPoints": 1000, "intervalMs": 60000}],
+        }
+        reply = (
+            self.client.request(
+                "POST",
+                "/api/ds/query",
+                "run a report query on",
+                "data source '%s'" % self.datasource_uid,
+                json_body=body,
+                expected=(200, 207, 400),
+                retry_post=True,
+            )
+            or {}
+        )
         result = (reply.get("results") or {}).get("A") if isinstance(reply, dict) else None
         if result is None:
-            raise ReportError("Grafana answered without a result: %s" % (reply.get("message") if isinstance(
-                reply, dict) else reply))
+            raise ReportError("Grafana answered without a result: %s" % (reply.get("message") if isinstance(reply, dict) else reply))
         if result.get("error"):
             raise ReportError("query failed in Grafana: %s" % result["error"])
         return [frame_to_table(frame) for frame in result.get("frames") or []]
@@ -237,8 +255,7 @@ def frame_to_table(frame):
     values = (frame.get("data") or {}).get("values") or []
     columns, types = [], []
     for field in fields:
-        name = ((field.get("config") or {}).get("displayNameFromDS")
-                or (field.get("labels") or {}).get("metric") or field.get("name"))
+        name = (field.get("config") or {}).get("displayNameFromDS") or (field.get("labels") or {}).get("metric") or field.get("name")
         labels = field.get("labels") or {}
         if labels and not (field.get("config") or {}).get("displayNameFromDS") and "metric" not in labels:
             name = "%s %s" % (field.get("name"), ", ".join("%s=%s" % kv for kv in sorted(labels.items())))
@@ -258,6 +275,7 @@ def frame_to_table(frame):
 
 
 # ----------------------------------------------------------------------------------------------- dashboard
+
 
 def load_dashboard(path=None, content=None):
     if content is None:
@@ -279,8 +297,7 @@ def dashboard_rows(dashboard):
     """[(row title, [panel, ...])] in dashboard order; panels inside collapsed rows included."""
     rows = []
     current = None
-    for panel in sorted(dashboard["panels"], key=lambda p: ((p.get("gridPos") or {}).get("y", 0),
-                                                            (p.get("gridPos") or {}).get("x", 0))):
+    for panel in sorted(dashboard["panels"], key=lambda p: ((p.get("gridPos") or {}).get("y", 0), (p.get("gridPos") or {}).get("x", 0))):
         if panel.get("type") == "row":
             current = (panel.get("title") or "", [])
             rows.append(current)
@@ -295,8 +312,11 @@ def dashboard_rows(dashboard):
 
 
 def panel_queries(panel):
-    return [(t.get("rawSql"), t.get("format") or "time_series") for t in panel.get("targets") or []
-            if isinstance(t, dict) and not t.get("hide") and (t.get("rawSql") or "").strip()]
+    return [
+        (t.get("rawSql"), t.get("format") or "time_series")
+        for t in panel.get("targets") or []
+        if isinstance(t, dict) and not t.get("hide") and (t.get("rawSql") or "").strip()
+    ]
 
 
 def uses_time_filter(panel):
@@ -304,10 +324,11 @@ def uses_time_filter(panel):
 
 
 def field_defaults(panel):
-    return ((panel.get("fieldConfig") or {}).get("defaults") or {})
+    return (panel.get("fieldConfig") or {}).get("defaults") or {}
 
 
 # ----------------------------------------------------------------------------------------------- numbers
+
 
 def to_decimal(value):
     if value is None:
@@ -426,10 +447,8 @@ SELECT budget_name, budget_type, period_start, period_end, tokens_used, token_li
 # (spec table, KPI, value column, unit, decimals, kpi_targets key or None = "Track")
 EXECUTIVE_KPIS = [
     ("Effectiveness", "Case Resolution Rate", "resolution_rate", "percent", 1, "resolution_rate"),
-    ("Effectiveness", "First Contact Resolution", "first_contact_resolution_rate", "percent", 1,
-     "first_contact_resolution_rate"),
-    ("Effectiveness", "AI Confidence Accuracy (pp off)", "ai_confidence_accuracy", "percent", 1,
-     "ai_confidence_accuracy"),
+    ("Effectiveness", "First Contact Resolution", "first_contact_resolution_rate", "percent", 1, "first_contact_resolution_rate"),
+    ("Effectiveness", "AI Confidence Accuracy (pp off)", "ai_confidence_accuracy", "percent", 1, "ai_confidence_accuracy"),
     ("Effectiveness", "Customer Satisfaction (CSAT)", "csat_avg", "none", 2, "csat_avg"),
     ("Efficiency", "Average Resolution Time", "avg_resolution_minutes", "minutes", 1, "avg_resolution_minutes"),
     ("Efficiency", "Self-Service Rate", "self_service_rate", "percent", 1, "self_service_rate"),
@@ -447,6 +466,7 @@ TARGET_TEXT = {"gt": "> %s", "lt": "< %s", "abs_lt": "\u00b1%s"}
 
 # ----------------------------------------------------------------------------------------------- collect
 
+
 class ReportData(object):
     """Everything the report prints, collected before anything is drawn."""
 
@@ -455,8 +475,8 @@ class ReportData(object):
         self.period, self.previous, self.extra = period, previous, extra
         self.dashboard = dashboard
         self.chart = chart_window(kind, period, previous)
-        self.rows = []            # [(row title, [PanelData])]
-        self.executive = None     # monthly: dict
+        self.rows = []  # [(row title, [PanelData])]
+        self.executive = None  # monthly: dict
         self.generated_at = None
 
 
@@ -466,9 +486,9 @@ class PanelData(object):
         self.title = panel.get("title") or ""
         self.type = panel.get("type")
         self.windowed = uses_time_filter(panel)
-        self.tables = []          # period results (one list entry per query)
-        self.previous = None      # stat: value in the previous window
-        self.extra = None         # stat (daily): value today so far
+        self.tables = []  # period results (one list entry per query)
+        self.previous = None  # stat: value in the previous window
+        self.extra = None  # stat (daily): value today so far
         self.error = None
 
     @property
@@ -538,15 +558,22 @@ def collect_executive(source, period, previous):
     for group, label, column, unit, decimals, target_key in EXECUTIVE_KPIS:
         target = targets.get(target_key) if target_key else None
         value = current.get(column)
-        entry = {"group": group, "kpi": label, "key": column, "unit": unit, "decimals": decimals,
-                 "value": value, "previous": before.get(column),
-                 "value_text": format_value(value, unit, decimals),
-                 "previous_text": format_value(before.get(column), unit, decimals),
-                 "change": change_text(value, before.get(column), unit)}
+        entry = {
+            "group": group,
+            "kpi": label,
+            "key": column,
+            "unit": unit,
+            "decimals": decimals,
+            "value": value,
+            "previous": before.get(column),
+            "value_text": format_value(value, unit, decimals),
+            "previous_text": format_value(before.get(column), unit, decimals),
+            "change": change_text(value, before.get(column), unit),
+        }
         if target is not None:
             entry["target_text"] = TARGET_TEXT.get(target["comparator"], "%s") % format_number(
-                target["target_value"], 0 if to_decimal(target["target_value"]) == to_decimal(
-                    target["target_value"]).to_integral_value() else 1)
+                target["target_value"], 0 if to_decimal(target["target_value"]) == to_decimal(target["target_value"]).to_integral_value() else 1
+            )
             entry["status"] = rag_status(value, target["comparator"], target["target_value"])
         else:
             entry["target_text"] = "track"
@@ -558,14 +585,14 @@ def collect_executive(source, period, previous):
         target = targets.get("token_utilization_pct")
         budget["status"] = rag_status(util, target["comparator"], target["target_value"]) if target else "track"
         exhaust = budget.get("projected_exhaustion_date")
-        budget["exhaustion_status"] = ("red" if budget.get("exhausts_before_period_end") else
-                                       ("green" if exhaust is None or budget.get("period_end") is None
-                                        else "green"))
-    return {"kpis": kpis, "budgets": budgets, "total_cases": current.get("total_cases"),
-            "previous_total_cases": before.get("total_cases")}
+        budget["exhaustion_status"] = (
+            "red" if budget.get("exhausts_before_period_end") else ("green" if exhaust is None or budget.get("period_end") is None else "green")
+        )
+    return {"kpis": kpis, "budgets": budgets, "total_cases": current.get("total_cases"), "previous_total_cases": before.get("total_cases")}
 
 
 # ----------------------------------------------------------------------------------------------- links
+
 
 def deep_link(grafana_url, dashboard, window):
     """The dashboard at the report's time range (UTC, whole days)."""
@@ -579,6 +606,7 @@ def deep_link(grafana_url, dashboard, window):
 
 # ----------------------------------------------------------------------------------------------- CSV
 
+
 def slug(text):
     return re.sub(r"[^a-z0-9]+", "-", (text or "panel").lower()).strip("-") or "panel"
 
@@ -587,8 +615,11 @@ def csv_cell(value):
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is not None and value.utcoffset() == datetime.timedelta(0) and \
-                (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        if (
+            value.tzinfo is not None
+            and value.utcoffset() == datetime.timedelta(0)
+            and (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0)
+        ):
             return value.date().isoformat()
         return value.isoformat()
     if isinstance(value, datetime.date):
@@ -612,17 +643,18 @@ def table_csv(tables):
 
 # ----------------------------------------------------------------------------------------------- drawing
 
+
 def _import_matplotlib():
     try:
         import matplotlib
     except ImportError:
-        raise ReportError("the report renderer needs matplotlib on the host (Debian: python3-matplotlib, "
-                          "PyPI: matplotlib)")
+        raise ReportError("the report renderer needs matplotlib on the host (Debian: python3-matplotlib, PyPI: matplotlib)")
     matplotlib.use("Agg")
-    matplotlib.rcParams["pdf.fonttype"] = 42   # TrueType text, so pdftotext and readers can extract it
+    matplotlib.rcParams["pdf.fonttype"] = 42  # TrueType text, so pdftotext and readers can extract it
     matplotlib.rcParams["font.size"] = 8
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+
     return plt, PdfPages
 
 
@@ -632,8 +664,7 @@ def _unit_suffix(unit):
 
 def _draw_error(ax, message):
     ax.axis("off")
-    ax.text(0.5, 0.5, "Query error: %s" % message[:120], ha="center", va="center", color=COLORS["red"],
-            wrap=True, transform=ax.transAxes)
+    ax.text(0.5, 0.5, "Query error: %s" % message[:120], ha="center", va="center", color=COLORS["red"], wrap=True, transform=ax.transAxes)
 
 
 def _to_dates(values):
@@ -664,8 +695,7 @@ def series_of(tables):
         if not string_idx:
             for i in num_idx:
                 pairs = [(r[time_idx], r[i]) for r in table.rows]
-                series.append((cols[i], _to_dates([p[0] for p in pairs]),
-                               [None if p[1] is None else float(p[1]) for p in pairs]))
+                series.append((cols[i], _to_dates([p[0] for p in pairs]), [None if p[1] is None else float(p[1]) for p in pairs]))
             continue
         groups = {}
         order = []
@@ -695,17 +725,33 @@ def draw_stat(ax, item, data):
         ax.text(0.5, 0.5, "error", ha="center", va="center", color=COLORS["red"], transform=ax.transAxes)
         return
     value = item.value
-    ax.text(0.5, 0.52, format_value(value, unit, decimals), ha="center", va="center", fontsize=20,
-            fontweight="bold", color=threshold_color(item.panel, value), transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.52,
+        format_value(value, unit, decimals),
+        ha="center",
+        va="center",
+        fontsize=20,
+        fontweight="bold",
+        color=threshold_color(item.panel, value),
+        transform=ax.transAxes,
+    )
     if not item.windowed:
         note = "as of %s" % data.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     else:
-        note = "vs %s: %s" % ("previous day" if data.kind == "daily" else "previous period",
-                              change_text(value, item.previous, unit))
+        note = "vs %s: %s" % ("previous day" if data.kind == "daily" else "previous period", change_text(value, item.previous, unit))
     ax.text(0.5, 0.22, note, ha="center", va="center", fontsize=7, color="#555555", transform=ax.transAxes)
     if data.extra is not None and item.windowed:
-        ax.text(0.5, 0.08, "today so far: %s" % format_value(item.extra, unit, decimals), ha="center",
-                va="center", fontsize=7, color="#555555", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.08,
+            "today so far: %s" % format_value(item.extra, unit, decimals),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="#555555",
+            transform=ax.transAxes,
+        )
 
 
 def draw_timeseries(ax, item, data):
@@ -715,10 +761,17 @@ def draw_timeseries(ax, item, data):
         ax.text(0.5, 0.5, "No data", ha="center", va="center", transform=ax.transAxes)
         return
     import matplotlib.dates as mdates
+
     for index, (name, times, values) in enumerate(series[:12]):
-        ax.plot(times, [float("nan") if v is None else v for v in values], label=name, linewidth=1.2,
-                marker="o" if len(times) < 3 else None, markersize=3,
-                color=SERIES_COLORS[index % len(SERIES_COLORS)])
+        ax.plot(
+            times,
+            [float("nan") if v is None else v for v in values],
+            label=name,
+            linewidth=1.2,
+            marker="o" if len(times) < 3 else None,
+            markersize=3,
+            color=SERIES_COLORS[index % len(SERIES_COLORS)],
+        )
     ax.set_xlim(data.chart.time_from - datetime.timedelta(hours=12), data.chart.time_to)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
     ax.set_ylabel(_unit_suffix(defaults.get("unit")))
@@ -738,8 +791,13 @@ def draw_pie(ax, item):
         ax.axis("off")
         ax.text(0.5, 0.5, "No data", ha="center", va="center", transform=ax.transAxes)
         return
-    ax.pie(values, labels=["%s (%d)" % (lbl, v) for lbl, v in zip(labels, values)], autopct="%1.1f%%",
-           colors=SERIES_COLORS[:len(values)], textprops={"fontsize": 7})
+    ax.pie(
+        values,
+        labels=["%s (%d)" % (lbl, v) for lbl, v in zip(labels, values)],
+        autopct="%1.1f%%",
+        colors=SERIES_COLORS[: len(values)],
+        textprops={"fontsize": 7},
+    )
     ax.set_aspect("equal")
 
 
@@ -775,13 +833,11 @@ def draw_gauge(ax, item):
     values = [float(r[num_idx] or 0) for r in table.rows]
     colors = [threshold_color(item.panel, v) for v in values]
     ax.barh(names, values, color=colors)
-    for step in ((defaults.get("thresholds") or {}).get("steps") or []):
+    for step in (defaults.get("thresholds") or {}).get("steps") or []:
         if step.get("value") is not None:
-            ax.axvline(float(step["value"]), color=COLORS.get(step.get("color"), "#999999"), linestyle="--",
-                       linewidth=1)
+            ax.axvline(float(step["value"]), color=COLORS.get(step.get("color"), "#999999"), linestyle="--", linewidth=1)
     for y, v in enumerate(values):
-        ax.text(v + 1, y, format_value(v, defaults.get("unit"), defaults.get("decimals", 1)), va="center",
-                fontsize=8)
+        ax.text(v + 1, y, format_value(v, defaults.get("unit"), defaults.get("decimals", 1)), va="center", fontsize=8)
     ax.set_xlim(0, max(110, max(values) + 15))
     ax.set_xlabel("%% of budget used (as of %s)" % datetime.date.today().isoformat())
     ax.tick_params(axis="y", labelsize=7)
@@ -815,9 +871,14 @@ def draw_panel(fig, rect, item, data):
     if item.error:
         _draw_error(ax, item.error)
         return
-    drawer = {"stat": lambda: draw_stat(ax, item, data), "timeseries": lambda: draw_timeseries(ax, item, data),
-              "piechart": lambda: draw_pie(ax, item), "barchart": lambda: draw_bar(ax, item),
-              "gauge": lambda: draw_gauge(ax, item), "table": lambda: draw_table(ax, item)}.get(item.type)
+    drawer = {
+        "stat": lambda: draw_stat(ax, item, data),
+        "timeseries": lambda: draw_timeseries(ax, item, data),
+        "piechart": lambda: draw_pie(ax, item),
+        "barchart": lambda: draw_bar(ax, item),
+        "gauge": lambda: draw_gauge(ax, item),
+        "table": lambda: draw_table(ax, item),
+    }.get(item.type)
     if drawer is None:
         draw_table(ax, item)
     else:
@@ -828,11 +889,15 @@ def _header(fig, data, link, page, pages):
     title = data.dashboard.get("title") or "KPI report"
     kind = {"daily": "Daily KPI snapshot", "weekly": "Weekly KPI summary", "monthly": "Monthly executive report"}
     fig.text(0.02, 0.975, "%s \u2014 %s" % (kind[data.kind], title), fontsize=13, fontweight="bold", va="top")
-    span = data.period.start.isoformat() if data.period.days == 1 else "%s .. %s" % (
-        data.period.start.isoformat(), data.period.end.isoformat())
-    fig.text(0.02, 0.945, "Period: %s (%s)   compared with: %s   generated %s" % (
-        data.period.label, span, data.previous.label, data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-        fontsize=8, va="top", color="#333333")
+    span = data.period.start.isoformat() if data.period.days == 1 else "%s .. %s" % (data.period.start.isoformat(), data.period.end.isoformat())
+    fig.text(
+        0.02,
+        0.945,
+        "Period: %s (%s)   compared with: %s   generated %s" % (data.period.label, span, data.previous.label, data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        fontsize=8,
+        va="top",
+        color="#333333",
+    )
     if link:
         fig.text(0.02, 0.927, "Dashboard: %s" % link, fontsize=6.5, va="top", color=COLORS["blue"], url=link)
     fig.text(0.98, 0.975, "page %d of %d" % (page, pages), fontsize=7, va="top", ha="right", color="#777777")
@@ -845,8 +910,7 @@ def _layout_pages(data):
         if not items:
             continue
         top = min((i.panel.get("gridPos") or {}).get("y", 0) for i in items)
-        bottom = max((i.panel.get("gridPos") or {}).get("y", 0) + (i.panel.get("gridPos") or {}).get("h", 8)
-                     for i in items)
+        bottom = max((i.panel.get("gridPos") or {}).get("y", 0) + (i.panel.get("gridPos") or {}).get("h", 8) for i in items)
         height = bottom - top + 1
         if current and used + height > PAGE_UNITS:
             pages.append(current)
@@ -873,9 +937,12 @@ def _draw_dashboard_page(fig, data, rows):
             width = 0.96 * w / 24.0 - 0.024
             pad_top = 0.035 if item.type != "stat" else 0.008
             bottom = base - (y + h) * unit_h + 0.03
-            rect = [left + (0.02 if item.type in ("timeseries", "barchart", "gauge") else 0), bottom,
-                    width - (0.02 if item.type in ("timeseries", "barchart", "gauge") else 0),
-                    h * unit_h - pad_top - 0.03]
+            rect = [
+                left + (0.02 if item.type in ("timeseries", "barchart", "gauge") else 0),
+                bottom,
+                width - (0.02 if item.type in ("timeseries", "barchart", "gauge") else 0),
+                h * unit_h - pad_top - 0.03,
+            ]
             if item.type in ("timeseries", "barchart"):
                 rect[1] += 0.02
                 rect[3] -= 0.02
@@ -889,19 +956,27 @@ def _rag_color(status):
 
 def _draw_executive_page(fig, data):
     ex = data.executive
-    fig.text(0.02, 0.90, "Executive summary: every KPI against its target", fontsize=11, fontweight="bold",
-             va="top", color="#1F60C4")
-    fig.text(0.02, 0.875, "Cases: %s (previous period: %s)" % (
-        format_number(ex["total_cases"], 0), format_number(ex["previous_total_cases"], 0)), fontsize=7.5, va="top")
-    fig.text(0.02, 0.43, "Status: GREEN meets the target, AMBER misses it by at most 10% of the target, RED "
-             "further off; 'track' KPIs have no target.", fontsize=7, va="top", color="#555555")
+    fig.text(0.02, 0.90, "Executive summary: every KPI against its target", fontsize=11, fontweight="bold", va="top", color="#1F60C4")
+    fig.text(
+        0.02,
+        0.875,
+        "Cases: %s (previous period: %s)" % (format_number(ex["total_cases"], 0), format_number(ex["previous_total_cases"], 0)),
+        fontsize=7.5,
+        va="top",
+    )
+    fig.text(
+        0.02,
+        0.43,
+        "Status: GREEN meets the target, AMBER misses it by at most 10% of the target, RED further off; 'track' KPIs have no target.",
+        fontsize=7,
+        va="top",
+        color="#555555",
+    )
     ax = fig.add_axes([0.02, 0.42, 0.6, 0.44])
     ax.axis("off")
     header = ["Area", "KPI", "Target", data.period.label, data.previous.label, "Change", "Status"]
-    cells = [[k["group"], k["kpi"], k["target_text"], k["value_text"], k["previous_text"], k["change"],
-              k["status"].upper()] for k in ex["kpis"]]
-    table = ax.table(cellText=cells, colLabels=header, loc="upper left", cellLoc="left",
-                     colWidths=[0.12, 0.3, 0.1, 0.13, 0.13, 0.1, 0.1])
+    cells = [[k["group"], k["kpi"], k["target_text"], k["value_text"], k["previous_text"], k["change"], k["status"].upper()] for k in ex["kpis"]]
+    table = ax.table(cellText=cells, colLabels=header, loc="upper left", cellLoc="left", colWidths=[0.12, 0.3, 0.1, 0.13, 0.13, 0.1, 0.1])
     table.auto_set_font_size(False)
     table.set_fontsize(7.5)
     table.scale(1, 1.3)
@@ -918,13 +993,23 @@ def _draw_executive_page(fig, data):
     bx.axis("off")
     bcells = []
     for b in ex["budgets"]:
-        bcells.append([b["budget_name"], b["budget_type"], format_value(b.get("token_utilization_pct"),
-                                                                        "percent", 1),
-                       csv_cell(b.get("projected_exhaustion_date")) or "\u2014",
-                       "before end" if b.get("exhausts_before_period_end") else "ok"])
+        bcells.append(
+            [
+                b["budget_name"],
+                b["budget_type"],
+                format_value(b.get("token_utilization_pct"), "percent", 1),
+                csv_cell(b.get("projected_exhaustion_date")) or "\u2014",
+                "before end" if b.get("exhausts_before_period_end") else "ok",
+            ]
+        )
     if bcells:
-        btable = bx.table(cellText=bcells, colLabels=["Budget", "Type", "Used", "Runs out", "Status"],
-                          loc="upper left", cellLoc="left", colWidths=[0.3, 0.13, 0.13, 0.2, 0.24])
+        btable = bx.table(
+            cellText=bcells,
+            colLabels=["Budget", "Type", "Used", "Runs out", "Status"],
+            loc="upper left",
+            cellLoc="left",
+            colWidths=[0.3, 0.13, 0.13, 0.2, 0.24],
+        )
         btable.auto_set_font_size(False)
         btable.set_fontsize(7)
         btable.scale(1, 1.3)
@@ -945,8 +1030,7 @@ def _draw_executive_page(fig, data):
         if item is None:
             continue
         rect = [0.02 + n * 0.49, 0.04, 0.47, 0.32]
-        fig.text(rect[0], 0.39, title + ("" if item.windowed else " (last 30 days)"), fontsize=9,
-                 fontweight="bold", va="top")
+        fig.text(rect[0], 0.39, title + ("" if item.windowed else " (last 30 days)"), fontsize=9, fontweight="bold", va="top")
         ax2 = fig.add_axes(rect)
         draw_table(ax2, item, max_rows=5)
 
@@ -964,9 +1048,9 @@ def render(data, out_dir, basename, grafana_url=None):
     tmp_pdf = pdf_path + ".tmp"
     pngs = []
     number = 0
-    with PdfPages(tmp_pdf, metadata={"Title": "%s %s" % (data.dashboard.get("title") or "KPI report",
-                                                         data.period_key),
-                                     "Creator": "cx_catalyst.kpi_dashboard kpi_report"}) as pdf:
+    with PdfPages(
+        tmp_pdf, metadata={"Title": "%s %s" % (data.dashboard.get("title") or "KPI report", data.period_key), "Creator": "cx_catalyst.kpi_dashboard kpi_report"}
+    ) as pdf:
         drawers = []
         if data.executive:
             drawers.append(lambda fig: _draw_executive_page(fig, data))
@@ -993,8 +1077,14 @@ def render(data, out_dir, basename, grafana_url=None):
                     handle.write(table_csv(item.tables))
                 os.replace(path + ".tmp", path)
                 csvs.append(path)
-    return {"pdf": pdf_path, "pngs": pngs, "csvs": csvs, "link": link, "kpis": printed_kpis(data),
-            "errors": [{"panel": i.title, "error": i.error} for _t, items in data.rows for i in items if i.error]}
+    return {
+        "pdf": pdf_path,
+        "pngs": pngs,
+        "csvs": csvs,
+        "link": link,
+        "kpis": printed_kpis(data),
+        "errors": [{"panel": i.title, "error": i.error} for _t, items in data.rows for i in items if i.error],
+    }
 
 
 def printed_kpis(data):
@@ -1006,9 +1096,7 @@ def printed_kpis(data):
                 continue
             defaults = field_defaults(item.panel)
             unit, decimals = defaults.get("unit"), defaults.get("decimals")
-            entry = {"title": item.title, "value": _plain(item.value), "text": format_value(item.value, unit,
-                                                                                            decimals),
-                     "windowed": item.windowed}
+            entry = {"title": item.title, "value": _plain(item.value), "text": format_value(item.value, unit, decimals), "windowed": item.windowed}
             if item.windowed:
                 entry["previous"] = _plain(item.previous)
                 entry["change"] = change_text(item.value, item.previous, unit)
@@ -1017,9 +1105,18 @@ def printed_kpis(data):
             out.append(entry)
     if data.executive:
         for k in data.executive["kpis"]:
-            out.append({"title": k["kpi"], "value": _plain(k["value"]), "text": k["value_text"],
-                        "previous": _plain(k["previous"]), "change": k["change"], "status": k["status"],
-                        "target": k["target_text"], "windowed": True})
+            out.append(
+                {
+                    "title": k["kpi"],
+                    "value": _plain(k["value"]),
+                    "text": k["value_text"],
+                    "previous": _plain(k["previous"]),
+                    "change": k["change"],
+                    "status": k["status"],
+                    "target": k["target_text"],
+                    "windowed": True,
+                }
+            )
     return out
 
 

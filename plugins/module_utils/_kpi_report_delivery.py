@@ -54,6 +54,7 @@ def now_iso():
 
 # ----------------------------------------------------------------------------------------------- ledger
 
+
 class DeliveryLedger(object):
     """``{"version": 1, "deliveries": {"<report>/<period>": {"<channel>": {"<recipient>": {...}}}}}``.
 
@@ -90,8 +91,7 @@ class DeliveryLedger(object):
             with open(path) as handle:
                 data = json.load(handle)
         except ValueError as exc:
-            raise DeliveryError("delivery ledger %s is not valid JSON (%s); fix or move it -- it decides what "
-                                "was already sent" % (path, exc))
+            raise DeliveryError("delivery ledger %s is not valid JSON (%s); fix or move it -- it decides what was already sent" % (path, exc))
         if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
             raise DeliveryError("delivery ledger %s has an unknown format" % path)
         data.setdefault("deliveries", {})
@@ -114,6 +114,7 @@ class DeliveryLedger(object):
 
 # ----------------------------------------------------------------------------------------------- email
 
+
 def build_email(sender, recipients, subject, text, html, inline_png, attachments, message_id):
     """multipart/mixed[ multipart/alternative[ text/plain, multipart/related[ text/html, image/png ] ],
     attachments... ] -- the HTML refers to the image as ``cid:`` (RFC 2387 / RFC 2392)."""
@@ -128,23 +129,23 @@ def build_email(sender, recipients, subject, text, html, inline_png, attachments
     msg.add_alternative(html.replace("{cid}", cid[1:-1]), subtype="html")
     if inline_png:
         with open(inline_png, "rb") as handle:
-            msg.get_payload()[1].add_related(handle.read(), "image", "png", cid=cid,
-                                             filename=os.path.basename(inline_png))
+            msg.get_payload()[1].add_related(handle.read(), "image", "png", cid=cid, filename=os.path.basename(inline_png))
     for path, maintype, subtype in attachments:
         with open(path, "rb") as handle:
-            msg.add_attachment(handle.read(), maintype=maintype, subtype=subtype,
-                               filename=os.path.basename(path))
+            msg.add_attachment(handle.read(), maintype=maintype, subtype=subtype, filename=os.path.basename(path))
     return msg
 
 
 def email_html(title, summary_lines, link):
     from html import escape
+
     items = "".join("<li>%s</li>" % escape(line.lstrip("- ")) for line in summary_lines)
     link_html = '<p><a href="%s">Open the dashboard for this period</a></p>' % escape(link, quote=True) if link else ""
-    return ("<html><body><h2>%s</h2><ul>%s</ul>%s"
-            '<p><img src="cid:{cid}" alt="%s, page 1" style="max-width:100%%"></p>'
-            "<p>The full report is attached as PDF.</p></body></html>") % (escape(title), items, link_html,
-                                                                           escape(title))
+    return (
+        "<html><body><h2>%s</h2><ul>%s</ul>%s"
+        '<p><img src="cid:{cid}" alt="%s, page 1" style="max-width:100%%"></p>'
+        "<p>The full report is attached as PDF.</p></body></html>"
+    ) % (escape(title), items, link_html, escape(title))
 
 
 def smtp_connect(cfg, secrets):
@@ -171,12 +172,12 @@ def smtp_connect(cfg, secrets):
             server.login(cfg["username"], cfg.get("password") or "")
         except smtplib.SMTPAuthenticationError as exc:
             _quit(server)
-            raise DeliveryError(scrub("SMTP: authentication failed for user '%s' at %s: %s %s" % (
-                cfg["username"], where, exc.smtp_code, _text(exc.smtp_error)), secrets))
+            raise DeliveryError(
+                scrub("SMTP: authentication failed for user '%s' at %s: %s %s" % (cfg["username"], where, exc.smtp_code, _text(exc.smtp_error)), secrets)
+            )
         except (smtplib.SMTPException, OSError) as exc:
             _quit(server)
-            raise DeliveryError(scrub("SMTP: login as '%s' at %s failed: %s" % (cfg["username"], where, exc),
-                                      secrets))
+            raise DeliveryError(scrub("SMTP: login as '%s' at %s failed: %s" % (cfg["username"], where, exc), secrets))
     return server
 
 
@@ -210,16 +211,19 @@ def send_email(cfg, ledger, key, msg_builder, secrets):
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(scrub("SMTP: sending the report to %s via %s:%s failed: %s" % (
-                ", ".join(pending), cfg["host"], cfg["port"], exc), secrets))
+            raise DeliveryError(scrub("SMTP: sending the report to %s via %s:%s failed: %s" % (", ".join(pending), cfg["host"], cfg["port"], exc), secrets))
         for rcpt in pending:
             if rcpt not in refused:
                 ledger.record(key, "email", rcpt, {"message_id": message_id})
                 result["sent"].append(rcpt)
         if refused:
-            raise DeliveryError(scrub("SMTP: %s refused recipient(s) %s (the others were sent and recorded)" % (
-                cfg["host"], "; ".join("%s: %s %s" % (r, c[0], _text(c[1])) for r, c in refused.items())),
-                secrets), )
+            raise DeliveryError(
+                scrub(
+                    "SMTP: %s refused recipient(s) %s (the others were sent and recorded)"
+                    % (cfg["host"], "; ".join("%s: %s %s" % (r, c[0], _text(c[1])) for r, c in refused.items())),
+                    secrets,
+                ),
+            )
     finally:
         _quit(server)
     return result
@@ -227,12 +231,13 @@ def send_email(cfg, ledger, key, msg_builder, secrets):
 
 # ----------------------------------------------------------------------------------------------- Slack
 
+
 class SlackClient(object):
     """Slack Web API (bot token) and incoming webhooks, with ``requests``."""
 
-    def __init__(self, api_url="https://slack.com/api", bot_token=None, webhook_url=None, timeout=30,
-                 validate_certs=True, ca_path=None):
+    def __init__(self, api_url="https://slack.com/api", bot_token=None, webhook_url=None, timeout=30, validate_certs=True, ca_path=None):
         import requests
+
         self.requests = requests
         self.api_url = api_url.rstrip("/")
         self.bot_token = bot_token
@@ -253,17 +258,19 @@ class SlackClient(object):
     def api(self, method, data):
         """Call a Web API method (form-encoded, token in the Authorization header); return the JSON body
         or raise with Slack's ``error`` code."""
-        resp = self._post(method, "%s/%s" % (self.api_url, method), data=data,
-                          headers={"Authorization": "Bearer %s" % self.bot_token})
+        resp = self._post(method, "%s/%s" % (self.api_url, method), data=data, headers={"Authorization": "Bearer %s" % self.bot_token})
         try:
             body = resp.json()
         except ValueError:
             raise self._fail(method, "HTTP %s, not JSON: %s" % (resp.status_code, resp.text[:200]))
         if resp.status_code != 200 or not body.get("ok"):
-            hint = {"invalid_auth": " (the bot token is not valid)", "not_authed": " (no bot token sent)",
-                    "missing_scope": " (the token lacks the files:write scope)",
-                    "channel_not_found": " (check channel_id and that the bot is in the channel)",
-                    "not_in_channel": " (invite the bot to the channel)"}.get(body.get("error"), "")
+            hint = {
+                "invalid_auth": " (the bot token is not valid)",
+                "not_authed": " (no bot token sent)",
+                "missing_scope": " (the token lacks the files:write scope)",
+                "channel_not_found": " (check channel_id and that the bot is in the channel)",
+                "not_in_channel": " (invite the bot to the channel)",
+            }.get(body.get("error"), "")
             raise self._fail(method, "%s%s" % (body.get("error") or "HTTP %s" % resp.status_code, hint))
         return body
 
@@ -284,21 +291,24 @@ class SlackClient(object):
                 content = handle.read()
             name = os.path.basename(path)
             got = self.api("files.getUploadURLExternal", {"filename": name, "length": str(len(content))})
-            resp = self._post("uploading %s" % name, got["upload_url"], data=content,
-                              headers={"Content-Type": "application/octet-stream"})
+            resp = self._post("uploading %s" % name, got["upload_url"], data=content, headers={"Content-Type": "application/octet-stream"})
             if resp.status_code != 200:
                 raise self._fail("uploading %s" % name, "HTTP %s: %s" % (resp.status_code, resp.text[:200]))
             files.append({"id": got["file_id"], "title": name})
-        self.api("files.completeUploadExternal", {"files": json.dumps(files), "channel_id": channel_id,
-                                                  "initial_comment": initial_comment})
+        self.api("files.completeUploadExternal", {"files": json.dumps(files), "channel_id": channel_id, "initial_comment": initial_comment})
         return [f["id"] for f in files]
 
 
 def send_slack(cfg, ledger, key, summary, files, secrets):
     """Webhook summary and/or bot-token upload, each recorded once per (key, destination)."""
-    client = SlackClient(api_url=cfg.get("api_url") or "https://slack.com/api", bot_token=cfg.get("bot_token"),
-                         webhook_url=cfg.get("webhook_url"), timeout=cfg.get("timeout", 30),
-                         validate_certs=cfg.get("validate_certs", True), ca_path=cfg.get("ca_path"))
+    client = SlackClient(
+        api_url=cfg.get("api_url") or "https://slack.com/api",
+        bot_token=cfg.get("bot_token"),
+        webhook_url=cfg.get("webhook_url"),
+        timeout=cfg.get("timeout", 30),
+        validate_certs=cfg.get("validate_certs", True),
+        ca_path=cfg.get("ca_path"),
+    )
     client.secrets.extend(s for s in secrets if s)
     result = {"sent": [], "already_sent": []}
     if cfg.get("webhook_url"):

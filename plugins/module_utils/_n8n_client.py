@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The one n8n HTTP client of the collection.
 
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 try:
     import requests
+
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - reported by the constructor
@@ -38,7 +40,7 @@ RETRY_STATUS_READ = frozenset((500, 502, 503, 504))
 RETRY_STATUS_WRITE = frozenset((502, 503, 504))
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
-PAGE_LIMIT = 250   # the public API's maximum page size
+PAGE_LIMIT = 250  # the public API's maximum page size
 REDACTED = "********"
 
 
@@ -46,8 +48,7 @@ def n8n_argument_spec():
     """Connection options shared by every n8n_* module (doc fragment cx_catalyst.kpi_dashboard.n8n)."""
     return dict(
         url=dict(type="str", required=True, aliases=["n8n_url"], fallback=(env_fallback, ["N8N_URL"])),
-        api_key=dict(type="str", required=True, no_log=True, aliases=["n8n_api_key"],
-                     fallback=(env_fallback, ["N8N_API_KEY"])),
+        api_key=dict(type="str", required=True, no_log=True, aliases=["n8n_api_key"], fallback=(env_fallback, ["N8N_API_KEY"])),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         timeout=dict(type="int", default=30),
@@ -104,7 +105,7 @@ def n8n_message(body):
     if body is None:
         return ""
     text = str(body).strip()
-    if text.startswith("<"):   # an HTML error page of a proxy: not worth quoting
+    if text.startswith("<"):  # an HTML error page of a proxy: not worth quoting
         return ""
     return text[:300]
 
@@ -124,7 +125,7 @@ class N8nClient(object):
         params = module.params
         self.base_url = params["url"].rstrip("/")
         if self.base_url.endswith(API_BASE):
-            self.base_url = self.base_url[:-len(API_BASE)]
+            self.base_url = self.base_url[: -len(API_BASE)]
         self.timeout = params.get("timeout") or 30
         self.retries = max(0, params.get("retries") or 0)
         self._sleep = sleep or time.sleep
@@ -162,8 +163,7 @@ class N8nClient(object):
         return re.sub(r"(https?://)[^/@\s]+@", r"\1" + REDACTED + "@", text)
 
     # ------------------------------------------------------------------ requests
-    def request(self, method, path, action, obj, json_body=None, params=None, expected=(200,), missing_ok=False,
-                api=True):
+    def request(self, method, path, action, obj, json_body=None, params=None, expected=(200,), missing_ok=False, api=True):
         """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
 
         ``path`` is below ``/api/v1`` unless ``api=False``. ``action`` and ``obj`` only build the error message,
@@ -181,16 +181,15 @@ class N8nClient(object):
                 resp = self.session.request(method, url, json=json_body, params=params, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
                 before_send = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError)
-                    and not isinstance(exc, requests.exceptions.ReadTimeout))
+                    isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout)
+                )
                 may_retry = method in SAFE_METHODS or (method in IDEMPOTENT_WRITES and before_send)
                 if may_retry and attempt <= self.retries:
                     self._backoff(attempt)
                     continue
                 raise N8nError(self._fail_msg(action, obj, None, self._describe_exception(exc), attempt))
             status = resp.status_code
-            retry_set = RETRY_STATUS_READ if method in SAFE_METHODS else (
-                RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
+            retry_set = RETRY_STATUS_READ if method in SAFE_METHODS else (RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
             if status in retry_set and attempt <= self.retries:
                 self._backoff(attempt)
                 continue
@@ -198,8 +197,7 @@ class N8nClient(object):
             if status == 404 and missing_ok:
                 return None
             if status not in expected:
-                raise N8nError(self._fail_msg(action, obj, status, n8n_message(body), attempt),
-                               status=status, body=body)
+                raise N8nError(self._fail_msg(action, obj, status, n8n_message(body), attempt), status=status, body=body)
             return body
 
     def get(self, path, action, obj, **kwargs):
@@ -215,8 +213,7 @@ class N8nClient(object):
                 query["cursor"] = cursor
             page = self.get(path, action, obj, params=query)
             if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise N8nError(self.scrub("n8n: failed to %s %s: unexpected answer from %s (no 'data' list)"
-                                          % (action, obj, path)))
+                raise N8nError(self.scrub("n8n: failed to %s %s: unexpected answer from %s (no 'data' list)" % (action, obj, path)))
             items.extend(page["data"])
             cursor = page.get("nextCursor")
             pages += 1
@@ -248,8 +245,7 @@ class N8nClient(object):
         msg = "n8n: failed to %s %s" % (action, obj)
         if status is not None:
             msg += ": HTTP %s" % status
-            hint = {401: "authentication failed (check api_key)",
-                    403: "permission denied (the API key lacks a scope this needs)"}.get(status)
+            hint = {401: "authentication failed (check api_key)", 403: "permission denied (the API key lacks a scope this needs)"}.get(status)
             if hint:
                 msg += " (%s)" % hint
         if detail:
@@ -267,8 +263,7 @@ class N8nClient(object):
         """
         if self._openapi is None:
             try:
-                text = self.request("GET", "/openapi.yml", "read", "the public API description",
-                                    expected=(200,), missing_ok=True)
+                text = self.request("GET", "/openapi.yml", "read", "the public API description", expected=(200,), missing_ok=True)
             except N8nError:
                 # Not served (n8n answers 500 when it runs from a path with a dot-directory, such as
                 # ~/.cache, because its static-file sender refuses such paths): discover by trying instead.

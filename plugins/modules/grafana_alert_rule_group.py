@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_alert_rule_group
 short_description: Manage a Grafana-managed alert rule group (all its rules at once)
 version_added: 0.1.0
@@ -64,9 +65,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Budget warning rule
   cx_catalyst.kpi_dashboard.grafana_alert_rule_group:
     url: https://grafana.example.com
@@ -101,9 +102,9 @@ EXAMPLES = r'''
               type: threshold
               expression: B
               conditions: [{evaluator: {type: gt, params: [80]}}]
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 group:
   description: The rule group after the run (as sent or as read); empty when absent.
   returned: always
@@ -117,13 +118,18 @@ diff:
   description: Normalised group before and after.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    check_uid, deep_copy, duration_seconds, grafana_module, path_quote, run_module)
+    check_uid,
+    deep_copy,
+    duration_seconds,
+    grafana_module,
+    path_quote,
+    run_module,
+)
 
-CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}),
-                 ("isPaused", False))
+CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}), ("isPaused", False))
 SERVER_FIELDS = ("id", "uid", "orgID", "folderUID", "ruleGroup", "updated", "provenance")
 MODEL_DEFAULTS = (("intervalMs", 1000), ("maxDataPoints", 43200))
 
@@ -173,9 +179,13 @@ def norm_query(query):
     model = dict(query.get("model") or {})
     model.setdefault("refId", query.get("refId"))
     rtr = query.get("relativeTimeRange") or {}
-    return {"refId": query.get("refId"), "queryType": query.get("queryType") or "",
-            "relativeTimeRange": {"from": int(rtr.get("from") or 0), "to": int(rtr.get("to") or 0)},
-            "datasourceUid": query.get("datasourceUid"), "model": model}
+    return {
+        "refId": query.get("refId"),
+        "queryType": query.get("queryType") or "",
+        "relativeTimeRange": {"from": int(rtr.get("from") or 0), "to": int(rtr.get("to") or 0)},
+        "datasourceUid": query.get("datasourceUid"),
+        "model": model,
+    }
 
 
 def norm_rule(rule):
@@ -245,12 +255,10 @@ def run(module, client):
 
     pairs = match_uids(p["rules"], current_rules)
     want_norm = [norm_rule(rule) for rule, dummy in pairs]
-    have_norm = [project_current(norm_rule(cur), want) if cur else None
-                 for (dummy, cur), want in zip(pairs, want_norm)]
+    have_norm = [project_current(norm_rule(cur), want) if cur else None for (dummy, cur), want in zip(pairs, want_norm)]
     matched = set(id(cur) for dummy, cur in pairs if cur)
     removed = [r.get("title") for r in current_rules if id(r) not in matched]
-    changed = (current is None or int(duration_seconds(current.get("interval") or 0)) != interval
-               or removed or any(h != w for h, w in zip(have_norm, want_norm)))
+    changed = current is None or int(duration_seconds(current.get("interval") or 0)) != interval or removed or any(h != w for h, w in zip(have_norm, want_norm))
     result["changed"] = bool(changed)
 
     rules_body = []
@@ -267,20 +275,23 @@ def run(module, client):
 
     if changed:
         if current is None:
-            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
-                                  "Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)"
-                                  % (obj, folder_uid))
+            client.require_exists(
+                "/api/folders/%s" % path_quote(folder_uid),
+                "folder '%s'" % folder_uid,
+                "Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)" % (obj, folder_uid),
+            )
         if not module.check_mode:
-            reply = client.request("PUT", path, "write", obj, json_body=group_body, headers=headers,
-                                   expected=(200, 202)) or {}
+            reply = client.request("PUT", path, "write", obj, json_body=group_body, headers=headers, expected=(200, 202)) or {}
             group_body = reply if isinstance(reply, dict) and reply.get("rules") else group_body
         result["group"] = group_body
         result["rule_uids"] = [r.get("uid") for r in group_body["rules"]]
     if module._diff:
-        before = {"interval": int(duration_seconds((current or {}).get("interval") or 0)),
-                  "rules": [norm_rule(r) for r in current_rules]} if current is not None else {}
-        result["diff"] = {"before": before, "after": {"interval": interval, "rules": want_norm,
-                                                      "removed_rules": removed}}
+        before = (
+            {"interval": int(duration_seconds((current or {}).get("interval") or 0)), "rules": [norm_rule(r) for r in current_rules]}
+            if current is not None
+            else {}
+        )
+        result["diff"] = {"before": before, "after": {"interval": interval, "rules": want_norm, "removed_rules": removed}}
     return result
 
 
@@ -290,9 +301,15 @@ def delete_group(client, path, obj, rules, headers):
         return
     # Grafana < 11 has no group DELETE: delete its rules one by one.
     for rule in rules:
-        client.request("DELETE", "/api/v1/provisioning/alert-rules/%s" % path_quote(rule["uid"]), "delete",
-                       "alert rule '%s'" % rule.get("title"), headers=headers, expected=(200, 202, 204),
-                       missing_ok=True)
+        client.request(
+            "DELETE",
+            "/api/v1/provisioning/alert-rules/%s" % path_quote(rule["uid"]),
+            "delete",
+            "alert rule '%s'" % rule.get("title"),
+            headers=headers,
+            expected=(200, 202, 204),
+            missing_ok=True,
+        )
 
 
 def main():
@@ -306,8 +323,7 @@ def main():
     )
     module = grafana_module(options)
     check_uid(module, "folder_uid")
-    run_module(module, run,
-               {RuleError: lambda exc: "Invalid alert rule group '%s': %s" % (module.params["name"], exc)})
+    run_module(module, run, {RuleError: lambda exc: "Invalid alert rule group '%s': %s" % (module.params["name"], exc)})
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_cloud_source_ips
 short_description: Read Grafana Cloud's source IP ranges from its Allowlist API and keep the last good list
 version_added: 0.2.0
@@ -66,17 +67,17 @@ options:
       - Verify the API's TLS certificate.
     type: bool
     default: true
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Grafana Cloud's egress addresses for the stack's region
   cx_catalyst.kpi_dashboard.grafana_cloud_source_ips:
     region: prod-eu-west-2
     cache_path: /var/lib/grafana-cloud-allowlist/allowlist-prod-eu-west-2.json
   register: grafana_cloud
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 cidrs:
   description: The validated IPv4 CIDRs, sorted.
   returned: success
@@ -102,13 +103,19 @@ last_good_cidrs:
   returned: always
   type: list
   elements: str
-'''
+"""
 
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_allowlist import (
-    AllowlistError, default_url, fetch, parse, read_cache, write_cache)
+    AllowlistError,
+    default_url,
+    fetch,
+    parse,
+    read_cache,
+    write_cache,
+)
 
 
 def main():
@@ -116,8 +123,7 @@ def main():
         argument_spec=dict(
             region=dict(type="str", required=True),
             service=dict(type="str", default="grafana"),
-            direction=dict(type="str", choices=["egress-from-grafana", "ingress-to-grafana"],
-                           default="egress-from-grafana"),
+            direction=dict(type="str", choices=["egress-from-grafana", "ingress-to-grafana"], default="egress-from-grafana"),
             url=dict(type="str"),
             cache_path=dict(type="path", required=True),
             timeout=dict(type="int", default=30),
@@ -132,19 +138,28 @@ def main():
     try:
         cidrs = parse(fetch(module, url, p["timeout"]), p["service"], p["direction"], p["region"])
     except AllowlistError as exc:
-        module.fail_json(msg="Grafana Cloud allow-list %s: %s. Nothing was changed; the last good list (%d CIDRs%s) "
-                             "in %s is kept." % (url, exc, len(last_good),
-                                                 ", fetched %s" % cache["fetched_at"] if cache.get("fetched_at")
-                                                 else "", p["cache_path"]),
-                         url=url, last_good_cidrs=last_good)
+        module.fail_json(
+            msg="Grafana Cloud allow-list %s: %s. Nothing was changed; the last good list (%d CIDRs%s) "
+            "in %s is kept." % (url, exc, len(last_good), ", fetched %s" % cache["fetched_at"] if cache.get("fetched_at") else "", p["cache_path"]),
+            url=url,
+            last_good_cidrs=last_good,
+        )
     changed = cidrs != last_good
-    result = dict(changed=changed, cidrs=cidrs, url=url, last_good_cidrs=last_good,
-                  added=sorted(set(cidrs) - set(last_good)), removed=sorted(set(last_good) - set(cidrs)))
+    result = dict(
+        changed=changed, cidrs=cidrs, url=url, last_good_cidrs=last_good, added=sorted(set(cidrs) - set(last_good)), removed=sorted(set(last_good) - set(cidrs))
+    )
     if changed and not module.check_mode:
-        write_cache(p["cache_path"], {"cidrs": cidrs, "url": url, "service": p["service"], "region": p["region"],
-                                      "direction": p["direction"],
-                                      "fetched_at": datetime.datetime.now(datetime.timezone.utc)
-                                      .strftime("%Y-%m-%dT%H:%M:%SZ")})
+        write_cache(
+            p["cache_path"],
+            {
+                "cidrs": cidrs,
+                "url": url,
+                "service": p["service"],
+                "region": p["region"],
+                "direction": p["direction"],
+                "fetched_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
     if module._diff:
         result["diff"] = {"before": {"cidrs": last_good}, "after": {"cidrs": cidrs}}
     module.exit_json(**result)

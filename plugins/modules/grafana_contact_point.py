@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_contact_point
 short_description: Manage a Grafana alerting contact point (Slack webhook or e-mail)
 version_added: 0.1.0
@@ -102,9 +103,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Slack channel for KPI alerts
   cx_catalyst.kpi_dashboard.grafana_contact_point:
     url: https://grafana.example.com
@@ -123,9 +124,9 @@ EXAMPLES = r'''
     uid: cx-email
     type: email
     email_addresses: [lead@example.com]
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 uid:
   description: Uid of the contact point.
   returned: always
@@ -142,24 +143,41 @@ diff:
   description: Managed fields before and after; secret settings appear only as C(secrets) V(changed) or V(unchanged).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import re
 from urllib.parse import urlsplit
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    REDACTED, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module, secret_hash,
-    secret_hash_matches)
+    REDACTED,
+    GrafanaError,
+    check_uid,
+    deep_copy,
+    grafana_module,
+    path_quote,
+    run_module,
+    secret_hash,
+    secret_hash_matches,
+)
 
 BASE = "/api/v1/provisioning/contact-points"
 HASH_KEY = "cxSecretHash"
 # Settings Grafana stores encrypted and returns as "[REDACTED]" (per integration type).
-SECURE_KEYS = {"slack": ("url", "token"), "email": (), "webhook": ("password", "authorization_credentials"),
-               "teams": ("url",), "discord": ("url",), "pagerduty": ("integrationKey",), "telegram": ("bottoken",),
-               "opsgenie": ("apiKey",), "googlechat": ("url",)}
-TYPED = {"slack": (("slack_recipient", "recipient"), ("slack_username", "username"), ("slack_title", "title"),
-                   ("slack_text", "text")),
-         "email": (("email_single", "singleEmail"), ("email_subject", "subject"))}
+SECURE_KEYS = {
+    "slack": ("url", "token"),
+    "email": (),
+    "webhook": ("password", "authorization_credentials"),
+    "teams": ("url",),
+    "discord": ("url",),
+    "pagerduty": ("integrationKey",),
+    "telegram": ("bottoken",),
+    "opsgenie": ("apiKey",),
+    "googlechat": ("url",),
+}
+TYPED = {
+    "slack": (("slack_recipient", "recipient"), ("slack_username", "username"), ("slack_title", "title"), ("slack_text", "text")),
+    "email": (("email_single", "singleEmail"), ("email_subject", "subject")),
+}
 
 
 def slack_url_problem(value, ptype):
@@ -173,8 +191,7 @@ def slack_url_problem(value, ptype):
     except ValueError:
         parts = None
     if parts is None or parts.scheme != "https" or not parts.hostname or re.search(r"\s", value):
-        return ("must be an https:// URL with a host name and no spaces (a Slack incoming-webhook URL such as "
-                "https://hooks.slack.com/services/T.../B.../...)")
+        return "must be an https:// URL with a host name and no spaces (a Slack incoming-webhook URL such as https://hooks.slack.com/services/T.../B.../...)"
     if parts.username or parts.password:
         return "must not contain credentials before the host name"
     return None
@@ -216,22 +233,24 @@ def find(client, uid, name):
         # the name filter finds it unless it is being renamed; then list all once
         match = [c for c in items if c.get("uid") == uid]
         if not match:
-            match = [c for c in client.get(BASE, "read", "contact points", want=list) or []
-                     if isinstance(c, dict) and c.get("uid") == uid]
+            match = [c for c in client.get(BASE, "read", "contact points", want=list) or [] if isinstance(c, dict) and c.get("uid") == uid]
         return match[0] if match else None
     match = [c for c in items if c.get("name") == name]
     if len(match) > 1:
-        raise GrafanaError("Grafana: contact point name '%s' has %d integrations; set uid to pick one"
-                           % (name, len(match)))
+        raise GrafanaError("Grafana: contact point name '%s' has %d integrations; set uid to pick one" % (name, len(match)))
     return match[0] if match else None
 
 
 def view(cp):
     if not cp:
         return {}
-    return {"uid": cp.get("uid"), "name": cp.get("name"), "type": cp.get("type"),
-            "disableResolveMessage": bool(cp.get("disableResolveMessage")),
-            "settings": public_settings(cp.get("settings"), cp.get("type"))}
+    return {
+        "uid": cp.get("uid"),
+        "name": cp.get("name"),
+        "type": cp.get("type"),
+        "disableResolveMessage": bool(cp.get("disableResolveMessage")),
+        "settings": public_settings(cp.get("settings"), cp.get("type")),
+    }
 
 
 def run(module, client):
@@ -242,15 +261,15 @@ def run(module, client):
         client.add_secret(value)
     current = find(client, p["uid"], p["name"])
     obj = "contact point '%s'" % p["name"]
-    result = dict(changed=False, uid=(current or {}).get("uid") or p["uid"], secret_changed=False,
-                  contact_point=redact(current))
+    result = dict(changed=False, uid=(current or {}).get("uid") or p["uid"], secret_changed=False, contact_point=redact(current))
 
     if p["state"] == "absent":
         if current is not None:
             result.update(changed=True, contact_point={})
             if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (BASE, path_quote(current["uid"])), "delete", obj, headers=headers,
-                               expected=(200, 202, 204), missing_ok=True)
+                client.request(
+                    "DELETE", "%s/%s" % (BASE, path_quote(current["uid"])), "delete", obj, headers=headers, expected=(200, 202, 204), missing_ok=True
+                )
         if module._diff:
             result["diff"] = {"before": view(current), "after": {}}
         return result
@@ -266,13 +285,11 @@ def run(module, client):
             send_secrets = True
     else:
         if current is None and p["type"] == "slack":
-            raise GrafanaError("Grafana: cannot create %s: a slack contact point needs slack_url (or a token in "
-                               "secure_settings)" % obj)
+            raise GrafanaError("Grafana: cannot create %s: a slack contact point needs slack_url (or a token in secure_settings)" % obj)
         if cur_settings.get(HASH_KEY):
             settings[HASH_KEY] = cur_settings[HASH_KEY]
         send_secrets = False
-    body = {"name": p["name"], "type": p["type"], "settings": settings,
-            "disableResolveMessage": p["disable_resolve_message"]}
+    body = {"name": p["name"], "type": p["type"], "settings": settings, "disableResolveMessage": p["disable_resolve_message"]}
     uid = p["uid"] or (current or {}).get("uid")
     if uid:
         body["uid"] = uid
@@ -290,13 +307,11 @@ def run(module, client):
             if value == "[REDACTED]" and key not in write_body["settings"]:
                 write_body["settings"][key] = "[REDACTED]"
         if current is None:
-            reply = client.request("POST", BASE, "create", obj, json_body=write_body, headers=headers,
-                                   expected=(200, 201, 202))
+            reply = client.request("POST", BASE, "create", obj, json_body=write_body, headers=headers, expected=(200, 201, 202))
             if isinstance(reply, dict) and reply.get("uid"):
                 result["uid"] = reply["uid"]
         else:
-            client.request("PUT", "%s/%s" % (BASE, path_quote(current["uid"])), "update", obj, json_body=write_body,
-                           headers=headers, expected=(200, 202))
+            client.request("PUT", "%s/%s" % (BASE, path_quote(current["uid"])), "update", obj, json_body=write_body, headers=headers, expected=(200, 202))
         result["contact_point"] = redact(dict(body, uid=result["uid"]))
     elif changed:
         result["contact_point"] = redact(body)
@@ -344,8 +359,7 @@ def main():
     problem = slack_url_problem(p["slack_url"], p["type"])
     if problem:
         module.fail_json(msg="slack_url %s (the value is not shown: it is a secret)" % problem)
-    if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and \
-            not (p["settings"] or {}).get("addresses"):
+    if p["state"] == "present" and p["type"] == "email" and not p["email_addresses"] and not (p["settings"] or {}).get("addresses"):
         module.fail_json(msg="email_addresses is required for an email contact point")
     run_module(module, run)
 

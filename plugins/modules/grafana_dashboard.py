@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_dashboard
 short_description: Deploy a Grafana dashboard from JSON, with data source mapping and edit protection
 version_added: 0.1.0
@@ -88,9 +89,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Deploy the KPI dashboard into the KPI folder
   cx_catalyst.kpi_dashboard.grafana_dashboard:
     url: https://grafana.example.com
@@ -115,9 +116,9 @@ EXAMPLES = r'''
     token: "{{ grafana_token }}"
     uid: cx-kpi-old
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 uid:
   description: Uid of the dashboard.
   returned: always
@@ -151,16 +152,27 @@ diff:
   description: Normalised dashboard JSON (and folder) before and after.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import hashlib
 import json
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    UID_RE, GrafanaError, check_uid, grafana_module, path_quote, run_module)
+    UID_RE,
+    GrafanaError,
+    check_uid,
+    grafana_module,
+    path_quote,
+    run_module,
+)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
-    EXPORT_ONLY, DashboardInputError, apply_mapping, build_mapping, load_content)
+    EXPORT_ONLY,
+    DashboardInputError,
+    apply_mapping,
+    build_mapping,
+    load_content,
+)
 
 MARKER = "cxDeployedHash"
 SERVER_MANAGED = ("id", "version", "iteration", MARKER)
@@ -185,8 +197,7 @@ def desired_dashboard(p):
     if not uid:
         raise DashboardInputError("the dashboard has no uid: set the uid option or a 'uid' in the JSON")
     if not UID_RE.match(uid):
-        raise DashboardInputError("dashboard uid '%s' is invalid: use 1-40 characters of letters, digits, '-', '_'"
-                                  % uid)
+        raise DashboardInputError("dashboard uid '%s' is invalid: use 1-40 characters of letters, digits, '-', '_'" % uid)
     data["uid"] = uid
     return normalise(data)
 
@@ -214,11 +225,11 @@ class _Current(object):
 
     def __init__(self):
         self.exists = False
-        self.dashboard = {}        # classic JSON (as read; converted by Grafana when stored as schema v2)
+        self.dashboard = {}  # classic JSON (as read; converted by Grafana when stored as schema v2)
         self.folder_uid = ""
         self.version = None
         self.url = None
-        self.stored_v2 = False     # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
+        self.stored_v2 = False  # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
         self.resource_version = None
         self.legacy_id = None
 
@@ -291,15 +302,15 @@ def save(client, base, cur, want, folder_uid, p, obj):
         try:
             if cur.exists:
                 metadata["resourceVersion"] = cur.resource_version
-                reply = client.request("PUT", "%s/%s" % (base, path_quote(want["uid"])), "save", obj,
-                                       json_body={"metadata": metadata, "spec": spec})
+                reply = client.request("PUT", "%s/%s" % (base, path_quote(want["uid"])), "save", obj, json_body={"metadata": metadata, "spec": spec})
             else:
-                reply = client.request("POST", base, "save", obj, json_body={"metadata": metadata, "spec": spec},
-                                       expected=(200, 201))
+                reply = client.request("POST", base, "save", obj, json_body={"metadata": metadata, "spec": spec}, expected=(200, 201))
         except GrafanaError as exc:
             if exc.status == 409:
-                raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module ran "
-                                   "(HTTP 409 conflict on its resourceVersion); re-run" % obj, 409)
+                raise GrafanaError(
+                    "Grafana: cannot save %s: it was changed by someone else while this module ran (HTTP 409 conflict on its resourceVersion); re-run" % obj,
+                    409,
+                )
             raise
         meta = (reply or {}).get("metadata") or {}
         return meta.get("generation"), "/d/%s/%s" % (want["uid"], slugify(want.get("title")))
@@ -308,8 +319,7 @@ def save(client, base, cur, want, folder_uid, p, obj):
         body_dash["version"] = cur.version
     else:
         body_dash["id"] = None
-    body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["commit_message"],
-            "overwrite": bool(cur.exists and p["overwrite"])}
+    body = {"dashboard": body_dash, "folderUid": folder_uid, "message": p["commit_message"], "overwrite": bool(cur.exists and p["overwrite"])}
     try:
         reply = client.request("POST", "/api/dashboards/db", "save", obj, json_body=body) or {}
     except GrafanaError as exc:
@@ -318,9 +328,13 @@ def save(client, base, cur, want, folder_uid, p, obj):
             if status == "name-exists":
                 raise GrafanaError(
                     "Grafana: cannot save %s: another dashboard titled '%s' already exists in folder '%s' "
-                    "(HTTP 412 name-exists)" % (obj, want.get("title"), folder_uid or "General"), 412)
-            raise GrafanaError("Grafana: cannot save %s: it was changed by someone else while this module "
-                               "ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"), 412)
+                    "(HTTP 412 name-exists)" % (obj, want.get("title"), folder_uid or "General"),
+                    412,
+                )
+            raise GrafanaError(
+                "Grafana: cannot save %s: it was changed by someone else while this module ran (HTTP 412 %s); re-run" % (obj, status or "precondition failed"),
+                412,
+            )
         raise
     return reply.get("version"), reply.get("url")
 
@@ -368,23 +382,29 @@ def run(module, client):
                     "Grafana: dashboard '%s' (%s) is stored in Grafana as schema v2 (it was edited in the new "
                     "dashboard editor), so it is not the classic dashboard this module deployed; nothing was "
                     "written. Copy the change into the source, or set overwrite: true to replace it with the "
-                    "classic dashboard." % (uid, want.get("title")))
+                    "classic dashboard." % (uid, want.get("title"))
+                )
             raise GrafanaError(
                 "Grafana: dashboard '%s' (%s) was changed in Grafana since it was deployed by this module (or was "
                 "not deployed by it) and differs from the desired content; nothing was written. Review the change "
                 "in Grafana's version history, then bring it into the source (grafana_dashboard_export, see the collection's "
-                "docs/customizing.md) or set overwrite: true to replace it."
-                % (uid, want.get("title")))
+                "docs/customizing.md) or set overwrite: true to replace it." % (uid, want.get("title"))
+            )
     result["changed"] = changed
     if changed:
         if folder_uid and folder_uid != cur.folder_uid:
-            client.require_exists("/api/folders/%s" % path_quote(folder_uid), "folder '%s'" % folder_uid,
-                                  "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) "
-                                  "or fix folder_uid" % (obj, folder_uid))
-        for option, ds_uid in (referenced_datasources(p) if content_differs else []):
-            client.require_exists("/api/datasources/uid/%s" % path_quote(ds_uid), "datasource '%s'" % ds_uid,
-                                  "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
-                                  "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option))
+            client.require_exists(
+                "/api/folders/%s" % path_quote(folder_uid),
+                "folder '%s'" % folder_uid,
+                "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) or fix folder_uid" % (obj, folder_uid),
+            )
+        for option, ds_uid in referenced_datasources(p) if content_differs else []:
+            client.require_exists(
+                "/api/datasources/uid/%s" % path_quote(ds_uid),
+                "datasource '%s'" % ds_uid,
+                "Grafana: cannot deploy %s: %s '%s' is not a datasource in Grafana; create it "
+                "first (grafana_datasource) or fix %s" % (obj, option, ds_uid, option),
+            )
         if not module.check_mode:
             version, url = save(client, base, cur, want, folder_uid, p, obj)
             result.update(url=url, version=version)
@@ -406,17 +426,18 @@ def main():
         commit_message=dict(type="str", default="Deployed by cx_catalyst.kpi_dashboard"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = grafana_module(options,
-                            mutually_exclusive=[("path", "content")],
-                            required_if=[("state", "present", ("path", "content"), True)],
-                            required_one_of=[("uid", "path", "content")])
+    module = grafana_module(
+        options,
+        mutually_exclusive=[("path", "content")],
+        required_if=[("state", "present", ("path", "content"), True)],
+        required_one_of=[("uid", "path", "content")],
+    )
     check_uid(module)
     check_uid(module, "folder_uid", allow_empty=True)
     check_uid(module, "datasource_uid")
     for name, ds_uid in sorted((module.params["datasource_map"] or {}).items()):
         if not isinstance(ds_uid, str) or not UID_RE.match(ds_uid):
-            module.fail_json(msg="datasource_map['%s'] '%s' is invalid: use 1-40 characters of letters, digits, '-' "
-                                 "and '_'" % (name, ds_uid))
+            module.fail_json(msg="datasource_map['%s'] '%s' is invalid: use 1-40 characters of letters, digits, '-' and '_'" % (name, ds_uid))
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})
 
 

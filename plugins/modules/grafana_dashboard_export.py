@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_dashboard_export
 short_description: Export a dashboard from Grafana into a JSON file that deploys again as a no-op
 version_added: 0.2.0
@@ -77,9 +78,9 @@ notes:
     the data source uid, so pick the data source, not the variable, in panels meant to be exported.
 seealso:
   - module: cx_catalyst.kpi_dashboard.grafana_dashboard
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Bring the dashboard edited in Grafana home
   cx_catalyst.kpi_dashboard.grafana_dashboard_export:
     url: https://grafana.example.com
@@ -88,9 +89,9 @@ EXAMPLES = r'''
     datasource_uid: support-postgres
     dest: "{{ playbook_dir }}/../files/grafana-dashboard.json"
   delegate_to: localhost
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 uid:
   description: Uid of the dashboard.
   returned: always
@@ -124,17 +125,15 @@ diff:
   description: Text of O(dest) before and after.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import json
 import os
 import re
 import tempfile
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, grafana_module, path_quote, run_module)
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
-    DashboardInputError, export_dashboard, render_export)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import DashboardInputError, export_dashboard, render_export
 
 
 def panel_titles(panels):
@@ -156,11 +155,9 @@ def uid_to_input(p):
         pairs.append((re.sub(r"^\$\{(.*)\}$", r"\1", str(name)), str(uid)))
     for name, uid in pairs:
         if not re.match(r"^[A-Za-z0-9_]+$", name):
-            raise DashboardInputError("input name '%s' is invalid: use letters, digits and '_' (e.g. DS_SUPPORT_DB)"
-                                      % name)
+            raise DashboardInputError("input name '%s' is invalid: use letters, digits and '_' (e.g. DS_SUPPORT_DB)" % name)
         if mapping.get(uid, name) != name:
-            raise DashboardInputError("data source '%s' is mapped to two inputs (%s, %s); map it to one"
-                                      % (uid, mapping[uid], name))
+            raise DashboardInputError("data source '%s' is mapped to two inputs (%s, %s); map it to one" % (uid, mapping[uid], name))
         mapping[uid] = name
     return mapping
 
@@ -218,9 +215,15 @@ def run(module, client):
     exported = export_dashboard(live, mapping, previous, grafana_version, p["key_order"])
     after_text = render_export(exported)
     changed = after_text != before_text
-    result = dict(changed=changed, uid=uid, dest=dest, version=live.get("version"), title=live.get("title"),
-                  panels=panel_titles(live.get("panels")),
-                  inputs=[i["name"] for i in exported.get("__inputs") or []])
+    result = dict(
+        changed=changed,
+        uid=uid,
+        dest=dest,
+        version=live.get("version"),
+        title=live.get("title"),
+        panels=panel_titles(live.get("panels")),
+        inputs=[i["name"] for i in exported.get("__inputs") or []],
+    )
     if changed and not module.check_mode:
         write_atomic(module, dest, after_text)
     if module._diff:

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_dashboard_verify
 short_description: Run every panel query of a deployed Grafana dashboard and report rows per panel
 version_added: 0.1.0
@@ -82,9 +83,9 @@ options:
       - C(maxDataPoints) sent with each query.
     type: int
     default: 1000
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Every panel of the KPI dashboard returns data for the last 7 days
   cx_catalyst.kpi_dashboard.grafana_dashboard_verify:
     url: https://grafana.example.com
@@ -96,9 +97,9 @@ EXAMPLES = r'''
 - name: Show the table
   ansible.builtin.debug:
     msg: "{{ __verify.panels | map(attribute='status') | list }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 panels:
   description: One entry per panel with queries, in dashboard order.
   returned: always
@@ -140,17 +141,31 @@ table:
   returned: always
   type: list
   elements: str
-'''
+"""
 
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module)
+    GrafanaError,
+    check_uid,
+    deep_copy,
+    grafana_module,
+    path_quote,
+    run_module,
+)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
-    DashboardInputError, apply_mapping, build_mapping, load_content)
+    DashboardInputError,
+    apply_mapping,
+    build_mapping,
+    load_content,
+)
 
-SPECIAL_SKIP = {"-- Dashboard --": "uses the results of another panel", "-- Grafana --": "built-in Grafana source",
-                "grafana": "built-in Grafana source", "__expr__": "server-side expression"}
+SPECIAL_SKIP = {
+    "-- Dashboard --": "uses the results of another panel",
+    "-- Grafana --": "built-in Grafana source",
+    "grafana": "built-in Grafana source",
+    "__expr__": "server-side expression",
+}
 MIXED = "-- Mixed --"
 VAR_RE = re.compile(r"^\$\{?([A-Za-z0-9_]+)(?::[a-z]+)?\}?$")
 SQL_VAR_RE = re.compile(r"\$\{([A-Za-z0-9_]+)(?::([a-z]+))?\}|\[\[([A-Za-z0-9_]+)\]\]|\$([A-Za-z][A-Za-z0-9_]*)")
@@ -172,8 +187,7 @@ class Resolver(object):
         self.client = client
         self.default_uid = default_uid
         self.overrides = dict(overrides or {})
-        self.variables = dict((v.get("name"), v) for v in (dashboard.get("templating") or {}).get("list") or []
-                              if isinstance(v, dict) and v.get("name"))
+        self.variables = dict((v.get("name"), v) for v in (dashboard.get("templating") or {}).get("list") or [] if isinstance(v, dict) and v.get("name"))
         self._datasources = None
 
     def datasources(self):
@@ -205,9 +219,12 @@ class Resolver(object):
             value = (var.get("current") or {}).get("value")
             if var.get("type") == "datasource" and value in (None, "", "default", "$__all", ["$__all"]):
                 plugin = var.get("query")
-                candidates = [ds for ds in self.datasources() if ds.get("type") == plugin or
-                              (plugin in ("postgres", "grafana-postgresql-datasource") and
-                               ds.get("type") in ("postgres", "grafana-postgresql-datasource"))]
+                candidates = [
+                    ds
+                    for ds in self.datasources()
+                    if ds.get("type") == plugin
+                    or (plugin in ("postgres", "grafana-postgresql-datasource") and ds.get("type") in ("postgres", "grafana-postgresql-datasource"))
+                ]
                 candidates.sort(key=lambda ds: not ds.get("isDefault"))
                 if not candidates:
                     raise LookupError("variable $%s: no data source of type %s" % (name, plugin))
@@ -257,6 +274,7 @@ def substitute(sql, resolver):
         if isinstance(value, list):
             return ",".join("'%s'" % str(v).replace("'", "''") for v in value)
         return str(value)
+
     return SQL_VAR_RE.sub(repl, sql)
 
 
@@ -270,8 +288,16 @@ def count_rows(frames):
 
 
 def verify_panel(client, resolver, panel, row, p):
-    entry = {"id": panel.get("id"), "title": panel.get("title") or "", "type": panel.get("type"), "row": row,
-             "rows": 0, "status": "ok", "message": "", "datasource_uids": []}
+    entry = {
+        "id": panel.get("id"),
+        "title": panel.get("title") or "",
+        "type": panel.get("type"),
+        "row": row,
+        "rows": 0,
+        "status": "ok",
+        "message": "",
+        "datasource_uids": [],
+    }
     targets = [t for t in panel.get("targets") or [] if isinstance(t, dict) and not t.get("hide")]
     queries, skipped = [], []
     try:
@@ -305,8 +331,10 @@ def verify_panel(client, resolver, panel, row, p):
         return entry
     body = {"from": p["time_from"], "to": p["time_to"], "queries": queries}
     try:
-        reply = client.request("POST", "/api/ds/query", "run queries of", "panel '%s'" % entry["title"],
-                               json_body=body, expected=(200, 207, 400), retry_post=True) or {}
+        reply = (
+            client.request("POST", "/api/ds/query", "run queries of", "panel '%s'" % entry["title"], json_body=body, expected=(200, 207, 400), retry_post=True)
+            or {}
+        )
     except GrafanaError as exc:
         entry.update(status="error", message=str(exc))
         return entry
@@ -323,8 +351,7 @@ def verify_panel(client, resolver, panel, row, p):
     if errors:
         entry.update(status="error", message="; ".join(e for e in errors if e) or "query failed")
     elif entry["rows"] == 0:
-        entry.update(status="no_data", message="the queries returned no rows for %s .. %s"
-                     % (p["time_from"], p["time_to"]))
+        entry.update(status="no_data", message="the queries returned no rows for %s .. %s" % (p["time_from"], p["time_to"]))
     if skipped:
         entry["message"] = "; ".join(x for x in [entry["message"]] + skipped if x)
     return entry
@@ -332,8 +359,7 @@ def verify_panel(client, resolver, panel, row, p):
 
 def load_dashboard(client, p):
     if p["uid"]:
-        reply = client.get("/api/dashboards/uid/%s" % path_quote(p["uid"]), "read", "dashboard '%s'" % p["uid"],
-                           missing_ok=True)
+        reply = client.get("/api/dashboards/uid/%s" % path_quote(p["uid"]), "read", "dashboard '%s'" % p["uid"], missing_ok=True)
         if reply is None:
             raise GrafanaError("Grafana: dashboard '%s' not found; deploy it first (grafana_dashboard)" % p["uid"])
         return reply.get("dashboard") or {}
@@ -364,9 +390,12 @@ def run(module, client):
     if failing:
         result["failed"] = True
         result["msg"] = "dashboard '%s': %d of %d panels failed verification (%s): %s" % (
-            result["uid"] or dashboard.get("title"), len(failing), len(table), "fail_on=%s" % p["fail_on"],
-            "; ".join("panel %s '%s' %s%s" % (e["id"], e["title"], e["status"],
-                                              (": " + e["message"]) if e["message"] else "") for e in failing))
+            result["uid"] or dashboard.get("title"),
+            len(failing),
+            len(table),
+            "fail_on=%s" % p["fail_on"],
+            "; ".join("panel %s '%s' %s%s" % (e["id"], e["title"], e["status"], (": " + e["message"]) if e["message"] else "") for e in failing),
+        )
     return result
 
 
@@ -382,9 +411,7 @@ def main():
         fail_on=dict(type="str", choices=["error", "no_data", "never"], default="error"),
         max_data_points=dict(type="int", default=1000),
     )
-    module = grafana_module(options,
-                            mutually_exclusive=[("uid", "path", "content")],
-                            required_one_of=[("uid", "path", "content")])
+    module = grafana_module(options, mutually_exclusive=[("uid", "path", "content")], required_one_of=[("uid", "path", "content")])
     check_uid(module)
     check_uid(module, "datasource_uid")
     run_module(module, run, {DashboardInputError: "Invalid dashboard: %s"})

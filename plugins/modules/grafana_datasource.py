@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_datasource
 short_description: Manage a Grafana data source (PostgreSQL first) by uid
 version_added: 0.1.0
@@ -147,9 +148,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: KPI database as a Grafana data source
   cx_catalyst.kpi_dashboard.grafana_datasource:
     url: https://grafana.example.com
@@ -188,9 +189,9 @@ EXAMPLES = r'''
     token: "{{ grafana_token }}"
     uid: support-postgres
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 datasource:
   description: The data source as Grafana returns it (Grafana never returns secrets). Empty when absent.
   returned: always
@@ -213,22 +214,58 @@ diff:
   description: Managed fields before and after; secrets appear only as the list of secret keys and C(secrets) V(changed).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    POSTGRES_TYPES, GrafanaError, check_uid, deep_copy, grafana_module, path_quote, run_module,
-    same_datasource_type, secret_hash, secret_hash_matches)
+    POSTGRES_TYPES,
+    GrafanaError,
+    check_uid,
+    deep_copy,
+    grafana_module,
+    path_quote,
+    run_module,
+    same_datasource_type,
+    secret_hash,
+    secret_hash_matches,
+)
 
 HASH_KEY = "cxSecretHash"
 # Plugins shipped with Grafana: no plugin lookup needed before creating them.
-BUILTIN_TYPES = frozenset(POSTGRES_TYPES | {
-    "mysql", "mssql", "prometheus", "loki", "tempo", "influxdb", "elasticsearch", "graphite", "jaeger", "zipkin",
-    "cloudwatch", "stackdriver", "grafana-azure-monitor-datasource", "testdata", "grafana-testdata-datasource",
-    "alertmanager", "opentsdb", "parca", "grafana-pyroscope-datasource"})
-TYPED_JSON = (("sslmode", "sslmode"), ("max_open_conns", "maxOpenConns"), ("max_idle_conns", "maxIdleConns"),
-              ("max_idle_conns_auto", "maxIdleConnsAuto"), ("conn_max_lifetime", "connMaxLifetime"),
-              ("postgres_version", "postgresVersion"), ("timescaledb", "timescaledb"),
-              ("enable_pdc", "enableSecureSocksProxy"), ("pdc_network", "secureSocksProxyUsername"))
+BUILTIN_TYPES = frozenset(
+    POSTGRES_TYPES
+    | {
+        "mysql",
+        "mssql",
+        "prometheus",
+        "loki",
+        "tempo",
+        "influxdb",
+        "elasticsearch",
+        "graphite",
+        "jaeger",
+        "zipkin",
+        "cloudwatch",
+        "stackdriver",
+        "grafana-azure-monitor-datasource",
+        "testdata",
+        "grafana-testdata-datasource",
+        "alertmanager",
+        "opentsdb",
+        "parca",
+        "grafana-pyroscope-datasource",
+    }
+)
+TYPED_JSON = (
+    ("sslmode", "sslmode"),
+    ("max_open_conns", "maxOpenConns"),
+    ("max_idle_conns", "maxIdleConns"),
+    ("max_idle_conns_auto", "maxIdleConnsAuto"),
+    ("conn_max_lifetime", "connMaxLifetime"),
+    ("postgres_version", "postgresVersion"),
+    ("timescaledb", "timescaledb"),
+    ("enable_pdc", "enableSecureSocksProxy"),
+    ("pdc_network", "secureSocksProxyUsername"),
+)
 
 
 def canonical_type(ds_type):
@@ -249,8 +286,7 @@ def find_datasource(client, uid, name):
         if found is not None or not name:
             return found
     if name:
-        return client.get("/api/datasources/name/%s" % path_quote(name), "read", "datasource '%s'" % name,
-                          missing_ok=True)
+        return client.get("/api/datasources/name/%s" % path_quote(name), "read", "datasource '%s'" % name, missing_ok=True)
     return None
 
 
@@ -312,10 +348,16 @@ def comparable(ds):
     json_data = dict(ds.get("jsonData") or {})
     json_data.pop(HASH_KEY, None)
     return {
-        "uid": ds.get("uid"), "name": ds.get("name"), "type": canonical_type(ds.get("type")),
-        "access": ds.get("access"), "url": ds.get("url") or "", "user": ds.get("user") or "",
-        "database": ds.get("database") or "", "isDefault": bool(ds.get("isDefault")),
-        "basicAuth": bool(ds.get("basicAuth")), "jsonData": json_data,
+        "uid": ds.get("uid"),
+        "name": ds.get("name"),
+        "type": canonical_type(ds.get("type")),
+        "access": ds.get("access"),
+        "url": ds.get("url") or "",
+        "user": ds.get("user") or "",
+        "database": ds.get("database") or "",
+        "isDefault": bool(ds.get("isDefault")),
+        "basicAuth": bool(ds.get("basicAuth")),
+        "jsonData": json_data,
     }
 
 
@@ -330,11 +372,11 @@ def diff_view(ds, secret_keys, secret_state):
 def check_plugin(client, ds_type):
     if ds_type in BUILTIN_TYPES:
         return
-    found = client.get("/api/plugins/%s/settings" % path_quote(ds_type), "read", "plugin '%s'" % ds_type,
-                       missing_ok=True)
+    found = client.get("/api/plugins/%s/settings" % path_quote(ds_type), "read", "plugin '%s'" % ds_type, missing_ok=True)
     if found is None:
-        raise GrafanaError("Grafana: unknown datasource type '%s': no such data source plugin is installed "
-                           "in Grafana (use e.g. grafana-postgresql-datasource)" % ds_type)
+        raise GrafanaError(
+            "Grafana: unknown datasource type '%s': no such data source plugin is installed in Grafana (use e.g. grafana-postgresql-datasource)" % ds_type
+        )
     if isinstance(found, dict) and found.get("type") not in (None, "datasource"):
         raise GrafanaError("Grafana: plugin '%s' is a %s plugin, not a data source" % (ds_type, found.get("type")))
 
@@ -344,12 +386,13 @@ def write(client, method, path, action, obj, body):
         return client.request(method, path, action, obj, json_body=body)
     except GrafanaError as exc:
         if exc.status == 409 and method == "PUT" and "version" in body:
-            raise GrafanaError("Grafana: failed to update %s: HTTP 409: it was changed by someone else since it was "
-                               "read (version %s); re-run to apply on top of the new version"
-                               % (obj, body["version"]), 409)
+            raise GrafanaError(
+                "Grafana: failed to update %s: HTTP 409: it was changed by someone else since it was "
+                "read (version %s); re-run to apply on top of the new version" % (obj, body["version"]),
+                409,
+            )
         if exc.status == 403 and "read-only" in str(exc):
-            raise GrafanaError("%s (the data source is provisioned from a file with editable: false; change it "
-                               "there)" % exc, 403)
+            raise GrafanaError("%s (the data source is provisioned from a file with editable: false; change it there)" % exc, 403)
         raise
 
 
@@ -360,15 +403,13 @@ def run(module, client):
         client.add_secret(value)
     current = find_datasource(client, p["uid"], p["name"])
     obj = "datasource '%s'" % (p["uid"] or p["name"])
-    result = dict(changed=False, uid=(current or {}).get("uid") or p["uid"], datasource=current or {},
-                  secret_changed=False)
+    result = dict(changed=False, uid=(current or {}).get("uid") or p["uid"], datasource=current or {}, secret_changed=False)
 
     if p["state"] == "absent":
         if current is not None:
             result.update(changed=True, datasource={})
             if not module.check_mode:
-                client.request("DELETE", "/api/datasources/uid/%s" % path_quote(current["uid"]), "delete", obj,
-                               missing_ok=True)
+                client.request("DELETE", "/api/datasources/uid/%s" % path_quote(current["uid"]), "delete", obj, missing_ok=True)
         if module._diff:
             result["diff"] = {"before": comparable(current), "after": {}}
         return result
@@ -381,8 +422,9 @@ def run(module, client):
     result["changed"] = changed
     stored_keys = set(k for k, v in ((current or {}).get("secureJsonFields") or {}).items() if v)
     before_view = diff_view(current, stored_keys, "stored" if stored_keys else "none")
-    after_view = diff_view(body, stored_keys | set(k for k, v in secrets.items() if v),
-                           "changed (value not shown)" if send_secrets else before_view.get("secrets", "none"))
+    after_view = diff_view(
+        body, stored_keys | set(k for k, v in secrets.items() if v), "changed (value not shown)" if send_secrets else before_view.get("secrets", "none")
+    )
 
     if changed and (current is None or not same_datasource_type(current.get("type"), p["type"])):
         check_plugin(client, p["type"])
@@ -394,12 +436,10 @@ def run(module, client):
             if p["is_default"] is False and created.get("isDefault"):
                 fix = dict(body, isDefault=False, version=created.get("version", 1), uid=created.get("uid"))
                 fix.pop("secureJsonData", None)
-                reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(created.get("uid")), "update",
-                              obj, fix) or {}
+                reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(created.get("uid")), "update", obj, fix) or {}
         else:
             body["version"] = current.get("version", 0)
-            reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(current["uid"]), "update", obj,
-                          body) or {}
+            reply = write(client, "PUT", "/api/datasources/uid/%s" % path_quote(current["uid"]), "update", obj, body) or {}
         result["datasource"] = reply.get("datasource") or body
         result["uid"] = result["datasource"].get("uid") or body.get("uid")
     elif changed:
@@ -422,21 +462,18 @@ def health(client, uid, obj, saved=None):
     ``saved`` is ``created``/``updated`` when this run wrote it (it then stays in Grafana as written: a
     health check is no reason to roll a valid configuration back), ``None`` when nothing was written.
     """
-    state = ("%s was %s in Grafana (the change is saved) but " % (obj, saved)) if saved else \
-        ("%s is unchanged in Grafana but " % obj)
+    state = ("%s was %s in Grafana (the change is saved) but " % (obj, saved)) if saved else ("%s is unchanged in Grafana but " % obj)
     try:
         reply = client.get("/api/datasources/uid/%s/health" % path_quote(uid), "check health of", obj)
     except GrafanaError as exc:
         if exc.status == 400 and isinstance(exc.body, dict):
-            raise GrafanaError("Grafana: %sits health check failed: %s" % (state, exc.body.get("message")), 400,
-                               exc.body)
+            raise GrafanaError("Grafana: %sits health check failed: %s" % (state, exc.body.get("message")), 400, exc.body)
         if saved:
             raise GrafanaError("Grafana: %sits health check could not run: %s" % (state, exc), exc.status, exc.body)
         raise
     status = (reply or {}).get("status", "OK")
     if str(status).upper() not in ("OK", ""):
-        raise GrafanaError("Grafana: %sits health check failed: %s (status %s)"
-                           % (state, (reply or {}).get("message") or "no message", status), 200, reply)
+        raise GrafanaError("Grafana: %sits health check failed: %s (status %s)" % (state, (reply or {}).get("message") or "no message", status), 200, reply)
     return {"status": status, "message": (reply or {}).get("message", "")}
 
 
@@ -467,10 +504,9 @@ def main():
         health_check=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = grafana_module(options,
-                            mutually_exclusive=[("datasource_url", "host")],
-                            required_one_of=[("name", "uid")],
-                            required_if=[("state", "present", ["name"])])
+    module = grafana_module(
+        options, mutually_exclusive=[("datasource_url", "host")], required_one_of=[("name", "uid")], required_if=[("state", "present", ["name"])]
+    )
     check_uid(module)
     run_module(module, run)
 

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_folder
 short_description: Manage a Grafana folder by uid, optionally nested
 version_added: 0.1.0
@@ -49,9 +50,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Create the KPI folder
   cx_catalyst.kpi_dashboard.grafana_folder:
     url: https://grafana.example.com
@@ -73,9 +74,9 @@ EXAMPLES = r'''
     token: "{{ grafana_token }}"
     uid: old-folder
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 folder:
   description: The folder as Grafana returns it after the run (empty when absent).
   returned: always
@@ -90,10 +91,9 @@ diff:
   description: Title and parent before and after (with C(--diff)).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, check_uid, grafana_module, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
 
 
 def folder_view(folder):
@@ -108,8 +108,11 @@ def read_folder(client, uid):
 
 def require_parent(client, parent_uid):
     if parent_uid:
-        client.require_exists("/api/folders/%s" % path_quote(parent_uid), "parent folder '%s'" % parent_uid,
-                              "Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
+        client.require_exists(
+            "/api/folders/%s" % path_quote(parent_uid),
+            "parent folder '%s'" % parent_uid,
+            "Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid,
+        )
 
 
 def create_folder(client, uid, title, parent_uid):
@@ -126,8 +129,9 @@ def create_folder(client, uid, title, parent_uid):
                 return existing, True
         raise
     if parent_uid and isinstance(created, dict) and "parentUid" in created and created["parentUid"] != parent_uid:
-        raise GrafanaError("Grafana: folder '%s' was created but Grafana ignored parent_uid '%s' "
-                           "(nested folders are not enabled on this Grafana)" % (uid, parent_uid))
+        raise GrafanaError(
+            "Grafana: folder '%s' was created but Grafana ignored parent_uid '%s' (nested folders are not enabled on this Grafana)" % (uid, parent_uid)
+        )
     return created, False
 
 
@@ -138,14 +142,16 @@ def update_folder(client, current, title):
         return client.request("PUT", "/api/folders/%s" % path_quote(uid), "update", "folder '%s'" % uid, json_body=body)
     except GrafanaError as exc:
         if exc.status == 412:
-            raise GrafanaError("Grafana: failed to update folder '%s': HTTP 412: the folder was changed by someone "
-                               "else since it was read; re-run to apply on top of the new version" % uid, 412)
+            raise GrafanaError(
+                "Grafana: failed to update folder '%s': HTTP 412: the folder was changed by someone "
+                "else since it was read; re-run to apply on top of the new version" % uid,
+                412,
+            )
         raise
 
 
 def move_folder(client, uid, parent_uid):
-    return client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", "folder '%s'" % uid,
-                          json_body={"parentUid": parent_uid or ""})
+    return client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", "folder '%s'" % uid, json_body={"parentUid": parent_uid or ""})
 
 
 def run(module, client):
@@ -161,8 +167,7 @@ def run(module, client):
         result.update(changed=True, folder={})
         if not module.check_mode:
             params = {"forceDeleteRules": "true"} if p["force_delete_rules"] else None
-            client.request("DELETE", "/api/folders/%s" % path_quote(uid), "delete", "folder '%s'" % uid, params=params,
-                           missing_ok=True)
+            client.request("DELETE", "/api/folders/%s" % path_quote(uid), "delete", "folder '%s'" % uid, params=params, missing_ok=True)
         if module._diff:
             result["diff"] = {"before": before, "after": {}}
         return result
@@ -208,8 +213,7 @@ def main():
         force_delete_rules=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = grafana_module(options,
-                            required_if=[("state", "present", ["title"])])
+    module = grafana_module(options, required_if=[("state", "present", ["title"])])
     check_uid(module)
     check_uid(module, "parent_uid", allow_empty=True)
     run_module(module, run)

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_notification_policy
 short_description: Manage the Grafana alerting notification policy tree
 version_added: 0.1.0
@@ -65,9 +66,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Route KPI alerts
   cx_catalyst.kpi_dashboard.grafana_notification_policy:
     url: https://grafana.example.com
@@ -80,9 +81,9 @@ EXAMPLES = r'''
       - receiver: team-lead-email
         matchers: ["severity=critical"]
         continue: true
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 policy:
   description: The normalised policy tree after the run.
   returned: always
@@ -96,18 +97,33 @@ diff:
   description: Normalised tree before and after.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    deep_copy, duration_seconds, format_duration, grafana_module, run_module)
+    deep_copy,
+    duration_seconds,
+    format_duration,
+    grafana_module,
+    run_module,
+)
 
 PATH = "/api/v1/provisioning/policies"
 DURATIONS = ("group_wait", "group_interval", "repeat_interval")
 MATCHER_RE = re.compile(r"^\s*([^=!~\s]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
-ROUTE_KEYS = ("receiver", "group_by", "object_matchers", "continue", "group_wait", "group_interval",
-              "repeat_interval", "mute_time_intervals", "active_time_intervals", "routes")
+ROUTE_KEYS = (
+    "receiver",
+    "group_by",
+    "object_matchers",
+    "continue",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "mute_time_intervals",
+    "active_time_intervals",
+    "routes",
+)
 
 
 class PolicyError(Exception):
@@ -161,8 +177,7 @@ def norm_route(route, where, root=False, strict=True):
     for key in ("mute_time_intervals", "active_time_intervals"):
         if route.get(key):
             out[key] = list(route[key])
-    children = [norm_route(r, "%s.routes[%d]" % (where, i), strict=strict)
-                for i, r in enumerate(route.get("routes") or [])]
+    children = [norm_route(r, "%s.routes[%d]" % (where, i), strict=strict) for i, r in enumerate(route.get("routes") or [])]
     if children:
         out["routes"] = children
     return out
@@ -193,8 +208,7 @@ def run(module, client):
         if not is_default:
             result["changed"] = True
             if not module.check_mode:
-                reply = client.request("DELETE", PATH, "reset", "notification policy tree", headers=headers,
-                                       expected=(200, 202, 204))
+                reply = client.request("DELETE", PATH, "reset", "notification policy tree", headers=headers, expected=(200, 202, 204))
                 result["policy"] = norm_route(reply, "default tree", strict=False) if isinstance(reply, dict) else {}
         if module._diff:
             result["diff"] = {"before": have, "after": result["policy"] if not module.check_mode else {}}
@@ -207,8 +221,7 @@ def run(module, client):
     changed = want != have
     result.update(changed=changed, policy=want)
     if changed and not module.check_mode:
-        client.request("PUT", PATH, "write", "notification policy tree", json_body=want, headers=headers,
-                       expected=(200, 202))
+        client.request("PUT", PATH, "write", "notification policy tree", json_body=want, headers=headers, expected=(200, 202))
     if module._diff:
         result["diff"] = {"before": have, "after": want}
     result["receivers"] = sorted(receivers(want, set()))
@@ -226,8 +239,7 @@ def main():
         disable_provenance=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = grafana_module(options,
-                            required_if=[("state", "present", ["receiver"])])
+    module = grafana_module(options, required_if=[("state", "present", ["receiver"])])
     run_module(module, run, {PolicyError: "Invalid notification policy: %s"})
 
 

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_report
 short_description: Manage a Grafana Enterprise / Cloud scheduled report (C(/api/reports)) by name
 version_added: 0.2.0
@@ -139,9 +140,9 @@ options:
       - Add a link to the dashboard to the email.
     type: bool
     default: true
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Monthly executive report in Grafana Enterprise
   cx_catalyst.kpi_dashboard.grafana_report:
     url: https://grafana.example.com
@@ -157,9 +158,9 @@ EXAMPLES = r'''
     start_date: "2026-12-01T08:00:00+01:00"
     time_zone: Europe/Berlin
     formats: [pdf, csv]
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 report:
   description: The report as Grafana returns it after the change (planned in check mode; empty when absent).
   returned: always
@@ -168,10 +169,9 @@ id:
   description: Grafana's numeric id of the report (null when absent or not yet created in check mode).
   returned: always
   type: int
-'''
+"""
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaError, UID_RE, grafana_module, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, UID_RE, grafana_module, path_quote, run_module
 
 SERVER_FIELDS = ("id", "userId", "orgId", "state", "created", "updated")
 
@@ -191,19 +191,26 @@ def comparable(report):
         "recipients": report.get("recipients") or "",
         "replyTo": report.get("replyTo") or "",
         "message": report.get("message") or "",
-        "schedule": {"startDate": schedule.get("startDate") or None, "endDate": schedule.get("endDate") or None,
-                     "frequency": schedule.get("frequency") or "once",
-                     "intervalFrequency": schedule.get("intervalFrequency") or "",
-                     "intervalAmount": schedule.get("intervalAmount") or 0,
-                     "workdaysOnly": bool(schedule.get("workdaysOnly")),
-                     "dayOfMonth": str(schedule.get("dayOfMonth") or ""),
-                     "timeZone": schedule.get("timeZone") or ""},
+        "schedule": {
+            "startDate": schedule.get("startDate") or None,
+            "endDate": schedule.get("endDate") or None,
+            "frequency": schedule.get("frequency") or "once",
+            "intervalFrequency": schedule.get("intervalFrequency") or "",
+            "intervalAmount": schedule.get("intervalAmount") or 0,
+            "workdaysOnly": bool(schedule.get("workdaysOnly")),
+            "dayOfMonth": str(schedule.get("dayOfMonth") or ""),
+            "timeZone": schedule.get("timeZone") or "",
+        },
         "options": {"orientation": options.get("orientation") or "landscape", "layout": options.get("layout") or "grid"},
         "enableDashboardUrl": bool(report.get("enableDashboardUrl")),
-        "dashboards": [{"dashboard": {"uid": (d.get("dashboard") or {}).get("uid")},
-                        "timeRange": {"from": (d.get("timeRange") or {}).get("from") or "",
-                                      "to": (d.get("timeRange") or {}).get("to") or ""},
-                        "reportVariables": d.get("reportVariables") or {}} for d in report.get("dashboards") or []],
+        "dashboards": [
+            {
+                "dashboard": {"uid": (d.get("dashboard") or {}).get("uid")},
+                "timeRange": {"from": (d.get("timeRange") or {}).get("from") or "", "to": (d.get("timeRange") or {}).get("to") or ""},
+                "reportVariables": d.get("reportVariables") or {},
+            }
+            for d in report.get("dashboards") or []
+        ],
         "formats": sorted(report.get("formats") or ["pdf"]),
     }
 
@@ -214,19 +221,31 @@ def desired_report(p):
     for dash in p["dashboards"]:
         if not UID_RE.match(dash["uid"] or ""):
             raise ReportInputError("dashboard uid '%s' is invalid: use 1-40 letters, digits, '-' and '_'" % dash["uid"])
-    return comparable({
-        "name": p["name"], "recipients": ",".join(p["recipients"]), "replyTo": ",".join(p["reply_to"]),
-        "message": p["email_message"],
-        "schedule": {"startDate": p["start_date"], "endDate": p["end_date"], "frequency": p["frequency"],
-                     "intervalFrequency": p["interval_frequency"] or "", "intervalAmount": p["interval_amount"] or 0,
-                     "workdaysOnly": p["workdays_only"], "dayOfMonth": p["day_of_month"] or "",
-                     "timeZone": p["time_zone"]},
-        "options": {"orientation": p["orientation"], "layout": p["layout"]},
-        "enableDashboardUrl": p["enable_dashboard_url"],
-        "dashboards": [{"dashboard": {"uid": d["uid"]}, "timeRange": {"from": d["time_from"], "to": d["time_to"]},
-                        "reportVariables": d["variables"] or {}} for d in p["dashboards"]],
-        "formats": p["formats"],
-    })
+    return comparable(
+        {
+            "name": p["name"],
+            "recipients": ",".join(p["recipients"]),
+            "replyTo": ",".join(p["reply_to"]),
+            "message": p["email_message"],
+            "schedule": {
+                "startDate": p["start_date"],
+                "endDate": p["end_date"],
+                "frequency": p["frequency"],
+                "intervalFrequency": p["interval_frequency"] or "",
+                "intervalAmount": p["interval_amount"] or 0,
+                "workdaysOnly": p["workdays_only"],
+                "dayOfMonth": p["day_of_month"] or "",
+                "timeZone": p["time_zone"],
+            },
+            "options": {"orientation": p["orientation"], "layout": p["layout"]},
+            "enableDashboardUrl": p["enable_dashboard_url"],
+            "dashboards": [
+                {"dashboard": {"uid": d["uid"]}, "timeRange": {"from": d["time_from"], "to": d["time_to"]}, "reportVariables": d["variables"] or {}}
+                for d in p["dashboards"]
+            ],
+            "formats": p["formats"],
+        }
+    )
 
 
 def find_report(client, name):
@@ -234,14 +253,18 @@ def find_report(client, name):
         reports = client.get("/api/reports", "list", "reports", want=list)
     except GrafanaError as exc:
         if exc.status == 404:
-            raise GrafanaError("Grafana: this Grafana has no reporting API (GET /api/reports answered 404): "
-                               "reports need Grafana Enterprise or Grafana Cloud; on Grafana OSS use "
-                               "cx_catalyst.kpi_dashboard.kpi_report", 404)
+            raise GrafanaError(
+                "Grafana: this Grafana has no reporting API (GET /api/reports answered 404): "
+                "reports need Grafana Enterprise or Grafana Cloud; on Grafana OSS use "
+                "cx_catalyst.kpi_dashboard.kpi_report",
+                404,
+            )
         raise
     matches = [r for r in reports or [] if isinstance(r, dict) and r.get("name") == name]
     if len(matches) > 1:
-        raise GrafanaError("Grafana: %d reports are named '%s' (ids %s); rename or delete all but one" % (
-            len(matches), name, ", ".join(str(r.get("id")) for r in matches)))
+        raise GrafanaError(
+            "Grafana: %d reports are named '%s' (ids %s); rename or delete all but one" % (len(matches), name, ", ".join(str(r.get("id")) for r in matches))
+        )
     if not matches:
         return None
     return client.get("/api/reports/%s" % path_quote(matches[0]["id"]), "read", "report '%s'" % name)
@@ -257,8 +280,7 @@ def run(module, client):
         if current is not None:
             result.update(changed=True, report={}, id=None)
             if not module.check_mode:
-                client.request("DELETE", "/api/reports/%s" % path_quote(current["id"]), "delete",
-                               "report '%s'" % name, missing_ok=True)
+                client.request("DELETE", "/api/reports/%s" % path_quote(current["id"]), "delete", "report '%s'" % name, missing_ok=True)
         if module._diff:
             result["diff"] = {"before": before, "after": {}}
         return result
@@ -272,10 +294,10 @@ def run(module, client):
             result["id"] = created.get("id")
             result["report"] = client.get("/api/reports/%s" % path_quote(result["id"]), "read", "report '%s'" % name)
         else:
-            client.request("PUT", "/api/reports/%s" % path_quote(current["id"]), "update", "report '%s'" % name,
-                           json_body=dict(after, state=current.get("state")))
-            result["report"] = client.get("/api/reports/%s" % path_quote(current["id"]), "read",
-                                          "report '%s'" % name)
+            client.request(
+                "PUT", "/api/reports/%s" % path_quote(current["id"]), "update", "report '%s'" % name, json_body=dict(after, state=current.get("state"))
+            )
+            result["report"] = client.get("/api/reports/%s" % path_quote(current["id"]), "read", "report '%s'" % name)
     if module._diff:
         result["diff"] = {"before": before, "after": after}
     return result
@@ -285,17 +307,20 @@ def main():
     options = dict(
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        dashboards=dict(type="list", elements="dict", options=dict(
-            uid=dict(type="str", required=True),
-            time_from=dict(type="str", default=""),
-            time_to=dict(type="str", default=""),
-            variables=dict(type="dict", default={}),
-        )),
+        dashboards=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                uid=dict(type="str", required=True),
+                time_from=dict(type="str", default=""),
+                time_to=dict(type="str", default=""),
+                variables=dict(type="dict", default={}),
+            ),
+        ),
         recipients=dict(type="list", elements="str", default=[]),
         reply_to=dict(type="list", elements="str", default=[]),
         email_message=dict(type="str", default=""),
-        frequency=dict(type="str", default="daily",
-                       choices=["once", "hourly", "daily", "weekly", "monthly", "last", "custom"]),
+        frequency=dict(type="str", default="daily", choices=["once", "hourly", "daily", "weekly", "monthly", "last", "custom"]),
         start_date=dict(type="str"),
         end_date=dict(type="str"),
         interval_frequency=dict(type="str", choices=["hours", "days", "weeks", "months"]),

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: grafana_service_account
 short_description: Manage a Grafana service account and one of its tokens
 version_added: 0.1.0
@@ -56,9 +57,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Service account for the KPI automation, with a token
   cx_catalyst.kpi_dashboard.grafana_service_account:
     url: https://grafana.example.com
@@ -77,9 +78,9 @@ EXAMPLES = r'''
     mode: "0600"
   when: __sa.token is defined
   no_log: true
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 service_account:
   description: The service account (id, uid, name, login, role, isDisabled); empty when absent.
   returned: always
@@ -96,10 +97,9 @@ diff:
   description: Role, disabled flag and token names before and after (never a key).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    grafana_module, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import grafana_module, path_quote, run_module
 
 SA = "/api/serviceaccounts"
 
@@ -107,8 +107,7 @@ SA = "/api/serviceaccounts"
 def find_account(client, name):
     page, found = 1, None
     while True:
-        reply = client.get(SA + "/search", "search", "service account '%s'" % name,
-                           params={"query": name, "perpage": 100, "page": page}) or {}
+        reply = client.get(SA + "/search", "search", "service account '%s'" % name, params={"query": name, "perpage": 100, "page": page}) or {}
         items = reply.get("serviceAccounts") or []
         for item in items:
             if item.get("name") == name:
@@ -121,8 +120,7 @@ def find_account(client, name):
 def view(account, tokens):
     if not account:
         return {}
-    return {"name": account.get("name"), "role": account.get("role"),
-            "is_disabled": bool(account.get("isDisabled")), "tokens": sorted(tokens)}
+    return {"name": account.get("name"), "role": account.get("role"), "is_disabled": bool(account.get("isDisabled")), "tokens": sorted(tokens)}
 
 
 def run(module, client):
@@ -133,9 +131,7 @@ def run(module, client):
     result = dict(changed=False, token_created=False, service_account=account or {})
     tokens = []
     if account is not None and (p["token_name"] or module._diff):
-        tokens = [t.get("name") for t in client.get("%s/%s/tokens" % (SA, path_quote(account["id"])), "list tokens of", obj,
-                                                    want=list)
-                  or []]
+        tokens = [t.get("name") for t in client.get("%s/%s/tokens" % (SA, path_quote(account["id"])), "list tokens of", obj, want=list) or []]
 
     if p["state"] == "absent":
         if account is not None:
@@ -146,21 +142,23 @@ def run(module, client):
             result["diff"] = {"before": view(account, tokens), "after": {}}
         return result
 
-    want = {"name": name, "role": p["role"], "is_disabled": p["is_disabled"],
-            "tokens": sorted(set(tokens) | ({p["token_name"]} if p["token_name"] else set()))}
+    want = {"name": name, "role": p["role"], "is_disabled": p["is_disabled"], "tokens": sorted(set(tokens) | ({p["token_name"]} if p["token_name"] else set()))}
     before = view(account, tokens)
     if account is None:
         result["changed"] = True
         if not module.check_mode:
-            account = client.request("POST", SA, "create", obj, expected=(200, 201),
-                                     json_body={"name": name, "role": p["role"], "isDisabled": p["is_disabled"]})
+            account = client.request(
+                "POST", SA, "create", obj, expected=(200, 201), json_body={"name": name, "role": p["role"], "isDisabled": p["is_disabled"]}
+            )
         else:
             account = {"name": name, "role": p["role"], "isDisabled": p["is_disabled"]}
     elif account.get("role") != p["role"] or bool(account.get("isDisabled")) != p["is_disabled"]:
         result["changed"] = True
         if not module.check_mode:
-            reply = client.request("PATCH", "%s/%s" % (SA, path_quote(account["id"])), "update", obj,
-                                   json_body={"role": p["role"], "isDisabled": p["is_disabled"]}) or {}
+            reply = (
+                client.request("PATCH", "%s/%s" % (SA, path_quote(account["id"])), "update", obj, json_body={"role": p["role"], "isDisabled": p["is_disabled"]})
+                or {}
+            )
             account = reply.get("serviceaccount") or dict(account, role=p["role"], isDisabled=p["is_disabled"])
         else:
             account = dict(account, role=p["role"], isDisabled=p["is_disabled"])
@@ -172,8 +170,9 @@ def run(module, client):
             body = {"name": p["token_name"]}
             if p["token_seconds_to_live"]:
                 body["secondsToLive"] = p["token_seconds_to_live"]
-            reply = client.request("POST", "%s/%s/tokens" % (SA, path_quote(account["id"])), "create token '%s' of"
-                                   % p["token_name"], obj, json_body=body) or {}
+            reply = (
+                client.request("POST", "%s/%s/tokens" % (SA, path_quote(account["id"])), "create token '%s' of" % p["token_name"], obj, json_body=body) or {}
+            )
             result["token"] = reply.get("key")
     if module._diff:
         result["diff"] = {"before": before, "after": want}

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_api_pricing
 short_description: Manage AI API prices in the KPI database, keeping their history
@@ -72,9 +72,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: New Claude Sonnet prices from February
   cx_catalyst.kpi_dashboard.kpi_api_pricing:
     login_db: support_system
@@ -84,9 +84,9 @@ EXAMPLES = r'''
     input_price_per_million: 2.50
     output_price_per_million: 12.50
     effective_from: "2026-02-01"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 pricing:
   description: The current price row after the run (as it would be in check mode); empty when retired.
   returned: always
@@ -105,7 +105,7 @@ queries:
   type: list
   elements: str
   sample: ["UPDATE api_pricing SET is_current = false WHERE pricing_id = 3"]
-'''
+"""
 
 from decimal import Decimal
 
@@ -120,10 +120,10 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
     to_decimal,
 )
 
-PRICE_QUANTUM = Decimal('0.000001')
-PRICES = ('input_price_per_million', 'output_price_per_million')
-CACHE_PRICES = ('cache_write_price_per_million', 'cache_read_price_per_million')
-SHOWN = ('provider', 'model') + PRICES + ('effective_from',)
+PRICE_QUANTUM = Decimal("0.000001")
+PRICES = ("input_price_per_million", "output_price_per_million")
+CACHE_PRICES = ("cache_write_price_per_million", "cache_read_price_per_million")
+SHOWN = ("provider", "model") + PRICES + ("effective_from",)
 
 
 def validated_prices(params):
@@ -131,8 +131,8 @@ def validated_prices(params):
     prices = {}
     for option in PRICES:
         if params[option] is None:
-            if params['state'] == 'present':
-                raise ValueError('%s is required with state=present' % option)
+            if params["state"] == "present":
+                raise ValueError("%s is required with state=present" % option)
             continue
         prices[option] = to_decimal(params[option], option, minimum=0, quantum=PRICE_QUANTUM, digits=(12, 6))
     for option in CACHE_PRICES:  # optional: only the ones given are managed
@@ -143,69 +143,77 @@ def validated_prices(params):
 
 def run_module(module):
     params = module.params
-    what = '%s/%s' % (params['provider'], params['model'])
+    what = "%s/%s" % (params["provider"], params["model"])
     try:
         prices = validated_prices(params)
-        effective_day = parse_date(params['effective_from'], 'effective_from')
+        effective_day = parse_date(params["effective_from"], "effective_from")
     except ValueError as exc:
-        module.fail_json(msg='kpi_api_pricing %s: %s' % (what, exc))
+        module.fail_json(msg="kpi_api_pricing %s: %s" % (what, exc))
 
     shown = SHOWN + tuple(c for c in CACHE_PRICES if c in prices)
     columns = [c for c in PRICES + CACHE_PRICES if c in prices]  # the price columns this run writes
     db = connect(module)
-    key = (params['provider'], params['model'])
+    key = (params["provider"], params["model"])
     try:
-        db.lock('api_pricing:%s' % what)
-        missing = db.table_missing_in_check_mode('api_pricing')
-        current = None if missing else db.read_one(
-            'SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current%s'
-            % (', '.join(shown), '' if module.check_mode else ' FOR UPDATE'), key)
+        db.lock("api_pricing:%s" % what)
+        missing = db.table_missing_in_check_mode("api_pricing")
+        current = (
+            None
+            if missing
+            else db.read_one(
+                "SELECT pricing_id, %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current%s"
+                % (", ".join(shown), "" if module.check_mode else " FOR UPDATE"),
+                key,
+            )
+        )
         # midnight of the day in the server's time zone, as the column stores it
-        effective = db.read_one('SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts',
-                                (effective_day,))['ts']
+        effective = db.read_one("SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts", (effective_day,))["ts"]
     except psycopg2.Error as exc:
-        db.fail('read the price of %s' % what, exc)
-    current_id = current.pop('pricing_id') if current else None
+        db.fail("read the price of %s" % what, exc)
+    current_id = current.pop("pricing_id") if current else None
 
-    action, want = 'none', current
+    action, want = "none", current
     try:
-        if params['state'] == 'absent':
+        if params["state"] == "absent":
             if current:
-                action, want = 'retired', None
-                db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
+                action, want = "retired", None
+                db.write("UPDATE api_pricing SET is_current = false WHERE pricing_id = %s", (current_id,))
         elif current is None or differing_fields(current, prices):
-            want = dict(provider=params['provider'], model=params['model'], effective_from=effective, **prices)
-            if current is not None and effective < current['effective_from']:
-                raise ValueError('effective_from %s is before the current price\'s effective_from %s'
-                                 % (effective.date(), current['effective_from'].date()))
-            same_day = None if missing else db.read_one(
-                'SELECT pricing_id FROM api_pricing WHERE provider = %s AND model = %s AND effective_from = %s',
-                key + (effective,))
+            want = dict(provider=params["provider"], model=params["model"], effective_from=effective, **prices)
+            if current is not None and effective < current["effective_from"]:
+                raise ValueError("effective_from %s is before the current price's effective_from %s" % (effective.date(), current["effective_from"].date()))
+            same_day = (
+                None
+                if missing
+                else db.read_one("SELECT pricing_id FROM api_pricing WHERE provider = %s AND model = %s AND effective_from = %s", key + (effective,))
+            )
             if same_day:
-                action = 'corrected'
-                if current is not None and current_id != same_day['pricing_id']:
-                    db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                db.write('UPDATE api_pricing SET %s, is_current = true WHERE pricing_id = %%s'
-                         % ', '.join('%s = %%s' % c for c in columns),
-                         tuple(prices[c] for c in columns) + (same_day['pricing_id'],))
+                action = "corrected"
+                if current is not None and current_id != same_day["pricing_id"]:
+                    db.write("UPDATE api_pricing SET is_current = false WHERE pricing_id = %s", (current_id,))
+                db.write(
+                    "UPDATE api_pricing SET %s, is_current = true WHERE pricing_id = %%s" % ", ".join("%s = %%s" % c for c in columns),
+                    tuple(prices[c] for c in columns) + (same_day["pricing_id"],),
+                )
             else:
-                action = 'created' if current is None else 'superseded'
+                action = "created" if current is None else "superseded"
                 if current is not None:
-                    db.write('UPDATE api_pricing SET is_current = false WHERE pricing_id = %s', (current_id,))
-                db.write('INSERT INTO api_pricing (provider, model, %s, effective_from, is_current) '
-                         'VALUES (%%s, %%s, %s, %%s, true)' % (', '.join(columns), ', '.join(['%s'] * len(columns))),
-                         key + tuple(prices[c] for c in columns) + (effective,))
+                    db.write("UPDATE api_pricing SET is_current = false WHERE pricing_id = %s", (current_id,))
+                db.write(
+                    "INSERT INTO api_pricing (provider, model, %s, effective_from, is_current) "
+                    "VALUES (%%s, %%s, %s, %%s, true)" % (", ".join(columns), ", ".join(["%s"] * len(columns))),
+                    key + tuple(prices[c] for c in columns) + (effective,),
+                )
         after = want
-        if not module.check_mode and action != 'none':
-            after = db.read_one('SELECT %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current'
-                                % ', '.join(shown), key)
+        if not module.check_mode and action != "none":
+            after = db.read_one("SELECT %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current" % ", ".join(shown), key)
         db.finish()
     except ValueError as exc:
         db.abort()
         db.close()
-        module.fail_json(msg='kpi_api_pricing %s: %s' % (what, exc))
+        module.fail_json(msg="kpi_api_pricing %s: %s" % (what, exc))
     except psycopg2.Error as exc:
-        db.fail('set the price of %s' % what, exc)
+        db.fail("set the price of %s" % what, exc)
     db.close()
 
     before_view = jsonable(current) if current else {}
@@ -215,18 +223,18 @@ def run_module(module):
 
 def main():
     options = dict(
-        provider=dict(type='str', required=True),
-        model=dict(type='str', required=True),
-        input_price_per_million=dict(type='float'),
-        output_price_per_million=dict(type='float'),
-        cache_write_price_per_million=dict(type='float'),
-        cache_read_price_per_million=dict(type='float'),
-        effective_from=dict(type='str'),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        provider=dict(type="str", required=True),
+        model=dict(type="str", required=True),
+        input_price_per_million=dict(type="float"),
+        output_price_per_million=dict(type="float"),
+        cache_write_price_per_million=dict(type="float"),
+        cache_read_price_per_million=dict(type="float"),
+        effective_from=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = kpi_module(options)
     run_module(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_baseline_config
 short_description: Set the baseline values the KPI savings and ROI figures are computed from
@@ -40,9 +40,9 @@ options:
         with a complete O(config).
     type: bool
     default: false
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Savings baselines
   cx_catalyst.kpi_dashboard.kpi_baseline_config:
     login_db: support_system
@@ -54,9 +54,9 @@ EXAMPLES = r'''
       monthly_platform_cost: 500.00
     descriptions:
       manual_cost_per_case: Fully loaded cost of a case handled without AI (USD)
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 config:
   description: All keys and values after the run (as they would be in check mode).
   returned: always
@@ -80,7 +80,7 @@ queries:
   type: list
   elements: str
   sample: ["UPDATE baseline_config SET config_value = 45.0, updated_at = now() WHERE config_key = 'hourly_support_cost'"]
-'''
+"""
 
 from ansible.module_utils.common.text.converters import to_text
 
@@ -98,14 +98,14 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
 def validated_config(params):
     """Desired {key: Decimal}; ValueError naming the key when a value is not a number."""
     config = {}
-    for key, value in params['config'].items():
+    for key, value in params["config"].items():
         key = to_text(key).strip()
         if not key:
-            raise ValueError('config has an empty key')
-        config[key] = to_decimal(value, 'config.%s' % key)
-    for key in params['descriptions']:
+            raise ValueError("config has an empty key")
+        config[key] = to_decimal(value, "config.%s" % key)
+    for key in params["descriptions"]:
         if key not in config:
-            raise ValueError('descriptions.%s has no value in config' % key)
+            raise ValueError("descriptions.%s has no value in config" % key)
     return config
 
 
@@ -114,18 +114,22 @@ def run_module(module):
     try:
         config = validated_config(params)
     except ValueError as exc:
-        module.fail_json(msg='kpi_baseline_config: %s' % exc)
-    descriptions = dict((k, to_text(v)) for k, v in params['descriptions'].items())
+        module.fail_json(msg="kpi_baseline_config: %s" % exc)
+    descriptions = dict((k, to_text(v)) for k, v in params["descriptions"].items())
 
     db = connect(module)
     try:
-        db.lock('baseline_config')
-        rows = [] if db.table_missing_in_check_mode('baseline_config') else db.read(
-            'SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s'
-            % ('' if module.check_mode else ' FOR UPDATE'))
+        db.lock("baseline_config")
+        rows = (
+            []
+            if db.table_missing_in_check_mode("baseline_config")
+            else db.read(
+                "SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s" % ("" if module.check_mode else " FOR UPDATE")
+            )
+        )
     except psycopg2.Error as exc:
-        db.fail('read baseline_config', exc)
-    current = dict((r['config_key'], r) for r in rows)
+        db.fail("read baseline_config", exc)
+    current = dict((r["config_key"], r) for r in rows)
 
     changed_keys, removed_keys = [], []
     try:
@@ -134,55 +138,64 @@ def run_module(module):
             description = descriptions.get(key)
             if row is None:
                 changed_keys.append(key)
-                db.write('INSERT INTO baseline_config (config_key, config_value, description) VALUES (%s, %s, %s) '
-                         'ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value, '
-                         'description = COALESCE(EXCLUDED.description, baseline_config.description), '
-                         'updated_at = now()', (key, config[key], description))
-            elif not numbers_equal(row['config_value'], config[key]) or \
-                    (description is not None and description != row['description']):
+                db.write(
+                    "INSERT INTO baseline_config (config_key, config_value, description) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (config_key) DO UPDATE SET config_value = EXCLUDED.config_value, "
+                    "description = COALESCE(EXCLUDED.description, baseline_config.description), "
+                    "updated_at = now()",
+                    (key, config[key], description),
+                )
+            elif not numbers_equal(row["config_value"], config[key]) or (description is not None and description != row["description"]):
                 changed_keys.append(key)
-                db.write('UPDATE baseline_config SET config_value = %s, description = COALESCE(%s, description), '
-                         'updated_at = now() WHERE config_key = %s', (config[key], description, key))
-        if params['exclusive']:
+                db.write(
+                    "UPDATE baseline_config SET config_value = %s, description = COALESCE(%s, description), updated_at = now() WHERE config_key = %s",
+                    (config[key], description, key),
+                )
+        if params["exclusive"]:
             removed_keys = sorted(set(current) - set(config))
             if removed_keys:
-                db.write('DELETE FROM baseline_config WHERE config_key = ANY(%s)', (removed_keys,))
+                db.write("DELETE FROM baseline_config WHERE config_key = ANY(%s)", (removed_keys,))
         if not module.check_mode and (changed_keys or removed_keys):
-            rows = db.read('SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key')
-            after = dict((r['config_key'], r) for r in rows)
+            rows = db.read("SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key")
+            after = dict((r["config_key"], r) for r in rows)
         else:
             after = dict(current)
             for key in removed_keys:
                 after.pop(key)
             for key in changed_keys:
-                after[key] = dict(config_key=key, config_value=config[key],
-                                  description=descriptions.get(key, (current.get(key) or {}).get('description')))
+                after[key] = dict(config_key=key, config_value=config[key], description=descriptions.get(key, (current.get(key) or {}).get("description")))
         db.finish()
     except psycopg2.Error as exc:
-        db.fail('write baseline_config', exc)
+        db.fail("write baseline_config", exc)
     db.close()
 
     def view(rows_by_key):
-        return dict((k, jsonable(r['config_value'])) for k, r in sorted(rows_by_key.items()))
+        return dict((k, jsonable(r["config_value"])) for k, r in sorted(rows_by_key.items()))
 
     def full_view(rows_by_key):
-        return dict((k, dict(value=jsonable(r['config_value']), description=r['description']))
-                    for k, r in sorted(rows_by_key.items()))
+        return dict((k, dict(value=jsonable(r["config_value"]), description=r["description"])) for k, r in sorted(rows_by_key.items()))
 
     changed = full_view(current) != full_view(after)
-    exit_with_diff(module, full_view(current), full_view(after), config=view(after),
-                   changed_keys=changed_keys if changed else [], removed_keys=removed_keys, queries=db.queries)
+    exit_with_diff(
+        module,
+        full_view(current),
+        full_view(after),
+        config=view(after),
+        changed_keys=changed_keys if changed else [],
+        removed_keys=removed_keys,
+        queries=db.queries,
+    )
 
 
 def main():
     options = dict(
-        config=dict(type='dict', required=True),
-        descriptions=dict(type='dict', default={}),
-        exclusive=dict(type='bool', default=False),
+        config=dict(type="dict", required=True),
+        descriptions=dict(type="dict", default={}),
+        exclusive=dict(type="bool", default=False),
     )
     module = kpi_module(options)
     run_module(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

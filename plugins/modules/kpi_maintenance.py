@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_maintenance
 short_description: Routine maintenance of the KPI database (token_usage partitions, retention, budget rollover)
@@ -74,9 +74,9 @@ notes:
 seealso:
   - module: cx_catalyst.kpi_dashboard.kpi_schema
   - module: cx_catalyst.kpi_dashboard.kpi_token_budget
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Keep 13 months of raw token rows, archive older months, roll budgets over
   cx_catalyst.kpi_dashboard.kpi_maintenance:
     login_host: db.example.com
@@ -90,9 +90,9 @@ EXAMPLES = r'''
 - name: Show what was done
   ansible.builtin.debug:
     msg: "{{ maintenance.actions | map(attribute='object') | list }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 actions:
   description: What was done (in check mode, what would be done), in order.
   returned: always
@@ -140,7 +140,7 @@ queries:
   type: list
   elements: str
   sample: ["SELECT action, object, detail FROM kpi_run_maintenance(13, 3, 'archive', 'kpi_archive', true, false)"]
-'''
+"""
 
 import re
 
@@ -151,42 +151,43 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
     psycopg2,
 )
 
-IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_]{0,62}$')
-NEW_PERIOD = re.compile(r'-> (\S+)$')
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+NEW_PERIOD = re.compile(r"-> (\S+)$")
 
 
 def validate(params):
-    if params['keep_months'] < 0:
-        raise ValueError('keep_months must be >= 0 (0 keeps every row), got %d' % params['keep_months'])
-    if not 0 <= params['months_ahead'] <= 24:
-        raise ValueError('months_ahead must be between 0 and 24, got %d' % params['months_ahead'])
-    if not IDENTIFIER.match(params['archive_schema']):
-        raise ValueError('archive_schema %r is not a lower-case SQL identifier' % params['archive_schema'])
+    if params["keep_months"] < 0:
+        raise ValueError("keep_months must be >= 0 (0 keeps every row), got %d" % params["keep_months"])
+    if not 0 <= params["months_ahead"] <= 24:
+        raise ValueError("months_ahead must be between 0 and 24, got %d" % params["months_ahead"])
+    if not IDENTIFIER.match(params["archive_schema"]):
+        raise ValueError("archive_schema %r is not a lower-case SQL identifier" % params["archive_schema"])
 
 
 def read_state(db):
-    partitions = [r['partition_name'] for r in db.read(
-        'SELECT partition_name FROM kpi_token_partitions() ORDER BY is_default, range_from, partition_name')]
-    budgets = dict((r['budget_name'], '%s..%s' % (r['period_start'], r['period_end'])) for r in db.read(
-        'SELECT budget_name, period_start, period_end FROM token_budgets WHERE is_active ORDER BY budget_name'))
+    partitions = [r["partition_name"] for r in db.read("SELECT partition_name FROM kpi_token_partitions() ORDER BY is_default, range_from, partition_name")]
+    budgets = dict(
+        (r["budget_name"], "%s..%s" % (r["period_start"], r["period_end"]))
+        for r in db.read("SELECT budget_name, period_start, period_end FROM token_budgets WHERE is_active ORDER BY budget_name")
+    )
     return dict(partitions=partitions, budgets=budgets)
 
 
 def planned_state(before, actions):
     """The state the actions lead to (check mode, where nothing is written)."""
-    partitions = list(before['partitions'])
-    budgets = dict(before['budgets'])
+    partitions = list(before["partitions"])
+    budgets = dict(before["budgets"])
     for item in actions:
-        if item['action'] == 'create partition':
-            partitions.append(item['object'])
-        elif item['action'] in ('archive partition', 'drop partition'):
-            partitions = [p for p in partitions if p != item['object']]
-        elif item['action'] == 'roll over budget':
-            match = NEW_PERIOD.search(item['detail'])
+        if item["action"] == "create partition":
+            partitions.append(item["object"])
+        elif item["action"] in ("archive partition", "drop partition"):
+            partitions = [p for p in partitions if p != item["object"]]
+        elif item["action"] == "roll over budget":
+            match = NEW_PERIOD.search(item["detail"])
             if match:
-                budgets[item['object']] = match.group(1)
-    named = sorted(p for p in partitions if p != 'token_usage_default')
-    return dict(partitions=named + [p for p in partitions if p == 'token_usage_default'], budgets=budgets)
+                budgets[item["object"]] = match.group(1)
+    named = sorted(p for p in partitions if p != "token_usage_default")
+    return dict(partitions=named + [p for p in partitions if p == "token_usage_default"], budgets=budgets)
 
 
 def run_module(module):
@@ -194,31 +195,30 @@ def run_module(module):
     try:
         validate(params)
     except ValueError as exc:
-        module.fail_json(msg='kpi_maintenance: %s' % exc)
+        module.fail_json(msg="kpi_maintenance: %s" % exc)
 
     db = connect(module)
     try:
-        present = db.read_one("SELECT to_regprocedure('kpi_run_maintenance(integer, integer, text, text, boolean, "
-                              "boolean)') IS NOT NULL AS present")['present']
+        present = db.read_one("SELECT to_regprocedure('kpi_run_maintenance(integer, integer, text, text, boolean, boolean)') IS NOT NULL AS present")["present"]
     except psycopg2.Error as exc:
-        db.fail('look up kpi_run_maintenance()', exc)
+        db.fail("look up kpi_run_maintenance()", exc)
     if not present:
         if module.check_mode:
             db.abort()
             db.close()
-            module.warn('function kpi_run_maintenance() does not exist yet; check mode plans nothing '
-                        '(kpi_schema creates it with maintenance.sql)')
-            module.exit_json(changed=False, actions=[], created_partitions=[], detached_partitions=[],
-                             rolled_over_budgets=[], partitions=[], queries=db.queries)
+            module.warn("function kpi_run_maintenance() does not exist yet; check mode plans nothing (kpi_schema creates it with maintenance.sql)")
+            module.exit_json(
+                changed=False, actions=[], created_partitions=[], detached_partitions=[], rolled_over_budgets=[], partitions=[], queries=db.queries
+            )
         db.abort()
         db.close()
-        module.fail_json(msg='kpi_maintenance: function kpi_run_maintenance() is missing in database %s; apply the '
-                             'schema (files/sql/maintenance.sql and the migrations) with kpi_schema first'
-                             % params['login_db'])
+        module.fail_json(
+            msg="kpi_maintenance: function kpi_run_maintenance() is missing in database %s; apply the "
+            "schema (files/sql/maintenance.sql and the migrations) with kpi_schema first" % params["login_db"]
+        )
 
-    call = 'SELECT action, object, detail FROM kpi_run_maintenance(%s, %s, %s, %s, %s, %s)'
-    args = (params['keep_months'], params['months_ahead'], params['retention_action'], params['archive_schema'],
-            params['budget_rollover'], module.check_mode)
+    call = "SELECT action, object, detail FROM kpi_run_maintenance(%s, %s, %s, %s, %s, %s)"
+    args = (params["keep_months"], params["months_ahead"], params["retention_action"], params["archive_schema"], params["budget_rollover"], module.check_mode)
     try:
         before = read_state(db)
         db.record(call, args)
@@ -226,30 +226,37 @@ def run_module(module):
         after = read_state(db) if not module.check_mode else planned_state(before, actions)
         db.finish()
     except psycopg2.Error as exc:
-        db.fail('run the KPI maintenance (kpi_run_maintenance)', exc)
+        db.fail("run the KPI maintenance (kpi_run_maintenance)", exc)
     db.close()
 
     def names(*kinds):
-        return [a['object'] for a in actions if a['action'] in kinds]
+        return [a["object"] for a in actions if a["action"] in kinds]
 
-    exit_with_diff(module, before, after, changed=bool(actions), actions=actions,
-                   created_partitions=names('create partition'),
-                   detached_partitions=names('archive partition', 'drop partition'),
-                   rolled_over_budgets=names('roll over budget'), partitions=after['partitions'],
-                   queries=db.queries)
+    exit_with_diff(
+        module,
+        before,
+        after,
+        changed=bool(actions),
+        actions=actions,
+        created_partitions=names("create partition"),
+        detached_partitions=names("archive partition", "drop partition"),
+        rolled_over_budgets=names("roll over budget"),
+        partitions=after["partitions"],
+        queries=db.queries,
+    )
 
 
 def main():
     options = dict(
-        keep_months=dict(type='int', default=0),
-        months_ahead=dict(type='int', default=3),
-        retention_action=dict(type='str', choices=['archive', 'drop'], default='archive'),
-        archive_schema=dict(type='str', default='kpi_archive'),
-        budget_rollover=dict(type='bool', default=True),
+        keep_months=dict(type="int", default=0),
+        months_ahead=dict(type="int", default=3),
+        retention_action=dict(type="str", choices=["archive", "drop"], default="archive"),
+        archive_schema=dict(type="str", default="kpi_archive"),
+        budget_rollover=dict(type="bool", default=True),
     )
     module = kpi_module(options)
     run_module(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

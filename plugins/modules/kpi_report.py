@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_report
 short_description: Render one KPI report (PDF, PNG pages, CSV) from data and deliver it once by email and Slack
@@ -271,9 +271,9 @@ requirements:
   - psycopg2 with O(database); requests with O(grafana) or O(slack)
 seealso:
   - module: cx_catalyst.kpi_dashboard.grafana_report
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Yesterday's KPI snapshot, from the database, mailed to the team
   cx_catalyst.kpi_dashboard.kpi_report:
     report: daily
@@ -304,9 +304,9 @@ EXAMPLES = r'''
     slack:
       bot_token_file: /etc/cx-kpi-reports/slack-bot-token
       channel_id: C0123456789
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 period:
   description: The report period's key, also the ledger key.
   returned: always
@@ -348,7 +348,7 @@ panel_errors:
   returned: when rendered
   type: list
   elements: dict
-'''
+"""
 
 import copy
 import datetime
@@ -360,9 +360,15 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_report as report_lib
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_report_delivery import (
-    DeliveryError, DeliveryLedger, build_email, email_html, scrub, send_email, send_slack)
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    GrafanaClient, GrafanaError, UID_RE, path_quote)
+    DeliveryError,
+    DeliveryLedger,
+    build_email,
+    email_html,
+    scrub,
+    send_email,
+    send_slack,
+)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaClient, GrafanaError, UID_RE, path_quote
 
 TITLES = {"daily": "Daily KPI snapshot", "weekly": "Weekly KPI summary", "monthly": "Monthly executive report"}
 
@@ -384,11 +390,13 @@ def read_secret_file(path, what):
 
 def resolve_secrets(p, secrets):
     """Options *_file -> the secret value (file wins only when the value itself is not given)."""
-    pairs = [("database", "login_password", "login_password_file", "database password"),
-             ("grafana", "token", "token_file", "Grafana token"),
-             ("email", "password", "password_file", "SMTP password"),
-             ("slack", "webhook_url", "webhook_url_file", "Slack webhook URL"),
-             ("slack", "bot_token", "bot_token_file", "Slack bot token")]
+    pairs = [
+        ("database", "login_password", "login_password_file", "database password"),
+        ("grafana", "token", "token_file", "Grafana token"),
+        ("email", "password", "password_file", "SMTP password"),
+        ("slack", "webhook_url", "webhook_url_file", "Slack webhook URL"),
+        ("slack", "bot_token", "bot_token_file", "Slack bot token"),
+    ]
     for section, key, file_key, what in pairs:
         cfg = p.get(section)
         if cfg and not cfg.get(key) and cfg.get(file_key):
@@ -407,6 +415,7 @@ def report_today(p):
             raise InputError("date must be YYYY-MM-DD, got %r" % p["date"])
     try:
         from zoneinfo import ZoneInfo
+
         zone = ZoneInfo(p["timezone"])
     except Exception:  # ZoneInfoNotFoundError, ValueError for malformed names
         raise InputError("timezone %r is not a known IANA time zone" % p["timezone"])
@@ -418,10 +427,19 @@ class _GrafanaConnection(object):
 
     def __init__(self, module, cfg):
         self.fail_json = module.fail_json
-        self.params = {"url": cfg["url"], "token": cfg.get("token"), "url_username": cfg.get("url_username"),
-                       "url_password": cfg.get("url_password"), "org_id": cfg["org_id"],
-                       "validate_certs": cfg["validate_certs"], "ca_path": cfg.get("ca_path"),
-                       "client_cert": None, "client_key": None, "timeout": cfg["timeout"], "retries": 3}
+        self.params = {
+            "url": cfg["url"],
+            "token": cfg.get("token"),
+            "url_username": cfg.get("url_username"),
+            "url_password": cfg.get("url_password"),
+            "org_id": cfg["org_id"],
+            "validate_certs": cfg["validate_certs"],
+            "ca_path": cfg.get("ca_path"),
+            "client_cert": None,
+            "client_key": None,
+            "timeout": cfg["timeout"],
+            "retries": 3,
+        }
 
 
 def open_source(module, p):
@@ -432,8 +450,7 @@ def open_source(module, p):
         if cfg.get("dashboard_uid"):
             if not UID_RE.match(cfg["dashboard_uid"]):
                 raise InputError("grafana.dashboard_uid %r is not a valid uid" % cfg["dashboard_uid"])
-            reply = client.get("/api/dashboards/uid/%s" % path_quote(cfg["dashboard_uid"]), "read",
-                               "dashboard '%s'" % cfg["dashboard_uid"], missing_ok=True)
+            reply = client.get("/api/dashboards/uid/%s" % path_quote(cfg["dashboard_uid"]), "read", "dashboard '%s'" % cfg["dashboard_uid"], missing_ok=True)
             if reply is None:
                 raise InputError("dashboard '%s' not found in Grafana" % cfg["dashboard_uid"])
             dashboard = report_lib.load_dashboard(content=reply)
@@ -446,9 +463,15 @@ def open_source(module, p):
     except ImportError:
         module.fail_json(msg=missing_required_lib("psycopg2"))
     cfg = p["database"]
-    kwargs = dict(host=cfg["login_host"], port=cfg["login_port"], dbname=cfg["login_db"], user=cfg["login_user"],
-                  sslmode=cfg["ssl_mode"], connect_timeout=cfg["connect_timeout"],
-                  application_name="cx_catalyst.kpi_dashboard kpi_report")
+    kwargs = dict(
+        host=cfg["login_host"],
+        port=cfg["login_port"],
+        dbname=cfg["login_db"],
+        user=cfg["login_user"],
+        sslmode=cfg["ssl_mode"],
+        connect_timeout=cfg["connect_timeout"],
+        application_name="cx_catalyst.kpi_dashboard kpi_report",
+    )
     if cfg.get("login_password"):
         kwargs["password"] = cfg["login_password"]
     if cfg.get("ca_cert"):
@@ -456,8 +479,9 @@ def open_source(module, p):
     try:
         conn = psycopg2.connect(**kwargs)
     except psycopg2.Error as exc:
-        raise InputError("could not connect to PostgreSQL as %s@%s:%s/%s: %s" % (
-            cfg["login_user"], cfg["login_host"], cfg["login_port"], cfg["login_db"], str(exc).strip()))
+        raise InputError(
+            "could not connect to PostgreSQL as %s@%s:%s/%s: %s" % (cfg["login_user"], cfg["login_host"], cfg["login_port"], cfg["login_db"], str(exc).strip())
+        )
     conn.set_session(readonly=True, autocommit=True)
     return report_lib.PostgresSource(conn), dashboard, conn.close
 
@@ -525,12 +549,20 @@ def deliver(p, key, manifest, ledger_path, secrets):
             html = email_html(title, summary_lines(manifest), manifest.get("link"))
 
             def builder(recipients, message_id):
-                return build_email(cfg["sender"], recipients, cfg.get("subject") or title, manifest["summary"],
-                                   html, manifest["pngs"][0] if manifest["pngs"] else None, attachments, message_id)
+                return build_email(
+                    cfg["sender"],
+                    recipients,
+                    cfg.get("subject") or title,
+                    manifest["summary"],
+                    html,
+                    manifest["pngs"][0] if manifest["pngs"] else None,
+                    attachments,
+                    message_id,
+                )
+
             deliveries["email"] = send_email(cfg, ledger, key, builder, secrets)
         if p["slack"]:
-            deliveries["slack"] = send_slack(p["slack"], ledger, key, manifest["summary"],
-                                             [manifest["pdf"]] + manifest["pngs"][:1], secrets)
+            deliveries["slack"] = send_slack(p["slack"], ledger, key, manifest["summary"], [manifest["pdf"]] + manifest["pngs"][:1], secrets)
     return deliveries
 
 
@@ -568,22 +600,31 @@ def run(module, secrets):
     pdf_path = os.path.join(p["output_dir"], name + ".pdf")
     before = {"pdf": pdf_path if manifest else None, "delivered": delivered(p, key, ledger_path)}
     if module.check_mode:
-        result["files"] = manifest and {k: manifest[k] for k in ("pdf", "pngs", "csvs")} or {
-            "pdf": os.path.join(p["output_dir"], name + ".pdf"), "pngs": [], "csvs": []}
+        result["files"] = (
+            manifest and {k: manifest[k] for k in ("pdf", "pngs", "csvs")} or {"pdf": os.path.join(p["output_dir"], name + ".pdf"), "pngs": [], "csvs": []}
+        )
         result["would_render"] = manifest is None
         result["would_send"] = pending_deliveries(p, key, ledger_path) if p["deliver"] else {}
-        result["link"] = report_lib.deep_link(p["dashboard_url"] or (p["grafana"] or {}).get("url"),
-                                              {"uid": (p["grafana"] or {}).get("dashboard_uid")}, period) \
-            if (p["grafana"] or {}).get("dashboard_uid") else None
+        result["link"] = (
+            report_lib.deep_link(p["dashboard_url"] or (p["grafana"] or {}).get("url"), {"uid": (p["grafana"] or {}).get("dashboard_uid")}, period)
+            if (p["grafana"] or {}).get("dashboard_uid")
+            else None
+        )
         result["changed"] = result["would_render"] or any(result["would_send"].values())
         result["msg"] = "would %s %s and send it to %s" % (
-            "render" if result["would_render"] else "reuse the rendered", key,
-            ", ".join(sum(result["would_send"].values(), [])) or "nobody new")
+            "render" if result["would_render"] else "reuse the rendered",
+            key,
+            ", ".join(sum(result["would_send"].values(), [])) or "nobody new",
+        )
         if module._diff:
-            planned = sorted(before["delivered"] + ["%s:%s" % ("email" if channel == "email" else
-                                                               ("slack_webhook" if who == "webhook" else
-                                                                "slack_upload"), who.split(":", 1)[-1])
-                                                    for channel, names in result["would_send"].items() for who in names])
+            planned = sorted(
+                before["delivered"]
+                + [
+                    "%s:%s" % ("email" if channel == "email" else ("slack_webhook" if who == "webhook" else "slack_upload"), who.split(":", 1)[-1])
+                    for channel, names in result["would_send"].items()
+                    for who in names
+                ]
+            )
             result["diff"] = {"before": before, "after": {"pdf": pdf_path, "delivered": planned}}
         return result
     if manifest is None:
@@ -592,10 +633,8 @@ def run(module, secrets):
             data = report_lib.collect(source, dashboard, p["report"], today)
         finally:
             close()
-        rendered = report_lib.render(data, p["output_dir"], name,
-                                     grafana_url=p["dashboard_url"] or (p["grafana"] or {}).get("url"))
-        manifest = dict(rendered, period=key, period_label=period.label,
-                        summary=report_lib.summary_text(data, rendered))
+        rendered = report_lib.render(data, p["output_dir"], name, grafana_url=p["dashboard_url"] or (p["grafana"] or {}).get("url"))
+        manifest = dict(rendered, period=key, period_label=period.label, summary=report_lib.summary_text(data, rendered))
         write_manifest(p, name, manifest)
         result["rendered"] = result["changed"] = True
         result["kpis"] = manifest["kpis"]
@@ -607,8 +646,7 @@ def run(module, secrets):
         if any(d["sent"] for d in result["deliveries"].values()):
             result["changed"] = True
     if module._diff:
-        result["diff"] = {"before": before, "after": {"pdf": manifest["pdf"],
-                                                      "delivered": delivered(p, key, ledger_path)}}
+        result["diff"] = {"before": before, "after": {"pdf": manifest["pdf"], "delivered": delivered(p, key, ledger_path)}}
     return result
 
 
@@ -620,8 +658,7 @@ def main():
         login_user=dict(type="str", required=True),
         login_password=dict(type="str", no_log=True),
         login_password_file=dict(type="path"),
-        ssl_mode=dict(type="str", default="prefer",
-                      choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+        ssl_mode=dict(type="str", default="prefer", choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
         ca_cert=dict(type="path"),
         connect_timeout=dict(type="int", default=10),
     )

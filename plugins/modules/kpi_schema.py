@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_schema
 short_description: Apply ordered SQL files to the KPI database with a checksum ledger
@@ -94,9 +94,9 @@ notes:
     with PostgreSQL's error, naming the file and line.
 seealso:
   - module: community.postgresql.postgresql_script
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Apply the KPI schema and views
   cx_catalyst.kpi_dashboard.kpi_schema:
     login_host: db.example.com
@@ -119,9 +119,9 @@ EXAMPLES = r'''
 - name: Show what ran
   ansible.builtin.debug:
     msg: "{{ schema.applied | map(attribute='file') | list }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 applied:
   description: Files applied by this run, in order (empty in check mode).
   returned: always
@@ -184,7 +184,7 @@ queries:
   type: list
   elements: str
   sample: ["SELECT pg_advisory_xact_lock(123)", "-- apply views.sql: 17 statements, sha256 3f0c..."]
-'''
+"""
 
 import hashlib
 import os
@@ -203,10 +203,10 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
     redact,
 )
 
-SETTING_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$')
-LEDGER_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$')
-NUMBERED = re.compile(r'^[0-9]{4}-.*\.sql$')
-DOLLAR_TAG = re.compile(r'\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$')
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$")
+LEDGER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+NUMBERED = re.compile(r"^[0-9]{4}-.*\.sql$")
+DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
 
 
 class SqlFileError(Exception):
@@ -218,7 +218,7 @@ def _skip_quoted(text, i, line, quote, backslash_escapes):
     j, n = i + 1, len(text)
     while j < n:
         ch = text[j]
-        if backslash_escapes and ch == '\\':
+        if backslash_escapes and ch == "\\":
             j += 2
             continue
         if ch == quote:
@@ -227,8 +227,8 @@ def _skip_quoted(text, i, line, quote, backslash_escapes):
                 continue
             return j + 1
         j += 1
-    what = 'identifier' if quote == '"' else 'string'
-    raise SqlFileError('unterminated quoted %s starting at line %d' % (what, line))
+    what = "identifier" if quote == '"' else "string"
+    raise SqlFileError("unterminated quoted %s starting at line %d" % (what, line))
 
 
 def split_sql(text):
@@ -243,35 +243,34 @@ def split_sql(text):
     start = start_line = None
     while i < n:
         c = text[i]
-        if c == '\n':
+        if c == "\n":
             line += 1
             i += 1
             continue
         if c.isspace():
             i += 1
             continue
-        if text.startswith('--', i):
-            j = text.find('\n', i)
+        if text.startswith("--", i):
+            j = text.find("\n", i)
             i = n if j < 0 else j
             continue
-        if text.startswith('/*', i):
+        if text.startswith("/*", i):
             depth, j = 1, i + 2
             while j < n and depth:
-                if text.startswith('/*', j):
+                if text.startswith("/*", j):
                     depth, j = depth + 1, j + 2
-                elif text.startswith('*/', j):
+                elif text.startswith("*/", j):
                     depth, j = depth - 1, j + 2
                 else:
                     j += 1
             if depth:
-                raise SqlFileError('unterminated /* comment starting at line %d' % line)
-            line += text.count('\n', i, j)
+                raise SqlFileError("unterminated /* comment starting at line %d" % line)
+            line += text.count("\n", i, j)
             i = j
             continue
-        if c == '\\':
-            raise SqlFileError('backslash outside a string at line %d: psql meta-commands (\\i, \\set, ...) '
-                               'are not supported' % line)
-        if c == ';':
+        if c == "\\":
+            raise SqlFileError("backslash outside a string at line %d: psql meta-commands (\\i, \\set, ...) are not supported" % line)
+        if c == ";":
             if start is not None:
                 statements.append((start_line, text[start:i].strip()))
                 start = None
@@ -279,25 +278,25 @@ def split_sql(text):
             continue
         if start is None:
             start, start_line = i, line
-        prev = text[i - 1] if i else ''
+        prev = text[i - 1] if i else ""
         if c == "'":
-            escape = prev in ('e', 'E') and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] in '_$'))
+            escape = prev in ("e", "E") and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] in "_$"))
             j = _skip_quoted(text, i, line, "'", escape)
         elif c == '"':
             j = _skip_quoted(text, i, line, '"', False)
-        elif c == '$' and not (prev.isalnum() or prev in '_$'):
+        elif c == "$" and not (prev.isalnum() or prev in "_$"):
             match = DOLLAR_TAG.match(text, i)
             if not match:
                 i += 1
                 continue
             end = text.find(match.group(0), match.end())
             if end < 0:
-                raise SqlFileError('unterminated dollar-quoted string %s starting at line %d' % (match.group(0), line))
+                raise SqlFileError("unterminated dollar-quoted string %s starting at line %d" % (match.group(0), line))
             j = end + len(match.group(0))
         else:
             i += 1
             continue
-        line += text.count('\n', i, j)
+        line += text.count("\n", i, j)
         i = j
     if start is not None and text[start:].strip():
         statements.append((start_line, text[start:].strip()))
@@ -306,89 +305,91 @@ def split_sql(text):
 
 def is_transaction_control(statement):
     """True for BEGIN/COMMIT/ROLLBACK/... at the top level (PL/pgSQL bodies are inside dollar quotes)."""
-    words = re.findall(r'[A-Za-z_]+', statement.upper())[:2] + ['', '']
-    if words[0] in ('BEGIN', 'COMMIT', 'END', 'ABORT'):
+    words = re.findall(r"[A-Za-z_]+", statement.upper())[:2] + ["", ""]
+    if words[0] in ("BEGIN", "COMMIT", "END", "ABORT"):
         return True
-    if words[0] == 'ROLLBACK':
-        return words[1] != 'TO'
-    return words[0] in ('START', 'PREPARE') and words[1] == 'TRANSACTION'
+    if words[0] == "ROLLBACK":
+        return words[1] != "TO"
+    return words[0] in ("START", "PREPARE") and words[1] == "TRANSACTION"
 
 
 def load_file(spec):
     """Read, checksum and split one file entry; SqlFileError names the file on any problem."""
-    path = spec['path']
-    name = spec.get('name') or os.path.basename(path)
+    path = spec["path"]
+    name = spec.get("name") or os.path.basename(path)
     try:
-        with open(path, 'rb') as handle:
+        with open(path, "rb") as handle:
             raw = handle.read()
     except (IOError, OSError) as exc:
-        raise SqlFileError('cannot read SQL file %s: %s' % (path, to_native(exc.strerror or exc)))
+        raise SqlFileError("cannot read SQL file %s: %s" % (path, to_native(exc.strerror or exc)))
     try:
-        text = raw.decode('utf-8')
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SqlFileError('SQL file %s is not valid UTF-8 (byte %d)' % (path, exc.start))
+        raise SqlFileError("SQL file %s is not valid UTF-8 (byte %d)" % (path, exc.start))
     try:
         statements = split_sql(text)
     except SqlFileError as exc:
-        raise SqlFileError('SQL file %s: %s' % (path, exc))
+        raise SqlFileError("SQL file %s: %s" % (path, exc))
     for line, statement in statements:
         if is_transaction_control(statement):
-            raise SqlFileError('SQL file %s line %d: transaction control (%s) is not allowed; kpi_schema runs '
-                               'all files in one transaction' % (path, line, ' '.join(statement.split()[:2])))
-    return dict(name=name, path=path, kind=spec['kind'], checksum=hashlib.sha256(raw).hexdigest(),
-                statements=statements, depends_on=list(spec.get('depends_on') or []))
+            raise SqlFileError(
+                "SQL file %s line %d: transaction control (%s) is not allowed; kpi_schema runs "
+                "all files in one transaction" % (path, line, " ".join(statement.split()[:2]))
+            )
+    return dict(
+        name=name, path=path, kind=spec["kind"], checksum=hashlib.sha256(raw).hexdigest(), statements=statements, depends_on=list(spec.get("depends_on") or [])
+    )
 
 
 def settings_checksum(settings):
-    canonical = '\n'.join('%s=%s' % (k, settings[k]) for k in sorted(settings))
-    return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
+    canonical = "\n".join("%s=%s" % (k, settings[k]) for k in sorted(settings))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def lock_key(ledger_table):
     """A stable signed 64-bit advisory lock key per ledger table."""
-    digest = hashlib.sha256(('cx_catalyst.kpi_schema:' + ledger_table).encode('utf-8')).digest()
-    return struct.unpack('>q', digest[:8])[0]
+    digest = hashlib.sha256(("cx_catalyst.kpi_schema:" + ledger_table).encode("utf-8")).digest()
+    return struct.unpack(">q", digest[:8])[0]
 
 
 def plan(files, ledger, settings_sum):
     """Decide per file: apply (with reason) or skip. SqlFileError for a changed once-file."""
     would_apply, skipped, scheduled = [], [], set()
     for item in files:
-        row = ledger.get(item['name'])
+        row = ledger.get(item["name"])
         reason = None
         if row is None:
-            reason = 'new'
-        elif row['checksum'] != item['checksum']:
-            if item['kind'] == 'once':
+            reason = "new"
+        elif row["checksum"] != item["checksum"]:
+            if item["kind"] == "once":
                 raise SqlFileError(
-                    'SQL file %s (ledger name %s) was applied as a once-file with checksum %s, but its checksum is '
-                    'now %s; once-files must not change after they are applied: put the change in a new file, or '
-                    'declare the file kind=repeatable if it is safe to re-run'
-                    % (item['path'], item['name'], row['checksum'][:12], item['checksum'][:12]))
-            reason = 'checksum changed'
-        elif item['kind'] == 'repeatable' and row.get('settings_checksum') != settings_sum:
-            reason = 'settings changed'
-        elif item['kind'] == 'repeatable':
-            applied_deps = [d for d in item.get('depends_on', []) if d in scheduled]
+                    "SQL file %s (ledger name %s) was applied as a once-file with checksum %s, but its checksum is "
+                    "now %s; once-files must not change after they are applied: put the change in a new file, or "
+                    "declare the file kind=repeatable if it is safe to re-run" % (item["path"], item["name"], row["checksum"][:12], item["checksum"][:12])
+                )
+            reason = "checksum changed"
+        elif item["kind"] == "repeatable" and row.get("settings_checksum") != settings_sum:
+            reason = "settings changed"
+        elif item["kind"] == "repeatable":
+            applied_deps = [d for d in item.get("depends_on", []) if d in scheduled]
             if applied_deps:
-                reason = 'dependency %s applied' % applied_deps[0]
+                reason = "dependency %s applied" % applied_deps[0]
         if reason:
-            scheduled.add(item['name'])
-            would_apply.append(dict(file=item['name'], kind=item['kind'], reason=reason,
-                                    statements=len(item['statements']), checksum=item['checksum']))
+            scheduled.add(item["name"])
+            would_apply.append(dict(file=item["name"], kind=item["kind"], reason=reason, statements=len(item["statements"]), checksum=item["checksum"]))
         else:
-            skipped.append(item['name'])
+            skipped.append(item["name"])
     return would_apply, skipped
 
 
 def error_location(index, line, statement, exc):
     """'statement N (line L)' plus the exact line of the error when the server reports a position."""
-    where = 'statement %d starting at line %d' % (index, line)
-    position = getattr(getattr(exc, 'diag', None), 'statement_position', None)
+    where = "statement %d starting at line %d" % (index, line)
+    position = getattr(getattr(exc, "diag", None), "statement_position", None)
     if position:
         try:
             offset = int(position) - 1
-            where += ', error at line %d' % (line + statement[:offset].count('\n'))
+            where += ", error at line %d" % (line + statement[:offset].count("\n"))
         except ValueError:
             pass
     return where
@@ -396,19 +397,20 @@ def error_location(index, line, statement, exc):
 
 def quoted_ledger(ledger_table):
     """Quoted [schema.]table; safe because run_module() only accepts names matching LEDGER_NAME."""
-    return '.'.join('"%s"' % part for part in ledger_table.split('.'))
+    return ".".join('"%s"' % part for part in ledger_table.split("."))
 
 
 def read_ledger(db, ledger_table):
-    exists = db.read_one('SELECT to_regclass(%s) IS NOT NULL AS present', (ledger_table,))['present']
+    exists = db.read_one("SELECT to_regclass(%s) IS NOT NULL AS present", (ledger_table,))["present"]
     if not exists:
         return False, {}
-    rows = db.read('SELECT file, kind, checksum, settings_checksum, apply_count, first_applied_at, applied_at '
-                   'FROM %s ORDER BY file' % quoted_ledger(ledger_table))
-    return True, dict((row.pop('file'), jsonable(row)) for row in rows)
+    rows = db.read(
+        "SELECT file, kind, checksum, settings_checksum, apply_count, first_applied_at, applied_at FROM %s ORDER BY file" % quoted_ledger(ledger_table)
+    )
+    return True, dict((row.pop("file"), jsonable(row)) for row in rows)
 
 
-LEDGER_DDL = '''CREATE TABLE IF NOT EXISTS {} (
+LEDGER_DDL = """CREATE TABLE IF NOT EXISTS {} (
     file text PRIMARY KEY,
     kind text NOT NULL CHECK (kind IN ('once', 'repeatable')),
     checksum text NOT NULL,
@@ -416,82 +418,78 @@ LEDGER_DDL = '''CREATE TABLE IF NOT EXISTS {} (
     apply_count integer NOT NULL DEFAULT 1,
     first_applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
-)'''
+)"""
 
-LEDGER_UPSERT = '''INSERT INTO {} AS l (file, kind, checksum, settings_checksum)
+LEDGER_UPSERT = """INSERT INTO {} AS l (file, kind, checksum, settings_checksum)
 VALUES (%s, %s, %s, %s)
 ON CONFLICT (file) DO UPDATE SET kind = EXCLUDED.kind, checksum = EXCLUDED.checksum,
     settings_checksum = EXCLUDED.settings_checksum, apply_count = l.apply_count + 1,
-    applied_at = clock_timestamp()'''
+    applied_at = clock_timestamp()"""
 
 
 def ledger_view(ledger):
     """Ledger as shown in diffs and results: drop noise the user did not cause."""
-    return dict((name, dict((k, v) for k, v in row.items() if k != 'first_applied_at'))
-                for name, row in ledger.items())
+    return dict((name, dict((k, v) for k, v in row.items() if k != "first_applied_at")) for name, row in ledger.items())
 
 
 def run_module(module):
     params = module.params
-    if not LEDGER_NAME.match(params['ledger_table']):
-        module.fail_json(msg='ledger_table %r is not a valid table name ([schema.]table, letters, digits, _)'
-                         % params['ledger_table'])
-    if params['lock_timeout'] < 0:
-        module.fail_json(msg='lock_timeout must be >= 0 seconds, got %d' % params['lock_timeout'])
+    if not LEDGER_NAME.match(params["ledger_table"]):
+        module.fail_json(msg="ledger_table %r is not a valid table name ([schema.]table, letters, digits, _)" % params["ledger_table"])
+    if params["lock_timeout"] < 0:
+        module.fail_json(msg="lock_timeout must be >= 0 seconds, got %d" % params["lock_timeout"])
     settings = {}
-    for key, value in (params['settings'] or {}).items():
+    for key, value in (params["settings"] or {}).items():
         if not SETTING_NAME.match(to_text(key)):
-            module.fail_json(msg='settings key %r is not a custom setting name; use a dotted name such as '
-                             'kpi.reader_role' % key)
+            module.fail_json(msg="settings key %r is not a custom setting name; use a dotted name such as kpi.reader_role" % key)
         if isinstance(value, bool):
-            value = 'true' if value else 'false'
+            value = "true" if value else "false"
         settings[to_text(key)] = to_text(value)
     settings_sum = settings_checksum(settings)
 
     files, seen = [], set()
     try:
-        for spec in params['files']:
+        for spec in params["files"]:
             item = load_file(spec)
-            if item['name'] in seen:
-                raise SqlFileError('two files share the ledger name %s; give one of them a distinct name' % item['name'])
-            unknown = [d for d in item['depends_on'] if d not in seen]
+            if item["name"] in seen:
+                raise SqlFileError("two files share the ledger name %s; give one of them a distinct name" % item["name"])
+            unknown = [d for d in item["depends_on"] if d not in seen]
             if unknown:
-                raise SqlFileError('file %s depends_on %s, which is not listed before it in files'
-                                   % (item['name'], ', '.join(unknown)))
-            seen.add(item['name'])
+                raise SqlFileError("file %s depends_on %s, which is not listed before it in files" % (item["name"], ", ".join(unknown)))
+            seen.add(item["name"])
             files.append(item)
     except SqlFileError as exc:
-        module.fail_json(msg='kpi_schema: %s' % exc)
+        module.fail_json(msg="kpi_schema: %s" % exc)
 
     db = connect(module)
-    ledger_table = params['ledger_table']
+    ledger_table = params["ledger_table"]
     table = quoted_ledger(ledger_table)
     try:
         if not module.check_mode:
-            db.write('SELECT set_config(%s, %s, true)', ('lock_timeout', '%ds' % params['lock_timeout']))
-            db.write('SELECT pg_advisory_xact_lock(%s)', (lock_key(ledger_table),))
+            db.write("SELECT set_config(%s, %s, true)", ("lock_timeout", "%ds" % params["lock_timeout"]))
+            db.write("SELECT pg_advisory_xact_lock(%s)", (lock_key(ledger_table),))
         present, before = read_ledger(db, ledger_table)
     except psycopg2.Error as exc:
-        if getattr(exc, 'pgcode', None) == '55P03':
-            db.fail('acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)'
-                    % (ledger_table, params['lock_timeout']), exc)
-        db.fail('read the schema ledger %s' % ledger_table, exc)
+        if getattr(exc, "pgcode", None) == "55P03":
+            db.fail("acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)" % (ledger_table, params["lock_timeout"]), exc)
+        db.fail("read the schema ledger %s" % ledger_table, exc)
 
     try:
         would_apply, skipped = plan(files, before, settings_sum)
     except SqlFileError as exc:
         db.abort()
         db.close()
-        module.fail_json(msg='kpi_schema: %s' % exc, queries=db.queries)
+        module.fail_json(msg="kpi_schema: %s" % exc, queries=db.queries)
 
-    pending = [entry['file'] for entry in would_apply if entry['kind'] == 'once']
+    pending = [entry["file"] for entry in would_apply if entry["kind"] == "once"]
     applied_numbered = sorted(name for name in before if NUMBERED.match(name))
     for name in pending:
         if NUMBERED.match(name) and applied_numbered and name < applied_numbered[-1]:
-            module.warn('migration %s is applied after %s, which sorts after it; check that it does not depend '
-                        'on running before it' % (name, applied_numbered[-1]))
+            module.warn(
+                "migration %s is applied after %s, which sorts after it; check that it does not depend on running before it" % (name, applied_numbered[-1])
+            )
 
-    by_name = dict((item['name'], item) for item in files)
+    by_name = dict((item["name"], item) for item in files)
     after = dict(before)
     applied = []
     if would_apply:
@@ -501,18 +499,17 @@ def run_module(module):
             try:
                 db.write(LEDGER_DDL.format(table))
             except psycopg2.Error as exc:
-                db.fail('create the schema ledger %s' % ledger_table, exc)
+                db.fail("create the schema ledger %s" % ledger_table, exc)
         for key in sorted(settings):
             try:
-                db.write('SELECT set_config(%s, %s, true)', (key, settings[key]))
+                db.write("SELECT set_config(%s, %s, true)", (key, settings[key]))
             except psycopg2.Error as exc:
-                db.fail('set setting %s' % key, exc)
+                db.fail("set setting %s" % key, exc)
         for entry in would_apply:
-            item = by_name[entry['file']]
-            db.record('-- apply %s: %d statements, sha256 %s'
-                      % (item['name'], len(item['statements']), item['checksum']))
+            item = by_name[entry["file"]]
+            db.record("-- apply %s: %d statements, sha256 %s" % (item["name"], len(item["statements"]), item["checksum"]))
             if not module.check_mode:
-                for index, (line, statement) in enumerate(item['statements'], 1):
+                for index, (line, statement) in enumerate(item["statements"], 1):
                     try:
                         with db.conn.cursor() as cur:
                             cur.execute(statement)
@@ -520,23 +517,33 @@ def run_module(module):
                         db.abort()
                         db.close()
                         detail = pg_error_text(exc)
-                        context = getattr(getattr(exc, 'diag', None), 'context', None)
+                        context = getattr(getattr(exc, "diag", None), "context", None)
                         if context:
-                            detail += '; context: %s' % context.strip().replace('\n', ' / ')
+                            detail += "; context: %s" % context.strip().replace("\n", " / ")
                         module.fail_json(
-                            msg=redact('kpi_schema: error in SQL file %s (%s): %s. Nothing was applied: the whole '
-                                       'run was rolled back and the ledger is unchanged.'
-                                       % (item['path'], error_location(index, line, statement, exc), detail),
-                                       db.secrets),
-                            file=item['name'], statement=index, line=line, queries=db.queries)
+                            msg=redact(
+                                "kpi_schema: error in SQL file %s (%s): %s. Nothing was applied: the whole "
+                                "run was rolled back and the ledger is unchanged." % (item["path"], error_location(index, line, statement, exc), detail),
+                                db.secrets,
+                            ),
+                            file=item["name"],
+                            statement=index,
+                            line=line,
+                            queries=db.queries,
+                        )
             try:
-                db.write(upsert, (item['name'], item['kind'], item['checksum'], settings_sum))
+                db.write(upsert, (item["name"], item["kind"], item["checksum"], settings_sum))
             except psycopg2.Error as exc:
-                db.fail('record %s in the ledger %s' % (item['name'], ledger_table), exc)
-            old = after.get(item['name']) or dict(apply_count=0)
-            after[item['name']] = dict(kind=item['kind'], checksum=item['checksum'], settings_checksum=settings_sum,
-                                       apply_count=old['apply_count'] + 1, applied_at='(now)',
-                                       first_applied_at=old.get('first_applied_at', '(now)'))
+                db.fail("record %s in the ledger %s" % (item["name"], ledger_table), exc)
+            old = after.get(item["name"]) or dict(apply_count=0)
+            after[item["name"]] = dict(
+                kind=item["kind"],
+                checksum=item["checksum"],
+                settings_checksum=settings_sum,
+                apply_count=old["apply_count"] + 1,
+                applied_at="(now)",
+                first_applied_at=old.get("first_applied_at", "(now)"),
+            )
             if not module.check_mode:
                 applied.append(entry)
         try:
@@ -546,31 +553,45 @@ def run_module(module):
                 after = read_ledger(db, ledger_table)[1]
             db.finish()
         except psycopg2.Error as exc:
-            db.fail('commit the schema changes', exc)
+            db.fail("commit the schema changes", exc)
     else:
         db.finish()
     db.close()
 
-    exit_with_diff(module, ledger_view(before), ledger_view(after),
-                   changed=bool(would_apply) if module.check_mode else None, applied=applied,
-                   would_apply=would_apply, pending_migrations=pending, up_to_date=skipped, ledger=ledger_view(after), queries=db.queries)
+    exit_with_diff(
+        module,
+        ledger_view(before),
+        ledger_view(after),
+        changed=bool(would_apply) if module.check_mode else None,
+        applied=applied,
+        would_apply=would_apply,
+        pending_migrations=pending,
+        up_to_date=skipped,
+        ledger=ledger_view(after),
+        queries=db.queries,
+    )
 
 
 def main():
     options = dict(
-        files=dict(type='list', elements='dict', required=True, options=dict(
-            path=dict(type='path', required=True),
-            kind=dict(type='str', choices=['once', 'repeatable'], default='once'),
-            name=dict(type='str'),
-            depends_on=dict(type='list', elements='str', default=[]),
-        )),
-        settings=dict(type='dict', default={}),
-        ledger_table=dict(type='str', default='kpi_schema_migrations'),
-        lock_timeout=dict(type='int', default=300),
+        files=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                path=dict(type="path", required=True),
+                kind=dict(type="str", choices=["once", "repeatable"], default="once"),
+                name=dict(type="str"),
+                depends_on=dict(type="list", elements="str", default=[]),
+            ),
+        ),
+        settings=dict(type="dict", default={}),
+        ledger_table=dict(type="str", default="kpi_schema_migrations"),
+        lock_timeout=dict(type="int", default=300),
     )
     module = kpi_module(options)
     run_module(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

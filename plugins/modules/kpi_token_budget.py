@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: kpi_token_budget
 short_description: Manage AI token budgets in the KPI database
@@ -78,9 +78,9 @@ options:
     description:
       - Whether the budget is active (C(is_active)); inactive budgets are not shown on the dashboard.
     type: bool
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Anthropic monthly budget for the current month
   cx_catalyst.kpi_dashboard.kpi_token_budget:
     login_host: db.example.com
@@ -104,9 +104,9 @@ EXAMPLES = r'''
     login_db: support_system
     name: Old Budget
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 budget:
   description: The budget after the run (as it would be in check mode); empty when absent.
   returned: always
@@ -126,7 +126,7 @@ queries:
   type: list
   elements: str
   sample: ["UPDATE token_budgets SET token_limit = 15000000, updated_at = now() WHERE budget_id = 1"]
-'''
+"""
 
 import datetime
 
@@ -142,17 +142,16 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_pos
     to_decimal,
 )
 
-COLUMNS = ('budget_name', 'provider', 'budget_type', 'token_limit', 'cost_limit_usd', 'alert_threshold_pct',
-           'period_start', 'period_end', 'is_active')
-PCT_QUANTUM = to_decimal('0.01', 'quantum')
-BIGINT_MAX = 2 ** 63 - 1
+COLUMNS = ("budget_name", "provider", "budget_type", "token_limit", "cost_limit_usd", "alert_threshold_pct", "period_start", "period_end", "is_active")
+PCT_QUANTUM = to_decimal("0.01", "quantum")
+BIGINT_MAX = 2**63 - 1
 
 
 def period_containing(day, budget_type):
     """(first, last) day of the daily/weekly (ISO, Monday first)/monthly period that contains ``day``."""
-    if budget_type == 'daily':
+    if budget_type == "daily":
         return day, day
-    if budget_type == 'weekly':
+    if budget_type == "weekly":
         start = day - datetime.timedelta(days=day.weekday())
         return start, start + datetime.timedelta(days=6)
     start = day.replace(day=1)
@@ -163,31 +162,29 @@ def period_containing(day, budget_type):
 def validated_options(params):
     """Typed desired values from the options; ValueError naming the option when one is wrong."""
     opts = {}
-    if params['token_limit'] is not None:
-        if not 0 < params['token_limit'] <= BIGINT_MAX:
-            raise ValueError('token_limit must be greater than 0 and at most %d (column type '
-                             'bigint), got %d' % (BIGINT_MAX, params['token_limit']))
-        opts['token_limit'] = params['token_limit']
-    if params['cost_limit_usd'] is not None:
-        value = to_decimal(params['cost_limit_usd'], 'cost_limit_usd', quantum=MONEY_QUANTUM, digits=(14, 4))
+    if params["token_limit"] is not None:
+        if not 0 < params["token_limit"] <= BIGINT_MAX:
+            raise ValueError("token_limit must be greater than 0 and at most %d (column type bigint), got %d" % (BIGINT_MAX, params["token_limit"]))
+        opts["token_limit"] = params["token_limit"]
+    if params["cost_limit_usd"] is not None:
+        value = to_decimal(params["cost_limit_usd"], "cost_limit_usd", quantum=MONEY_QUANTUM, digits=(14, 4))
         if value <= 0:
-            raise ValueError('cost_limit_usd must be greater than 0, got %s' % params['cost_limit_usd'])
-        opts['cost_limit_usd'] = value
-    if params['alert_threshold_pct'] is not None:
-        value = to_decimal(params['alert_threshold_pct'], 'alert_threshold_pct', quantum=PCT_QUANTUM, digits=(5, 2))
+            raise ValueError("cost_limit_usd must be greater than 0, got %s" % params["cost_limit_usd"])
+        opts["cost_limit_usd"] = value
+    if params["alert_threshold_pct"] is not None:
+        value = to_decimal(params["alert_threshold_pct"], "alert_threshold_pct", quantum=PCT_QUANTUM, digits=(5, 2))
         if not 0 < value <= 100:
-            raise ValueError('alert_threshold_pct must be above 0 and at most 100, got %s'
-                             % params['alert_threshold_pct'])
-        opts['alert_threshold_pct'] = value
-    if params['rollover'] and params['period_start']:
-        raise ValueError('rollover=true cannot be combined with period_start/period_end')
-    start = parse_date(params['period_start'], 'period_start')
-    end = parse_date(params['period_end'], 'period_end')
+            raise ValueError("alert_threshold_pct must be above 0 and at most 100, got %s" % params["alert_threshold_pct"])
+        opts["alert_threshold_pct"] = value
+    if params["rollover"] and params["period_start"]:
+        raise ValueError("rollover=true cannot be combined with period_start/period_end")
+    start = parse_date(params["period_start"], "period_start")
+    end = parse_date(params["period_end"], "period_end")
     if start and end:
         if end < start:
-            raise ValueError('period_end (%s) must not be before period_start (%s)' % (end, start))
-        opts['period_start'], opts['period_end'] = start, end
-    for option, column in (('provider', 'provider'), ('budget_type', 'budget_type'), ('active', 'is_active')):
+            raise ValueError("period_end (%s) must not be before period_start (%s)" % (end, start))
+        opts["period_start"], opts["period_end"] = start, end
+    for option, column in (("provider", "provider"), ("budget_type", "budget_type"), ("active", "is_active")):
         if params[option] is not None:
             opts[column] = params[option]
     return opts
@@ -195,15 +192,15 @@ def validated_options(params):
 
 def desired_budget(current, opts, params, today):
     """The complete row we want, from the stored row (or nothing) plus the options."""
-    if current is None and not opts.get('budget_type'):
-        raise ValueError('budget_type is required to create the budget %r (daily, weekly or monthly)' % params['name'])
+    if current is None and not opts.get("budget_type"):
+        raise ValueError("budget_type is required to create the budget %r (daily, weekly or monthly)" % params["name"])
     want = dict(current or {})
     want.update(opts)
-    want['budget_name'] = params['name']
-    explicit_period = 'period_start' in opts
-    type_changed = current is not None and current['budget_type'] != want['budget_type']
-    if not explicit_period and (current is None or params['rollover'] or type_changed):
-        want['period_start'], want['period_end'] = period_containing(today, want['budget_type'])
+    want["budget_name"] = params["name"]
+    explicit_period = "period_start" in opts
+    type_changed = current is not None and current["budget_type"] != want["budget_type"]
+    if not explicit_period and (current is None or params["rollover"] or type_changed):
+        want["period_start"], want["period_end"] = period_containing(today, want["budget_type"])
     return want
 
 
@@ -212,55 +209,57 @@ def run_module(module):
     try:
         opts = validated_options(params)
     except ValueError as exc:
-        module.fail_json(msg='kpi_token_budget %s: %s' % (params['name'], exc))
+        module.fail_json(msg="kpi_token_budget %s: %s" % (params["name"], exc))
 
     db = connect(module)
     try:
-        db.lock('token_budgets:%s' % params['name'])
-        lock = '' if module.check_mode else ' FOR UPDATE'
-        current = None if db.table_missing_in_check_mode('token_budgets') else db.read_one(
-            'SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s' % (', '.join(COLUMNS), lock),
-            (params['name'],))
-        today = db.read_one('SELECT CURRENT_DATE AS today')['today']
+        db.lock("token_budgets:%s" % params["name"])
+        lock = "" if module.check_mode else " FOR UPDATE"
+        current = (
+            None
+            if db.table_missing_in_check_mode("token_budgets")
+            else db.read_one("SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s" % (", ".join(COLUMNS), lock), (params["name"],))
+        )
+        today = db.read_one("SELECT CURRENT_DATE AS today")["today"]
     except psycopg2.Error as exc:
-        db.fail('read budget %s' % params['name'], exc)
-    budget_id = current.pop('budget_id') if current else None
+        db.fail("read budget %s" % params["name"], exc)
+    budget_id = current.pop("budget_id") if current else None
 
-    if params['state'] == 'absent':
+    if params["state"] == "absent":
         want = None
         fields = list(COLUMNS) if current else []
         if current:
             try:
-                db.write('DELETE FROM token_budgets WHERE budget_id = %s', (budget_id,))
+                db.write("DELETE FROM token_budgets WHERE budget_id = %s", (budget_id,))
             except psycopg2.Error as exc:
-                db.fail('delete budget %s' % params['name'], exc)
+                db.fail("delete budget %s" % params["name"], exc)
     else:
         try:
             want = desired_budget(current, opts, params, today)
         except ValueError as exc:
             db.abort()
             db.close()
-            module.fail_json(msg='kpi_token_budget %s: %s' % (params['name'], exc))
+            module.fail_json(msg="kpi_token_budget %s: %s" % (params["name"], exc))
         fields = differing_fields(current, dict((k, want.get(k)) for k in COLUMNS if k in want))
         try:
             if current is None:
                 cols = [c for c in COLUMNS if c in want and want[c] is not None]
-                db.write('INSERT INTO token_budgets (%s) VALUES (%s)' % (', '.join(cols), ', '.join(['%s'] * len(cols))),
-                         [want[c] for c in cols])
+                db.write("INSERT INTO token_budgets (%s) VALUES (%s)" % (", ".join(cols), ", ".join(["%s"] * len(cols))), [want[c] for c in cols])
             elif fields:
-                db.write('UPDATE token_budgets SET %s, updated_at = now() WHERE budget_id = %%s'
-                         % ', '.join('%s = %%s' % c for c in fields), [want[c] for c in fields] + [budget_id])
+                db.write(
+                    "UPDATE token_budgets SET %s, updated_at = now() WHERE budget_id = %%s" % ", ".join("%s = %%s" % c for c in fields),
+                    [want[c] for c in fields] + [budget_id],
+                )
         except psycopg2.Error as exc:
-            db.fail('%s budget %s' % ('create' if current is None else 'update', params['name']), exc)
+            db.fail("%s budget %s" % ("create" if current is None else "update", params["name"]), exc)
 
     after = want
     try:
         if not module.check_mode and fields:
-            after = db.read_one('SELECT %s FROM token_budgets WHERE budget_name = %%s' % ', '.join(COLUMNS),
-                                (params['name'],))
+            after = db.read_one("SELECT %s FROM token_budgets WHERE budget_name = %%s" % ", ".join(COLUMNS), (params["name"],))
         db.finish()
     except psycopg2.Error as exc:
-        db.fail('save budget %s' % params['name'], exc)
+        db.fail("save budget %s" % params["name"], exc)
     db.close()
 
     before_view = jsonable(current) if current else {}
@@ -270,21 +269,21 @@ def run_module(module):
 
 def main():
     options = dict(
-        name=dict(type='str', required=True),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        provider=dict(type='str'),
-        budget_type=dict(type='str', choices=['daily', 'weekly', 'monthly']),
-        token_limit=dict(type='int', no_log=False),
-        cost_limit_usd=dict(type='float'),
-        alert_threshold_pct=dict(type='float'),
-        period_start=dict(type='str'),
-        period_end=dict(type='str'),
-        rollover=dict(type='bool', default=False),
-        active=dict(type='bool'),
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        provider=dict(type="str"),
+        budget_type=dict(type="str", choices=["daily", "weekly", "monthly"]),
+        token_limit=dict(type="int", no_log=False),
+        cost_limit_usd=dict(type="float"),
+        alert_threshold_pct=dict(type="float"),
+        period_start=dict(type="str"),
+        period_end=dict(type="str"),
+        rollover=dict(type="bool", default=False),
+        active=dict(type="bool"),
     )
-    module = kpi_module(options, required_together=[('period_start', 'period_end')])
+    module = kpi_module(options, required_together=[("period_start", "period_end")])
     run_module(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

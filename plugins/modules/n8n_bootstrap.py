@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: n8n_bootstrap
 short_description: Give a brand-new n8n its owner account and an API key, written to a file and never printed
 version_added: 0.2.0
@@ -94,9 +95,9 @@ options:
 notes:
   - n8n allows 5 logins per minute per account; the module logs in at most once per run.
   - Give the key file to later tasks with C(lookup('ansible.builtin.file', path)) and C(no_log=true).
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Owner and first API key of a fresh n8n
   cx_catalyst.kpi_dashboard.n8n_bootstrap:
     url: http://127.0.0.1:5678
@@ -111,9 +112,9 @@ EXAMPLES = r'''
     name: Log Token Usage
     src: files/n8n/log-token-usage-workflow.json
     published: true
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 owner_created:
   description: Whether the owner account was (or in check mode would be) set up.
   returned: always
@@ -130,14 +131,13 @@ diff:
   description: State of the owner account and the key file before and after (never the key).
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (
-    N8nError, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import N8nError, path_quote, run_module
 
 AUTH_COOKIE = "n8n-auth"
 
@@ -156,15 +156,13 @@ def read_key_file(path):
 
 def key_works(client, key):
     """True when the public API accepts ``key`` (one cheap read)."""
-    resp = client.session.request("GET", client.base_url + "/api/v1/workflows", params={"limit": 1},
-                                  headers={"X-N8N-API-KEY": key}, timeout=client.timeout)
+    resp = client.session.request("GET", client.base_url + "/api/v1/workflows", params={"limit": 1}, headers={"X-N8N-API-KEY": key}, timeout=client.timeout)
     client.request_count += 1
     if resp.status_code == 200:
         return True
     if resp.status_code in (401, 403):
         return False
-    raise N8nError(client.scrub("n8n: failed to check the API key in %s: HTTP %s"
-                                % (client.module.params["api_key_file"], resp.status_code)))
+    raise N8nError(client.scrub("n8n: failed to check the API key in %s: HTTP %s" % (client.module.params["api_key_file"], resp.status_code)))
 
 
 def write_key_file(path, key):
@@ -182,13 +180,17 @@ def write_key_file(path, key):
 
 
 def login(client, p):
-    resp = client.session.request("POST", client.base_url + "/rest/login", timeout=client.timeout,
-                                  json={"emailOrLdapLoginId": p["owner_email"], "password": p["owner_password"]})
+    resp = client.session.request(
+        "POST", client.base_url + "/rest/login", timeout=client.timeout, json={"emailOrLdapLoginId": p["owner_email"], "password": p["owner_password"]}
+    )
     client.request_count += 1
     if resp.status_code != 200:
         detail = client._decode(resp)
-        raise N8nError(client._fail_msg("log in as", "owner '%s'" % p["owner_email"], resp.status_code,
-                                        (detail or {}).get("message") if isinstance(detail, dict) else "", 1))
+        raise N8nError(
+            client._fail_msg(
+                "log in as", "owner '%s'" % p["owner_email"], resp.status_code, (detail or {}).get("message") if isinstance(detail, dict) else "", 1
+            )
+        )
     cookie = resp.cookies.get(AUTH_COOKIE)
     if not cookie:
         raise N8nError("n8n: logging in as owner '%s' gave no session cookie" % p["owner_email"])
@@ -212,23 +214,30 @@ def run(module, client):
     result.update(owner_created=needs_owner, api_key_created=not key_ok)
     result["changed"] = needs_owner or not key_ok
     if module._diff:
-        result["diff"] = {"before": {"owner": "missing" if needs_owner else "set up",
-                                     "api_key_file": "valid key" if key_ok else ("rejected key" if key else "missing")},
-                          "after": {"owner": "set up", "api_key_file": "valid key"}}
+        result["diff"] = {
+            "before": {"owner": "missing" if needs_owner else "set up", "api_key_file": "valid key" if key_ok else ("rejected key" if key else "missing")},
+            "after": {"owner": "set up", "api_key_file": "valid key"},
+        }
     if module.check_mode or not result["changed"]:
         return result
 
     if needs_owner:
-        body = rest_data(client.request("POST", "/rest/owner/setup", "set up", owner, api=False, json_body={
-            "email": p["owner_email"], "firstName": p["owner_first_name"], "lastName": p["owner_last_name"],
-            "password": p["owner_password"]}))
+        body = rest_data(
+            client.request(
+                "POST",
+                "/rest/owner/setup",
+                "set up",
+                owner,
+                api=False,
+                json_body={"email": p["owner_email"], "firstName": p["owner_first_name"], "lastName": p["owner_last_name"], "password": p["owner_password"]},
+            )
+        )
         if not isinstance(body, dict) or body.get("email", "").lower() != p["owner_email"].lower():
             raise N8nError("n8n: setting up %s gave an unexpected answer" % owner)
     login(client, p)
     scopes = p["api_key_scopes"]
     if not scopes:
-        scopes = rest_data(client.request("GET", "/rest/api-keys/scopes", "read", "the API key scopes of " + owner,
-                                          api=False))
+        scopes = rest_data(client.request("GET", "/rest/api-keys/scopes", "read", "the API key scopes of " + owner, api=False))
         if not isinstance(scopes, list) or not scopes:
             raise N8nError("n8n: %s may grant no API key scopes (is the public API disabled?)" % owner)
     # n8n refuses a second key with the same label; a key of ours whose value is lost (no file, or the file's
@@ -237,11 +246,19 @@ def run(module, client):
     items = listed.get("items", []) if isinstance(listed, dict) else (listed or [])
     for old in items:
         if isinstance(old, dict) and old.get("label") == p["api_key_label"] and old.get("id"):
-            client.request("DELETE", "/rest/api-keys/%s" % path_quote(old["id"]), "delete",
-                           "the old API key '%s' of %s" % (p["api_key_label"], owner), api=False)
-    created = rest_data(client.request("POST", "/rest/api-keys", "create", "an API key for " + owner, api=False,
-                                       json_body={"label": p["api_key_label"], "scopes": scopes,
-                                                  "expiresAt": None}))
+            client.request(
+                "DELETE", "/rest/api-keys/%s" % path_quote(old["id"]), "delete", "the old API key '%s' of %s" % (p["api_key_label"], owner), api=False
+            )
+    created = rest_data(
+        client.request(
+            "POST",
+            "/rest/api-keys",
+            "create",
+            "an API key for " + owner,
+            api=False,
+            json_body={"label": p["api_key_label"], "scopes": scopes, "expiresAt": None},
+        )
+    )
     new_key = created.get("rawApiKey") if isinstance(created, dict) else None
     if not new_key:
         raise N8nError("n8n: creating an API key for %s gave no key" % owner)

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: n8n_credential
 short_description: Manage an n8n credential by name and type, with write-only secrets
 version_added: 0.2.0
@@ -69,9 +70,9 @@ options:
     description:
       - Project to create the credential in. Default the API key owner's personal project. Only used on creation.
     type: str
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: PostgreSQL credential for the token-tracking workflows
   cx_catalyst.kpi_dashboard.n8n_credential:
     url: https://n8n.example.com
@@ -96,9 +97,9 @@ EXAMPLES = r'''
     data:
       name: x-api-key
       value: "{{ vault_anthropic_admin_key }}"
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 credential_id:
   description: Id of the credential (empty when absent; a placeholder in check mode for a new one).
   returned: always
@@ -111,14 +112,12 @@ diff:
   description: Name, type and the field names of O(data) before and after; values are never shown.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import json
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    secret_hash, secret_hash_matches)
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (
-    N8nError, n8n_module, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import secret_hash, secret_hash_matches
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import N8nError, n8n_module, path_quote, run_module
 
 COLUMNS = (("object", "string"), ("secret_hash", "string"), ("credential_updated_at", "string"))
 JSON_TYPES = {"string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,)}
@@ -199,8 +198,7 @@ class HashStore(object):
             tables = self.client.list_all("/data-tables", "list", "data tables")
         except N8nError as exc:
             if exc.status in (404, 405):
-                raise N8nError("n8n: this server has no data tables API to keep the secret hash in; set "
-                               "update_secrets to always or on_create")
+                raise N8nError("n8n: this server has no data tables API to keep the secret hash in; set update_secrets to always or on_create")
             raise
         match = [t for t in tables if t.get("name") == self.name]
         self.table = match[0] if match else None
@@ -216,25 +214,37 @@ class HashStore(object):
     def ensure_table(self):
         if self.table is None:
             self.table = self.client.request(
-                "POST", "/data-tables", "create", self.obj, expected=(200, 201),
-                json_body={"name": self.name, "columns": [{"name": n, "type": t} for n, t in COLUMNS]})
+                "POST",
+                "/data-tables",
+                "create",
+                self.obj,
+                expected=(200, 201),
+                json_body={"name": self.name, "columns": [{"name": n, "type": t} for n, t in COLUMNS]},
+            )
         return self.table
 
     def write(self, key, hashed, updated_at):
         self.ensure_table()
         self.client.request(
-            "POST", "/data-tables/%s/rows/upsert" % path_quote(self.table["id"]), "store the secret hash in",
-            self.obj, expected=(200, 201),
-            json_body={"filter": row_filter(key),
-                       "data": {"object": key, "secret_hash": hashed, "credential_updated_at": updated_at or ""}})
+            "POST",
+            "/data-tables/%s/rows/upsert" % path_quote(self.table["id"]),
+            "store the secret hash in",
+            self.obj,
+            expected=(200, 201),
+            json_body={"filter": row_filter(key), "data": {"object": key, "secret_hash": hashed, "credential_updated_at": updated_at or ""}},
+        )
 
     def delete(self, key):
         if self.table is None:
             return
         self.client.request(
-            "DELETE", "/data-tables/%s/rows/delete" % path_quote(self.table["id"]), "delete the secret hash from",
-            self.obj, expected=(200, 204),
-            params={"filter": json.dumps(row_filter(key))})
+            "DELETE",
+            "/data-tables/%s/rows/delete" % path_quote(self.table["id"]),
+            "delete the secret hash from",
+            self.obj,
+            expected=(200, 204),
+            params={"filter": json.dumps(row_filter(key))},
+        )
 
 
 # ------------------------------------------------------------------------------------------ main logic
@@ -242,8 +252,9 @@ def find_credential(client, name, ctype):
     items = client.list_all("/credentials", "list", "credentials")
     match = [c for c in items if c.get("name") == name and c.get("type") == ctype]
     if len(match) > 1:
-        raise N8nError("n8n: %d credentials named '%s' have type %s (ids %s); delete all but one"
-                       % (len(match), name, ctype, ", ".join(str(c.get("id")) for c in match)))
+        raise N8nError(
+            "n8n: %d credentials named '%s' have type %s (ids %s); delete all but one" % (len(match), name, ctype, ", ".join(str(c.get("id")) for c in match))
+        )
     return match[0] if match else None
 
 
@@ -268,8 +279,7 @@ def run(module, client):
         if current is not None:
             result.update(changed=True, credential_id="")
             if not module.check_mode:
-                client.request("DELETE", "/credentials/%s" % path_quote(current["id"]), "delete", obj,
-                               expected=(200, 204), missing_ok=True)
+                client.request("DELETE", "/credentials/%s" % path_quote(current["id"]), "delete", obj, expected=(200, 204), missing_ok=True)
                 if store is not None:
                     try:
                         if store.find_table():
@@ -286,8 +296,7 @@ def run(module, client):
         data_given = False
     else:
         data_given = True
-        schema = client.get("/credentials/schema/%s" % path_quote(ctype), "read the schema of", "credential type %s"
-                            % ctype, missing_ok=True)
+        schema = client.get("/credentials/schema/%s" % path_quote(ctype), "read the schema of", "credential type %s" % ctype, missing_ok=True)
         if schema is None:
             raise CredentialDataError("the server does not know the credential type %s" % ctype)
         validate_data(data, schema, ctype)
@@ -303,21 +312,19 @@ def run(module, client):
         store.find_table()
         key = "credential:%s" % current["id"]
         row = store.read(key)
-        send = not (row and secret_hash_matches(data, row.get("secret_hash"))
-                    and row.get("credential_updated_at") == current.get("updatedAt"))
+        send = not (row and secret_hash_matches(data, row.get("secret_hash")) and row.get("credential_updated_at") == current.get("updatedAt"))
     result.update(changed=send, secret_changed=send)
 
     if send and not module.check_mode:
         if store is not None and store.table is None:
-            store.find_table()   # fails here, before the credential is written, when the server has no data tables
+            store.find_table()  # fails here, before the credential is written, when the server has no data tables
         if current is None:
             body = {"name": name, "type": ctype, "data": data}
             if p["project_id"]:
                 body["projectId"] = p["project_id"]
             cred = client.request("POST", "/credentials", "create", obj, json_body=body, expected=(200, 201))
         else:
-            cred = client.request("PATCH", "/credentials/%s" % path_quote(current["id"]), "update", obj,
-                                  json_body={"data": data})
+            cred = client.request("PATCH", "/credentials/%s" % path_quote(current["id"]), "update", obj, json_body={"data": data})
         if not isinstance(cred, dict) or not cred.get("id"):
             raise N8nError("n8n: %s: the server's answer has no credential id" % obj)
         result["credential_id"] = str(cred["id"])
@@ -329,8 +336,7 @@ def run(module, client):
         fields = sorted(data) if data_given else None
         result["diff"] = {
             "before": view(current, None, "stored") if current else {},
-            "after": view({"name": name, "type": ctype}, fields,
-                          "changed (values not shown)" if send else "unchanged"),
+            "after": view({"name": name, "type": ctype}, fields, "changed (values not shown)" if send else "unchanged"),
         }
     return result
 

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, CX-Catalyst platform engineering
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 module: n8n_workflow
 short_description: Deploy an n8n workflow by name and publish or unpublish it
 version_added: 0.2.0
@@ -73,9 +74,9 @@ options:
     description:
       - Project to create the workflow in. Default the API key owner's personal project. Only used on creation.
     type: str
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Deploy and publish the Log Token Usage sub-workflow
   cx_catalyst.kpi_dashboard.n8n_workflow:
     url: https://n8n.example.com
@@ -100,9 +101,9 @@ EXAMPLES = r'''
     api_key: "{{ vault_n8n_api_key }}"
     name: Old tracker
     state: absent
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 workflow_id:
   description: Id of the workflow (empty when absent; a placeholder in check mode for a new one).
   returned: always
@@ -128,19 +129,42 @@ diff:
   description: The normalised workflow (nodes, connections, managed settings, published) before and after.
   returned: when diff mode is on
   type: dict
-'''
+"""
 
 import json
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (
-    N8nError, n8n_module, path_quote, run_module)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import N8nError, n8n_module, path_quote, run_module
 
 # Node fields compared and sent; everything else of an export (id, webhookId unless given, createdAt...) is not.
-NODE_FIELDS = ("name", "type", "typeVersion", "position", "parameters", "credentials", "disabled", "notes",
-               "notesInFlow", "executeOnce", "alwaysOutputData", "retryOnFail", "maxTries", "waitBetweenTries",
-               "onError", "continueOnFail", "webhookId", "id")
-NODE_DEFAULTS = {"parameters": {}, "disabled": False, "notesInFlow": False, "executeOnce": False,
-                 "alwaysOutputData": False, "retryOnFail": False, "continueOnFail": False}
+NODE_FIELDS = (
+    "name",
+    "type",
+    "typeVersion",
+    "position",
+    "parameters",
+    "credentials",
+    "disabled",
+    "notes",
+    "notesInFlow",
+    "executeOnce",
+    "alwaysOutputData",
+    "retryOnFail",
+    "maxTries",
+    "waitBetweenTries",
+    "onError",
+    "continueOnFail",
+    "webhookId",
+    "id",
+)
+NODE_DEFAULTS = {
+    "parameters": {},
+    "disabled": False,
+    "notesInFlow": False,
+    "executeOnce": False,
+    "alwaysOutputData": False,
+    "retryOnFail": False,
+    "continueOnFail": False,
+}
 
 
 class WorkflowInputError(Exception):
@@ -166,8 +190,7 @@ def load_desired(p):
     if not isinstance(data, dict):
         raise WorkflowInputError("the workflow must be a JSON object with nodes and connections")
     nodes = data.get("nodes")
-    if not isinstance(nodes, list) or not all(isinstance(n, dict) and n.get("name") and n.get("type")
-                                              for n in nodes):
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) and n.get("name") and n.get("type") for n in nodes):
         raise WorkflowInputError("the workflow needs a list 'nodes' whose items have a name and a type")
     names = [n["name"] for n in nodes]
     dupes = sorted(set(x for x in names if names.count(x) > 1))
@@ -208,8 +231,9 @@ def norm_node(node, keep_identity):
     if "typeVersion" in out:
         out["typeVersion"] = as_number(out["typeVersion"])
     if out.get("credentials"):
-        out["credentials"] = dict((ctype, {"id": str((ref or {}).get("id") or ""), "name": (ref or {}).get("name")})
-                                  for ctype, ref in out["credentials"].items())
+        out["credentials"] = dict(
+            (ctype, {"id": str((ref or {}).get("id") or ""), "name": (ref or {}).get("name")}) for ctype, ref in out["credentials"].items()
+        )
     else:
         out.pop("credentials", None)
     return out
@@ -236,13 +260,13 @@ def find_workflow(client, name):
     items = client.list_all("/workflows", "list", obj, params={"name": name, "excludePinnedData": "true"})
     match = [w for w in items if w.get("name") == name and not w.get("isArchived")]
     if len(match) > 1:
-        raise N8nError("n8n: %d workflows are named '%s' (ids %s); rename or delete all but one"
-                       % (len(match), name, ", ".join(str(w.get("id")) for w in match)))
+        raise N8nError(
+            "n8n: %d workflows are named '%s' (ids %s); rename or delete all but one" % (len(match), name, ", ".join(str(w.get("id")) for w in match))
+        )
     if not match:
         return None
     # list items can be trimmed on some versions: read the full workflow
-    return client.get("/workflows/%s" % path_quote(match[0]["id"]), "read", "workflow '%s'" % name,
-                      params={"excludePinnedData": "true"})
+    return client.get("/workflows/%s" % path_quote(match[0]["id"]), "read", "workflow '%s'" % name, params={"excludePinnedData": "true"})
 
 
 def credential_index(client):
@@ -269,19 +293,20 @@ def resolve_credentials(client, nodes, rename, module=None):
         wanted = rename.get(ref["name"], ref["name"])
         found = index.get((wanted, ctype), [])
         if len(found) > 1:
-            raise N8nError("n8n: node '%s' uses credential '%s' of type %s, and %d credentials have that name and "
-                           "type" % (node["name"], wanted, ctype, len(found)))
+            raise N8nError(
+                "n8n: node '%s' uses credential '%s' of type %s, and %d credentials have that name and type" % (node["name"], wanted, ctype, len(found))
+            )
         if not found:
             missing.append("'%s' (type %s, node '%s')" % (wanted, ctype, node["name"]))
             continue
         ref["id"], ref["name"] = str(found[0]["id"]), wanted
     if missing:
         if module is not None and module.check_mode:
-            module.warn("n8n: credentials not found on the server (yet): %s; a real run fails unless an earlier "
-                        "task creates them (n8n_credential)" % "; ".join(missing))
+            module.warn(
+                "n8n: credentials not found on the server (yet): %s; a real run fails unless an earlier task creates them (n8n_credential)" % "; ".join(missing)
+            )
             return nodes
-        raise N8nError("n8n: credentials not found on the server: %s; create them first (n8n_credential)"
-                       % "; ".join(missing))
+        raise N8nError("n8n: credentials not found on the server: %s; create them first (n8n_credential)" % "; ".join(missing))
     return nodes
 
 
@@ -316,19 +341,20 @@ class Publisher(object):
         return self.api
 
     def call(self, wf_id, publish, obj):
-        verbs = {("publish", True): "publish", ("publish", False): "unpublish",
-                 ("activate", True): "activate", ("activate", False): "deactivate"}
+        verbs = {("publish", True): "publish", ("publish", False): "unpublish", ("activate", True): "activate", ("activate", False): "deactivate"}
         api = self.choose()
         action = "publish" if publish else "unpublish"
         if api is None:  # the server does not describe itself: try the current endpoints, fall back on 404
-            body = self.client.request("POST", "/workflows/%s/%s" % (path_quote(wf_id), verbs[("publish", publish)]),
-                                       action, obj, json_body={} if publish else None, missing_ok=True)
+            body = self.client.request(
+                "POST", "/workflows/%s/%s" % (path_quote(wf_id), verbs[("publish", publish)]), action, obj, json_body={} if publish else None, missing_ok=True
+            )
             if body is not None:
                 self.api = "publish"
                 return body
             self.api = api = "activate"
-        return self.client.request("POST", "/workflows/%s/%s" % (path_quote(wf_id), verbs[(api, publish)]),
-                                   action, obj, json_body={} if (publish and api == "publish") else None)
+        return self.client.request(
+            "POST", "/workflows/%s/%s" % (path_quote(wf_id), verbs[(api, publish)]), action, obj, json_body={} if (publish and api == "publish") else None
+        )
 
 
 def delete_workflow(client, wf_id, obj, attempts=20):
@@ -347,11 +373,10 @@ def run(module, client):
     p = module.params
     name = p["name"]
     obj = "workflow '%s'" % name
-    desired = load_desired(p) if p["state"] == "present" else None   # bad input fails before any request
+    desired = load_desired(p) if p["state"] == "present" else None  # bad input fails before any request
     current = find_workflow(client, name)
     publisher = Publisher(client)
-    result = dict(changed=False, workflow_id=str(current["id"]) if current else "", published=is_published(current),
-                  publish_api="", actions=[])
+    result = dict(changed=False, workflow_id=str(current["id"]) if current else "", published=is_published(current), publish_api="", actions=[])
 
     if p["state"] == "absent":
         if current is not None:
@@ -363,8 +388,7 @@ def run(module, client):
                     result["publish_api"] = publisher.api or ""
                 delete_workflow(client, current["id"], obj)
         if module._diff:
-            before = view(current["nodes"], current.get("connections"), current.get("settings") or {},
-                          is_published(current), {}) if current else {}
+            before = view(current["nodes"], current.get("connections"), current.get("settings") or {}, is_published(current), {}) if current else {}
             result["diff"] = {"before": before, "after": {}}
         return result
 
@@ -382,15 +406,15 @@ def run(module, client):
                     node[key] = cur_by_name[node["name"]][key]
         cur_settings = current.get("settings") or {}
         managed_cur = dict((k, cur_settings.get(k)) for k in desired["settings"])
-        before = view(current.get("nodes") or [], current.get("connections"), managed_cur,
-                      is_published(current), identity)
+        before = view(current.get("nodes") or [], current.get("connections"), managed_cur, is_published(current), identity)
     else:
         cur_settings = {}
         before = {}
     after = view(nodes, desired["connections"], dict(desired["settings"]), want_published, identity)
 
-    content_changed = current is None or before["nodes"] != after["nodes"] or \
-        before["connections"] != after["connections"] or before["settings"] != after["settings"]
+    content_changed = (
+        current is None or before["nodes"] != after["nodes"] or before["connections"] != after["connections"] or before["settings"] != after["settings"]
+    )
     currently_published = is_published(current)
     actions = []
     if current is None:
@@ -415,9 +439,8 @@ def run(module, client):
 
     if actions and not module.check_mode:
         if any(a in ("publish", "unpublish", "republish") for a in actions):
-            publisher.choose()   # discover before the first write, so a failure there writes nothing
-        body = {"name": name, "nodes": nodes, "connections": desired["connections"],
-                "settings": dict(cur_settings, **desired["settings"])}
+            publisher.choose()  # discover before the first write, so a failure there writes nothing
+        body = {"name": name, "nodes": nodes, "connections": desired["connections"], "settings": dict(cur_settings, **desired["settings"])}
         wf = current
         for action in actions:
             if action == "create":
@@ -426,15 +449,13 @@ def run(module, client):
                 wf = client.request("POST", "/workflows", "create", obj, json_body=body)
                 body.pop("projectId", None)
             elif action == "update":
-                wf = client.request("PUT", "/workflows/%s" % path_quote(current["id"]), "update", obj,
-                                    json_body=body)
+                wf = client.request("PUT", "/workflows/%s" % path_quote(current["id"]), "update", obj, json_body=body)
             elif action == "publish":
                 wf = publisher.call(wf["id"], True, obj) or wf
             elif action == "unpublish":
                 wf = publisher.call(wf["id"], False, obj) or wf
             elif action == "republish":
-                wf = client.get("/workflows/%s" % path_quote(current["id"]), "read", obj,
-                                params={"excludePinnedData": "true"})
+                wf = client.get("/workflows/%s" % path_quote(current["id"]), "read", obj, params={"excludePinnedData": "true"})
                 if not is_published(wf) or published_is_stale(wf):
                     wf = publisher.call(wf["id"], True, obj) or wf
         if not isinstance(wf, dict) or not wf.get("id"):
@@ -464,8 +485,7 @@ def main():
         credentials=dict(type="dict", default={}),
         project_id=dict(type="str"),
     )
-    module = n8n_module(options, mutually_exclusive=[("src", "content")],
-                        required_if=[("state", "present", ("src", "content"), True)])
+    module = n8n_module(options, mutually_exclusive=[("src", "content")], required_if=[("state", "present", ("src", "content"), True)])
     name = module.params["name"]
     run_module(module, run, input_errors={WorkflowInputError: lambda exc: "n8n: workflow '%s': %s" % (name, exc)})
 

@@ -52,11 +52,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, list(st.requests))
             st.requests.append(self.path)
             mode = st.mode
-            doc = {"metadata": {"schemaVersion": "v1", "region": st.region}, "services": json.loads(
-                json.dumps(st.services))}
+            doc = {"metadata": {"schemaVersion": "v1", "region": st.region}, "services": json.loads(json.dumps(st.services))}
         if not self.path.startswith("/v1/"):
             return self._send(404, {"message": "not found"})
-        service = self.path[len("/v1/"):].strip("/")
+        service = self.path[len("/v1/") :].strip("/")
         if service:
             if service not in doc["services"]:
                 return self._send(404, {"message": "service not found"})

@@ -36,6 +36,7 @@ def main(argv=None):
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:

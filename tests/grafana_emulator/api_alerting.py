@@ -16,11 +16,24 @@ REDACTED = "[REDACTED]"
 # Secure settings per integration type: stored apart and reported as [REDACTED] by GET (Grafana's
 # provisioning API redacts secure fields unless decrypt=true is requested by someone allowed to read secrets)
 SECURE_FIELDS = {
-    "slack": ("url", "token"), "webhook": ("password", "authorization_credentials"),
-    "pagerduty": ("integrationKey",), "teams": ("url",), "discord": ("url",), "googlechat": ("url",),
-    "telegram": ("bottoken",), "opsgenie": ("apiKey",), "victorops": ("url",), "pushover": ("userKey", "apiToken"),
-    "line": ("token",), "threema": ("api_secret",), "wecom": ("url", "secret"), "sensugo": ("apikey",),
-    "dingding": ("url",), "kafka": ("password",), "alertmanager": ("basicAuthPassword",), "email": (),
+    "slack": ("url", "token"),
+    "webhook": ("password", "authorization_credentials"),
+    "pagerduty": ("integrationKey",),
+    "teams": ("url",),
+    "discord": ("url",),
+    "googlechat": ("url",),
+    "telegram": ("bottoken",),
+    "opsgenie": ("apiKey",),
+    "victorops": ("url",),
+    "pushover": ("userKey", "apiToken"),
+    "line": ("token",),
+    "threema": ("api_secret",),
+    "wecom": ("url", "secret"),
+    "sensugo": ("apikey",),
+    "dingding": ("url",),
+    "kafka": ("password",),
+    "alertmanager": ("basicAuthPassword",),
+    "email": (),
 }
 NO_DATA_STATES = ("NoData", "Alerting", "OK", "KeepLast")
 EXEC_ERR_STATES = ("Error", "Alerting", "OK", "KeepLast")
@@ -50,16 +63,14 @@ def register(app):
         if stored in ("", wanted):
             return
         if deleting:
-            raise error(bad_provenance_status, "cannot delete with provided provenance '%s', needs '%s'"
-                        % (wanted, stored), go_error="provenance")
-        raise error(bad_provenance_status, "cannot changed provenance from '%s' to '%s'" % (stored, wanted),
-                    go_error="provenance")
+            raise error(bad_provenance_status, "cannot delete with provided provenance '%s', needs '%s'" % (wanted, stored), go_error="provenance")
+        raise error(bad_provenance_status, "cannot changed provenance from '%s' to '%s'" % (stored, wanted), go_error="provenance")
 
     # ------------------------------------------------------------------ alert rules
     def rule_out(rule):
         out = {k: copy.deepcopy(v) for k, v in rule.items() if not k.startswith("_")}
         if not out.get("provenance") and profile.provenance_omitempty:
-            out.pop("provenance", None)       # §14.4: json:"provenance,omitempty" on 10.x+
+            out.pop("provenance", None)  # §14.4: json:"provenance,omitempty" on 10.x+
         return out
 
     def group_key(org_id, folder_uid, group):
@@ -105,15 +116,22 @@ def register(app):
         if problems:
             raise error(400, "invalid alert rule: " + "; ".join(problems), go_error="; ".join(problems))
         for key in ("labels", "annotations"):
-            if body.get(key) is not None and not (isinstance(body[key], dict) and
-                                                  all(isinstance(v, str) for v in body[key].values())):
+            if body.get(key) is not None and not (isinstance(body[key], dict) and all(isinstance(v, str) for v in body[key].values())):
                 raise bad_request_data("%s must be a map of strings" % key)
         return {
-            "uid": uid or body.get("uid") or uuid.uuid4().hex[:14], "orgID": req.org_id, "folderUID": folder_uid,
-            "ruleGroup": body["ruleGroup"], "title": body["title"], "condition": body["condition"],
-            "data": copy.deepcopy(data), "noDataState": body["noDataState"], "execErrState": body["execErrState"],
-            "for": duration, "annotations": dict(body.get("annotations") or {}),
-            "labels": dict(body.get("labels") or {}), "isPaused": bool(body.get("isPaused")),
+            "uid": uid or body.get("uid") or uuid.uuid4().hex[:14],
+            "orgID": req.org_id,
+            "folderUID": folder_uid,
+            "ruleGroup": body["ruleGroup"],
+            "title": body["title"],
+            "condition": body["condition"],
+            "data": copy.deepcopy(data),
+            "noDataState": body["noDataState"],
+            "execErrState": body["execErrState"],
+            "for": duration,
+            "annotations": dict(body.get("annotations") or {}),
+            "labels": dict(body.get("labels") or {}),
+            "isPaused": bool(body.get("isPaused")),
         }
 
     def store_rule(req, rule, provenance, existing=None):
@@ -141,8 +159,7 @@ def register(app):
 
     @app.route("GET", PREFIX + r"/alert-rules", action="alert.provisioning:read")
     def list_rules(req):
-        return [rule_out(r) for r in sorted(store.alert_rules.values(), key=lambda r: r["id"])
-                if r["orgID"] == req.org_id]
+        return [rule_out(r) for r in sorted(store.alert_rules.values(), key=lambda r: r["id"]) if r["orgID"] == req.org_id]
 
     @app.route("GET", PREFIX + r"/alert-rules/(?P<uid>[^/]+)", action="alert.provisioning:read")
     def get_rule(req, uid):
@@ -155,11 +172,16 @@ def register(app):
         if rule["uid"] in store.alert_rules:
             # §14.11: 400 on 11.x (unique constraint mapped to bad request); 409 errutil in current code
             if profile.rule_uid_taken_status == 409:
-                raise errutil(409, "alerting.alert-rule.conflict",
-                              "Failed to save alert rule '%s' in organization %d due to conflict: a rule with this "
-                              "UID already exists" % (rule["uid"], req.org_id))
-            raise error(400, "failed to save alert rule: a conflicting alert rule is found: rule title under the "
-                        "same organisation and folder should be unique", go_error="unique constraint violation")
+                raise errutil(
+                    409,
+                    "alerting.alert-rule.conflict",
+                    "Failed to save alert rule '%s' in organization %d due to conflict: a rule with this UID already exists" % (rule["uid"], req.org_id),
+                )
+            raise error(
+                400,
+                "failed to save alert rule: a conflicting alert rule is found: rule title under the same organisation and folder should be unique",
+                go_error="unique constraint violation",
+            )
         return 201, rule_out(store_rule(req, rule, requested_provenance(req, "rule")))
 
     @app.route("PUT", PREFIX + r"/alert-rules/(?P<uid>[^/]+)", action="alert.provisioning:write")
@@ -181,13 +203,13 @@ def register(app):
 
     # ------------------------------------------------------------------ rule groups
     def group_rules(org_id, folder_uid, group):
-        return sorted((r for r in store.alert_rules.values() if r["orgID"] == org_id and
-                       r["folderUID"] == folder_uid and r["ruleGroup"] == group), key=lambda r: r["id"])
+        return sorted(
+            (r for r in store.alert_rules.values() if r["orgID"] == org_id and r["folderUID"] == folder_uid and r["ruleGroup"] == group), key=lambda r: r["id"]
+        )
 
     def group_out(org_id, folder_uid, group):
         meta = store.rule_groups.get(group_key(org_id, folder_uid, group), {"interval": 60})
-        return {"title": group, "folderUid": folder_uid, "interval": meta["interval"],
-                "rules": [rule_out(r) for r in group_rules(org_id, folder_uid, group)]}
+        return {"title": group, "folderUid": folder_uid, "interval": meta["interval"], "rules": [rule_out(r) for r in group_rules(org_id, folder_uid, group)]}
 
     GROUP = PREFIX + r"/folder/(?P<folder_uid>[^/]+)/rule-groups/(?P<group>[^/]+)"
 
@@ -210,10 +232,12 @@ def register(app):
         if folder_by_uid(store, req.org_id, folder_uid) is None:
             raise error(400, "invalid alert rule group: folder does not exist", go_error="folder not found")
         interval = body.get("interval")
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0 or \
-                interval % BASE_INTERVAL:
-            raise error(400, "invalid alert rule group: interval (%ss) should be non-zero and divided exactly by "
-                        "scheduler interval: %ds" % (interval, BASE_INTERVAL), go_error="invalid interval")
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0 or interval % BASE_INTERVAL:
+            raise error(
+                400,
+                "invalid alert rule group: interval (%ss) should be non-zero and divided exactly by scheduler interval: %ds" % (interval, BASE_INTERVAL),
+                go_error="invalid interval",
+            )
         rules_in = body.get("rules") or []
         if not isinstance(rules_in, list):
             raise bad_request_data()
@@ -249,6 +273,7 @@ def register(app):
         return group_out(req.org_id, folder_uid, group)
 
     if profile.rule_group_delete:
+
         @app.route("DELETE", GROUP, action="alert.provisioning:write")
         def delete_group(req, folder_uid, group):
             rules = group_rules(req.org_id, folder_uid, group)
@@ -268,10 +293,16 @@ def register(app):
         if redact:
             for key in cp["secure"]:
                 settings[key] = REDACTED
-        out = {"uid": cp["uid"], "name": cp["name"], "type": cp["type"], "settings": settings,
-               "disableResolveMessage": cp["disableResolveMessage"], "provenance": cp["provenance"]}
+        out = {
+            "uid": cp["uid"],
+            "name": cp["name"],
+            "type": cp["type"],
+            "settings": settings,
+            "disableResolveMessage": cp["disableResolveMessage"],
+            "provenance": cp["provenance"],
+        }
         if not cp["provenance"] and profile.provenance_omitempty:
-            del out["provenance"]             # §14.4: json:"provenance,omitempty" on 10.x+
+            del out["provenance"]  # §14.4: json:"provenance,omitempty" on 10.x+
         return out
 
     def validate_cp(body, stored=None):
@@ -281,8 +312,7 @@ def register(app):
         settings = body.get("settings")
         name = body.get("name")
         if cp_type not in SECURE_FIELDS:
-            raise error(400, "invalid object specification: notifier %r is not supported" % (cp_type,),
-                        go_error="unknown type")
+            raise error(400, "invalid object specification: notifier %r is not supported" % (cp_type,), go_error="unknown type")
         if not isinstance(settings, dict):
             raise error(400, "invalid object specification: settings should not be empty", go_error="settings")
         if not isinstance(name, str) or not name:
@@ -293,23 +323,18 @@ def register(app):
             if key in settings:
                 value = settings.pop(key)
                 if value == REDACTED and stored is not None and key in stored["secure"]:
-                    value = stored["secure"][key]      # [REDACTED] sent back keeps the stored secret
+                    value = stored["secure"][key]  # [REDACTED] sent back keeps the stored secret
                 if value not in ("", None, REDACTED):
                     secure[key] = value
         if cp_type == "slack" and not (secure.get("url") or secure.get("token")):
-            raise error(400, "invalid object specification: token must be specified when using the Slack chat API",
-                        go_error="slack")
+            raise error(400, "invalid object specification: token must be specified when using the Slack chat API", go_error="slack")
         if cp_type == "slack" and secure.get("token") and not settings.get("recipient"):
-            raise error(400, "invalid object specification: recipient must be specified when using the Slack "
-                        "chat API", go_error="slack")
+            raise error(400, "invalid object specification: recipient must be specified when using the Slack chat API", go_error="slack")
         if cp_type == "email" and not settings.get("addresses"):
-            raise error(400, "invalid object specification: could not find addresses in settings",
-                        go_error="email")
+            raise error(400, "invalid object specification: could not find addresses in settings", go_error="email")
         if cp_type == "webhook" and not settings.get("url"):
-            raise error(400, "invalid object specification: required field 'url' is not specified",
-                        go_error="webhook")
-        return {"name": name, "type": cp_type, "settings": settings, "secure": secure,
-                "disableResolveMessage": bool(body.get("disableResolveMessage"))}
+            raise error(400, "invalid object specification: required field 'url' is not specified", go_error="webhook")
+        return {"name": name, "type": cp_type, "settings": settings, "secure": secure, "disableResolveMessage": bool(body.get("disableResolveMessage"))}
 
     def cp_or_404(req, uid):
         cp = store.contact_points.get(uid)
@@ -320,8 +345,7 @@ def register(app):
     @app.route("GET", PREFIX + r"/contact-points", action="alert.provisioning:read")
     def list_cps(req):
         name = req.q("name")
-        out = [cp_out(cp) for cp in store.contact_points.values() if cp["orgId"] == req.org_id and
-               (name is None or cp["name"] == name)]
+        out = [cp_out(cp) for cp in store.contact_points.values() if cp["orgId"] == req.org_id and (name is None or cp["name"] == name)]
         return sorted(out, key=lambda c: (c["name"], c["uid"]))
 
     @app.route("POST", PREFIX + r"/contact-points", action="alert.provisioning:write")
@@ -335,20 +359,24 @@ def register(app):
             taken = store.contact_points[uid]
             # §14.5: 500 on 10.x/11.x (plain error, only ErrValidation maps to 400); 409 errutil in current code
             if profile.cp_uid_taken_status == 409:
-                raise errutil(409, "alerting.notifications.contact-points.uidInUse",
-                              "Receiver configuration with UID '%s' already exists in contact point '%s'. Please "
-                              "use unique identifiers for receivers across all contact points."
-                              % (uid, taken["name"]))
+                raise errutil(
+                    409,
+                    "alerting.notifications.contact-points.uidInUse",
+                    "Receiver configuration with UID '%s' already exists in contact point '%s'. Please "
+                    "use unique identifiers for receivers across all contact points." % (uid, taken["name"]),
+                )
             if profile.cp_uid_taken_status == 500:
-                raise error(500, "receiver configuration with UID '%s' already exist in contact point '%s'. Please "
-                            "use unique identifiers for receivers across all contact points" % (uid, taken["name"]),
-                            go_error="uid exists")
-            raise error(400, "invalid object specification: contact point with uid %s already exists" % uid,
-                        go_error="uid exists")
+                raise error(
+                    500,
+                    "receiver configuration with UID '%s' already exist in contact point '%s'. Please "
+                    "use unique identifiers for receivers across all contact points" % (uid, taken["name"]),
+                    go_error="uid exists",
+                )
+            raise error(400, "invalid object specification: contact point with uid %s already exists" % uid, go_error="uid exists")
         cp.update({"uid": uid, "orgId": req.org_id, "provenance": requested_provenance(req, "cp")})
         store.contact_points[uid] = cp
         out = cp_out(cp, redact=False)
-        for key in cp["secure"]:          # the reply never carries the secrets back
+        for key in cp["secure"]:  # the reply never carries the secrets back
             out["settings"].pop(key, None)
         return 202, out
 
@@ -361,9 +389,9 @@ def register(app):
         if cp["name"] != stored["name"]:
             for route in _walk(store.policies.get(req.org_id) or {}):
                 if route.get("receiver") == stored["name"] and not any(
-                        c["name"] == stored["name"] and c["uid"] != uid for c in store.contact_points.values()
-                        if c["orgId"] == req.org_id):
-                    route["receiver"] = cp["name"]     # renames propagate to the policy tree
+                    c["name"] == stored["name"] and c["uid"] != uid for c in store.contact_points.values() if c["orgId"] == req.org_id
+                ):
+                    route["receiver"] = cp["name"]  # renames propagate to the policy tree
         stored.update(cp)
         stored["provenance"] = provenance
         return 202, {"message": "contactpoint updated"}
@@ -371,17 +399,14 @@ def register(app):
     @app.route("DELETE", PREFIX + r"/contact-points/(?P<uid>[^/]+)", action="alert.provisioning:write")
     def delete_cp(req, uid):
         stored = cp_or_404(req, uid)
-        if not profile.cp_delete_ignores_provenance:      # §14.6: 11.x deletes whatever the provenance
+        if not profile.cp_delete_ignores_provenance:  # §14.6: 11.x deletes whatever the provenance
             check_provenance(stored["provenance"], requested_provenance(req, "cp"), deleting=True)
-        last_of_name = not any(c["name"] == stored["name"] and c["uid"] != uid for c in store.contact_points.values()
-                               if c["orgId"] == req.org_id)
+        last_of_name = not any(c["name"] == stored["name"] and c["uid"] != uid for c in store.contact_points.values() if c["orgId"] == req.org_id)
         if last_of_name and any(r.get("receiver") == stored["name"] for r in _walk(store.policies.get(req.org_id) or {})):
             # §14.6: 500 "failed to delete contact point" on 10.x/11.x; 409 errutil in current code
             if profile.cp_in_use_status == 409:
-                raise errutil(409, "alerting.notifications.contact-points.referenced",
-                              "Contact point is currently referenced by a notification policy.")
-            raise error(500, "failed to delete contact point", go_error="contact point '%s' is currently used "
-                        "by a notification policy" % stored["name"])
+                raise errutil(409, "alerting.notifications.contact-points.referenced", "Contact point is currently referenced by a notification policy.")
+            raise error(500, "failed to delete contact point", go_error="contact point '%s' is currently used by a notification policy" % stored["name"])
         del store.contact_points[uid]
         return 202, {"message": "contactpoint deleted"}
 
@@ -395,16 +420,14 @@ def register(app):
         if not isinstance(tree, dict):
             raise bad_request_data()
         if not tree.get("receiver"):
-            raise error(400, "invalid object specification: root route must specify a default receiver",
-                        go_error="receiver")
+            raise error(400, "invalid object specification: root route must specify a default receiver", go_error="receiver")
         names = {c["name"] for c in store.contact_points.values() if c["orgId"] == req.org_id}
         for route in _walk(tree):
             if not isinstance(route, dict):
                 raise bad_request_data()
             receiver = route.get("receiver")
             if receiver and receiver not in names:
-                raise error(400, "invalid object specification: receiver '%s' does not exist" % receiver,
-                            go_error="receiver")
+                raise error(400, "invalid object specification: receiver '%s' does not exist" % receiver, go_error="receiver")
 
     @app.route("GET", PREFIX + r"/policies", action="alert.provisioning:read")
     def get_policies(req):

@@ -23,8 +23,18 @@ import re
 import string
 
 from . import dashboard_schema
-from .api_dashboards import (check_uid, dashboard_by_uid, delete_folder_tree, descendants, folder_by_uid,
-                             folder_depth, org_folders, short_uid, title_conflict, touch)
+from .api_dashboards import (
+    check_uid,
+    dashboard_by_uid,
+    delete_folder_tree,
+    descendants,
+    folder_by_uid,
+    folder_depth,
+    org_folders,
+    short_uid,
+    title_conflict,
+    touch,
+)
 from .server import ApiError
 from .store import now_iso
 
@@ -34,17 +44,27 @@ NS_RE = re.compile(r"^(default|org-(\d+))$")
 
 
 def k8s_status(code, reason, message, name=None, group=None, kind=None):
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-            "reason": reason, "code": code}
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code}
     if name is not None:
         body["details"] = {"name": name, "group": group, "kind": kind}
     return ApiError(code, body)
 
 
 def _resource_list(group, version, resource, kind):
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "%s/%s" % (group, version),
-            "resources": [{"name": resource, "singularName": resource[:-1], "namespaced": True, "kind": kind,
-                           "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": "%s/%s" % (group, version),
+        "resources": [
+            {
+                "name": resource,
+                "singularName": resource[:-1],
+                "namespaced": True,
+                "kind": kind,
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            }
+        ],
+    }
 
 
 def register(app):
@@ -53,8 +73,7 @@ def register(app):
     if not profile.apis:
         return
 
-    groups = [(DASH_GROUP, profile.apis_dashboard_versions, "dashboards", "Dashboard"),
-              (FOLDER_GROUP, profile.apis_folder_versions, "folders", "Folder")]
+    groups = [(DASH_GROUP, profile.apis_dashboard_versions, "dashboards", "Dashboard"), (FOLDER_GROUP, profile.apis_folder_versions, "folders", "Folder")]
 
     @app.route("GET", r"/apis/?")
     def discovery(req):
@@ -66,60 +85,88 @@ def register(app):
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": out}
 
     for _name, _versions, _res, _kind in groups:
+
         def make(name, resource, kind):
             @app.route("GET", r"/apis/%s/?" % re.escape(name))
             def group_info(req):
                 versions = dict((g[0], g[1]) for g in groups)[name]
                 vers = [{"groupVersion": "%s/%s" % (name, v), "version": v} for v in versions]
-                return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": vers,
-                        "preferredVersion": vers[0]}
+                return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": vers, "preferredVersion": vers[0]}
 
             @app.route("GET", r"/apis/%s/(?P<version>[^/]+)/?" % re.escape(name))
             def resources(req, version):
                 check_version(name, version)
                 return _resource_list(name, version, resource, kind)
+
         make(_name, _res, _kind)
 
     def check_version(group, version):
         served = dict((g[0], g[1]) for g in groups)[group]
         if version not in served:
-            raise ApiError(404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                 "message": "the server could not find the requested resource",
-                                 "reason": "NotFound", "details": {}, "code": 404})
+            raise ApiError(
+                404,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Failure",
+                    "message": "the server could not find the requested resource",
+                    "reason": "NotFound",
+                    "details": {},
+                    "code": 404,
+                },
+            )
 
     def org_of(req, ns, group, resource, verb):
         m = NS_RE.match(ns)
         org_id = 1 if m and m.group(1) == "default" else (int(m.group(2)) if m else None)
         if org_id != req.org_id:
-            raise k8s_status(403, "Forbidden", '%s.%s is forbidden: namespace "%s" is not the caller\'s '
-                             'organization' % (resource, group, ns), name="", group=group, kind=resource)
+            raise k8s_status(
+                403,
+                "Forbidden",
+                '%s.%s is forbidden: namespace "%s" is not the caller\'s organization' % (resource, group, ns),
+                name="",
+                group=group,
+                kind=resource,
+            )
         action = {"get": "read", "list": "read", "create": "create", "update": "write", "delete": "delete"}[verb]
         needed = "%s:%s" % (resource, action)
         if not req.identity.can(needed) and not (action == "create" and req.identity.can(resource + ":write")):
-            raise k8s_status(403, "Forbidden", "%s.%s is forbidden: User cannot %s resource (needs %s)"
-                             % (resource, group, verb, needed), name="", group=group, kind=resource)
+            raise k8s_status(
+                403,
+                "Forbidden",
+                "%s.%s is forbidden: User cannot %s resource (needs %s)" % (resource, group, verb, needed),
+                name="",
+                group=group,
+                kind=resource,
+            )
         return org_id
 
     def annotations(row, folder_uid):
-        ann = {"grafana.app/createdBy": "user:%s" % row.get("createdBy", ""),
-               "grafana.app/updatedBy": "user:%s" % row.get("updatedBy", ""),
-               "grafana.app/updatedTimestamp": row.get("updated", "")}
+        ann = {
+            "grafana.app/createdBy": "user:%s" % row.get("createdBy", ""),
+            "grafana.app/updatedBy": "user:%s" % row.get("updatedBy", ""),
+            "grafana.app/updatedTimestamp": row.get("updated", ""),
+        }
         if folder_uid:
             ann["grafana.app/folder"] = folder_uid
         return ann
 
     def metadata(row, ns, folder_uid):
-        return {"name": row["uid"], "namespace": ns, "uid": row.setdefault("k8sUid", short_uid()),
-                "resourceVersion": str(row.get("resourceVersion", 0)), "generation": row.get("generation", 1),
-                "creationTimestamp": row["created"],
-                "labels": {"grafana.app/deprecatedInternalID": str(row["id"])},
-                "annotations": annotations(row, folder_uid)}
+        return {
+            "name": row["uid"],
+            "namespace": ns,
+            "uid": row.setdefault("k8sUid", short_uid()),
+            "resourceVersion": str(row.get("resourceVersion", 0)),
+            "generation": row.get("generation", 1),
+            "creationTimestamp": row["created"],
+            "labels": {"grafana.app/deprecatedInternalID": str(row["id"])},
+            "annotations": annotations(row, folder_uid),
+        }
 
     def read_meta(body, group, kind):
-        if not isinstance(body, dict) or not isinstance(body.get("metadata") or {}, dict) or \
-                not isinstance(body.get("spec"), dict):
-            raise k8s_status(400, "BadRequest", "the request body must be a %s object with metadata and spec"
-                             % kind)
+        if not isinstance(body, dict) or not isinstance(body.get("metadata") or {}, dict) or not isinstance(body.get("spec"), dict):
+            raise k8s_status(400, "BadRequest", "the request body must be a %s object with metadata and spec" % kind)
         meta = body.get("metadata") or {}
         for key in ("annotations", "labels"):
             if not isinstance(meta.get(key) or {}, dict):
@@ -130,8 +177,7 @@ def register(app):
         name = meta.get("name") or ""
         if not name and meta.get("generateName"):
             for _try in range(20):
-                candidate = meta["generateName"] + "".join(random.choice(string.ascii_lowercase + string.digits)
-                                                           for _i in range(5))
+                candidate = meta["generateName"] + "".join(random.choice(string.ascii_lowercase + string.digits) for _i in range(5))
                 if not exists(candidate):
                     return candidate
         if not name:
@@ -142,20 +188,27 @@ def register(app):
         try:
             check_uid(name)
         except ApiError as exc:
-            raise k8s_status(422, "Invalid", '%s "%s" is invalid: metadata.name: %s'
-                             % (kind, name, exc.body["message"]), name=name, group=group, kind=kind.lower() + "s")
+            raise k8s_status(
+                422, "Invalid", '%s "%s" is invalid: metadata.name: %s' % (kind, name, exc.body["message"]), name=name, group=group, kind=kind.lower() + "s"
+            )
 
     def check_resource_version(meta, row, group, resource):
         wanted = meta.get("resourceVersion")
         if wanted not in (None, "") and str(wanted) != str(row.get("resourceVersion", 0)):
-            raise k8s_status(409, "Conflict", 'Operation cannot be fulfilled on %s.%s "%s": the object has been '
-                             'modified; please apply your changes to the latest version and try again'
-                             % (resource, group, row["uid"]), name=row["uid"], group=group, kind=resource)
+            raise k8s_status(
+                409,
+                "Conflict",
+                'Operation cannot be fulfilled on %s.%s "%s": the object has been '
+                "modified; please apply your changes to the latest version and try again" % (resource, group, row["uid"]),
+                name=row["uid"],
+                group=group,
+                kind=resource,
+            )
 
     def paged(req, items, kind, api_version):
         limit = req.q_int("limit", 0)
         start = req.q_int("continue", 0) if req.q("continue") else 0
-        page = items[start:start + limit] if limit > 0 else items[start:]
+        page = items[start : start + limit] if limit > 0 else items[start:]
         meta = {"resourceVersion": str(store.data["seq"].get("resource_version", 0))}
         if limit > 0 and start + limit < len(items):
             meta["continue"] = str(start + limit)
@@ -178,16 +231,14 @@ def register(app):
         else:
             spec = copy.deepcopy(row["data"])
         if not wants_v2:
-            for key in ("id", "uid", "version"):      # carried by metadata (name, labels, resourceVersion)
+            for key in ("id", "uid", "version"):  # carried by metadata (name, labels, resourceVersion)
                 spec.pop(key, None)
-        return {"kind": "Dashboard", "apiVersion": api_version, "metadata": metadata(row, ns, row["folderUid"]),
-                "spec": spec, "status": status}
+        return {"kind": "Dashboard", "apiVersion": api_version, "metadata": metadata(row, ns, row["folderUid"]), "spec": spec, "status": status}
 
     def dash_or_404(org_id, name):
         row = dashboard_by_uid(store, org_id, name)
         if row is None:
-            raise k8s_status(404, "NotFound", 'dashboards.%s "%s" not found' % (DASH_GROUP, name), name=name,
-                             group=DASH_GROUP, kind="dashboards")
+            raise k8s_status(404, "NotFound", 'dashboards.%s "%s" not found' % (DASH_GROUP, name), name=name, group=DASH_GROUP, kind="dashboards")
         return row
 
     def dash_write(req, org_id, row, meta, spec, version, created=False):
@@ -206,8 +257,7 @@ def register(app):
         login = req.identity.user["login"]
         ts = now_iso()
         if created:
-            row.update({"id": store.next_id("dashboard"), "orgId": org_id, "created": ts, "createdBy": login,
-                        "version": 0, "provisioned": None})
+            row.update({"id": store.next_id("dashboard"), "orgId": org_id, "created": ts, "createdBy": login, "version": 0, "provisioned": None})
             store.dashboards[row["id"]] = row
         data = copy.deepcopy(spec)
         row["version"] += 1
@@ -216,14 +266,32 @@ def register(app):
         else:
             row.pop("schema", None)
             data.update({"id": row["id"], "uid": row["uid"], "version": row["version"]})
-        row.update({"title": title.strip(), "folderUid": folder_uid, "data": data, "updated": ts, "updatedBy": login,
-                    "tags": [t for t in spec.get("tags") or [] if isinstance(t, str)]})
+        row.update(
+            {
+                "title": title.strip(),
+                "folderUid": folder_uid,
+                "data": data,
+                "updated": ts,
+                "updatedBy": login,
+                "tags": [t for t in spec.get("tags") or [] if isinstance(t, str)],
+            }
+        )
         touch(store, row)
-        store.dashboard_versions.append({
-            "id": store.next_id("dashboard_version"), "dashboardId": row["id"], "uid": row["uid"],
-            "orgId": org_id, "parentVersion": row["version"] - 1, "restoredFrom": 0, "version": row["version"],
-            "created": ts, "createdBy": login,
-            "message": (meta.get("annotations") or {}).get("grafana.app/message", ""), "data": copy.deepcopy(data)})
+        store.dashboard_versions.append(
+            {
+                "id": store.next_id("dashboard_version"),
+                "dashboardId": row["id"],
+                "uid": row["uid"],
+                "orgId": org_id,
+                "parentVersion": row["version"] - 1,
+                "restoredFrom": 0,
+                "version": row["version"],
+                "created": ts,
+                "createdBy": login,
+                "message": (meta.get("annotations") or {}).get("grafana.app/message", ""),
+                "data": copy.deepcopy(data),
+            }
+        )
         return row
 
     DASH = r"/apis/dashboard\.grafana\.app/(?P<version>[^/]+)/namespaces/(?P<ns>[^/]+)/dashboards"
@@ -250,8 +318,7 @@ def register(app):
         name = new_name(meta, lambda n: dashboard_by_uid(store, org_id, n) or folder_by_uid(store, org_id, n))
         check_name(name, DASH_GROUP, "Dashboard")
         if dashboard_by_uid(store, org_id, name) is not None:
-            raise k8s_status(409, "AlreadyExists", 'dashboards.%s "%s" already exists' % (DASH_GROUP, name),
-                             name=name, group=DASH_GROUP, kind="dashboards")
+            raise k8s_status(409, "AlreadyExists", 'dashboards.%s "%s" already exists' % (DASH_GROUP, name), name=name, group=DASH_GROUP, kind="dashboards")
         row = dash_write(req, org_id, {"uid": name}, meta, body["spec"], version, created=True)
         return 201, dash_object(row, ns, version)
 
@@ -262,12 +329,10 @@ def register(app):
         body = req.json()
         meta = read_meta(body, DASH_GROUP, "Dashboard")
         if meta.get("name") not in (None, name):
-            raise k8s_status(400, "BadRequest", "the name of the object (%s) does not match the name on the URL "
-                             "(%s)" % (meta.get("name"), name))
+            raise k8s_status(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)" % (meta.get("name"), name))
         row = dash_or_404(org_id, name)
         if row.get("provisioned") and not row["provisioned"].get("allowUiUpdates"):
-            raise k8s_status(403, "Forbidden", "provisioned dashboard cannot be changed", name=name,
-                             group=DASH_GROUP, kind="dashboards")
+            raise k8s_status(403, "Forbidden", "provisioned dashboard cannot be changed", name=name, group=DASH_GROUP, kind="dashboards")
         check_resource_version(meta, row, DASH_GROUP, "dashboards")
         dash_write(req, org_id, row, meta, body["spec"], version)
         return dash_object(row, ns, version)
@@ -278,11 +343,15 @@ def register(app):
         org_id = org_of(req, ns, DASH_GROUP, "dashboards", "delete")
         row = dash_or_404(org_id, name)
         if row.get("provisioned"):
-            raise k8s_status(403, "Forbidden", "provisioned dashboard cannot be deleted", name=name,
-                             group=DASH_GROUP, kind="dashboards")
+            raise k8s_status(403, "Forbidden", "provisioned dashboard cannot be deleted", name=name, group=DASH_GROUP, kind="dashboards")
         del store.dashboards[row["id"]]
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": name, "group": DASH_GROUP, "kind": "dashboards", "uid": row.get("k8sUid")}}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": DASH_GROUP, "kind": "dashboards", "uid": row.get("k8sUid")},
+        }
 
     # ------------------------------------------------------------------ folders
     def folder_object(folder, ns, version):
@@ -290,14 +359,12 @@ def register(app):
         spec = {"title": folder["title"]}
         if folder.get("description"):
             spec["description"] = folder["description"]
-        return {"kind": "Folder", "apiVersion": "%s/%s" % (FOLDER_GROUP, version), "metadata": obj_meta,
-                "spec": spec, "status": {}}
+        return {"kind": "Folder", "apiVersion": "%s/%s" % (FOLDER_GROUP, version), "metadata": obj_meta, "spec": spec, "status": {}}
 
     def folder_or_404(org_id, name):
         folder = folder_by_uid(store, org_id, name)
         if folder is None:
-            raise k8s_status(404, "NotFound", 'folders.%s "%s" not found' % (FOLDER_GROUP, name), name=name,
-                             group=FOLDER_GROUP, kind="folders")
+            raise k8s_status(404, "NotFound", 'folders.%s "%s" not found' % (FOLDER_GROUP, name), name=name, group=FOLDER_GROUP, kind="folders")
         return folder
 
     def folder_title(spec):
@@ -314,8 +381,7 @@ def register(app):
             raise k8s_status(400, "BadRequest", "parent folder %s not found" % parent_uid)
         if folder is not None and (parent["uid"] == folder["uid"] or parent in descendants(store, folder)):
             raise k8s_status(400, "BadRequest", "circular reference detected")
-        height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)]
-                         or [0]) if folder is not None else 1
+        height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)] or [0]) if folder is not None else 1
         if folder_depth(store, parent) + height > profile.max_folder_depth:
             raise k8s_status(400, "BadRequest", "Maximum nested folder depth reached")
 
@@ -348,17 +414,26 @@ def register(app):
         name = new_name(meta, lambda n: folder_by_uid(store, org_id, n) or dashboard_by_uid(store, org_id, n))
         check_name(name, FOLDER_GROUP, "Folder")
         if folder_by_uid(store, org_id, name) is not None:
-            raise k8s_status(409, "AlreadyExists", 'folders.%s "%s" already exists' % (FOLDER_GROUP, name),
-                             name=name, group=FOLDER_GROUP, kind="folders")
+            raise k8s_status(409, "AlreadyExists", 'folders.%s "%s" already exists' % (FOLDER_GROUP, name), name=name, group=FOLDER_GROUP, kind="folders")
         title = folder_title(body["spec"])
         parent_uid = (meta.get("annotations") or {}).get("grafana.app/folder") or ""
         check_parent(org_id, None, parent_uid)
         title_clash(org_id, title, parent_uid)
         login = req.identity.user["login"]
         ts = now_iso()
-        folder = {"id": store.next_id("dashboard"), "uid": name, "orgId": org_id, "title": title,
-                  "description": body["spec"].get("description") or "", "parentUid": parent_uid, "version": 1,
-                  "created": ts, "updated": ts, "createdBy": login, "updatedBy": login}
+        folder = {
+            "id": store.next_id("dashboard"),
+            "uid": name,
+            "orgId": org_id,
+            "title": title,
+            "description": body["spec"].get("description") or "",
+            "parentUid": parent_uid,
+            "version": 1,
+            "created": ts,
+            "updated": ts,
+            "createdBy": login,
+            "updatedBy": login,
+        }
         store.folders[folder["id"]] = folder
         touch(store, folder)
         return 201, folder_object(folder, ns, version)
@@ -377,9 +452,16 @@ def register(app):
             check_parent(org_id, folder, parent_uid)
         if title != folder["title"] or parent_uid != (folder.get("parentUid") or ""):
             title_clash(org_id, title, parent_uid, exclude_id=folder["id"])
-        folder.update({"title": title, "description": body["spec"].get("description") or "",
-                       "parentUid": parent_uid, "version": folder["version"] + 1, "updated": now_iso(),
-                       "updatedBy": req.identity.user["login"]})
+        folder.update(
+            {
+                "title": title,
+                "description": body["spec"].get("description") or "",
+                "parentUid": parent_uid,
+                "version": folder["version"] + 1,
+                "updated": now_iso(),
+                "updatedBy": req.identity.user["login"],
+            }
+        )
         touch(store, folder)
         return folder_object(folder, ns, version)
 
@@ -390,8 +472,12 @@ def register(app):
         folder = folder_or_404(org_id, name)
         uids = {f["uid"] for f in [folder] + descendants(store, folder)}
         if any(r["orgID"] == org_id and r["folderUID"] in uids for r in store.alert_rules.values()):
-            raise k8s_status(400, "BadRequest", "folder contains alert rules", name=name, group=FOLDER_GROUP,
-                             kind="folders")
+            raise k8s_status(400, "BadRequest", "folder contains alert rules", name=name, group=FOLDER_GROUP, kind="folders")
         delete_folder_tree(store, folder)
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": name, "group": FOLDER_GROUP, "kind": "folders", "uid": folder.get("k8sUid")}}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {"name": name, "group": FOLDER_GROUP, "kind": "folders", "uid": folder.get("k8sUid")},
+        }

@@ -22,9 +22,15 @@ def ensure_org(store, org_id, name):
         store.orgs[org_id] = {"id": org_id, "name": name, "created": now_iso()}
         uid = _short_uid()
         store.contact_points[uid] = {
-            "uid": uid, "orgId": org_id, "name": DEFAULT_POLICY_RECEIVER, "type": "email",
-            "settings": {"addresses": "<example@email.com>"}, "secure": {}, "disableResolveMessage": False,
-            "provenance": ""}
+            "uid": uid,
+            "orgId": org_id,
+            "name": DEFAULT_POLICY_RECEIVER,
+            "type": "email",
+            "settings": {"addresses": "<example@email.com>"},
+            "secure": {},
+            "disableResolveMessage": False,
+            "provenance": "",
+        }
         store.policies[org_id] = default_policy_tree()
     return store.orgs[org_id]
 
@@ -40,35 +46,86 @@ def bootstrap(store, settings):
         store.data["seq"]["org"] = max(store.data["seq"].get("org", 0), 1)
     if not any(u["login"] == settings.admin_user for u in store.users.values()):
         uid = store.next_id("user")
-        store.users[uid] = new_user_row(uid, settings.admin_user, "admin@localhost", "", settings.admin_password,
-                                        {1: "Admin"}, grafana_admin=True)
+        store.users[uid] = new_user_row(uid, settings.admin_user, "admin@localhost", "", settings.admin_password, {1: "Admin"}, grafana_admin=True)
     store.save()
 
 
 def new_user_row(user_id, login, email, name, password, orgs, grafana_admin=False, service_account=False):
     ts = now_iso()
-    return {"id": user_id, "uid": _short_uid(), "login": login, "email": email, "name": name, "password": password,
-            "isGrafanaAdmin": grafana_admin, "isServiceAccount": service_account, "isDisabled": False,
-            "orgId": sorted(orgs)[0], "orgs": dict(orgs), "theme": "", "created": ts, "updated": ts}
+    return {
+        "id": user_id,
+        "uid": _short_uid(),
+        "login": login,
+        "email": email,
+        "name": name,
+        "password": password,
+        "isGrafanaAdmin": grafana_admin,
+        "isServiceAccount": service_account,
+        "isDisabled": False,
+        "orgId": sorted(orgs)[0],
+        "orgs": dict(orgs),
+        "theme": "",
+        "created": ts,
+        "updated": ts,
+    }
 
 
 def user_profile(user, org_id):
     """docs §1 UserProfileDTO."""
-    return {"id": user["id"], "uid": user["uid"], "email": user["email"], "name": user["name"],
-            "login": user["login"], "theme": user.get("theme", ""), "orgId": org_id,
-            "isGrafanaAdmin": user["isGrafanaAdmin"], "isDisabled": user["isDisabled"], "isExternal": False,
-            "isExternallySynced": False, "isGrafanaAdminExternallySynced": False, "authLabels": [],
-            "updatedAt": user["updated"], "createdAt": user["created"],
-            "avatarUrl": "/avatar/%s" % uuid.uuid5(uuid.NAMESPACE_DNS, user["login"]).hex}
+    return {
+        "id": user["id"],
+        "uid": user["uid"],
+        "email": user["email"],
+        "name": user["name"],
+        "login": user["login"],
+        "theme": user.get("theme", ""),
+        "orgId": org_id,
+        "isGrafanaAdmin": user["isGrafanaAdmin"],
+        "isDisabled": user["isDisabled"],
+        "isExternal": False,
+        "isExternallySynced": False,
+        "isGrafanaAdminExternallySynced": False,
+        "authLabels": [],
+        "updatedAt": user["updated"],
+        "createdAt": user["created"],
+        "avatarUrl": "/avatar/%s" % uuid.uuid5(uuid.NAMESPACE_DNS, user["login"]).hex,
+    }
 
 
-CORE_DATASOURCES = {"prometheus": "Prometheus", "loki": "Loki", "mysql": "MySQL", "mssql": "Microsoft SQL Server",
-                    "elasticsearch": "Elasticsearch", "influxdb": "InfluxDB", "graphite": "Graphite", "tempo": "Tempo",
-                    "jaeger": "Jaeger", "zipkin": "Zipkin", "cloudwatch": "CloudWatch", "alertmanager": "Alertmanager",
-                    "opentsdb": "OpenTSDB", "grafana-azure-monitor-datasource": "Azure Monitor",
-                    "stackdriver": "Google Cloud Monitoring", "grafana": "-- Grafana --"}
-CORE_PANELS = ("timeseries", "stat", "table", "gauge", "bargauge", "barchart", "piechart", "text", "heatmap",
-               "state-timeline", "logs", "news", "alertlist", "dashlist")
+CORE_DATASOURCES = {
+    "prometheus": "Prometheus",
+    "loki": "Loki",
+    "mysql": "MySQL",
+    "mssql": "Microsoft SQL Server",
+    "elasticsearch": "Elasticsearch",
+    "influxdb": "InfluxDB",
+    "graphite": "Graphite",
+    "tempo": "Tempo",
+    "jaeger": "Jaeger",
+    "zipkin": "Zipkin",
+    "cloudwatch": "CloudWatch",
+    "alertmanager": "Alertmanager",
+    "opentsdb": "OpenTSDB",
+    "grafana-azure-monitor-datasource": "Azure Monitor",
+    "stackdriver": "Google Cloud Monitoring",
+    "grafana": "-- Grafana --",
+}
+CORE_PANELS = (
+    "timeseries",
+    "stat",
+    "table",
+    "gauge",
+    "bargauge",
+    "barchart",
+    "piechart",
+    "text",
+    "heatmap",
+    "state-timeline",
+    "logs",
+    "news",
+    "alertlist",
+    "dashlist",
+)
 
 
 def installed_plugins(profile):
@@ -96,8 +153,7 @@ def register(app):
     @app.route("GET", r"/api/health", auth=False)
     def health(req):
         """docs §1: no auth, pretty JSON, charset=UTF-8, 503 with database failing."""
-        return (503 if app.database_failing else 200, None,
-                {"Content-Type": "application/json; charset=UTF-8"}, health_body())
+        return (503 if app.database_failing else 200, None, {"Content-Type": "application/json; charset=UTF-8"}, health_body())
 
     @app.route("GET", r"/healthz", auth=False)
     def healthz(req):
@@ -111,8 +167,7 @@ def register(app):
     @app.route("GET", r"/api/user/orgs")
     def get_user_orgs(req):
         user = req.identity.user
-        return [{"orgId": oid, "name": store.orgs[oid]["name"], "role": role}
-                for oid, role in sorted(user["orgs"].items())]
+        return [{"orgId": oid, "name": store.orgs[oid]["name"], "role": role} for oid, role in sorted(user["orgs"].items())]
 
     @app.route("POST", r"/api/user/using/(?P<org_id>[^/]+)")
     def user_set_using_org(req, org_id):
@@ -132,19 +187,37 @@ def register(app):
     @app.route("GET", r"/api/frontend/settings")
     def frontend_settings(req):
         """docs §1: inside reqSignedIn; buildInfo.version; datasources keyed by name; defaultDatasource."""
-        dss = sorted((d for d in store.datasources.values() if d["orgId"] == req.org_id),
-                     key=lambda d: d["name"].lower())
+        dss = sorted((d for d in store.datasources.values() if d["orgId"] == req.org_id), key=lambda d: d["name"].lower())
         default = next((d["name"] for d in dss if d["isDefault"]), "-- Grafana --")
         hide = settings.hide_version
         return {
-            "appUrl": "http://localhost:3000/", "appSubUrl": "", "defaultDatasource": default,
-            "datasources": {d["name"]: {"id": d["id"], "uid": d["uid"], "name": d["name"],
-                                        "type": profile.resolve_type(d["type"]), "isDefault": d["isDefault"],
-                                        "access": d["access"], "url": "/api/datasources/proxy/uid/%s" % d["uid"],
-                                        "jsonData": d["jsonData"], "readOnly": d["readOnly"]} for d in dss},
-            "buildInfo": {"hideVersion": hide, "version": "" if hide else profile.version,
-                          "commit": "" if hide else app.commit, "buildstamp": 0, "edition": "Open Source",
-                          "latestVersion": "", "hasUpdate": False, "env": settings.app_mode},
+            "appUrl": "http://localhost:3000/",
+            "appSubUrl": "",
+            "defaultDatasource": default,
+            "datasources": {
+                d["name"]: {
+                    "id": d["id"],
+                    "uid": d["uid"],
+                    "name": d["name"],
+                    "type": profile.resolve_type(d["type"]),
+                    "isDefault": d["isDefault"],
+                    "access": d["access"],
+                    "url": "/api/datasources/proxy/uid/%s" % d["uid"],
+                    "jsonData": d["jsonData"],
+                    "readOnly": d["readOnly"],
+                }
+                for d in dss
+            },
+            "buildInfo": {
+                "hideVersion": hide,
+                "version": "" if hide else profile.version,
+                "commit": "" if hide else app.commit,
+                "buildstamp": 0,
+                "edition": "Open Source",
+                "latestVersion": "",
+                "hasUpdate": False,
+                "env": settings.app_mode,
+            },
             "featureToggles": {t: True for t in settings.feature_toggles},
             "unifiedAlertingEnabled": True,
         }
@@ -157,20 +230,38 @@ def register(app):
         if resolved not in plugins:
             raise error(404, "Plugin not found, no installed plugin with that id")
         kind, name = plugins[resolved]
-        return {"name": name, "type": kind, "id": resolved, "enabled": True, "pinned": False,
-                "module": "core:plugin/%s" % resolved, "baseUrl": "public/app/plugins/%s/%s" % (kind, resolved),
-                "info": {"version": profile.version, "author": {"name": "Grafana Labs"}},
-                "hasUpdate": False, "defaultNavUrl": "", "state": "", "signature": "internal",
-                "signatureType": "", "signatureOrg": "", "autoEnabled": False, "jsonData": None,
-                "secureJsonFields": None, "includes": None, "dependencies": {"grafanaVersion": "*", "plugins": []},
-                "latestVersion": "", "angularDetected": False}
+        return {
+            "name": name,
+            "type": kind,
+            "id": resolved,
+            "enabled": True,
+            "pinned": False,
+            "module": "core:plugin/%s" % resolved,
+            "baseUrl": "public/app/plugins/%s/%s" % (kind, resolved),
+            "info": {"version": profile.version, "author": {"name": "Grafana Labs"}},
+            "hasUpdate": False,
+            "defaultNavUrl": "",
+            "state": "",
+            "signature": "internal",
+            "signatureType": "",
+            "signatureOrg": "",
+            "autoEnabled": False,
+            "jsonData": None,
+            "secureJsonFields": None,
+            "includes": None,
+            "dependencies": {"grafanaVersion": "*", "plugins": []},
+            "latestVersion": "",
+            "angularDetected": False,
+        }
 
     @app.route("GET", r"/api/plugins")
     def plugin_list(req):
         kind = req.q("type")
-        return [{"name": name, "type": k, "id": pid, "enabled": True, "pinned": False,
-                 "info": {"version": profile.version}, "signature": "internal"}
-                for pid, (k, name) in sorted(installed_plugins(profile).items()) if not kind or kind == k]
+        return [
+            {"name": name, "type": k, "id": pid, "enabled": True, "pinned": False, "info": {"version": profile.version}, "signature": "internal"}
+            for pid, (k, name) in sorted(installed_plugins(profile).items())
+            if not kind or kind == k
+        ]
 
     # ------------------------------------------------------------------ orgs & users (server admin)
     @app.route("GET", r"/api/orgs", action="server:admin")
@@ -200,9 +291,11 @@ def register(app):
     @app.route("GET", r"/api/orgs/(?P<org_id>\d+)/users", action="server:admin")
     def org_users(req, org_id):
         oid = int(org_id)
-        return [{"orgId": oid, "userId": u["id"], "login": u["login"], "email": u["email"], "name": u["name"],
-                 "role": u["orgs"][oid]} for _uid, u in sorted(store.users.items())
-                if oid in u["orgs"] and not u["isServiceAccount"]]
+        return [
+            {"orgId": oid, "userId": u["id"], "login": u["login"], "email": u["email"], "name": u["name"], "role": u["orgs"][oid]}
+            for _uid, u in sorted(store.users.items())
+            if oid in u["orgs"] and not u["isServiceAccount"]
+        ]
 
     @app.route("POST", r"/api/orgs/(?P<org_id>\d+)/users", action="server:admin")
     def add_org_user(req, org_id):
@@ -214,8 +307,7 @@ def register(app):
         if oid not in store.orgs:
             raise error(404, "Organization not found")
         who = body.get("loginOrEmail")
-        user = next((u for u in store.users.values() if not u["isServiceAccount"] and
-                     who in (u["login"], u["email"])), None)
+        user = next((u for u in store.users.values() if not u["isServiceAccount"] and who in (u["login"], u["email"])), None)
         if user is None:
             raise error(404, "User not found")
         if oid in user["orgs"]:
@@ -243,15 +335,13 @@ def register(app):
             raise bad_request_data()
         if len(password) < 4:
             raise error(400, "Password is missing or too short")
-        if any(u["login"] == login or (body.get("email") and u["email"] == body.get("email"))
-               for u in store.users.values()):
+        if any(u["login"] == login or (body.get("email") and u["email"] == body.get("email")) for u in store.users.values()):
             raise error(412, "User already exists", go_error="user already exists")
         org_id = int(body.get("OrgId") or body.get("orgId") or 1)
         if org_id not in store.orgs:
             raise error(400, "Organization not found")
         uid = store.next_id("user")
-        store.users[uid] = new_user_row(uid, login, body.get("email") or login, body.get("name") or "",
-                                        password, {org_id: "Viewer"})
+        store.users[uid] = new_user_row(uid, login, body.get("email") or login, body.get("name") or "", password, {org_id: "Viewer"})
         return {"id": uid, "uid": store.users[uid]["uid"], "message": "User created"}
 
     # ------------------------------------------------------------------ emulator debug endpoints (not Grafana)
@@ -291,15 +381,23 @@ def register(app):
     def debug_fingerprints(req):
         """sha256 of every stored secret (data sources and contact points), so tests can prove which secret is
         stored without it ever appearing in any answer."""
+
         def fp(value):
             return hashlib.sha256(value.encode()).hexdigest()
-        return {"datasources": {d["uid"]: {k: fp(v) for k, v in d["secureJsonData"].items()}
-                                for d in store.datasources.values() if d["orgId"] == req.org_id},
-                "contactPoints": {c["uid"]: {k: fp(v) for k, v in c["secure"].items()}
-                                  for c in store.contact_points.values() if c["orgId"] == req.org_id}}
+
+        return {
+            "datasources": {d["uid"]: {k: fp(v) for k, v in d["secureJsonData"].items()} for d in store.datasources.values() if d["orgId"] == req.org_id},
+            "contactPoints": {c["uid"]: {k: fp(v) for k, v in c["secure"].items()} for c in store.contact_points.values() if c["orgId"] == req.org_id},
+        }
 
     @app.route("GET", r"/__emulator/info", action="server:admin")
     def debug_info(req):
-        return {"version": profile.version, "profile": profile.as_dict(), "pid": os.getpid(),
-                "provisioning": settings.provisioning, "dataFile": settings.data_file,
-                "appMode": settings.app_mode, "provisioningErrors": app.provisioning_errors}
+        return {
+            "version": profile.version,
+            "profile": profile.as_dict(),
+            "pid": os.getpid(),
+            "provisioning": settings.provisioning,
+            "dataFile": settings.data_file,
+            "appMode": settings.app_mode,
+            "provisioningErrors": app.provisioning_errors,
+        }

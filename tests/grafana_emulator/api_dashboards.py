@@ -48,6 +48,7 @@ def check_uid(uid):
 
 # ------------------------------------------------------------------------------------------ folders
 
+
 def org_folders(store, org_id):
     return [f for f in store.folders.values() if f["orgId"] == org_id]
 
@@ -90,11 +91,23 @@ def folder_url(folder):
 
 def folder_dto(store, profile, identity, folder, with_parents=True):
     can_edit = identity.can("folders:write")
-    dto = {"id": folder["id"], "uid": folder["uid"], "orgId": folder["orgId"], "title": folder["title"],
-           "url": folder_url(folder), "hasAcl": False, "canSave": can_edit, "canEdit": can_edit,
-           "canAdmin": identity.role == "Admin", "canDelete": identity.can("folders:delete"),
-           "createdBy": folder["createdBy"], "created": folder["created"], "updatedBy": folder["updatedBy"],
-           "updated": folder["updated"], "version": folder["version"]}
+    dto = {
+        "id": folder["id"],
+        "uid": folder["uid"],
+        "orgId": folder["orgId"],
+        "title": folder["title"],
+        "url": folder_url(folder),
+        "hasAcl": False,
+        "canSave": can_edit,
+        "canEdit": can_edit,
+        "canAdmin": identity.role == "Admin",
+        "canDelete": identity.can("folders:delete"),
+        "createdBy": folder["createdBy"],
+        "created": folder["created"],
+        "updatedBy": folder["updatedBy"],
+        "updated": folder["updated"],
+        "version": folder["version"],
+    }
     if folder.get("description"):
         dto["description"] = folder["description"]
     if profile.nested_folders:
@@ -112,24 +125,20 @@ def title_conflict(store, profile, org_id, title, parent_uid, exclude_id=None):
     slug = slugify(title)
     if not profile.folder_dup_titles_across_parents:
         for f in org_folders(store, org_id):
-            if f["id"] != exclude_id and slugify(f["title"]) == slug and \
-                    (not profile.nested_folders or (f.get("parentUid") or "") == parent_uid):
-                return error(409, "a folder or dashboard in the general folder with the same name already exists",
-                             go_error="folder same name exists")
+            if f["id"] != exclude_id and slugify(f["title"]) == slug and (not profile.nested_folders or (f.get("parentUid") or "") == parent_uid):
+                return error(409, "a folder or dashboard in the general folder with the same name already exists", go_error="folder same name exists")
         for d in store.dashboards.values():
             if d["orgId"] == org_id and not d["folderUid"] and not parent_uid and slugify(d["title"]) == slug:
-                return error(409, "a folder or dashboard in the general folder with the same name already exists",
-                             go_error="folder same name exists")
+                return error(409, "a folder or dashboard in the general folder with the same name already exists", go_error="folder same name exists")
         return None
     for f in org_folders(store, org_id):
-        if f["id"] != exclude_id and (f.get("parentUid") or "") == parent_uid and \
-                f["title"].lower() == title.lower():
-            return error(409, "a folder with the same name already exists in the current location",
-                         go_error="folder same name exists")
+        if f["id"] != exclude_id and (f.get("parentUid") or "") == parent_uid and f["title"].lower() == title.lower():
+            return error(409, "a folder with the same name already exists in the current location", go_error="folder same name exists")
     return None
 
 
 # ------------------------------------------------------------------------------------------ dashboards
+
 
 def dashboard_by_uid(store, org_id, uid):
     return next((d for d in store.dashboards.values() if d["orgId"] == org_id and d["uid"] == uid), None)
@@ -139,8 +148,7 @@ def dashboard_url(dash):
     return "/d/%s/%s" % (dash["uid"], slugify(dash["title"]))
 
 
-def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, message, login,
-                   provisioned=None, provisioning=False):
+def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, message, login, provisioned=None, provisioning=False):
     """The decision logic of docs §4 POST /api/dashboards/db.  Raises ApiError before any write."""
     if not isinstance(dash_json, dict):
         raise bad_request_data("dashboard must be an object")
@@ -189,45 +197,71 @@ def save_dashboard(store, profile, org_id, dash_json, folder_uid, overwrite, mes
         if (f.get("parentUid") or "") == folder_uid and slugify(f["title"]) == slug:
             raise status_error(400, "name-match", "Dashboard name cannot be the same as folder")
     # 3. same title in the same folder, other row
-    same_title = next((d for d in store.dashboards.values() if d["orgId"] == org_id and d["folderUid"] == folder_uid
-                       and slugify(d["title"]) == slug and d["id"] != dash_id), None)
+    same_title = next(
+        (d for d in store.dashboards.values() if d["orgId"] == org_id and d["folderUid"] == folder_uid and slugify(d["title"]) == slug and d["id"] != dash_id),
+        None,
+    )
     if same_title is not None:
         if not overwrite and not provisioning:
             raise status_error(412, "name-exists", "A dashboard with the same name in the folder already exists")
-        existing = same_title            # replaced, keeps its old id AND uid (your uid is discarded)
+        existing = same_title  # replaced, keeps its old id AND uid (your uid is discarded)
         dash_id, uid = same_title["id"], same_title["uid"]
     # provisioned dashboards cannot be saved through the API unless the provider allows UI updates
-    if existing is not None and existing.get("provisioned") and not provisioning and \
-            not existing["provisioned"].get("allowUiUpdates"):
+    if existing is not None and existing.get("provisioned") and not provisioning and not existing["provisioned"].get("allowUiUpdates"):
         raise error(400, "Cannot save provisioned dashboard")
     # ---- write
     ts = now_iso()
     if existing is None:
         dash_id = store.next_id("dashboard")
         uid = uid or short_uid()
-        row = {"id": dash_id, "uid": uid, "orgId": org_id, "created": ts, "createdBy": login, "version": 0,
-               "provisioned": None}
+        row = {"id": dash_id, "uid": uid, "orgId": org_id, "created": ts, "createdBy": login, "version": 0, "provisioned": None}
         store.dashboards[dash_id] = row
     else:
         row = existing
     row["version"] = row["version"] + 1
-    row.pop("schema", None)               # a classic save replaces a schema-v2 dashboard (docs §13.2)
+    row.pop("schema", None)  # a classic save replaces a schema-v2 dashboard (docs §13.2)
     touch(store, row)
     dash["id"], dash["uid"], dash["version"], dash["title"] = dash_id, uid, row["version"], title
-    row.update({"title": title, "folderUid": folder_uid, "data": dash, "updated": ts, "updatedBy": login,
-                "tags": [t for t in dash.get("tags") or [] if isinstance(t, str)]})
+    row.update(
+        {
+            "title": title,
+            "folderUid": folder_uid,
+            "data": dash,
+            "updated": ts,
+            "updatedBy": login,
+            "tags": [t for t in dash.get("tags") or [] if isinstance(t, str)],
+        }
+    )
     if provisioned is not None:
         row["provisioned"] = provisioned
-    store.dashboard_versions.append({
-        "id": store.next_id("dashboard_version"), "dashboardId": dash_id, "uid": uid, "orgId": org_id,
-        "parentVersion": row["version"] - 1, "restoredFrom": 0, "version": row["version"], "created": ts,
-        "createdBy": login, "message": message or "", "data": copy.deepcopy(dash)})
+    store.dashboard_versions.append(
+        {
+            "id": store.next_id("dashboard_version"),
+            "dashboardId": dash_id,
+            "uid": uid,
+            "orgId": org_id,
+            "parentVersion": row["version"] - 1,
+            "restoredFrom": 0,
+            "version": row["version"],
+            "created": ts,
+            "createdBy": login,
+            "message": message or "",
+            "data": copy.deepcopy(dash),
+        }
+    )
     return row
 
 
 def save_response(row):
-    return {"id": row["id"], "uid": row["uid"], "url": dashboard_url(row), "status": "success",
-            "version": row["version"], "slug": slugify(row["title"]), "folderUid": row["folderUid"]}
+    return {
+        "id": row["id"],
+        "uid": row["uid"],
+        "url": dashboard_url(row),
+        "status": "success",
+        "version": row["version"],
+        "slug": slugify(row["title"]),
+        "folderUid": row["folderUid"],
+    }
 
 
 def resolve_folder_arg(store, org_id, body):
@@ -280,7 +314,7 @@ def register(app):
             folders = [f for f in folders if (f.get("parentUid") or "") == parent]
         folders.sort(key=lambda f: f["title"].lower())
         if limit > 0:
-            folders = folders[(page - 1) * limit:page * limit]
+            folders = folders[(page - 1) * limit : page * limit]
         out = []
         for f in folders:
             item = {"id": f["id"], "uid": f["uid"], "title": f["title"]}
@@ -326,10 +360,19 @@ def register(app):
         if conflict:
             raise conflict
         ts = now_iso()
-        folder = {"id": store.next_id("dashboard"), "uid": uid or short_uid(), "orgId": req.org_id, "title": title,
-                  "description": body.get("description") or "", "parentUid": parent_uid, "version": 1,
-                  "created": ts, "updated": ts, "createdBy": req.identity.user["login"],
-                  "updatedBy": req.identity.user["login"]}
+        folder = {
+            "id": store.next_id("dashboard"),
+            "uid": uid or short_uid(),
+            "orgId": req.org_id,
+            "title": title,
+            "description": body.get("description") or "",
+            "parentUid": parent_uid,
+            "version": 1,
+            "created": ts,
+            "updated": ts,
+            "createdBy": req.identity.user["login"],
+            "updatedBy": req.identity.user["login"],
+        }
         store.folders[folder["id"]] = folder
         touch(store, folder)
         return folder_dto(store, profile, req.identity, folder)
@@ -353,13 +396,11 @@ def register(app):
             if folder_by_uid(store, req.org_id, new_uid) or dashboard_by_uid(store, req.org_id, new_uid):
                 raise ApiError(412, dict(FOLDER_MISMATCH))
         if title != folder["title"]:
-            conflict = title_conflict(store, profile, req.org_id, title, folder.get("parentUid") or "",
-                                      exclude_id=folder["id"])
+            conflict = title_conflict(store, profile, req.org_id, title, folder.get("parentUid") or "", exclude_id=folder["id"])
             if conflict:
                 raise conflict
         old_uid = folder["uid"]
-        folder.update({"title": title, "uid": new_uid, "version": folder["version"] + 1, "updated": now_iso(),
-                       "updatedBy": req.identity.user["login"]})
+        folder.update({"title": title, "uid": new_uid, "version": folder["version"] + 1, "updated": now_iso(), "updatedBy": req.identity.user["login"]})
         if "description" in body:
             folder["description"] = body.get("description") or ""
         touch(store, folder)
@@ -378,8 +419,7 @@ def register(app):
             raise error(404, "Not found")
         folder = folder_or_404(req, uid)
         new_parent = req.json(fields=binding.FOLDER_MOVE).get("parentUid") or ""
-        height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)]
-                         or [0])
+        height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)] or [0])
         if new_parent:
             parent = folder_or_404(req, new_parent)
             if parent["uid"] == folder["uid"] or parent in descendants(store, folder):
@@ -401,12 +441,12 @@ def register(app):
         folder = folder_or_404(req, uid)
         subs = descendants(store, folder)
         uids = {folder["uid"]} | {f["uid"] for f in subs}
-        return {"folder": len(subs),
-                "dashboard": sum(1 for d in store.dashboards.values() if d["orgId"] == req.org_id and
-                                 d["folderUid"] in uids),
-                "librarypanel": 0,
-                "alertrule": sum(1 for r in store.alert_rules.values() if r["orgID"] == req.org_id and
-                                 r["folderUID"] in uids)}
+        return {
+            "folder": len(subs),
+            "dashboard": sum(1 for d in store.dashboards.values() if d["orgId"] == req.org_id and d["folderUid"] in uids),
+            "librarypanel": 0,
+            "alertrule": sum(1 for r in store.alert_rules.values() if r["orgID"] == req.org_id and r["folderUID"] in uids),
+        }
 
     @app.route("DELETE", r"/api/folders/(?P<uid>[^/]+)", action="folders:delete")
     def delete_folder(req, uid):
@@ -428,8 +468,9 @@ def register(app):
         if not isinstance(body.get("dashboard"), dict):
             raise bad_request_data("dashboard is required")
         folder_uid = resolve_folder_arg(store, req.org_id, body)
-        row = save_dashboard(store, profile, req.org_id, body["dashboard"], folder_uid, bool(body.get("overwrite")),
-                             body.get("message"), req.identity.user["login"])
+        row = save_dashboard(
+            store, profile, req.org_id, body["dashboard"], folder_uid, bool(body.get("overwrite")), body.get("message"), req.identity.user["login"]
+        )
         return save_response(row)
 
     def dashboard_or_404(req, uid):
@@ -445,9 +486,11 @@ def register(app):
             # docs §13.2/§14.12: a schema-v2 dashboard on the legacy GET: 406 on 12.x (seen on 12.1), lossy
             # down-conversion on later versions (13 chosen)
             if profile.v2_legacy_get == "406":
-                raise error(406, "dashboard api version not supported, use /apis/dashboard.grafana.app/%s/"
-                                 "namespaces/%s/dashboards/%s instead"
-                            % (profile.apis_dashboard_versions[-1], namespace(req.org_id), uid))
+                raise error(
+                    406,
+                    "dashboard api version not supported, use /apis/dashboard.grafana.app/%s/"
+                    "namespaces/%s/dashboards/%s instead" % (profile.apis_dashboard_versions[-1], namespace(req.org_id), uid),
+                )
             data = dashboard_schema.v2_to_v1(row["data"], row["uid"], row["version"], profile.schema_version)
             data["id"] = row["id"]
         else:
@@ -457,18 +500,33 @@ def register(app):
         prov = row.get("provisioned") or {}
         can_save = ident.can("dashboards:write")
         annotations = {"canAdd": can_save, "canEdit": can_save, "canDelete": can_save}
-        meta = {"type": "db", "canSave": can_save, "canEdit": can_save, "canAdmin": ident.role == "Admin",
-                "canStar": True, "canDelete": ident.can("dashboards:delete"), "slug": slugify(row["title"]),
-                "url": dashboard_url(row), "expires": "0001-01-01T00:00:00Z", "created": row["created"],
-                "updated": row["updated"], "updatedBy": row["updatedBy"], "createdBy": row["createdBy"],
-                "version": row["version"], "hasAcl": False, "isFolder": False,
-                "folderId": folder["id"] if folder else 0, "folderUid": row["folderUid"],
-                "folderTitle": folder["title"] if folder else "General",
-                "folderUrl": folder_url(folder) if folder else "", "provisioned": bool(prov),
-                # Grafana reports the file path relative to the provider's options.path
-                "provisionedExternalId": os.path.relpath(prov["externalId"], prov["root"]) if prov else "",
-                "annotationsPermissions": {"dashboard": dict(annotations), "organization": dict(annotations)},
-                "isStarred": False}
+        meta = {
+            "type": "db",
+            "canSave": can_save,
+            "canEdit": can_save,
+            "canAdmin": ident.role == "Admin",
+            "canStar": True,
+            "canDelete": ident.can("dashboards:delete"),
+            "slug": slugify(row["title"]),
+            "url": dashboard_url(row),
+            "expires": "0001-01-01T00:00:00Z",
+            "created": row["created"],
+            "updated": row["updated"],
+            "updatedBy": row["updatedBy"],
+            "createdBy": row["createdBy"],
+            "version": row["version"],
+            "hasAcl": False,
+            "isFolder": False,
+            "folderId": folder["id"] if folder else 0,
+            "folderUid": row["folderUid"],
+            "folderTitle": folder["title"] if folder else "General",
+            "folderUrl": folder_url(folder) if folder else "",
+            "provisioned": bool(prov),
+            # Grafana reports the file path relative to the provider's options.path
+            "provisionedExternalId": os.path.relpath(prov["externalId"], prov["root"]) if prov else "",
+            "annotationsPermissions": {"dashboard": dict(annotations), "organization": dict(annotations)},
+            "isStarred": False,
+        }
         if prov and not prov.get("allowUiUpdates"):
             meta["canSave"] = False
         return {"dashboard": data, "meta": meta}
@@ -488,9 +546,10 @@ def register(app):
         start = req.q_int("start", 0)
         versions = [v for v in store.dashboard_versions if v["dashboardId"] == row["id"]]
         versions.sort(key=lambda v: -v["version"])
-        versions = versions[start:start + limit] if limit else versions[start:]
-        items = [{k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version",
-                                    "created", "createdBy", "message")} for v in versions]
+        versions = versions[start : start + limit] if limit else versions[start:]
+        items = [
+            {k: v[k] for k in ("id", "dashboardId", "uid", "parentVersion", "restoredFrom", "version", "created", "createdBy", "message")} for v in versions
+        ]
         if profile.dashboard_versions_object:
             # §4/§14.7: from 11.6 an object; the emulator never pages beyond one answer (chosen: empty token)
             return {"continueToken": "", "versions": items}
@@ -516,11 +575,11 @@ def register(app):
             if wanted.get("pluginId") == "__expr__":
                 variables[wanted.get("name")] = "__expr__"
                 continue
-            match = next((i for i in inputs if isinstance(i, dict) and i.get("type") == wanted.get("type") and
-                          i.get("name") in (wanted.get("name"), "*")), None)
+            match = next(
+                (i for i in inputs if isinstance(i, dict) and i.get("type") == wanted.get("type") and i.get("name") in (wanted.get("name"), "*")), None
+            )
             if match is None:
-                raise error(500, "Failed to save dashboard",
-                            go_error="Dashboard input variable: %s missing from import command" % wanted.get("name"))
+                raise error(500, "Failed to save dashboard", go_error="Dashboard input variable: %s missing from import command" % wanted.get("name"))
             variables[wanted.get("name")] = match.get("value")
 
         def substitute(node):
@@ -529,22 +588,36 @@ def register(app):
             if isinstance(node, list):
                 return [substitute(v) for v in node]
             if isinstance(node, str):
+
                 def repl(m):
                     key = m.group(0)[2:-1]
                     value = variables.get(key)
                     return value if isinstance(value, str) else m.group(0)
+
                 return INPUT_RE.sub(repl, node)
             return node
+
         dash = substitute(dash)
         folder_uid = resolve_folder_arg(store, req.org_id, body)
-        row = save_dashboard(store, profile, req.org_id, dash, folder_uid, bool(body.get("overwrite")),
-                             "", req.identity.user["login"])
+        row = save_dashboard(store, profile, req.org_id, dash, folder_uid, bool(body.get("overwrite")), "", req.identity.user["login"])
         folder = folder_by_uid(store, req.org_id, folder_uid) if folder_uid else None
-        return {"uid": row["uid"], "pluginId": body.get("pluginId") or "", "title": row["title"], "imported": True,
-                "importedUri": "db/" + slugify(row["title"]), "importedUrl": dashboard_url(row),
-                "slug": slugify(row["title"]), "dashboardId": row["id"], "folderId": folder["id"] if folder else 0,
-                "folderUid": folder_uid, "importedRevision": 0, "revision": dash.get("revision") or 0,
-                "description": "", "path": body.get("path") or "", "removed": False}
+        return {
+            "uid": row["uid"],
+            "pluginId": body.get("pluginId") or "",
+            "title": row["title"],
+            "imported": True,
+            "importedUri": "db/" + slugify(row["title"]),
+            "importedUrl": dashboard_url(row),
+            "slug": slugify(row["title"]),
+            "dashboardId": row["id"],
+            "folderId": folder["id"] if folder else 0,
+            "folderUid": folder_uid,
+            "importedRevision": 0,
+            "revision": dash.get("revision") or 0,
+            "description": "",
+            "path": body.get("path") or "",
+            "removed": False,
+        }
 
     # ------------------------------------------------------------------ search
     @app.route("GET", r"/api/search", action="dashboards:read")
@@ -579,13 +652,21 @@ def register(app):
                     continue
                 if not profile.nested_folders and folder_uids:
                     continue
-                hit = {"id": f["id"], "uid": f["uid"], "title": f["title"], "uri": "db/" + slugify(f["title"]),
-                       "url": folder_url(f), "slug": "", "type": "dash-folder", "tags": [], "isStarred": False,
-                       "sortMeta": 0}
+                hit = {
+                    "id": f["id"],
+                    "uid": f["uid"],
+                    "title": f["title"],
+                    "uri": "db/" + slugify(f["title"]),
+                    "url": folder_url(f),
+                    "slug": "",
+                    "type": "dash-folder",
+                    "tags": [],
+                    "isStarred": False,
+                    "sortMeta": 0,
+                }
                 parent = folder_by_uid(store, req.org_id, f.get("parentUid")) if f.get("parentUid") else None
                 if parent is not None and profile.nested_folders:
-                    hit.update({"folderId": parent["id"], "folderUid": parent["uid"], "folderTitle": parent["title"],
-                                "folderUrl": folder_url(parent)})
+                    hit.update({"folderId": parent["id"], "folderUid": parent["uid"], "folderTitle": parent["title"], "folderUrl": folder_url(parent)})
                 hits.append(hit)
         if kind in ("", "dash-db"):
             dashes = []
@@ -600,17 +681,25 @@ def register(app):
                     continue
                 if not in_folder(d["folderUid"]):
                     continue
-                hit = {"id": d["id"], "uid": d["uid"], "title": d["title"], "uri": "db/" + slugify(d["title"]),
-                       "url": dashboard_url(d), "slug": "", "type": "dash-db", "tags": sorted(d["tags"]),
-                       "isStarred": False, "sortMeta": 0}
+                hit = {
+                    "id": d["id"],
+                    "uid": d["uid"],
+                    "title": d["title"],
+                    "uri": "db/" + slugify(d["title"]),
+                    "url": dashboard_url(d),
+                    "slug": "",
+                    "type": "dash-db",
+                    "tags": sorted(d["tags"]),
+                    "isStarred": False,
+                    "sortMeta": 0,
+                }
                 folder = folder_by_uid(store, req.org_id, d["folderUid"]) if d["folderUid"] else None
                 if folder is not None:
-                    hit.update({"folderId": folder["id"], "folderUid": folder["uid"], "folderTitle": folder["title"],
-                                "folderUrl": folder_url(folder)})
+                    hit.update({"folderId": folder["id"], "folderUid": folder["uid"], "folderTitle": folder["title"], "folderUrl": folder_url(folder)})
                 dashes.append(hit)
             hits.sort(key=lambda h: h["title"].lower())
             dashes.sort(key=lambda h: h["title"].lower())
             hits.extend(dashes)
         else:
             hits.sort(key=lambda h: h["title"].lower())
-        return hits[(page - 1) * limit:page * limit]
+        return hits[(page - 1) * limit : page * limit]

@@ -9,8 +9,15 @@ from .server import ApiError, error, errutil, bad_request_data
 from .store import now_iso
 
 UID_RE = re.compile(r"^[a-zA-Z0-9\-_]*$")
-TYPE_NAMES = {"postgres": "PostgreSQL", "grafana-postgresql-datasource": "PostgreSQL", "prometheus": "Prometheus",
-              "loki": "Loki", "mysql": "MySQL", "grafana-testdata-datasource": "TestData", "testdata": "TestData"}
+TYPE_NAMES = {
+    "postgres": "PostgreSQL",
+    "grafana-postgresql-datasource": "PostgreSQL",
+    "prometheus": "Prometheus",
+    "loki": "Loki",
+    "mysql": "MySQL",
+    "grafana-testdata-datasource": "TestData",
+    "testdata": "TestData",
+}
 NOT_FOUND_MSG = "Data source not found"
 
 
@@ -31,22 +38,48 @@ def secure_fields(ds):
 
 def full_dto(profile, ds):
     """docs §2 full DTO: never a password or secureJsonData."""
-    return {"id": ds["id"], "uid": ds["uid"], "orgId": ds["orgId"], "name": ds["name"],
-            "type": profile.resolve_type(ds["type"]), "typeLogoUrl": type_logo(profile, ds["type"]),
-            "access": ds["access"], "url": ds["url"], "user": ds["user"], "database": ds["database"],
-            "basicAuth": ds["basicAuth"], "basicAuthUser": ds["basicAuthUser"],
-            "withCredentials": ds["withCredentials"], "isDefault": ds["isDefault"], "jsonData": ds["jsonData"],
-            "secureJsonFields": secure_fields(ds), "version": ds["version"], "readOnly": ds["readOnly"]}
+    return {
+        "id": ds["id"],
+        "uid": ds["uid"],
+        "orgId": ds["orgId"],
+        "name": ds["name"],
+        "type": profile.resolve_type(ds["type"]),
+        "typeLogoUrl": type_logo(profile, ds["type"]),
+        "access": ds["access"],
+        "url": ds["url"],
+        "user": ds["user"],
+        "database": ds["database"],
+        "basicAuth": ds["basicAuth"],
+        "basicAuthUser": ds["basicAuthUser"],
+        "withCredentials": ds["withCredentials"],
+        "isDefault": ds["isDefault"],
+        "jsonData": ds["jsonData"],
+        "secureJsonFields": secure_fields(ds),
+        "version": ds["version"],
+        "readOnly": ds["readOnly"],
+    }
 
 
 def list_item(profile, ds):
     """docs §2 list item: no version, no secureJsonFields, no basicAuthUser; typeName added."""
     resolved = profile.resolve_type(ds["type"])
-    return {"id": ds["id"], "uid": ds["uid"], "orgId": ds["orgId"], "name": ds["name"], "type": resolved,
-            "typeName": TYPE_NAMES.get(resolved, resolved), "typeLogoUrl": type_logo(profile, ds["type"]),
-            "access": ds["access"], "url": ds["url"], "user": ds["user"], "database": ds["database"],
-            "basicAuth": ds["basicAuth"], "isDefault": ds["isDefault"], "jsonData": ds["jsonData"],
-            "readOnly": ds["readOnly"]}
+    return {
+        "id": ds["id"],
+        "uid": ds["uid"],
+        "orgId": ds["orgId"],
+        "name": ds["name"],
+        "type": resolved,
+        "typeName": TYPE_NAMES.get(resolved, resolved),
+        "typeLogoUrl": type_logo(profile, ds["type"]),
+        "access": ds["access"],
+        "url": ds["url"],
+        "user": ds["user"],
+        "database": ds["database"],
+        "basicAuth": ds["basicAuth"],
+        "isDefault": ds["isDefault"],
+        "jsonData": ds["jsonData"],
+        "readOnly": ds["readOnly"],
+    }
 
 
 def org_datasources(store, org_id):
@@ -114,8 +147,9 @@ def parse_command(profile, body, update):
     required = ["type", "access"] + (["name"] if update or not profile.ds_name_optional else [])
     for key in required:
         if not cmd[key]:
-            raise bad_request_data("Key: 'Command.%s' Error:Field validation for '%s' failed on the 'required' tag"
-                                   % (key[0].upper() + key[1:], key[0].upper() + key[1:]))
+            raise bad_request_data(
+                "Key: 'Command.%s' Error:Field validation for '%s' failed on the 'required' tag" % (key[0].upper() + key[1:], key[0].upper() + key[1:])
+            )
     if profile.ds_length_errors:
         if len(cmd["name"]) > 190:
             raise errutil(400, "datasource.nameInvalid", "Invalid data source name")
@@ -147,20 +181,33 @@ def insert(store, profile, org_id, cmd, read_only=False):
     if not cmd["name"]:
         cmd["name"] = available_name(store, org_id, cmd["type"])
     if find(store, org_id, name=cmd["name"]):
-        raise error(409, "data source with the same name already exists",
-                    go_error="data source with the same name already exists")
+        raise error(409, "data source with the same name already exists", go_error="data source with the same name already exists")
     if cmd["uid"] and find(store, org_id, uid=cmd["uid"]):
-        raise error(409, "data source with the same uid already exists",
-                    go_error="data source with the same uid already exists")
+        raise error(409, "data source with the same uid already exists", go_error="data source with the same uid already exists")
     first = not org_datasources(store, org_id)
     ds_id = store.next_id("datasource")
     ts = now_iso()
-    ds = {"id": ds_id, "orgId": org_id, "uid": cmd["uid"] or uuid.uuid4().hex[:14], "name": cmd["name"],
-          "type": cmd["type"], "access": cmd["access"], "url": cmd["url"], "user": cmd["user"],
-          "database": cmd["database"], "basicAuth": cmd["basicAuth"], "basicAuthUser": cmd["basicAuthUser"],
-          "withCredentials": cmd["withCredentials"], "isDefault": cmd["isDefault"] or first,
-          "jsonData": cmd["jsonData"], "secureJsonData": dict(cmd["secureJsonData"]), "version": 1,
-          "readOnly": read_only, "created": ts, "updated": ts}
+    ds = {
+        "id": ds_id,
+        "orgId": org_id,
+        "uid": cmd["uid"] or uuid.uuid4().hex[:14],
+        "name": cmd["name"],
+        "type": cmd["type"],
+        "access": cmd["access"],
+        "url": cmd["url"],
+        "user": cmd["user"],
+        "database": cmd["database"],
+        "basicAuth": cmd["basicAuth"],
+        "basicAuthUser": cmd["basicAuthUser"],
+        "withCredentials": cmd["withCredentials"],
+        "isDefault": cmd["isDefault"] or first,
+        "jsonData": cmd["jsonData"],
+        "secureJsonData": dict(cmd["secureJsonData"]),
+        "version": 1,
+        "readOnly": read_only,
+        "created": ts,
+        "updated": ts,
+    }
     store.datasources[ds_id] = ds
     set_default(store, org_id, ds)
     return ds
@@ -169,22 +216,33 @@ def insert(store, profile, org_id, cmd, read_only=False):
 def update(store, org_id, ds, cmd, force_version=False):
     """docs §2 PUT semantics: version rules, secureJsonData merge, rename conflicts, uid rename."""
     if not force_version and cmd["version"] and cmd["version"] < ds["version"]:
-        raise error(409, "Datasource has already been updated by someone else. Please reload and try again",
-                    go_error="datasource version mismatch")
+        raise error(409, "Datasource has already been updated by someone else. Please reload and try again", go_error="datasource version mismatch")
     if cmd["name"] != ds["name"] and find(store, org_id, name=cmd["name"]):
-        raise error(409, "Failed to update datasource: data source with the same name already exists",
-                    go_error="data source with the same name already exists")
+        raise error(409, "Failed to update datasource: data source with the same name already exists", go_error="data source with the same name already exists")
     new_uid = cmd["uid"] or ds["uid"]
     if new_uid != ds["uid"] and find(store, org_id, uid=new_uid):
-        raise error(409, "Failed to update datasource: data source with the same uid already exists",
-                    go_error="data source with the same uid already exists")
+        raise error(409, "Failed to update datasource: data source with the same uid already exists", go_error="data source with the same uid already exists")
     merged = dict(ds["secureJsonData"])
     merged.update(cmd["secureJsonData"])
-    ds.update({"uid": new_uid, "name": cmd["name"], "type": cmd["type"], "access": cmd["access"],
-               "url": cmd["url"], "user": cmd["user"], "database": cmd["database"], "basicAuth": cmd["basicAuth"],
-               "basicAuthUser": cmd["basicAuthUser"], "withCredentials": cmd["withCredentials"],
-               "isDefault": cmd["isDefault"], "jsonData": cmd["jsonData"], "secureJsonData": merged,
-               "version": cmd["version"] + 1, "updated": now_iso()})
+    ds.update(
+        {
+            "uid": new_uid,
+            "name": cmd["name"],
+            "type": cmd["type"],
+            "access": cmd["access"],
+            "url": cmd["url"],
+            "user": cmd["user"],
+            "database": cmd["database"],
+            "basicAuth": cmd["basicAuth"],
+            "basicAuthUser": cmd["basicAuthUser"],
+            "withCredentials": cmd["withCredentials"],
+            "isDefault": cmd["isDefault"],
+            "jsonData": cmd["jsonData"],
+            "secureJsonData": merged,
+            "version": cmd["version"] + 1,
+            "updated": now_iso(),
+        }
+    )
     set_default(store, org_id, ds)
     return ds
 
@@ -227,8 +285,7 @@ def register(app):
         cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
         validate_url(cmd["type"], cmd["url"])
         update(store, req.org_id, ds, cmd)
-        return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
-                "datasource": full_dto(profile, ds)}
+        return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"], "datasource": full_dto(profile, ds)}
 
     def delete(ds):
         if ds["readOnly"]:
@@ -247,6 +304,7 @@ def register(app):
     # ---- numeric-id routes (docs §2, §14.1): deprecated since 9.0, served through 12.x; off by default in 13.0
     # unless the feature toggle datasourceLegacyIdApi is on -> the path is then unknown (404 Not found)
     if profile.ds_id_routes:
+
         def by_id_or_404(req, ds_id):
             ds = store.datasources.get(int(ds_id))
             if ds is None or ds["orgId"] != req.org_id:
@@ -270,8 +328,7 @@ def register(app):
             cmd = parse_command(profile, req.json(fields=binding.DATASOURCE), update=True)
             validate_url(cmd["type"], cmd["url"])
             update(store, req.org_id, ds, cmd)
-            return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"],
-                    "datasource": full_dto(profile, ds)}
+            return {"message": "Datasource updated", "id": ds["id"], "name": cmd["name"], "datasource": full_dto(profile, ds)}
 
         @app.route("DELETE", r"/api/datasources/(?P<ds_id>\d+)", action="datasources:delete")
         def delete_by_id(req, ds_id):
@@ -283,6 +340,7 @@ def register(app):
     def health(req, uid):
         """docs §2: plugin CheckHealth; unknown well-formed uid -> 500 (not 404); bad uid -> 400."""
         from .pg import check_health
+
         if not UID_RE.match(uid) or len(uid) > 40:
             raise error(400, "UID is invalid")
         with store.lock:
@@ -295,8 +353,7 @@ def register(app):
         elif profile.resolve_type(ds["type"]) in ("grafana-testdata-datasource", "testdata"):
             ok, message = True, "Data source is working"
         else:
-            raise ApiError(400, {"status": "ERROR",
-                                 "message": "grafana emulator: no health check for plugin %s" % ds["type"]})
+            raise ApiError(400, {"status": "ERROR", "message": "grafana emulator: no health check for plugin %s" % ds["type"]})
         if ok:
             return {"status": "OK", "message": message}
         return 400, {"status": "ERROR", "message": message}

@@ -50,10 +50,9 @@ def register(app):
                 ref_id = q.get("refId") or "A"
                 raw_sql = q.get("rawSql") or ""
                 if not raw_sql.strip():
-                    continue                      # docs §6: empty rawSql silently skipped
+                    continue  # docs §6: empty rawSql silently skipped
                 if not profile.is_postgres(ds["type"]):
-                    raise error(400, "grafana emulator: ds/query only runs PostgreSQL data sources, not %s"
-                                % ds["type"])
+                    raise error(400, "grafana emulator: ds/query only runs PostgreSQL data sources, not %s" % ds["type"])
                 result = _one_query(q, ds, ref_id, raw_sql, time_from, time_to, connections)
                 failed = failed or "error" in result
                 results[ref_id] = result
@@ -63,7 +62,7 @@ def register(app):
         return (400 if failed else 200), {"results": results}
 
     def _one_query(q, ds, ref_id, raw_sql, time_from, time_to, connections):
-        fmt = q.get("format") or "time_series"   # docs §6: default time_series for SQL
+        fmt = q.get("format") or "time_series"  # docs §6: default time_series for SQL
         interval_s = float(q.get("intervalMs") or 1000) / 1000.0
         executed = raw_sql
         status = {"status": 200} if profile.query_result_status else {}
@@ -77,11 +76,11 @@ def register(app):
             if conn is None:
                 conn = connections[ds["uid"]] = pg.open_connection(ds)
                 conn.autocommit = True
-        except Exception:   # noqa: BLE001 - any connect failure is reported like Grafana does
+        except Exception:  # noqa: BLE001 - any connect failure is reported like Grafana does
             return _error_result(ref_id, pg.CONNECT_FAILED, executed)
         try:
             columns, rows = pg.run_query(conn, executed)
-        except Exception as exc:   # noqa: BLE001 - psycopg2.Error subclasses
+        except Exception as exc:  # noqa: BLE001 - psycopg2.Error subclasses
             return _error_result(ref_id, "db query error: " + pg._message(exc), executed)
         try:
             range_ms = (int(time_from.timestamp() * 1000), int(time_to.timestamp() * 1000))

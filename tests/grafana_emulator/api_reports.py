@@ -77,10 +77,13 @@ def register(app):
             variables = item.get("reportVariables") or {}
             if not isinstance(time_range, dict) or not isinstance(variables, dict):
                 raise error(400, "bad request data")
-            out_dash.append({"dashboard": {"id": dash["id"], "uid": dash["uid"], "name": dash["title"]},
-                             "timeRange": {"from": str(time_range.get("from") or ""),
-                                           "to": str(time_range.get("to") or "")},
-                             "reportVariables": dict(variables)})
+            out_dash.append(
+                {
+                    "dashboard": {"id": dash["id"], "uid": dash["uid"], "name": dash["title"]},
+                    "timeRange": {"from": str(time_range.get("from") or ""), "to": str(time_range.get("to") or "")},
+                    "reportVariables": dict(variables),
+                }
+            )
         schedule = body.get("schedule") or {}
         if not isinstance(schedule, dict):
             raise error(400, "bad request data")
@@ -102,22 +105,30 @@ def register(app):
         if not isinstance(formats, list) or any(f not in FORMATS for f in formats):
             raise error(400, "invalid formats")
         return {
-            "name": name, "recipients": str(body.get("recipients") or ""), "replyTo": str(body.get("replyTo") or ""),
+            "name": name,
+            "recipients": str(body.get("recipients") or ""),
+            "replyTo": str(body.get("replyTo") or ""),
             "message": str(body.get("message") or ""),
-            "schedule": {"startDate": schedule.get("startDate") or None, "endDate": schedule.get("endDate") or None,
-                         "frequency": frequency, "intervalFrequency": interval, "intervalAmount": amount,
-                         "workdaysOnly": bool(schedule.get("workdaysOnly")),
-                         "dayOfMonth": str(schedule.get("dayOfMonth") or ""),
-                         "timeZone": str(schedule.get("timeZone") or "")},
+            "schedule": {
+                "startDate": schedule.get("startDate") or None,
+                "endDate": schedule.get("endDate") or None,
+                "frequency": frequency,
+                "intervalFrequency": interval,
+                "intervalAmount": amount,
+                "workdaysOnly": bool(schedule.get("workdaysOnly")),
+                "dayOfMonth": str(schedule.get("dayOfMonth") or ""),
+                "timeZone": str(schedule.get("timeZone") or ""),
+            },
             "options": {"orientation": orientation, "layout": layout},
             "enableDashboardUrl": bool(body.get("enableDashboardUrl")),
-            "dashboards": out_dash, "formats": list(formats)}
+            "dashboards": out_dash,
+            "formats": list(formats),
+        }
 
     @app.route("GET", r"/api/reports")
     def list_reports(req):
         require_admin(req, "reports:read")
-        return [row for _k, row in sorted(reports().items(), key=lambda kv: int(kv[0]))
-                if row["orgId"] == req.org_id]
+        return [row for _k, row in sorted(reports().items(), key=lambda kv: int(kv[0])) if row["orgId"] == req.org_id]
 
     @app.route("POST", r"/api/reports")
     def create(req):
@@ -125,17 +136,20 @@ def register(app):
         config = validate(req, req.json())
         rid = store.next_id("report")
         ts = now_iso()
-        reports()[str(rid)] = dict(config, id=rid, userId=req.identity.user["id"], orgId=req.org_id,
-                                   state="scheduled", created=ts, updated=ts)
+        reports()[str(rid)] = dict(config, id=rid, userId=req.identity.user["id"], orgId=req.org_id, state="scheduled", created=ts, updated=ts)
         return {"id": rid, "message": "Report created"}
 
     @app.route("GET", r"/api/reports/settings")
     def get_settings(req):
         require_admin(req, "reports.settings:read")
         settings = store.data.setdefault("report_settings", {})
-        branding = settings.get(str(req.org_id)) or {"reportLogoUrl": "", "emailLogoUrl": "",
-                                                     "emailFooterMode": "sent-by", "emailFooterText": "Grafana Labs",
-                                                     "emailFooterLink": "https://grafana.com/"}
+        branding = settings.get(str(req.org_id)) or {
+            "reportLogoUrl": "",
+            "emailLogoUrl": "",
+            "emailFooterMode": "sent-by",
+            "emailFooterText": "Grafana Labs",
+            "emailFooterLink": "https://grafana.com/",
+        }
         return {"id": req.org_id, "userId": req.identity.user["id"], "orgId": req.org_id, "branding": branding}
 
     @app.route("POST", r"/api/reports/settings")
@@ -152,8 +166,7 @@ def register(app):
     def send(req):
         require_admin(req, "reports:send")
         body = req.json()
-        if not isinstance(body, dict) or not body.get("id") or not (body.get("emails") or
-                                                                    body.get("useEmailsFromReport")):
+        if not isinstance(body, dict) or not body.get("id") or not (body.get("emails") or body.get("useEmailsFromReport")):
             raise error(400, "bad request data")
         row = report_or_error(req, str(body["id"]))
         emails = row["recipients"] if body.get("useEmailsFromReport") else body["emails"]

@@ -19,20 +19,31 @@ def sa_login(profile, org_id, name):
 
 
 def sa_dto(store, sa, org_id):
-    return {"id": sa["id"], "uid": sa["uid"], "name": sa["name"], "login": sa["login"], "orgId": org_id,
-            "isDisabled": sa["isDisabled"], "role": sa["orgs"][org_id],
-            "tokens": sum(1 for t in store.tokens.values() if t["saId"] == sa["id"]),
-            "avatarUrl": "/avatar/%032x" % sa["id"]}
+    return {
+        "id": sa["id"],
+        "uid": sa["uid"],
+        "name": sa["name"],
+        "login": sa["login"],
+        "orgId": org_id,
+        "isDisabled": sa["isDisabled"],
+        "role": sa["orgs"][org_id],
+        "tokens": sum(1 for t in store.tokens.values() if t["saId"] == sa["id"]),
+        "avatarUrl": "/avatar/%032x" % sa["id"],
+    }
 
 
 def token_dto(token):
     expires = token.get("expires_at")
-    out = {"id": token["id"], "name": token["name"], "created": token["created"],
-           "lastUsedAt": token.get("lastUsedAt"), "isRevoked": False,
-           "hasExpired": bool(expires and expires < time.time())}
+    out = {
+        "id": token["id"],
+        "name": token["name"],
+        "created": token["created"],
+        "lastUsedAt": token.get("lastUsedAt"),
+        "isRevoked": False,
+        "hasExpired": bool(expires and expires < time.time()),
+    }
     if expires:
-        out["expiration"] = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        out["expiration"] = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         out["secondsUntilExpiration"] = max(0.0, expires - time.time())
     return out
 
@@ -75,10 +86,17 @@ def register(app):
         query = (req.q("query") or "").lower()
         per_page = req.q_int("perpage", 1000) or 1000
         page = max(req.q_int("page", 1), 1)
-        found = [u for _uid, u in sorted(store.users.items()) if u["isServiceAccount"] and req.org_id in u["orgs"]
-                 and (query in u["name"].lower() or query in u["login"].lower())]
-        return {"totalCount": len(found), "page": page, "perPage": per_page,
-                "serviceAccounts": [sa_dto(store, u, req.org_id) for u in found[(page - 1) * per_page:page * per_page]]}
+        found = [
+            u
+            for _uid, u in sorted(store.users.items())
+            if u["isServiceAccount"] and req.org_id in u["orgs"] and (query in u["name"].lower() or query in u["login"].lower())
+        ]
+        return {
+            "totalCount": len(found),
+            "page": page,
+            "perPage": per_page,
+            "serviceAccounts": [sa_dto(store, u, req.org_id) for u in found[(page - 1) * per_page : page * per_page]],
+        }
 
     @app.route("GET", r"/api/serviceaccounts/(?P<sa_id>\d+)", action="serviceaccounts:read")
     def get(req, sa_id):
@@ -130,13 +148,18 @@ def register(app):
             raise error(409, "Token with the given name already exists", go_error="api key already exists")
         key = tokenlib.new_token()
         token_id = store.next_id("token")
-        store.tokens[token_id] = {"id": token_id, "name": name, "saId": sa["id"], "orgId": req.org_id,
-                                  "hash": tokenlib.token_hash(key), "created": now_iso(),
-                                  "expires_at": time.time() + ttl if ttl else None}
+        store.tokens[token_id] = {
+            "id": token_id,
+            "name": name,
+            "saId": sa["id"],
+            "orgId": req.org_id,
+            "hash": tokenlib.token_hash(key),
+            "created": now_iso(),
+            "expires_at": time.time() + ttl if ttl else None,
+        }
         return {"id": token_id, "name": name, "key": key}
 
-    @app.route("DELETE", r"/api/serviceaccounts/(?P<sa_id>\d+)/tokens/(?P<token_id>\d+)",
-               action="serviceaccounts:write")
+    @app.route("DELETE", r"/api/serviceaccounts/(?P<sa_id>\d+)/tokens/(?P<token_id>\d+)", action="serviceaccounts:write")
     def delete_token(req, sa_id, token_id):
         sa = sa_or_404(req, sa_id)
         token = store.tokens.get(int(token_id))

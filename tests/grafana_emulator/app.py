@@ -20,15 +20,15 @@ def build_app(settings):
     app = App(settings, profile, store)
     # one module per line: other work registers its own API modules here
     for module in (
-            api_core,
-            api_datasources,
-            api_dashboards,
-            api_apis,
-            api_serviceaccounts,
-            api_query,
-            api_alerting,
-            provisioning,
-            api_reports,  # Enterprise edition only (api_reports.edition)
+        api_core,
+        api_datasources,
+        api_dashboards,
+        api_apis,
+        api_serviceaccounts,
+        api_query,
+        api_alerting,
+        provisioning,
+        api_reports,  # Enterprise edition only (api_reports.edition)
     ):
         module.register(app)
     with store.lock:

@@ -6,27 +6,70 @@ model) are not struct fields and stay verbatim.  Field lists follow the structs 
 """
 
 # AddDataSourceCommand / UpdateDataSourceCommand (docs §2)
-DATASOURCE = ("name", "type", "access", "url", "user", "database", "basicAuth", "basicAuthUser",
-              "withCredentials", "isDefault", "jsonData", "secureJsonData", "uid", "version")
+DATASOURCE = (
+    "name",
+    "type",
+    "access",
+    "url",
+    "user",
+    "database",
+    "basicAuth",
+    "basicAuthUser",
+    "withCredentials",
+    "isDefault",
+    "jsonData",
+    "secureJsonData",
+    "uid",
+    "version",
+)
 # CreateFolderCommand / UpdateFolderCommand / MoveFolderCommand (docs §3)
 FOLDER_CREATE = ("uid", "title", "description", "parentUid")
 FOLDER_UPDATE = ("uid", "title", "description", "version", "overwrite")
 FOLDER_MOVE = ("parentUid",)
 # SaveDashboardCommand and ImportDashboardRequest (docs §4); ``dashboard`` is a simplejson map
 DASHBOARD_SAVE = ("dashboard", "folderId", "folderUid", "overwrite", "message", "isFolder")
-DASHBOARD_IMPORT = ("dashboard", "overwrite", ("inputs", ("name", "type", "pluginId", "value")), "folderId",
-                    "folderUid", "pluginId", "path")
+DASHBOARD_IMPORT = ("dashboard", "overwrite", ("inputs", ("name", "type", "pluginId", "value")), "folderId", "folderUid", "pluginId", "path")
 # ProvisionedAlertRule, AlertRuleGroup (docs §5); AlertQuery.model is raw JSON
 ALERT_QUERY = ("refId", "queryType", ("relativeTimeRange", ("from", "to")), "datasourceUid", "model")
-ALERT_RULE = ("id", "uid", "orgID", "folderUID", "ruleGroup", "title", "condition", ("data", ALERT_QUERY),
-              "updated", "noDataState", "execErrState", "for", "annotations", "labels", "provenance", "isPaused",
-              "notification_settings", "record", "keep_firing_for", "missing_series_evals_to_resolve")
+ALERT_RULE = (
+    "id",
+    "uid",
+    "orgID",
+    "folderUID",
+    "ruleGroup",
+    "title",
+    "condition",
+    ("data", ALERT_QUERY),
+    "updated",
+    "noDataState",
+    "execErrState",
+    "for",
+    "annotations",
+    "labels",
+    "provenance",
+    "isPaused",
+    "notification_settings",
+    "record",
+    "keep_firing_for",
+    "missing_series_evals_to_resolve",
+)
 RULE_GROUP = ("title", "folderUid", "interval", ("rules", ALERT_RULE))
 # EmbeddedContactPoint (docs §5)
 CONTACT_POINT = ("uid", "name", "type", "settings", "disableResolveMessage", "provenance")
 # Route (the notification policy tree, recursive; docs §5)
-ROUTE = ["receiver", "group_by", "continue", "object_matchers", "matchers", "mute_time_intervals",
-         "active_time_intervals", "group_wait", "group_interval", "repeat_interval", "provenance"]
+ROUTE = [
+    "receiver",
+    "group_by",
+    "continue",
+    "object_matchers",
+    "matchers",
+    "mute_time_intervals",
+    "active_time_intervals",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "provenance",
+]
 ROUTE.append(("routes", ROUTE))
 # service accounts and tokens (docs §7)
 SERVICE_ACCOUNT = ("name", "role", "isDisabled")

@@ -66,6 +66,7 @@ class Settings(object):
 
 def _expand_ini_value(value):
     """grafana.ini values may use $__env{VAR} and $__file{path} (Grafana's setting expanders)."""
+
     def env(m):
         return os.environ.get(m.group(1), "")
 
@@ -75,6 +76,7 @@ def _expand_ini_value(value):
                 return fh.read().strip()
         except OSError as exc:
             raise ConfigError("cannot read %s referenced in config: %s" % (m.group(1), exc.strerror))
+
     value = re.sub(r"\$__env\{([^}]*)\}", env, value)
     return re.sub(r"\$__file\{([^}]*)\}", file_, value)
 
@@ -97,16 +99,28 @@ def parse(argv, environ=None):
     overrides = {}
     faults = []
     i = 0
-    if argv and argv[0] == "server":        # `grafana server ...`
+    if argv and argv[0] == "server":  # `grafana server ...`
         argv = argv[1:]
-    takes_value = {"--host", "--port", "--admin-user", "--admin-password-file", "--homepath", "--config",
-                   "--provisioning", "--data", "--app-mode", "--fault", "--pidfile", "--packaging", "--version"}
+    takes_value = {
+        "--host",
+        "--port",
+        "--admin-user",
+        "--admin-password-file",
+        "--homepath",
+        "--config",
+        "--provisioning",
+        "--data",
+        "--app-mode",
+        "--fault",
+        "--pidfile",
+        "--packaging",
+        "--version",
+    }
     while i < len(argv):
         arg = argv[i]
         if arg in ("-h", "--help"):
             raise SystemExit(USAGE)
-        if arg in ("-v", "-V") or (arg == "--version" and (i + 1 >= len(argv) or argv[i + 1].startswith("-")
-                                                           or argv[i + 1].startswith("cfg:"))):
+        if arg in ("-v", "-V") or (arg == "--version" and (i + 1 >= len(argv) or argv[i + 1].startswith("-") or argv[i + 1].startswith("cfg:"))):
             own["print_version"] = True
             i += 1
             continue
@@ -154,8 +168,7 @@ def parse(argv, environ=None):
                 ini[("" if section == "__top__" else section, key)] = value.strip().strip('"')
 
     def setting(section, key):
-        env_name = "GF_%s_%s" % (section.upper().replace(".", "_").replace("-", "_"), key.upper()) if section \
-            else "GF_%s" % key.upper()
+        env_name = "GF_%s_%s" % (section.upper().replace(".", "_").replace("-", "_"), key.upper()) if section else "GF_%s" % key.upper()
         if (section, key) in overrides:
             value = overrides[(section, key)]
         elif env_name in environ:

@@ -35,8 +35,7 @@ def _layout_items(layout, y_offset=0):
             s = item.get("spec") or {}
             ref = (s.get("element") or {}).get("name")
             if ref:
-                out.append((ref, {"x": s.get("x", 0), "y": s.get("y", 0) + y_offset, "w": s.get("width", 12),
-                                  "h": s.get("height", 8)}))
+                out.append((ref, {"x": s.get("x", 0), "y": s.get("y", 0) + y_offset, "w": s.get("width", 12), "h": s.get("height", 8)}))
         return out
     # rows, tabs, auto grid: walk children; their positions are not kept (lossy)
     for child in (spec.get("rows") or []) + (spec.get("tabs") or []):
@@ -76,19 +75,33 @@ def v2_to_v1(spec, uid, version, schema_version):
         if pos is None:
             pos = {"x": 0, "y": next_y, "w": 24, "h": 8}
         next_y = max(next_y, pos["y"] + pos["h"])
-        panel = {"id": p.get("id"), "type": viz.get("group") or viz.get("kind") or "timeseries",
-                 "title": p.get("title", ""), "gridPos": pos, "targets": targets}
+        panel = {
+            "id": p.get("id"),
+            "type": viz.get("group") or viz.get("kind") or "timeseries",
+            "title": p.get("title", ""),
+            "gridPos": pos,
+            "targets": targets,
+        }
         if p.get("description"):
             panel["description"] = p["description"]
         if datasource:
             panel["datasource"] = datasource
         panels.append(panel)
-    return {"uid": uid, "version": version, "title": spec.get("title", ""),
-            "description": spec.get("description", ""), "tags": list(spec.get("tags") or []),
-            "schemaVersion": schema_version, "editable": spec.get("editable", True),
-            "time": {"from": time_settings.get("from", "now-6h"), "to": time_settings.get("to", "now")},
-            "refresh": time_settings.get("autoRefresh", ""), "timezone": time_settings.get("timezone", "browser"),
-            "panels": panels, "templating": {"list": []}, "annotations": {"list": []}}
+    return {
+        "uid": uid,
+        "version": version,
+        "title": spec.get("title", ""),
+        "description": spec.get("description", ""),
+        "tags": list(spec.get("tags") or []),
+        "schemaVersion": schema_version,
+        "editable": spec.get("editable", True),
+        "time": {"from": time_settings.get("from", "now-6h"), "to": time_settings.get("to", "now")},
+        "refresh": time_settings.get("autoRefresh", ""),
+        "timezone": time_settings.get("timezone", "browser"),
+        "panels": panels,
+        "templating": {"list": []},
+        "annotations": {"list": []},
+    }
 
 
 def v1_to_v2(dash):
@@ -104,24 +117,66 @@ def v1_to_v2(dash):
         for target in panel.get("targets") or []:
             ds = target.get("datasource") or panel.get("datasource") or {}
             query_spec = {k: v for k, v in target.items() if k not in ("refId", "datasource")}
-            queries.append({"kind": "PanelQuery", "spec": {
-                "refId": target.get("refId", "A"), "hidden": bool(target.get("hide")),
-                "query": {"kind": "DataQuery", "group": ds.get("type", ""), "version": "v0",
-                          "datasource": {"name": ds.get("uid", "")}, "spec": query_spec}}})
-        elements[name] = {"kind": "Panel", "spec": {
-            "id": pid, "title": panel.get("title", ""), "description": panel.get("description", ""), "links": [],
-            "data": {"kind": "QueryGroup", "spec": {"queries": queries, "transformations": [], "queryOptions": {}}},
-            "vizConfig": {"kind": "VizConfig", "group": panel.get("type", ""), "version": "",
-                          "spec": {"options": panel.get("options") or {},
-                                   "fieldConfig": panel.get("fieldConfig") or {"defaults": {}, "overrides": []}}}}}
+            queries.append(
+                {
+                    "kind": "PanelQuery",
+                    "spec": {
+                        "refId": target.get("refId", "A"),
+                        "hidden": bool(target.get("hide")),
+                        "query": {
+                            "kind": "DataQuery",
+                            "group": ds.get("type", ""),
+                            "version": "v0",
+                            "datasource": {"name": ds.get("uid", "")},
+                            "spec": query_spec,
+                        },
+                    },
+                }
+            )
+        elements[name] = {
+            "kind": "Panel",
+            "spec": {
+                "id": pid,
+                "title": panel.get("title", ""),
+                "description": panel.get("description", ""),
+                "links": [],
+                "data": {"kind": "QueryGroup", "spec": {"queries": queries, "transformations": [], "queryOptions": {}}},
+                "vizConfig": {
+                    "kind": "VizConfig",
+                    "group": panel.get("type", ""),
+                    "version": "",
+                    "spec": {"options": panel.get("options") or {}, "fieldConfig": panel.get("fieldConfig") or {"defaults": {}, "overrides": []}},
+                },
+            },
+        }
         pos = panel.get("gridPos") or {}
-        items.append({"kind": "GridLayoutItem", "spec": {
-            "x": pos.get("x", 0), "y": pos.get("y", 0), "width": pos.get("w", 12), "height": pos.get("h", 8),
-            "element": {"kind": "ElementReference", "name": name}}})
+        items.append(
+            {
+                "kind": "GridLayoutItem",
+                "spec": {
+                    "x": pos.get("x", 0),
+                    "y": pos.get("y", 0),
+                    "width": pos.get("w", 12),
+                    "height": pos.get("h", 8),
+                    "element": {"kind": "ElementReference", "name": name},
+                },
+            }
+        )
     time = dash.get("time") or {}
-    return {"title": dash.get("title", ""), "description": dash.get("description", ""),
-            "tags": list(dash.get("tags") or []), "editable": dash.get("editable", True), "links": [],
-            "timeSettings": {"from": time.get("from", "now-6h"), "to": time.get("to", "now"),
-                             "autoRefresh": dash.get("refresh") or "", "timezone": dash.get("timezone", "browser")},
-            "variables": [], "annotations": [], "elements": elements,
-            "layout": {"kind": "GridLayout", "spec": {"items": items}}}
+    return {
+        "title": dash.get("title", ""),
+        "description": dash.get("description", ""),
+        "tags": list(dash.get("tags") or []),
+        "editable": dash.get("editable", True),
+        "links": [],
+        "timeSettings": {
+            "from": time.get("from", "now-6h"),
+            "to": time.get("to", "now"),
+            "autoRefresh": dash.get("refresh") or "",
+            "timezone": dash.get("timezone", "browser"),
+        },
+        "variables": [],
+        "annotations": [],
+        "elements": elements,
+        "layout": {"kind": "GridLayout", "spec": {"items": items}},
+    }

@@ -25,6 +25,7 @@ class TimeRangeError(Exception):
 
 # ------------------------------------------------------------------------------------------ time range
 
+
 def _round(dt, unit, end):
     if unit == "s":
         start = dt.replace(microsecond=0)
@@ -100,6 +101,7 @@ def epoch_ns(dt):
 
 # ------------------------------------------------------------------------------------------ intervals
 
+
 def parse_interval(text):
     """Grafana gtime.ParseInterval: d/w/M/y suffixes plus Go durations (``5m``, ``1h30m``, ``0.5s``)."""
     text = text.strip().strip("'")
@@ -115,8 +117,7 @@ def parse_interval(text):
 def format_interval(seconds):
     """Grafana gtime.FormatInterval, used for ``$__interval``."""
     ms = int(round(seconds * 1000))
-    for unit, size in (("y", 31536000000), ("d", 86400000), ("h", 3600000), ("m", 60000), ("s", 1000),
-                       ("ms", 1)):
+    for unit, size in (("y", 31536000000), ("d", 86400000), ("h", 3600000), ("m", 60000), ("s", 1000), ("ms", 1)):
         if ms >= size:
             return "%d%s" % (ms // size, unit)
     return "1ms"
@@ -143,6 +144,7 @@ def go_v(value):
 
 # ------------------------------------------------------------------------------------------ expansion
 
+
 def interpolate(sql, time_from, time_to, interval_s, timescaledb=False):
     """Return (expanded_sql, fill) or raise MacroError.  ``fill`` is None or the $__timeGroup fill spec."""
     interval_ms = int(round(interval_s * 1000))
@@ -157,9 +159,9 @@ def interpolate(sql, time_from, time_to, interval_s, timescaledb=False):
         name = m.group(1)
         args = [a.strip(" ") for a in m.group(2).split(",")]
         # docs §6: $__timeGroup(...) directly followed by "," is treated as $__timeGroupAlias
-        if name == "__timeGroup" and sql[m.end():m.end() + 1] == ",":
+        if name == "__timeGroup" and sql[m.end() : m.end() + 1] == ",":
             name = "__timeGroupAlias"
-        out.append(sql[pos:m.start()])
+        out.append(sql[pos : m.start()])
         out.append(_evaluate(name, args, time_from, time_to, timescaledb, state))
         pos = m.end()
     out.append(sql[pos:])
@@ -199,8 +201,7 @@ def _evaluate(name, args, time_from, time_to, timescaledb, state):
         return expr + (' AS "time"' if name == "__timeGroupAlias" else "")
     if name == "__unixEpochFilter":
         _need_column(name, args)
-        return "%s >= %d AND %s <= %d" % (args[0], calendar.timegm(time_from.utctimetuple()), args[0],
-                                          calendar.timegm(time_to.utctimetuple()))
+        return "%s >= %d AND %s <= %d" % (args[0], calendar.timegm(time_from.utctimetuple()), args[0], calendar.timegm(time_to.utctimetuple()))
     if name == "__unixEpochNanoFilter":
         _need_column(name, args)
         return "%s >= %d AND %s <= %d" % (args[0], epoch_ns(time_from), args[0], epoch_ns(time_to))

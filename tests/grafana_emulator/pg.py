@@ -7,9 +7,16 @@ CONNECT_FAILED = "failed to connect to server - please inspect Grafana server lo
 
 # PostgreSQL type oid -> (field type, Go frame type)
 _TYPES = {
-    16: ("boolean", "bool"), 20: ("number", "int64"), 21: ("number", "int16"), 23: ("number", "int32"),
-    700: ("number", "float32"), 701: ("number", "float64"), 1700: ("number", "float64"),
-    1082: ("time", "time.Time"), 1114: ("time", "time.Time"), 1184: ("time", "time.Time"),
+    16: ("boolean", "bool"),
+    20: ("number", "int64"),
+    21: ("number", "int16"),
+    23: ("number", "int32"),
+    700: ("number", "float32"),
+    701: ("number", "float64"),
+    1700: ("number", "float64"),
+    1082: ("time", "time.Time"),
+    1114: ("time", "time.Time"),
+    1184: ("time", "time.Time"),
 }
 
 
@@ -22,10 +29,16 @@ def connect_kwargs(ds):
     # Grafana passes an empty sslmode to lib/pq, whose default is "require"
     sslmode = json_data.get("sslmode") or "require"
     timeout = json_data.get("connectionTimeout") or 10
-    return {"host": host.strip("[]"), "port": int(port or 5432), "user": ds.get("user") or "",
-            "password": (ds.get("secureJsonData") or {}).get("password", ""),
-            "dbname": json_data.get("database") or ds.get("database") or "", "sslmode": sslmode,
-            "connect_timeout": int(timeout), "application_name": "grafana-emulator"}
+    return {
+        "host": host.strip("[]"),
+        "port": int(port or 5432),
+        "user": ds.get("user") or "",
+        "password": (ds.get("secureJsonData") or {}).get("password", ""),
+        "dbname": json_data.get("database") or ds.get("database") or "",
+        "sslmode": sslmode,
+        "connect_timeout": int(timeout),
+        "application_name": "grafana-emulator",
+    }
 
 
 def _message(exc):
@@ -36,6 +49,7 @@ def _message(exc):
 
 def open_connection(ds):
     import psycopg2
+
     kwargs = connect_kwargs(ds)
     if not kwargs["dbname"]:
         raise ValueError("no default database configured")
@@ -45,6 +59,7 @@ def open_connection(ds):
 def check_health(ds):
     """(ok, message): ``Database Connection OK`` or the driver's error text (docs §2)."""
     import psycopg2
+
     try:
         conn = open_connection(ds)
     except (psycopg2.Error, ValueError) as exc:
@@ -65,8 +80,7 @@ def _to_epoch_ms(value):
             value = value.replace(tzinfo=datetime.timezone.utc)
         return int(round(value.timestamp() * 1000))
     if isinstance(value, datetime.date):
-        return int(datetime.datetime(value.year, value.month, value.day,
-                                     tzinfo=datetime.timezone.utc).timestamp() * 1000)
+        return int(datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc).timestamp() * 1000)
     return value
 
 
@@ -89,6 +103,7 @@ def _plain(value):
         return str(value)
     if isinstance(value, (dict, list)):
         import json
+
         return json.dumps(value)
     if isinstance(value, memoryview):
         return bytes(value).decode("utf-8", "replace")
@@ -168,8 +183,7 @@ def build_frames(ref_id, columns, rows, fmt, executed, fill=None, time_range_ms=
             fields, values = [fields[i] for i in order], resample([values[i] for i in order], fill, *time_range_ms)
         return [{"schema": {"refId": ref_id, "meta": meta, "fields": fields}, "data": {"values": values}}]
     times = values[time_index]
-    if any(times[k] is not None and times[k + 1] is not None and times[k] > times[k + 1]
-           for k in range(len(times) - 1)):
+    if any(times[k] is not None and times[k + 1] is not None and times[k] > times[k + 1] for k in range(len(times) - 1)):
         raise ValueError("long series must be sorted ascending by time to be converted")
     num_idx = [i for i, f in enumerate(fields) if f["type"] in ("number", "boolean") and i != time_index]
     uniq_times = []
@@ -189,8 +203,7 @@ def build_frames(ref_id, columns, rows, fmt, executed, fill=None, time_range_ms=
     out_fields = [fields[time_index]]
     out_values = [uniq_times]
     for name, labels in order:
-        field = {"name": name, "type": "number", "typeInfo": {"frame": "float64", "nullable": True},
-                 "labels": dict(labels)}
+        field = {"name": name, "type": "number", "typeInfo": {"frame": "float64", "nullable": True}, "labels": dict(labels)}
         metric = dict(labels).get("metric")
         if metric is not None:
             field["config"] = {"displayNameFromDS": metric}

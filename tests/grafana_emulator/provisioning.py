@@ -47,6 +47,7 @@ def interpolate(value, environ):
                 return fh.read().rstrip("\n")
         except OSError as exc:
             raise ProvisioningError("cannot read %s: %s" % (m.group(1), exc.strerror))
+
     value = _ENV_BRACED.sub(lambda m: environ.get(m.group(1).strip(), ""), value)
     value = _FILE_BRACED.sub(file_, value)
 
@@ -55,6 +56,7 @@ def interpolate(value, environ):
         if name == "$":
             return "$"
         return environ.get(name, "")
+
     return _EXPAND.sub(expand, value)
 
 
@@ -81,6 +83,7 @@ def deterministic_uid(name):
 
 # ------------------------------------------------------------------------------------------ datasources
 
+
 def provision_datasources(app, directory, environ):
     store, profile = app.store, app.profile
     warnings = []
@@ -101,8 +104,7 @@ def provision_datasources(app, directory, environ):
             org = int(item.get("orgId") or 1)
             defaults[org] = defaults.get(org, 0) + 1
             if defaults[org] > 1:
-                raise ProvisioningError("datasource.yaml config is invalid. Only one datasource per organization "
-                                        "can be marked as default")
+                raise ProvisioningError("datasource.yaml config is invalid. Only one datasource per organization can be marked as default")
     for name, org_id in deletes:
         ds = dsapi.find(store, org_id, name=name)
         if ds is not None:
@@ -112,13 +114,20 @@ def provision_datasources(app, directory, environ):
         org_id = int(item.get("orgId") or 1)
         ensure_org(store, org_id, "Org %d" % org_id)
         body = {
-            "name": item["name"], "type": item.get("type") or "", "access": item.get("access") or "proxy",
-            "url": str(item.get("url") or ""), "user": str(item.get("user") or ""),
-            "database": str(item.get("database") or ""), "basicAuth": bool(item.get("basicAuth")),
-            "basicAuthUser": str(item.get("basicAuthUser") or ""), "withCredentials": bool(item.get("withCredentials")),
-            "isDefault": bool(item.get("isDefault")), "jsonData": item.get("jsonData") or {},
+            "name": item["name"],
+            "type": item.get("type") or "",
+            "access": item.get("access") or "proxy",
+            "url": str(item.get("url") or ""),
+            "user": str(item.get("user") or ""),
+            "database": str(item.get("database") or ""),
+            "basicAuth": bool(item.get("basicAuth")),
+            "basicAuthUser": str(item.get("basicAuthUser") or ""),
+            "withCredentials": bool(item.get("withCredentials")),
+            "isDefault": bool(item.get("isDefault")),
+            "jsonData": item.get("jsonData") or {},
             "secureJsonData": {k: str(v) for k, v in (item.get("secureJsonData") or {}).items()},
-            "uid": str(item.get("uid") or deterministic_uid(item["name"])), "version": int(item.get("version") or 0),
+            "uid": str(item.get("uid") or deterministic_uid(item["name"])),
+            "version": int(item.get("version") or 0),
         }
         try:
             cmd = dsapi.parse_command(profile, body, update=True)
@@ -130,8 +139,9 @@ def provision_datasources(app, directory, environ):
             if existing is None:
                 ds = dsapi.insert(store, profile, org_id, cmd, read_only=read_only)
             elif cmd["version"] and cmd["version"] < existing["version"]:
-                warnings.append("%s: datasource %s not updated: file version %d < stored version %d"
-                                % (path, item["name"], cmd["version"], existing["version"]))
+                warnings.append(
+                    "%s: datasource %s not updated: file version %d < stored version %d" % (path, item["name"], cmd["version"], existing["version"])
+                )
                 ds = existing
             else:
                 ds = dsapi.update(store, org_id, existing, cmd, force_version=True)
@@ -149,18 +159,28 @@ def provision_datasources(app, directory, environ):
 
 # ------------------------------------------------------------------------------------------ dashboards
 
+
 def _provider_folder(store, org_id, title, uid, login):
     if not title:
         return ""
     folder = folder_by_uid(store, org_id, uid) if uid else None
     if folder is None:
-        folder = next((f for f in org_folders(store, org_id)
-                       if f["title"] == title and not f.get("parentUid")), None)
+        folder = next((f for f in org_folders(store, org_id) if f["title"] == title and not f.get("parentUid")), None)
     if folder is None:
         ts = now_iso()
-        folder = {"id": store.next_id("dashboard"), "uid": uid or short_uid(), "orgId": org_id, "title": title,
-                  "description": "", "parentUid": "", "version": 1, "created": ts, "updated": ts,
-                  "createdBy": login, "updatedBy": login}
+        folder = {
+            "id": store.next_id("dashboard"),
+            "uid": uid or short_uid(),
+            "orgId": org_id,
+            "title": title,
+            "description": "",
+            "parentUid": "",
+            "version": 1,
+            "created": ts,
+            "updated": ts,
+            "createdBy": login,
+            "updatedBy": login,
+        }
         store.folders[folder["id"]] = folder
     return folder["uid"]
 
@@ -187,8 +207,7 @@ def provision_dashboards(app, directory, environ):
                 continue
             from_structure = bool(options.get("foldersFromFilesStructure"))
             if from_structure and (provider.get("folder") or provider.get("folderUid")):
-                raise ProvisioningError("%s: provider %s: foldersFromFilesStructure cannot be used with folder or "
-                                        "folderUid" % (path, name))
+                raise ProvisioningError("%s: provider %s: foldersFromFilesStructure cannot be used with folder or folderUid" % (path, name))
             allow_ui = bool(provider.get("allowUiUpdates"))
             seen = set()
             for file_path in sorted(glob.glob(os.path.join(root, "**", "*.json"), recursive=True)):
@@ -207,20 +226,28 @@ def provision_dashboards(app, directory, environ):
                     title = "" if rel_dir == "." else rel_dir.split(os.sep)[0]
                     folder_uid = _provider_folder(store, org_id, title, "", "admin")
                 else:
-                    folder_uid = _provider_folder(store, org_id, provider.get("folder") or "",
-                                                  provider.get("folderUid") or "", "admin")
+                    folder_uid = _provider_folder(store, org_id, provider.get("folder") or "", provider.get("folderUid") or "", "admin")
                 checksum = hashlib.sha256(raw).hexdigest()
                 seen.add(file_path)
-                current = next((d for d in store.dashboards.values() if (d.get("provisioned") or {}).get("externalId")
-                                == file_path and d["orgId"] == org_id), None)
-                if current is not None and current["provisioned"].get("checkSum") == checksum and \
-                        current["folderUid"] == folder_uid:
+                current = next(
+                    (d for d in store.dashboards.values() if (d.get("provisioned") or {}).get("externalId") == file_path and d["orgId"] == org_id), None
+                )
+                if current is not None and current["provisioned"].get("checkSum") == checksum and current["folderUid"] == folder_uid:
                     continue
                 dash.pop("id", None)
                 try:
-                    save_dashboard(store, profile, org_id, dash, folder_uid, True, "", "admin",
-                                   provisioned={"name": name, "externalId": file_path, "allowUiUpdates": allow_ui,
-                                                "checkSum": checksum, "root": root}, provisioning=True)
+                    save_dashboard(
+                        store,
+                        profile,
+                        org_id,
+                        dash,
+                        folder_uid,
+                        True,
+                        "",
+                        "admin",
+                        provisioned={"name": name, "externalId": file_path, "allowUiUpdates": allow_ui, "checkSum": checksum, "root": root},
+                        provisioning=True,
+                    )
                 except ApiError as exc:
                     warnings.append("%s: cannot save dashboard: %s" % (file_path, exc.body))
             if not provider.get("disableDeletion"):
@@ -260,9 +287,12 @@ def register(app):
             except ProvisioningError as exc:
                 raise ApiError(500, {"message": str(exc)})
             return {"message": message}
+
         return handler
 
     app.route("POST", r"/api/admin/provisioning/dashboards/reload", action="server:admin")(
-        reload("dashboards", provision_dashboards, "Dashboards config reloaded"))
+        reload("dashboards", provision_dashboards, "Dashboards config reloaded")
+    )
     app.route("POST", r"/api/admin/provisioning/datasources/reload", action="server:admin")(
-        reload("datasources", provision_datasources, "Datasources config reloaded"))
+        reload("datasources", provision_datasources, "Datasources config reloaded")
+    )

@@ -29,7 +29,8 @@ DEFAULT_PASSWORD = "Planted-Grafana-Pw-5c1e8a3b"
 
 def _planted_password():
     try:
-        from conftest import PLANTED   # tests/conftest.py (tests/ is on sys.path)
+        from conftest import PLANTED  # tests/conftest.py (tests/ is on sys.path)
+
         return PLANTED["grafana_password"]
     except (ImportError, KeyError):
         return DEFAULT_PASSWORD
@@ -40,9 +41,9 @@ class EmulatorError(Exception):
 
 
 class EmulatorProcess(object):
-    def __init__(self, version=None, provisioning=None, env=None, data_file=None, extra_args=None,
-                 admin_user="admin", admin_password=None, workdir=None):
+    def __init__(self, version=None, provisioning=None, env=None, data_file=None, extra_args=None, admin_user="admin", admin_password=None, workdir=None):
         from grafana_emulator import DEFAULT_GRAFANA_VERSION
+
         self.version = version or DEFAULT_GRAFANA_VERSION
         self.admin_user = admin_user
         self.admin_password = admin_password or _planted_password()
@@ -52,9 +53,23 @@ class EmulatorProcess(object):
         with open(pwfile, "w") as fh:
             fh.write(self.admin_password)
         os.chmod(pwfile, 0o600)
-        cmd = [sys.executable, "-m", "grafana_emulator", "--host", "127.0.0.1", "--port", "0",
-               "--version", self.version, "--admin-user", admin_user, "--admin-password-file", pwfile,
-               "--homepath", self.workdir]
+        cmd = [
+            sys.executable,
+            "-m",
+            "grafana_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--version",
+            self.version,
+            "--admin-user",
+            admin_user,
+            "--admin-password-file",
+            pwfile,
+            "--homepath",
+            self.workdir,
+        ]
         if provisioning:
             cmd += ["--provisioning", str(provisioning)]
         if data_file:
@@ -162,8 +177,9 @@ class EmulatorProcess(object):
     def set_fault(self, path_prefix, kind="error", count=1, status=503, seconds=1.0, method=None):
         """Next ``count`` requests under ``path_prefix`` answer ``status`` (kind=error), are delayed by
         ``seconds`` (kind=slow) or have their connection dropped (kind=drop)."""
-        return self._ok("POST", "/__emulator/faults", {"path_prefix": path_prefix, "kind": kind, "count": count,
-                                                       "status": status, "seconds": seconds, "method": method})
+        return self._ok(
+            "POST", "/__emulator/faults", {"path_prefix": path_prefix, "kind": kind, "count": count, "status": status, "seconds": seconds, "method": method}
+        )
 
     def clear_faults(self):
         self._ok("DELETE", "/__emulator/faults")
@@ -175,8 +191,7 @@ class EmulatorProcess(object):
         status, sa, _headers = self.api("POST", "/api/serviceaccounts", {"name": name, "role": role}, headers=headers)
         if status != 201:
             raise EmulatorError("create service account -> %s %s" % (status, sa))
-        status, tok, _headers = self.api("POST", "/api/serviceaccounts/%d/tokens" % sa["id"], {"name": name},
-                                         headers=headers)
+        status, tok, _headers = self.api("POST", "/api/serviceaccounts/%d/tokens" % sa["id"], {"name": name}, headers=headers)
         if status != 200:
             raise EmulatorError("create token -> %s %s" % (status, tok))
         return tok["key"]
@@ -190,6 +205,7 @@ def grafana_emulator_factory():
         emu = EmulatorProcess(**kwargs)
         started.append(emu)
         return emu
+
     yield factory
     for emu in started:
         emu.cleanup()
@@ -210,13 +226,13 @@ def grafana_emulator_session():
 def pytest_terminal_summary(terminalreporter):
     """Say plainly whether the emulator's own tests validated bodies against Grafana's OpenAPI file (also under
     xdist, where the controller never imported the checker)."""
-    ran = any("grafana_emulator/tests/" in getattr(rep, "nodeid", "")
-              for reports in terminalreporter.stats.values() for rep in reports)
+    ran = any("grafana_emulator/tests/" in getattr(rep, "nodeid", "") for reports in terminalreporter.stats.values() for rep in reports)
     if not ran:
         return
     check = sys.modules.get("openapi_check")
     if check is None:
         import importlib.util
+
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests", "openapi_check.py")
         spec = importlib.util.spec_from_file_location("_emulator_openapi_check", path)
         check = importlib.util.module_from_spec(spec)

@@ -22,6 +22,7 @@ from .store import now_iso
 
 # ------------------------------------------------------------------------------------------ errors
 
+
 class ApiError(Exception):
     """An HTTP answer other than success.  ``body=None`` means an empty body (e.g. docs §5 404)."""
 
@@ -66,7 +67,7 @@ def go_bind(obj, fields):
         return obj
     spec = {}
     for f in fields:
-        name, sub = (f if isinstance(f, tuple) else (f, None))
+        name, sub = f if isinstance(f, tuple) else (f, None)
         spec[name] = sub
     lower = {}
     for name in spec:
@@ -91,12 +92,22 @@ def go_bind(obj, fields):
 # Basic roles -> actions (Grafana fixed roles granted by default, simplified to the actions the
 # collection touches).  Grafana server admins get "server:admin" for /api/orgs and /api/admin/*.
 VIEWER = {"dashboards:read", "folders:read", "datasources:query", "alert.rules:read", "orgs:read"}
-EDITOR = VIEWER | {"dashboards:create", "dashboards:write", "dashboards:delete", "folders:create",
-                   "folders:write", "folders:delete", "alert.rules:write"}
-ADMIN = EDITOR | {"datasources:read", "datasources:create", "datasources:write", "datasources:delete",
-                  "serviceaccounts:read", "serviceaccounts:create", "serviceaccounts:write",
-                  "serviceaccounts:delete", "alert.provisioning:read", "alert.provisioning:write",
-                  "org.users:read", "org.users:add", "users:read"}
+EDITOR = VIEWER | {"dashboards:create", "dashboards:write", "dashboards:delete", "folders:create", "folders:write", "folders:delete", "alert.rules:write"}
+ADMIN = EDITOR | {
+    "datasources:read",
+    "datasources:create",
+    "datasources:write",
+    "datasources:delete",
+    "serviceaccounts:read",
+    "serviceaccounts:create",
+    "serviceaccounts:write",
+    "serviceaccounts:delete",
+    "alert.provisioning:read",
+    "alert.provisioning:write",
+    "org.users:read",
+    "org.users:add",
+    "users:read",
+}
 ROLE_ACTIONS = {"Viewer": VIEWER, "Editor": EDITOR, "Admin": ADMIN, "None": set()}
 ROLE_RANK = {"None": 0, "Viewer": 1, "Editor": 2, "Admin": 3}
 
@@ -120,13 +131,18 @@ class Identity(object):
 
 def access_denied(action):
     """docs §0 RBAC denial body (10.x+)."""
-    return ApiError(403, {
-        "accessErrorId": "ACE%010d" % random.randint(0, 9999999999),
-        "message": "You'll need additional permissions to perform this action. Permissions needed: %s" % action,
-        "title": "Access denied"})
+    return ApiError(
+        403,
+        {
+            "accessErrorId": "ACE%010d" % random.randint(0, 9999999999),
+            "message": "You'll need additional permissions to perform this action. Permissions needed: %s" % action,
+            "title": "Access denied",
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------ request
+
 
 class Request(object):
     def __init__(self, app, method, target, headers, body):
@@ -192,6 +208,7 @@ class Request(object):
 
 # ------------------------------------------------------------------------------------------ faults
 
+
 class FaultSwitches(object):
     """Next N requests matching a path prefix (and method) answer 5xx, are slow, or are dropped."""
 
@@ -200,10 +217,15 @@ class FaultSwitches(object):
         self.faults = []
 
     def add(self, spec):
-        fault = {"path_prefix": str(spec.get("path_prefix", "/")), "method": (spec.get("method") or "").upper(),
-                 "kind": spec.get("kind", "error"), "count": int(spec.get("count", 1)),
-                 "status": int(spec.get("status", 503)), "seconds": float(spec.get("seconds", 1.0)),
-                 "hits": 0}
+        fault = {
+            "path_prefix": str(spec.get("path_prefix", "/")),
+            "method": (spec.get("method") or "").upper(),
+            "kind": spec.get("kind", "error"),
+            "count": int(spec.get("count", 1)),
+            "status": int(spec.get("status", 503)),
+            "seconds": float(spec.get("seconds", 1.0)),
+            "hits": 0,
+        }
         if fault["kind"] not in ("error", "slow", "drop"):
             raise ValueError("fault kind must be error, slow or drop")
         if not 500 <= fault["status"] <= 599:
@@ -219,8 +241,7 @@ class FaultSwitches(object):
     def take(self, method, path):
         with self.lock:
             for fault in self.faults:
-                if fault["count"] > 0 and path.startswith(fault["path_prefix"]) and \
-                        (not fault["method"] or fault["method"] == method):
+                if fault["count"] > 0 and path.startswith(fault["path_prefix"]) and (not fault["method"] or fault["method"] == method):
                     fault["count"] -= 1
                     fault["hits"] += 1
                     return dict(fault)
@@ -236,6 +257,7 @@ class FaultSwitches(object):
 
 
 # ------------------------------------------------------------------------------------------ app
+
 
 class App(object):
     def __init__(self, settings, profile, store):
@@ -260,6 +282,7 @@ class App(object):
         def deco(fn):
             self.routes.append((method, regex, fn, action, auth, lock))
             return fn
+
         return deco
 
     def log(self, method, path, status, fault=None):
@@ -285,8 +308,7 @@ class App(object):
                 login, _sep, password = base64.b64decode(cred.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise self._bad_password()
-            user = next((u for u in store.users.values() if not u.get("isServiceAccount") and
-                         (u["login"] == login or u.get("email") == login)), None)
+            user = next((u for u in store.users.values() if not u.get("isServiceAccount") and (u["login"] == login or u.get("email") == login)), None)
             if user is None or user.get("password") != password or user.get("isDisabled"):
                 raise self._bad_password()
             org_text = req.q("targetOrgId") or req.header("X-Grafana-Org-Id")
@@ -316,8 +338,7 @@ class App(object):
                 raise self._bad_token()
             org_text = req.q("targetOrgId") or req.header("X-Grafana-Org-Id")
             if org_text and org_text != str(token["orgId"]):
-                raise errutil(401, "api-key.organization-mismatch",
-                              "API key does not belong to the requested organization")
+                raise errutil(401, "api-key.organization-mismatch", "API key does not belong to the requested organization")
             token["lastUsedAt"] = now_iso()
             return Identity(user, token["orgId"], user["orgs"][token["orgId"]], token=token)
         raise error(401, "Unauthorized")
@@ -400,7 +421,7 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
-    def log_message(self, fmt, *args):   # request lines go to the request log, not stderr (no secrets anywhere)
+    def log_message(self, fmt, *args):  # request lines go to the request log, not stderr (no secrets anywhere)
         pass
 
     def _handle(self):
@@ -426,10 +447,9 @@ class Handler(BaseHTTPRequestHandler):
         else:
             try:
                 status, headers, data = app.handle(req)
-            except Exception as exc:   # a bug in the emulator must be visible, not a hung client
+            except Exception as exc:  # a bug in the emulator must be visible, not a hung client
                 sys.stderr.write("grafana_emulator: internal error on %s %s: %r\n" % (self.command, req.path, exc))
-                status, headers, data = 500, {"Content-Type": "application/json"}, \
-                    json.dumps({"message": "Internal Server Error", "traceID": ""}).encode()
+                status, headers, data = 500, {"Content-Type": "application/json"}, json.dumps({"message": "Internal Server Error", "traceID": ""}).encode()
         app.log(self.command, req.path, status, fault and fault["kind"])
         self.send_response(status)
         for key, value in headers.items():

@@ -22,17 +22,17 @@ def now_ms():
 
 EMPTY = {
     "seq": {},
-    "orgs": {},            # id -> {id, name}
-    "users": {},           # id -> {id, login, email, name, password, isGrafanaAdmin, isServiceAccount, orgs{orgId: role}, ...}
-    "tokens": {},          # id -> {id, name, saId, orgId, hash, created, expiration}
-    "datasources": {},     # id -> DS row (with secureJsonData kept here only)
-    "folders": {},         # id -> folder row
-    "dashboards": {},      # id -> dashboard row
+    "orgs": {},  # id -> {id, name}
+    "users": {},  # id -> {id, login, email, name, password, isGrafanaAdmin, isServiceAccount, orgs{orgId: role}, ...}
+    "tokens": {},  # id -> {id, name, saId, orgId, hash, created, expiration}
+    "datasources": {},  # id -> DS row (with secureJsonData kept here only)
+    "folders": {},  # id -> folder row
+    "dashboards": {},  # id -> dashboard row
     "dashboard_versions": [],
-    "alert_rules": {},     # uid -> rule row
-    "rule_groups": {},     # "<org>/<folderUid>/<group>" -> {interval}
+    "alert_rules": {},  # uid -> rule row
+    "rule_groups": {},  # "<org>/<folderUid>/<group>" -> {interval}
     "contact_points": {},  # uid -> receiver row
-    "policies": {},        # org -> route tree
+    "policies": {},  # org -> route tree
 }
 
 

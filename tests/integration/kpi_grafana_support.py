@@ -37,8 +37,7 @@ def load_kpi_database(pg_server, dbname, reader_password, cases_per_day=60, days
                     cur.execute((SQL_DIR / name).read_text(encoding="utf-8"))
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER,))
                 verb = "ALTER" if cur.fetchone() else "CREATE"
-                cur.execute(pgsql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(pgsql.Identifier(READER)),
-                            (reader_password,))
+                cur.execute(pgsql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(pgsql.Identifier(READER)), (reader_password,))
                 cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (READER,))
                 cur.execute((SQL_DIR / "grafana-reader.sql").read_text(encoding="utf-8"))
         return _demo_module().generate(conn, days=days, cases_per_day=cases_per_day, seed=42)

@@ -10,10 +10,8 @@ from kpi_sql import REPO
 
 RELEASE_010 = Path(__file__).parent / "sql_fixtures" / "release-0.1.0"
 # The files release 0.1.0 applied, in its order, with their ledger kinds (roles/kpi_database of 0.1.0).
-RELEASE_010_FILES = [("support-core.sql", "once"), ("schema-additions.sql", "once"), ("views.sql", "repeatable"),
-                     ("grafana-reader.sql", "repeatable")]
-BASE_TABLES = ["cases", "kb_articles", "token_usage", "token_budgets", "api_pricing", "baseline_config",
-               "kpi_targets"]
+RELEASE_010_FILES = [("support-core.sql", "once"), ("schema-additions.sql", "once"), ("views.sql", "repeatable"), ("grafana-reader.sql", "repeatable")]
+BASE_TABLES = ["cases", "kb_articles", "token_usage", "token_budgets", "api_pricing", "baseline_config", "kpi_targets"]
 
 # 1,500 cases over 150 days and 4,000 token rows over 200 days (7 months, so several partitions), with
 # every shape the rollups distinguish: open/resolved/escalated, each AI outcome, missing confidence or CSAT,
@@ -80,8 +78,10 @@ def rows(conn, sql, params=None):
 
 
 def table_columns(conn, table):
-    return [r[0] for r in rows(conn, "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
-                                     "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (table,))]
+    return [
+        r[0]
+        for r in rows(conn, "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (table,))
+    ]
 
 
 def table_content(conn, table, columns):
@@ -92,8 +92,14 @@ def table_content(conn, table, columns):
 
 
 def rollup_tables(conn):
-    return [r[0] for r in rows(conn, "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-                                     "AND relkind = 'r' AND relname LIKE 'kpi\\_daily\\_%%' ORDER BY relname")]
+    return [
+        r[0]
+        for r in rows(
+            conn,
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+            "AND relkind = 'r' AND relname LIKE 'kpi\\_daily\\_%%' ORDER BY relname",
+        )
+    ]
 
 
 def rollups(conn):
@@ -112,18 +118,17 @@ def rebuilt_rollups(conn):
 
 # Columns computed from now() (the budget projection runs on the usage rate per elapsed hour), which differ
 # between two reads minutes apart: left out when outputs taken at different times are compared.
-NOW_DEPENDENT = ["projected_exhaustion_at", "elapsed_hours", "daily_avg_tokens", "projected_exhaustion_date",
-                 "days_remaining", "exhausts_before_period_end"]
+NOW_DEPENDENT = ["projected_exhaustion_at", "elapsed_hours", "daily_avg_tokens", "projected_exhaustion_date", "days_remaining", "exhausts_before_period_end"]
 
 
 def view_outputs(conn):
     """Output of every v_* view (what the dashboard, the alerts and the verification read), without the
     columns computed from now() (NOW_DEPENDENT)."""
     out = {}
-    for (view,) in rows(conn, "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-                              "AND relkind = 'v' AND relname LIKE 'v\\_%%' ORDER BY relname"):
-        out[view] = sorted(r[0] for r in rows(conn, f"SELECT (to_jsonb(t) - %s::text[])::text FROM {view} t",
-                                              (NOW_DEPENDENT,)))
+    for (view,) in rows(
+        conn, "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'v' AND relname LIKE 'v\\_%%' ORDER BY relname"
+    ):
+        out[view] = sorted(r[0] for r in rows(conn, f"SELECT (to_jsonb(t) - %s::text[])::text FROM {view} t", (NOW_DEPENDENT,)))
     return out
 
 
@@ -133,34 +138,74 @@ def schema_shape(conn):
     the kpi_schema ledger excluded: a fresh install by the test helpers has none)."""
     ns = "current_schema()::regnamespace"
     shape = {
-        "views": dict(rows(conn, f"SELECT relname, pg_get_viewdef(oid) FROM pg_class WHERE relnamespace = {ns} "
-                                 "AND relkind = 'v'")),
-        "columns": [list(r) for r in rows(conn, f"""
+        "views": dict(rows(conn, f"SELECT relname, pg_get_viewdef(oid) FROM pg_class WHERE relnamespace = {ns} AND relkind = 'v'")),
+        "columns": [
+            list(r)
+            for r in rows(
+                conn,
+                f"""
             SELECT c.relname, c.relkind, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    a.attidentity, pg_get_expr(d.adbin, d.adrelid)
               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
              WHERE c.relnamespace = {ns} AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition
                AND c.relname <> 'kpi_schema_migrations'
-             ORDER BY 1, 3""")],
-        "indexes": sorted(r[0] for r in rows(conn, f"""
+             ORDER BY 1, 3""",
+            )
+        ],
+        "indexes": sorted(
+            r[0]
+            for r in rows(
+                conn,
+                f"""
             SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-             WHERE c.relnamespace = {ns} AND NOT c.relispartition AND c.relname <> 'kpi_schema_migrations'""")),
-        "constraints": sorted(list(r) for r in rows(conn, f"""
+             WHERE c.relnamespace = {ns} AND NOT c.relispartition AND c.relname <> 'kpi_schema_migrations'""",
+            )
+        ),
+        "constraints": sorted(
+            list(r)
+            for r in rows(
+                conn,
+                f"""
             SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k
               JOIN pg_class c ON c.oid = k.conrelid WHERE c.relnamespace = {ns} AND NOT c.relispartition
-               AND c.relname <> 'kpi_schema_migrations'""")),
-        "triggers": sorted(r[0] for r in rows(conn, f"""
+               AND c.relname <> 'kpi_schema_migrations'""",
+            )
+        ),
+        "triggers": sorted(
+            r[0]
+            for r in rows(
+                conn,
+                f"""
             SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-             WHERE c.relnamespace = {ns} AND NOT t.tgisinternal AND NOT c.relispartition""")),
-        "functions": dict(rows(conn, f"""
+             WHERE c.relnamespace = {ns} AND NOT t.tgisinternal AND NOT c.relispartition""",
+            )
+        ),
+        "functions": dict(
+            rows(
+                conn,
+                f"""
             SELECT p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)) FROM pg_proc p
-             WHERE p.pronamespace = {ns}""")),
-        "partitioned": dict(rows(conn, f"SELECT relname, relkind::text FROM pg_class WHERE relnamespace = {ns} "
-                                       "AND relkind = 'p'")),
+             WHERE p.pronamespace = {ns}""",
+            )
+        ),
+        "partitioned": dict(rows(conn, f"SELECT relname, relkind::text FROM pg_class WHERE relnamespace = {ns} AND relkind = 'p'")),
     }
     return json.loads(json.dumps(shape, default=str))
 
 
-__all__ = ["REPO", "RELEASE_010", "RELEASE_010_FILES", "BASE_TABLES", "SAMPLE_DATA", "rows", "table_columns",
-           "table_content", "rollup_tables", "rollups", "rebuilt_rollups", "view_outputs", "schema_shape"]
+__all__ = [
+    "REPO",
+    "RELEASE_010",
+    "RELEASE_010_FILES",
+    "BASE_TABLES",
+    "SAMPLE_DATA",
+    "rows",
+    "table_columns",
+    "table_content",
+    "rollup_tables",
+    "rollups",
+    "rebuilt_rollups",
+    "view_outputs",
+    "schema_shape",
+]

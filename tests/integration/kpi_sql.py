@@ -17,21 +17,25 @@ def schema_files(core: bool = True, reader: bool = True, n8n_writer: bool = Fals
     functions and views, the reader grants when ``reader`` and the n8n writer grants when ``n8n_writer``).
     """
     migrations = sorted(p.relative_to(SQL_DIR).as_posix() for p in (SQL_DIR / "migrations").glob("*.sql"))
-    return ((["support-core.sql"] if core else []) + ["schema-additions.sql", "maintenance.sql"] + migrations
-            + ["views.sql", "views-token-tracking.sql"]
-            + (["grafana-reader.sql"] if reader else []) + (["n8n-writer.sql"] if n8n_writer else []))
+    return (
+        (["support-core.sql"] if core else [])
+        + ["schema-additions.sql", "maintenance.sql"]
+        + migrations
+        + ["views.sql", "views-token-tracking.sql"]
+        + (["grafana-reader.sql"] if reader else [])
+        + (["n8n-writer.sql"] if n8n_writer else [])
+    )
 
 
 ORDER = schema_files()
 # everything up to and including the views (no reader grants)
-UP_TO_VIEWS = ORDER[:ORDER.index("views.sql") + 1]
+UP_TO_VIEWS = ORDER[: ORDER.index("views.sql") + 1]
 # a name of our own: roles are cluster-wide and the session server is shared with other tests
 READER_ROLE = "kpi_sqltest_reader"
 N8N_ROLE = "kpi_sqltest_n8n"
 
 
-def apply_file(conn, name: str, reader_role: str | None = READER_ROLE, contract_columns: bool | None = None,
-               n8n_role: str | None = N8N_ROLE) -> None:
+def apply_file(conn, name: str, reader_role: str | None = READER_ROLE, contract_columns: bool | None = None, n8n_role: str | None = N8N_ROLE) -> None:
     """Run one SQL file in ONE transaction (rolled back entirely on error).
 
     ``contract_columns`` sets kpi.reader_contract_columns for grafana-reader.sql (None: unset, the file's default).
@@ -42,8 +46,7 @@ def apply_file(conn, name: str, reader_role: str | None = READER_ROLE, contract_
             if name == "grafana-reader.sql" and reader_role is not None:
                 cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (reader_role,))
             if name == "grafana-reader.sql" and contract_columns is not None:
-                cur.execute("SELECT set_config('kpi.reader_contract_columns', %s, true)",
-                            ("true" if contract_columns else "false",))
+                cur.execute("SELECT set_config('kpi.reader_contract_columns', %s, true)", ("true" if contract_columns else "false",))
             if name == "n8n-writer.sql" and n8n_role is not None:
                 cur.execute("SELECT set_config('kpi.n8n_role', %s, true)", (n8n_role,))
             cur.execute(sql)
@@ -123,5 +126,5 @@ def contract_table_columns(path: Path = REPO / "docs" / "kpi-contract.md") -> di
         while depth:
             depth += {"(": 1, ")": -1}.get(text[end], 0)
             end += 1
-        tables[name] = [re.match(r"\w+", item).group(0) for item in _top_level_items(text[start:end - 1])]
+        tables[name] = [re.match(r"\w+", item).group(0) for item in _top_level_items(text[start : end - 1])]
     return tables

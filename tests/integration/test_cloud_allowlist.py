@@ -67,8 +67,7 @@ def _vars(server, **over) -> dict:
         "grafana_cloud_allowlist_databases": ["support_system"],
         "grafana_cloud_allowlist_users": [PROBE_USER],
         "grafana_cloud_allowlist_extra_cidrs": ["127.0.0.1/32"],
-        "grafana_cloud_allowlist_pg_reload_command": ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"),
-                                                      "reload", "-D", server.datadir],
+        "grafana_cloud_allowlist_pg_reload_command": ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "reload", "-D", server.datadir],
     }
     ev.update(over)
     return ev
@@ -76,8 +75,7 @@ def _vars(server, **over) -> dict:
 
 def _play(tmp_path: Path) -> Path:
     pb = tmp_path / "allowlist.yml"
-    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
-                               "roles": [{"role": "cx_catalyst.kpi_dashboard.grafana_cloud_allowlist"}]}]))
+    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "cx_catalyst.kpi_dashboard.grafana_cloud_allowlist"}]}]))
     return pb
 
 
@@ -86,9 +84,10 @@ def _recap(res) -> str:
 
 
 def _our_rules(server) -> list[tuple]:
-    rows = server.execute("SELECT address, netmask, database, user_name, auth_method, error "
-                          "FROM pg_hba_file_rules WHERE user_name = %s ORDER BY line_number",
-                          params=([PROBE_USER],))
+    rows = server.execute(
+        "SELECT address, netmask, database, user_name, auth_method, error FROM pg_hba_file_rules WHERE user_name = %s ORDER BY line_number",
+        params=([PROBE_USER],),
+    )
     return rows
 
 
@@ -120,15 +119,13 @@ def test_allowlist_adds_reloads_and_really_removes(ansible, tmp_path, cluster):
 
     # Check mode with a shorter list reports the change and a diff but writes nothing.
     before = _sha(hba)
-    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[]),
-                           check=True, diff=True)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[]), check=True, diff=True)
     assert "changed=1" in _recap(res)
     assert "-host" in res.stdout and "127.0.0.1/32" in res.stdout
     assert _sha(hba) == before
 
     # Remove 127.0.0.1 and the EU region: the lines are gone and the probe logs in again.
-    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[],
-                                                             grafana_cloud_allowlist_regions=["us"]))
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[], grafana_cloud_allowlist_regions=["us"]))
     text = hba.read_text()
     assert "127.0.0.1/32" not in text.split("# END cx_catalyst")[0]
     for cidr in EU:
@@ -137,19 +134,16 @@ def test_allowlist_adds_reloads_and_really_removes(ansible, tmp_path, cluster):
     _wait_for_login_state(cluster, expected=True)
 
     # An empty list removes the whole block.
-    ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[],
-                                                       grafana_cloud_allowlist_regions=[]))
+    ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[], grafana_cloud_allowlist_regions=[]))
     assert "grafana_cloud_allowlist" not in hba.read_text()
     assert _our_rules(cluster) == []
 
 
-@pytest.mark.parametrize("bad", ["35.226.75.300/32", "35.226.75.195", "10.0.0.0/33", "db.example.com/32",
-                                 "1.2.3.4/32 trust"])
+@pytest.mark.parametrize("bad", ["35.226.75.300/32", "35.226.75.195", "10.0.0.0/33", "db.example.com/32", "1.2.3.4/32 trust"])
 def test_allowlist_rejects_bad_cidr_and_changes_nothing(ansible, tmp_path, cluster, bad):
     hba = Path(cluster.datadir) / "pg_hba.conf"
     before = _sha(hba)
-    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[bad]),
-                           expect_rc=2)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_extra_cidrs=[bad]), expect_rc=2)
     assert "not an IPv4/IPv6 address with prefix length" in res.stdout and bad in res.stdout
     assert _sha(hba) == before
     assert _probe_can_login(cluster)
@@ -158,8 +152,7 @@ def test_allowlist_rejects_bad_cidr_and_changes_nothing(ansible, tmp_path, clust
 def test_allowlist_rejects_unknown_region(ansible, tmp_path, cluster):
     hba = Path(cluster.datadir) / "pg_hba.conf"
     before = _sha(hba)
-    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_regions=["us", "mars"]),
-                           expect_rc=2)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_regions=["us", "mars"]), expect_rc=2)
     assert "unknown region(s) mars" in res.stdout
     assert _sha(hba) == before
 
@@ -174,8 +167,13 @@ def test_allowlist_from_the_api_keeps_last_good_list(ansible, tmp_path, cluster)
     try:
         hba = Path(cluster.datadir) / "pg_hba.conf"
         state = tmp_path / "state"
-        ev = _vars(cluster, grafana_cloud_allowlist_source="api", grafana_cloud_allowlist_api_region="prod-eu-west-2",
-                   grafana_cloud_allowlist_api_url=api.url + "/v1/grafana", grafana_cloud_allowlist_state_dir=str(state))
+        ev = _vars(
+            cluster,
+            grafana_cloud_allowlist_source="api",
+            grafana_cloud_allowlist_api_region="prod-eu-west-2",
+            grafana_cloud_allowlist_api_url=api.url + "/v1/grafana",
+            grafana_cloud_allowlist_state_dir=str(state),
+        )
         ansible.playbook(_play(tmp_path), extra_vars=ev)
         text = hba.read_text()
         for cidr in ["203.0.113.20/32", "203.0.113.21/32", "127.0.0.1/32"]:
@@ -186,8 +184,9 @@ def test_allowlist_from_the_api_keeps_last_good_list(ansible, tmp_path, cluster)
         assert "changed=0" in _recap(res), _recap(res)
         before = _sha(hba)
         for mode in ("empty", "malformed", "error"):
-            req = urllib.request.Request(api.url + "/__emulator/mode", data=json.dumps({"mode": mode}).encode(),
-                                         method="PUT", headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                api.url + "/__emulator/mode", data=json.dumps({"mode": mode}).encode(), method="PUT", headers={"Content-Type": "application/json"}
+            )
             urllib.request.urlopen(req, timeout=10).close()
             res = ansible.playbook(_play(tmp_path), extra_vars=ev, expect_rc=2)
             assert "Nothing was changed; the last good list (2 CIDRs" in res.stdout, mode

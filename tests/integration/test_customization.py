@@ -48,8 +48,7 @@ SELF_SERVICE_TREND = """SELECT
 FROM v_daily_kpi
 WHERE metric_date >= $__timeFrom()::date
 ORDER BY metric_date"""
-EXAMPLES = {"Cases by Hour (Today)": CASES_BY_HOUR, "Token Usage by Workflow": TOKENS_BY_WORKFLOW,
-            "Self-Service Rate Trend": SELF_SERVICE_TREND}
+EXAMPLES = {"Cases by Hour (Today)": CASES_BY_HOUR, "Token Usage by Workflow": TOKENS_BY_WORKFLOW, "Self-Service Rate Trend": SELF_SERVICE_TREND}
 
 
 @pytest.fixture
@@ -59,20 +58,34 @@ def kpi_db(pg_server, pg_db):
 
 
 def reader_datasource(emu, pg_server, dbname):
-    status, body, _headers = emu.api("POST", "/api/datasources", {
-        "name": "Support Database", "uid": DS_UID, "type": "grafana-postgresql-datasource", "access": "proxy",
-        "url": "%s:%d" % (pg_server.host, pg_server.port), "user": READER,
-        "jsonData": {"database": dbname, "sslmode": "disable"},
-        "secureJsonData": {"password": PLANTED["reader_password"]}})
+    status, body, _headers = emu.api(
+        "POST",
+        "/api/datasources",
+        {
+            "name": "Support Database",
+            "uid": DS_UID,
+            "type": "grafana-postgresql-datasource",
+            "access": "proxy",
+            "url": "%s:%d" % (pg_server.host, pg_server.port),
+            "user": READER,
+            "jsonData": {"database": dbname, "sslmode": "disable"},
+            "secureJsonData": {"password": PLANTED["reader_password"]},
+        },
+    )
     assert status == 200, body
 
 
 def ds_query(emu, sql, fmt="table"):
     """POST /api/ds/query as the dashboard does (last 7 days); (status, result of ref A)."""
-    status, body, _headers = emu.api("POST", "/api/ds/query", {
-        "from": "now-7d", "to": "now",
-        "queries": [{"refId": "A", "datasource": {"type": "grafana-postgresql-datasource", "uid": DS_UID},
-                     "rawSql": sql, "format": fmt, "rawQuery": True}]})
+    status, body, _headers = emu.api(
+        "POST",
+        "/api/ds/query",
+        {
+            "from": "now-7d",
+            "to": "now",
+            "queries": [{"refId": "A", "datasource": {"type": "grafana-postgresql-datasource", "uid": DS_UID}, "rawSql": sql, "format": fmt, "rawQuery": True}],
+        },
+    )
     return status, body["results"]["A"]
 
 
@@ -87,8 +100,7 @@ def regrant(pg_server, dbname, contract_columns):
         with conn:
             with conn.cursor() as cur:
                 cur.execute("SELECT set_config('kpi.reader_role', %s, true)", (READER,))
-                cur.execute("SELECT set_config('kpi.reader_contract_columns', %s, true)",
-                            ("true" if contract_columns else "false",))
+                cur.execute("SELECT set_config('kpi.reader_contract_columns', %s, true)", ("true" if contract_columns else "false",))
                 cur.execute((SQL_DIR / "grafana-reader.sql").read_text(encoding="utf-8"))
     finally:
         conn.close()
@@ -106,8 +118,7 @@ def test_spec_example_queries_run_as_the_grafana_role(grafana_emulator, pg_serve
     status2, today = ds_query(emu, "SELECT cases_today FROM v_executive_summary")
     assert sum(result["frames"][0]["data"]["values"][1]) == today["frames"][0]["data"]["values"][0][0]
     # a column outside the contract (free text of the support system) is denied
-    for sql in ("SELECT subject FROM cases LIMIT 5", "SELECT * FROM cases LIMIT 5",
-                "SELECT config_value FROM baseline_config"):
+    for sql in ("SELECT subject FROM cases LIMIT 5", "SELECT * FROM cases LIMIT 5", "SELECT config_value FROM baseline_config"):
         status, result = ds_query(emu, sql)
         assert status == 400 and "permission denied" in result["error"], (sql, result)
 
@@ -122,8 +133,7 @@ def test_spec_example_queries_run_as_the_grafana_role(grafana_emulator, pg_serve
 
 # ----------------------------------------------------------------------------------------------- round trip
 
-ROLE_PLAY = [{"name": "kpi_grafana", "hosts": "kpi_control", "gather_facts": False,
-              "roles": [{"role": NS + "kpi_grafana"}]}]
+ROLE_PLAY = [{"name": "kpi_grafana", "hosts": "kpi_control", "gather_facts": False, "roles": [{"role": NS + "kpi_grafana"}]}]
 
 
 def _generator():
@@ -154,15 +164,21 @@ def add_panel_as_a_user(emu):
     dash = current["dashboard"]
     bottom = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in dash["panels"])
     ds = {"type": "grafana-postgresql-datasource", "uid": DS_UID}
-    dash["panels"].append({
-        "id": max(p["id"] for p in dash["panels"]) + 1, "type": "timeseries", "title": "Cases by Hour (Today)",
-        "gridPos": {"h": 8, "w": 24, "x": 0, "y": bottom}, "datasource": ds,
-        "fieldConfig": {"defaults": {"unit": "short"}, "overrides": []},
-        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
-        "targets": [{"refId": "A", "datasource": ds, "editorMode": "code", "format": "time_series",
-                     "rawQuery": True, "rawSql": CASES_BY_HOUR}]})
-    status, saved, _headers = emu.api("POST", "/api/dashboards/db", {
-        "dashboard": dash, "folderUid": current["meta"]["folderUid"], "message": "Cases by hour", "overwrite": False})
+    dash["panels"].append(
+        {
+            "id": max(p["id"] for p in dash["panels"]) + 1,
+            "type": "timeseries",
+            "title": "Cases by Hour (Today)",
+            "gridPos": {"h": 8, "w": 24, "x": 0, "y": bottom},
+            "datasource": ds,
+            "fieldConfig": {"defaults": {"unit": "short"}, "overrides": []},
+            "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
+            "targets": [{"refId": "A", "datasource": ds, "editorMode": "code", "format": "time_series", "rawQuery": True, "rawSql": CASES_BY_HOUR}],
+        }
+    )
+    status, saved, _headers = emu.api(
+        "POST", "/api/dashboards/db", {"dashboard": dash, "folderUid": current["meta"]["folderUid"], "message": "Cases by hour", "overwrite": False}
+    )
     assert status == 200, saved
     return saved["version"]
 
@@ -171,8 +187,7 @@ def test_panel_added_in_grafana_comes_home(grafana_emulator, ansible, pg_server,
     emu = grafana_emulator
     work = tmp_path / "files"
     work.mkdir()
-    dashboard_file, custom_file, rules_file = (work / "grafana-dashboard.json", work / "grafana-dashboard.custom.yml",
-                                               work / "rule-groups.yml")
+    dashboard_file, custom_file, rules_file = (work / "grafana-dashboard.json", work / "grafana-dashboard.custom.yml", work / "rule-groups.yml")
     shutil.copy(REPO / "files" / "grafana-dashboard.json", dashboard_file)
     generator = _generator()
     gen_args = ["--output", str(dashboard_file), "--rules-output", str(rules_file), "--custom", str(custom_file)]
@@ -181,11 +196,17 @@ def test_panel_added_in_grafana_comes_home(grafana_emulator, ansible, pg_server,
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("[kpi_control]\nlocalhost ansible_connection=local\n")
     extra = {
-        "kpi_grafana_url": emu.url, "kpi_grafana_auth": "basic", "kpi_grafana_username": emu.admin_user,
-        "kpi_grafana_password": emu.admin_password, "kpi_grafana_datasource_host": pg_server.host,
-        "kpi_grafana_datasource_port": pg_server.port, "kpi_grafana_datasource_database": kpi_db,
-        "kpi_grafana_datasource_user": READER, "kpi_grafana_datasource_password": PLANTED["reader_password"],
-        "kpi_grafana_datasource_sslmode": "disable", "kpi_grafana_alerting_enabled": False,
+        "kpi_grafana_url": emu.url,
+        "kpi_grafana_auth": "basic",
+        "kpi_grafana_username": emu.admin_user,
+        "kpi_grafana_password": emu.admin_password,
+        "kpi_grafana_datasource_host": pg_server.host,
+        "kpi_grafana_datasource_port": pg_server.port,
+        "kpi_grafana_datasource_database": kpi_db,
+        "kpi_grafana_datasource_user": READER,
+        "kpi_grafana_datasource_password": PLANTED["reader_password"],
+        "kpi_grafana_datasource_sslmode": "disable",
+        "kpi_grafana_alerting_enabled": False,
         "kpi_grafana_dashboard_file": str(dashboard_file),
     }
     play = tmp_path / "kpi_grafana.yml"
@@ -218,7 +239,7 @@ def test_panel_added_in_grafana_comes_home(grafana_emulator, ansible, pg_server,
     assert exported["__inputs"][0]["name"] == "DS_SUPPORT_DB"
     # the export only adds the panel: every generated line keeps its place
     before_panels = json.loads(before)["panels"]
-    assert exported["panels"][:len(before_panels)] == before_panels
+    assert exported["panels"][: len(before_panels)] == before_panels
     # exporting again writes the same bytes
     res = ansible.playbook(export_play, extra_vars=extra, inventory=str(inventory))
     assert _recap(res.output)["changed"] == 0
@@ -245,9 +266,18 @@ def test_panel_added_in_grafana_comes_home(grafana_emulator, ansible, pg_server,
     assert {r["path"] for r in writes} <= {"/api/ds/query"}, writes
 
     # grafana_dashboard_verify reports the new panel with rows (its query runs as the read-only role)
-    res = ansible.module(NS + "grafana_dashboard_verify", {
-        "url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password,
-        "uid": DASHBOARD_UID, "time_from": "now-7d", "datasource_uid": DS_UID, "fail_on": "error"})
+    res = ansible.module(
+        NS + "grafana_dashboard_verify",
+        {
+            "url": emu.url,
+            "url_username": emu.admin_user,
+            "url_password": emu.admin_password,
+            "uid": DASHBOARD_UID,
+            "time_from": "now-7d",
+            "datasource_uid": DS_UID,
+            "fail_on": "error",
+        },
+    )
     verify = res.results[0]
     mine = next(p for p in verify["panels"] if p["title"] == "Cases by Hour (Today)")
     assert mine["status"] == "ok" and mine["rows"] > 0, mine

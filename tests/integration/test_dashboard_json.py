@@ -42,8 +42,7 @@ def kpi_db(pg_server):
         load_kpi_database(pg_server, name, reader_password=PLANTED["reader_password"])
         yield name
     finally:
-        pg_server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                          "AND pid <> pg_backend_pid()", params=(name,))
+        pg_server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", params=(name,))
         pg_server.execute('DROP DATABASE IF EXISTS "%s"' % name)
 
 
@@ -82,8 +81,10 @@ def test_panel_query_returns_rows_as_reader(reader, panel, target):
 
 def test_executive_summary_values_are_plausible(reader):
     by_title = {p["title"]: p for p in DASHBOARD["panels"]}
-    values = {t: _run(reader, _expand(by_title[t]["targets"][0]["rawSql"]))[1][0][0]
-              for t in ("Cases Today", "Resolution Rate", "CSAT Score", "Token Budget", "Time Saved (Hours)")}
+    values = {
+        t: _run(reader, _expand(by_title[t]["targets"][0]["rawSql"]))[1][0][0]
+        for t in ("Cases Today", "Resolution Rate", "CSAT Score", "Token Budget", "Time Saved (Hours)")
+    }
     assert values["Cases Today"] >= 1
     assert 0 < values["Resolution Rate"] <= 100
     assert 1 <= values["CSAT Score"] <= 5
@@ -96,8 +97,7 @@ def test_empty_range_gives_no_rows_not_nulls(reader):
     by_title = {p["title"]: p for p in DASHBOARD["panels"]}
     long_ago = dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)
     for title in ("Resolution Rate", "CSAT Score", "Cost Savings", "Time Saved (Hours)", "Resolution by Path"):
-        sql = macros.interpolate(by_title[title]["targets"][0]["rawSql"], long_ago,
-                                 long_ago + dt.timedelta(days=1), 60)[0]
+        sql = macros.interpolate(by_title[title]["targets"][0]["rawSql"], long_ago, long_ago + dt.timedelta(days=1), 60)[0]
         assert _run(reader, sql)[1] == [], title
 
 
@@ -148,36 +148,33 @@ def _fires(conn, rule) -> bool:
 def test_alert_thresholds_come_from_data(pg_server, kpi_db, reader):
     """Moving a kpi_targets row (or a budget's alert_threshold_pct) moves the alert: no literal threshold."""
     rules = {r["title"]: r for r in RULES[0]["rules"]}
-    keys = {"Low Resolution Rate": ("alert_resolution_rate", 1000, -1),
-            "High Escalation Rate": ("alert_escalation_rate", -1, 1000)}
+    keys = {"Low Resolution Rate": ("alert_resolution_rate", 1000, -1), "High Escalation Rate": ("alert_escalation_rate", -1, 1000)}
     try:
         for title, (key, firing, quiet) in keys.items():
-            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db,
-                              params=(firing, key))
+            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db, params=(firing, key))
             assert _fires(reader, rules[title]), "%s does not fire with target %s" % (title, firing)
-            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db,
-                              params=(quiet, key))
+            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db, params=(quiet, key))
             assert not _fires(reader, rules[title]), "%s fires with target %s" % (title, quiet)
         # budgets: each at its own threshold (strictly greater): at 100 only budgets above their limit fire;
         # without them nothing fires; one budget's threshold lowered under its utilisation fires it
-        budgets = pg_server.execute("SELECT budget_name, 100.0 * tokens_used / token_limit FROM v_budget_utilization "
-                                    "WHERE CURRENT_DATE BETWEEN period_start AND period_end", dbname=kpi_db)
+        budgets = pg_server.execute(
+            "SELECT budget_name, 100.0 * tokens_used / token_limit FROM v_budget_utilization WHERE CURRENT_DATE BETWEEN period_start AND period_end",
+            dbname=kpi_db,
+        )
         pg_server.execute("UPDATE token_budgets SET alert_threshold_pct = 100", dbname=kpi_db)
         assert _fires(reader, rules["Budget Warning"]) == any(used > 100 for _name, used in budgets)
         over = [name for name, used in budgets if used > 100]
-        pg_server.execute("UPDATE token_budgets SET is_active = false WHERE budget_name = ANY(%s)", dbname=kpi_db,
-                          params=(over,))
+        pg_server.execute("UPDATE token_budgets SET is_active = false WHERE budget_name = ANY(%s)", dbname=kpi_db, params=(over,))
         assert not _fires(reader, rules["Budget Warning"])
         name, used = min(budgets, key=lambda b: b[1])
-        pg_server.execute("UPDATE token_budgets SET alert_threshold_pct = greatest(floor(%s) - 1, 0.01) "
-                          "WHERE budget_name = %s", dbname=kpi_db, params=(used, name))
+        pg_server.execute(
+            "UPDATE token_budgets SET alert_threshold_pct = greatest(floor(%s) - 1, 0.01) WHERE budget_name = %s", dbname=kpi_db, params=(used, name)
+        )
         assert _fires(reader, rules["Budget Warning"]), name
     finally:
         for key, value in (("alert_resolution_rate", 70), ("alert_escalation_rate", 20)):
-            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db,
-                              params=(value, key))
-        pg_server.execute("UPDATE token_budgets SET is_active = true, alert_threshold_pct = CASE budget_type "
-                          "WHEN 'daily' THEN 90 ELSE 80 END", dbname=kpi_db)
+            pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db, params=(value, key))
+        pg_server.execute("UPDATE token_budgets SET is_active = true, alert_threshold_pct = CASE budget_type WHEN 'daily' THEN 90 ELSE 80 END", dbname=kpi_db)
 
 
 def test_low_resolution_rule_needs_two_bad_days(pg_server, kpi_db, reader):
@@ -185,6 +182,5 @@ def test_low_resolution_rule_needs_two_bad_days(pg_server, kpi_db, reader):
     rule = next(r for r in RULES[0]["rules"] if r["title"] == "Low Resolution Rate")
     sql = next(d for d in rule["data"] if d["refId"] == "A")["model"]["rawSql"]
     value = _run(reader, sql)[1][0][0]
-    days = pg_server.execute("SELECT resolution_rate FROM v_daily_kpi WHERE metric_date < CURRENT_DATE "
-                             "ORDER BY metric_date DESC LIMIT 2", dbname=kpi_db)
+    days = pg_server.execute("SELECT resolution_rate FROM v_daily_kpi WHERE metric_date < CURRENT_DATE ORDER BY metric_date DESC LIMIT 2", dbname=kpi_db)
     assert value == pytest.approx(max(float(d[0]) for d in days))

@@ -34,8 +34,7 @@ def schema_db(pg_server, pg_db):
 
 
 def test_script_fills_every_view_and_is_idempotent(pg_server, schema_db):
-    env = dict(os.environ, PGHOST=pg_server.host, PGPORT=str(pg_server.port), PGDATABASE=schema_db,
-               PGUSER=pg_server.superuser, PGPASSWORD=pg_server.password)
+    env = dict(os.environ, PGHOST=pg_server.host, PGPORT=str(pg_server.port), PGDATABASE=schema_db, PGUSER=pg_server.superuser, PGPASSWORD=pg_server.password)
     cmd = [sys.executable, str(SCRIPT), "--days", "35", "--cases-per-day", "60", "--seed", "7"]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stderr
@@ -52,15 +51,16 @@ def test_script_fills_every_view_and_is_idempotent(pg_server, schema_db):
             cur.execute("SELECT cases_today, token_budget_utilization_pct FROM v_executive_summary")
             cases_today, budget_pct = cur.fetchone()
             assert cases_today > 0 and budget_pct is not None
-            cur.execute("SELECT count(*) FROM v_budget_utilization WHERE budget_type = 'monthly' "
-                        "AND period_start = date_trunc('month', CURRENT_DATE)::date")
+            cur.execute("SELECT count(*) FROM v_budget_utilization WHERE budget_type = 'monthly' AND period_start = date_trunc('month', CURRENT_DATE)::date")
             assert cur.fetchone()[0] == 2
             cur.execute("SELECT count(DISTINCT workflow_name), count(DISTINCT model) FROM v_token_daily")
             assert cur.fetchone() == (4, 4)
             # weekday pattern: Monday-Friday busier than the weekend
-            cur.execute("SELECT avg(total_cases) FILTER (WHERE extract(isodow FROM metric_date) < 6) "
-                        "> 1.5 * avg(total_cases) FILTER (WHERE extract(isodow FROM metric_date) >= 6) "
-                        "FROM v_daily_kpi WHERE metric_date < CURRENT_DATE")
+            cur.execute(
+                "SELECT avg(total_cases) FILTER (WHERE extract(isodow FROM metric_date) < 6) "
+                "> 1.5 * avg(total_cases) FILTER (WHERE extract(isodow FROM metric_date) >= 6) "
+                "FROM v_daily_kpi WHERE metric_date < CURRENT_DATE"
+            )
             assert cur.fetchone()[0] is True
             cur.execute("SELECT count(*) FROM cases")
             n_cases = cur.fetchone()[0]
@@ -90,9 +90,11 @@ def test_library_is_deterministic_for_seed_and_now(pg_server, schema_db, pg_db):
             res = mod.generate(conn, days=5, cases_per_day=40, seed=11, replace=True, now=now)
             assert res["changed"] is True
             with conn.cursor() as cur:
-                cur.execute("SELECT md5(string_agg(concat_ws('|', created_at, status, resolution_path, category, "
-                            "ai_confidence, ai_outcome, csat_score, escalation_reason), ',' ORDER BY created_at, "
-                            "category, ai_confidence)) FROM cases")
+                cur.execute(
+                    "SELECT md5(string_agg(concat_ws('|', created_at, status, resolution_path, category, "
+                    "ai_confidence, ai_outcome, csat_score, escalation_reason), ',' ORDER BY created_at, "
+                    "category, ai_confidence)) FROM cases"
+                )
                 fingerprints.append(cur.fetchone()[0])
             conn.commit()
         finally:

@@ -49,8 +49,11 @@ class _Health(http.server.BaseHTTPRequestHandler):
 def https_health(tmp_path):
     """A healthy Grafana behind a TLS server with a self-signed certificate, like the role's proxy."""
     crt, key = tmp_path / "proxy.crt", tmp_path / "proxy.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(crt)],
+        check=True,
+        capture_output=True,
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(crt), str(key))
@@ -67,20 +70,40 @@ def https_health(tmp_path):
 
 def _wait_play(tmp_path, extra):
     cli = tmp_path / "docker"
-    cli.write_text("#!/bin/sh\n"
-                   "case \"$1\" in\n"
-                   "  inspect) echo '/cx-grafana: running, exit code 0, restarts 0 ';"
-                   " echo '/cx-grafana-nginx: restarting, exit code 1, restarts 7 ' ;;\n"
-                   f"  logs) echo '{NGINX_ERROR}' >&2 ;;\n"
-                   "esac\n")
+    cli.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  inspect) echo '/cx-grafana: running, exit code 0, restarts 0 ';"
+        " echo '/cx-grafana-nginx: restarting, exit code 1, restarts 7 ' ;;\n"
+        f"  logs) echo '{NGINX_ERROR}' >&2 ;;\n"
+        "esac\n"
+    )
     cli.chmod(0o755)
     pb = tmp_path / "wait.yml"
-    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"name": "grafana_docker wait", "ansible.builtin.include_role": {
-            "name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "wait.yml"}}]}]))
-    ev = {"grafana_docker_cli": str(cli), "grafana_docker_container_name": "cx-grafana",
-          "grafana_docker_health_retries": 2, "grafana_docker_health_delay": 0,
-          "grafana_docker_http_port": _dead_port(), "grafana_docker_nginx_bind_address": "127.0.0.1"}
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "grafana_docker wait",
+                            "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "wait.yml"},
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    ev = {
+        "grafana_docker_cli": str(cli),
+        "grafana_docker_container_name": "cx-grafana",
+        "grafana_docker_health_retries": 2,
+        "grafana_docker_health_delay": 0,
+        "grafana_docker_http_port": _dead_port(),
+        "grafana_docker_nginx_bind_address": "127.0.0.1",
+    }
     ev.update(extra)
     return pb, ev
 

@@ -60,10 +60,8 @@ def not_grafana(request):
 CASES = [
     ("grafana_folder", {"uid": "cx-kpi", "title": "KPIs"}, "folder 'cx-kpi'"),
     ("grafana_dashboard", {"content": {"title": "T", "uid": "d1", "panels": []}}, "dashboard 'd1'"),
-    ("grafana_datasource", {"name": "pg", "uid": "pg", "host": "127.0.0.1", "password": PLANTED["db_password"]},
-     "datasource"),
-    ("grafana_contact_point", {"name": "cp", "type": "slack", "slack_url": PLANTED["slack_webhook"]},
-     "contact points"),
+    ("grafana_datasource", {"name": "pg", "uid": "pg", "host": "127.0.0.1", "password": PLANTED["db_password"]}, "datasource"),
+    ("grafana_contact_point", {"name": "cp", "type": "slack", "slack_url": PLANTED["slack_webhook"]}, "contact points"),
     ("grafana_service_account", {"name": "cx-bot", "token_name": "t"}, "service account 'cx-bot'"),
     ("grafana_notification_policy", {"receiver": "cp"}, "notification policy"),
 ]
@@ -78,7 +76,7 @@ def test_a_200_that_is_not_grafana_json_is_a_clear_error(ansible, not_grafana, m
     assert result.get("failed") is True, result
     assert "has no attribute" not in msg and "Traceback" not in res.output, msg
     assert obj in msg, msg
-    assert url in msg, msg          # says which base URL answered
+    assert url in msg, msg  # says which base URL answered
     assert "HTTP 200" in msg, msg
     if mode == "html":
         assert "an HTML page" in msg and "Sign in - Corporate SSO" in msg, msg

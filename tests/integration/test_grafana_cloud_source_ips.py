@@ -19,8 +19,7 @@ def api():
 
 
 def _control(api, what, body):
-    req = urllib.request.Request(api.url + "/__emulator/" + what, data=json.dumps(body).encode(), method="PUT",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(api.url + "/__emulator/" + what, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": "application/json"})
     urllib.request.urlopen(req, timeout=10).close()
 
 
@@ -37,20 +36,25 @@ def test_fetch_validate_cache_and_changes(ansible, api, tmp_path):
     stored = json.loads(cache.read_text())
     assert stored["cidrs"] == r["cidrs"] and stored["direction"] == "egress-from-grafana" and stored["fetched_at"]
     assert ansible.module(MODULE, _args(api, cache)).results[0]["changed"] is False
-    _control(api, "services", {"grafana": {"direction": "egress-from-grafana",
-                                           "ipv4": ["203.0.113.21/32", "192.0.2.0/28"]}})
+    _control(api, "services", {"grafana": {"direction": "egress-from-grafana", "ipv4": ["203.0.113.21/32", "192.0.2.0/28"]}})
     r = ansible.module(MODULE, _args(api, cache)).results[0]
     assert r["changed"] is True and r["added"] == ["192.0.2.0/28"] and r["removed"] == ["203.0.113.20/32"]
     assert r["cidrs"] == ["192.0.2.0/28", "203.0.113.21/32"]
 
 
-@pytest.mark.parametrize("breakage,expect", [
-    ({"mode": "malformed"}, "not JSON"), ({"mode": "empty"}, "ipv4 is empty"), ({"mode": "error"}, "answered 503"),
-    ({"mode": "wrong-schema"}, "schemaVersion"),
-    ({"services": {"grafana": {"direction": "ingress-to-grafana", "ipv4": ["203.0.113.9/32"]}}}, "direction"),
-    ({"services": {"grafana": {"direction": "egress-from-grafana", "ipv4": ["203.0.113.9"]}}}, "not an IPv4 CIDR"),
-    ({"services": {"grafana": {"direction": "egress-from-grafana", "ipv4": ["2001:db8::/32"]}}}, "not an IPv4 CIDR"),
-    ({"services": {"metrics": {"direction": "ingress-to-grafana", "ipv4": ["198.51.100.1/32"]}}}, "answered 404")])
+@pytest.mark.parametrize(
+    "breakage,expect",
+    [
+        ({"mode": "malformed"}, "not JSON"),
+        ({"mode": "empty"}, "ipv4 is empty"),
+        ({"mode": "error"}, "answered 503"),
+        ({"mode": "wrong-schema"}, "schemaVersion"),
+        ({"services": {"grafana": {"direction": "ingress-to-grafana", "ipv4": ["203.0.113.9/32"]}}}, "direction"),
+        ({"services": {"grafana": {"direction": "egress-from-grafana", "ipv4": ["203.0.113.9"]}}}, "not an IPv4 CIDR"),
+        ({"services": {"grafana": {"direction": "egress-from-grafana", "ipv4": ["2001:db8::/32"]}}}, "not an IPv4 CIDR"),
+        ({"services": {"metrics": {"direction": "ingress-to-grafana", "ipv4": ["198.51.100.1/32"]}}}, "answered 404"),
+    ],
+)
 def test_bad_answer_fails_and_keeps_last_good_list(ansible, api, tmp_path, breakage, expect):
     cache = tmp_path / "allowlist.json"
     good = ansible.module(MODULE, _args(api, cache)).results[0]["cidrs"]

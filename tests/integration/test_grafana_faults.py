@@ -30,8 +30,7 @@ def writes(emu):
 def test_wrong_token_is_401_and_clear(ansible, grafana_emulator):
     emu = grafana_emulator
     emu.reset_request_log()
-    r = run(ansible, "grafana_folder", {"url": emu.url, "token": PLANTED["grafana_token"], "uid": "x", "title": "X"},
-            expect_failed=True)
+    r = run(ansible, "grafana_folder", {"url": emu.url, "token": PLANTED["grafana_token"], "uid": "x", "title": "X"}, expect_failed=True)
     assert "read folder 'x': HTTP 401 (authentication failed" in r["msg"]
     assert writes(emu) == []
 
@@ -41,13 +40,15 @@ def test_viewer_token_is_403_and_nothing_written(ansible, grafana_emulator):
     token = emu.create_token("Viewer")
     ansible.add_secret(token)
     emu.reset_request_log()
-    r = run(ansible, "grafana_folder", {"url": emu.url, "token": token, "uid": "x", "title": "X"},
-            expect_failed=True)
+    r = run(ansible, "grafana_folder", {"url": emu.url, "token": token, "uid": "x", "title": "X"}, expect_failed=True)
     assert "create folder 'x': HTTP 403 (permission denied" in r["msg"]
     assert emu.api("GET", "/api/folders/x")[0] == 404
-    r = run(ansible, "grafana_datasource", {"url": emu.url, "token": token, "name": "pg", "uid": "pg",
-                                            "host": "127.0.0.1", "password": PLANTED["db_password"]},
-            expect_failed=True)
+    r = run(
+        ansible,
+        "grafana_datasource",
+        {"url": emu.url, "token": token, "name": "pg", "uid": "pg", "host": "127.0.0.1", "password": PLANTED["db_password"]},
+        expect_failed=True,
+    )
     assert "HTTP 403" in r["msg"]
     assert emu.api("GET", "/api/datasources")[1] == []
 
@@ -56,13 +57,15 @@ def test_500_then_recovering_is_retried(ansible, grafana_emulator):
     emu = grafana_emulator
     emu.set_fault("/api/folders/cx-kpi", kind="error", count=2, status=500, method="GET")
     emu.reset_request_log()
-    r = run(ansible, "grafana_folder", {"url": emu.url, "url_username": emu.admin_user,
-                                        "url_password": emu.admin_password, "uid": "cx-kpi", "title": "KPIs",
-                                        "retries": 3}, expect_failed=False)
+    r = run(
+        ansible,
+        "grafana_folder",
+        {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "uid": "cx-kpi", "title": "KPIs", "retries": 3},
+        expect_failed=False,
+    )
     assert r["changed"] is True
     log = [(x["method"], x["path"], x["status"]) for x in emu.request_log()]
-    assert log[:3] == [("GET", "/api/folders/cx-kpi", 500), ("GET", "/api/folders/cx-kpi", 500),
-                       ("GET", "/api/folders/cx-kpi", 404)]
+    assert log[:3] == [("GET", "/api/folders/cx-kpi", 500), ("GET", "/api/folders/cx-kpi", 500), ("GET", "/api/folders/cx-kpi", 404)]
     assert ("POST", "/api/folders", 200) in log
 
 
@@ -70,9 +73,12 @@ def test_500_on_create_is_not_retried(ansible, grafana_emulator):
     emu = grafana_emulator
     emu.set_fault("/api/folders", kind="error", count=1, status=500, method="POST")
     emu.reset_request_log()
-    r = run(ansible, "grafana_folder", {"url": emu.url, "url_username": emu.admin_user,
-                                        "url_password": emu.admin_password, "uid": "cx-kpi", "title": "KPIs"},
-            expect_failed=True)
+    r = run(
+        ansible,
+        "grafana_folder",
+        {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "uid": "cx-kpi", "title": "KPIs"},
+        expect_failed=True,
+    )
     assert "create folder 'cx-kpi': HTTP 500" in r["msg"]
     assert [x["method"] for x in emu.request_log()].count("POST") == 1
 
@@ -91,25 +97,30 @@ def silent_socket():
 
 def test_grafana_down_times_out_not_hangs(ansible, silent_socket):
     started = time.monotonic()
-    r = run(ansible, "grafana_folder", {"url": silent_socket, "url_username": "admin",
-                                        "url_password": PLANTED["grafana_password"], "uid": "x", "title": "X",
-                                        "timeout": 2, "retries": 1}, expect_failed=True)
+    r = run(
+        ansible,
+        "grafana_folder",
+        {"url": silent_socket, "url_username": "admin", "url_password": PLANTED["grafana_password"], "uid": "x", "title": "X", "timeout": 2, "retries": 1},
+        expect_failed=True,
+    )
     elapsed = time.monotonic() - started
     assert "no answer within 2 seconds (time-out)" in r["msg"] and "after 2 attempts" in r["msg"]
     assert elapsed < 60
 
 
 def test_nothing_listening_is_clear(ansible, free_port):
-    r = run(ansible, "grafana_dashboard_verify", {"url": "http://127.0.0.1:%d" % free_port,
-                                                  "token": PLANTED["grafana_token"], "uid": "x", "retries": 0},
-            expect_failed=True)
+    r = run(
+        ansible,
+        "grafana_dashboard_verify",
+        {"url": "http://127.0.0.1:%d" % free_port, "token": PLANTED["grafana_token"], "uid": "x", "retries": 0},
+        expect_failed=True,
+    )
     assert "read dashboard 'x': cannot connect" in r["msg"]
 
 
 def test_dropped_and_slow_reads_are_retried(ansible, grafana_emulator):
     emu = grafana_emulator
-    args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "uid": "cx-kpi",
-            "title": "KPIs", "retries": 2, "timeout": 2}
+    args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "uid": "cx-kpi", "title": "KPIs", "retries": 2, "timeout": 2}
     emu.set_fault("/api/folders/cx-kpi", kind="drop", count=1, method="GET")
     assert run(ansible, "grafana_folder", args, expect_failed=False)["changed"] is True
     emu.set_fault("/api/folders/cx-kpi", kind="slow", count=1, seconds=5, method="GET")

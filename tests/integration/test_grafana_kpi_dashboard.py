@@ -23,9 +23,13 @@ def load_kpi_database(pg_server, dbname):
         pg_server.execute((REPO / "files" / "sql" / name).read_text(), dbname=dbname, fetch=False)
     env = dict(os.environ, PGPASSWORD=pg_server.password)
     dsn = "host=%s port=%s dbname=%s user=%s" % (pg_server.host, pg_server.port, dbname, pg_server.superuser)
-    subprocess.run([sys.executable, str(REPO / "files" / "demo" / "generate_demo_data.py"), "--dsn", dsn,
-                    "--days", "14", "--cases-per-day", "40"], check=True, env=env, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [sys.executable, str(REPO / "files" / "demo" / "generate_demo_data.py"), "--dsn", dsn, "--days", "14", "--cases-per-day", "40"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def test_kpi_dashboard_every_panel_answers(ansible, grafana_emulator, pg_server, pg_db, tmp_path):
@@ -34,22 +38,49 @@ def test_kpi_dashboard_every_panel_answers(ansible, grafana_emulator, pg_server,
     conn = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password}
     result_file = tmp_path / "verify.json"
     playbook = tmp_path / "kpi.yml"
-    playbook.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
-        "module_defaults": {"group/cx_catalyst.kpi_dashboard.grafana": conn},
-        "tasks": [
-            {"name": "datasource", NS + "grafana_datasource": {
-                "name": "Support Database", "uid": "support-postgres", "host": pg_server.host,
-                "port": pg_server.port, "database": pg_db, "user": pg_server.superuser,
-                "password": PLANTED["db_password"], "sslmode": "disable", "health_check": True}},
-            {"name": "folder", NS + "grafana_folder": {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}},
-            {"name": "dashboard", NS + "grafana_dashboard": {
-                "path": str(REPO / "files" / "grafana-dashboard.json"), "folder_uid": "cx-kpi",
-                "datasource_uid": "support-postgres"}, "register": "dash"},
-            {"name": "verify", NS + "grafana_dashboard_verify": {"uid": "{{ dash.uid }}", "time_from": "now-14d",
-                                                                 "fail_on": "error"}, "register": "verify"},
-            {"name": "keep", "ansible.builtin.copy": {"content": "{{ verify | to_json }}", "dest": str(result_file)}},
-        ]}]))
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "module_defaults": {"group/cx_catalyst.kpi_dashboard.grafana": conn},
+                    "tasks": [
+                        {
+                            "name": "datasource",
+                            NS + "grafana_datasource": {
+                                "name": "Support Database",
+                                "uid": "support-postgres",
+                                "host": pg_server.host,
+                                "port": pg_server.port,
+                                "database": pg_db,
+                                "user": pg_server.superuser,
+                                "password": PLANTED["db_password"],
+                                "sslmode": "disable",
+                                "health_check": True,
+                            },
+                        },
+                        {"name": "folder", NS + "grafana_folder": {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}},
+                        {
+                            "name": "dashboard",
+                            NS + "grafana_dashboard": {
+                                "path": str(REPO / "files" / "grafana-dashboard.json"),
+                                "folder_uid": "cx-kpi",
+                                "datasource_uid": "support-postgres",
+                            },
+                            "register": "dash",
+                        },
+                        {
+                            "name": "verify",
+                            NS + "grafana_dashboard_verify": {"uid": "{{ dash.uid }}", "time_from": "now-14d", "fail_on": "error"},
+                            "register": "verify",
+                        },
+                        {"name": "keep", "ansible.builtin.copy": {"content": "{{ verify | to_json }}", "dest": str(result_file)}},
+                    ],
+                }
+            ]
+        )
+    )
     first = ansible.playbook(playbook)
     verify = json.loads(result_file.read_text())
     statuses = {p["title"]: p["status"] for p in verify["panels"]}

@@ -23,8 +23,7 @@ def grafana_emulator(request, grafana_emulator_factory):
 
 
 def conn(emu, **extra):
-    args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "timeout": 10,
-            "retries": 2}
+    args = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "timeout": 10, "retries": 2}
     args.update(extra)
     return args
 
@@ -72,17 +71,26 @@ def test_folder_lifecycle(ansible, grafana_emulator):
     assert r["changed"] is True and emu.api("GET", "/api/folders/cx-kpi")[0] == 404
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "state": "absent"})
     assert r["changed"] is False
-    r = run(ansible, emu, "grafana_folder", {"uid": "child", "title": "Child", "parent_uid": "missing"},
-            expect_failed=True)
+    r = run(ansible, emu, "grafana_folder", {"uid": "child", "title": "Child", "parent_uid": "missing"}, expect_failed=True)
     assert "parent folder 'missing' not found" in r["msg"]
 
 
 def pg_args(pg_server, pg_db, password=None):
-    return {"name": "Support Database", "uid": "support-postgres", "host": pg_server.host, "port": pg_server.port,
-            "database": pg_db, "user": pg_server.superuser,
-            "password": password if password is not None else PLANTED["db_password"],
-            "sslmode": "disable", "max_open_conns": 10, "max_idle_conns": 2, "conn_max_lifetime": 14400,
-            "postgres_version": 1500, "timescaledb": False}
+    return {
+        "name": "Support Database",
+        "uid": "support-postgres",
+        "host": pg_server.host,
+        "port": pg_server.port,
+        "database": pg_db,
+        "user": pg_server.superuser,
+        "password": password if password is not None else PLANTED["db_password"],
+        "sslmode": "disable",
+        "max_open_conns": 10,
+        "max_idle_conns": 2,
+        "conn_max_lifetime": 14400,
+        "postgres_version": 1500,
+        "timescaledb": False,
+    }
 
 
 def test_datasource_lifecycle_with_real_postgres(ansible, grafana_emulator, pg_server, pg_db):
@@ -104,26 +112,22 @@ def test_datasource_lifecycle_with_real_postgres(ansible, grafana_emulator, pg_s
     assert r["changed"] is False
 
     # non-secret update keeps the stored password (health still OK), version sent
-    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20,
-                                                     health_check=True), diff=True)
+    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20, health_check=True), diff=True)
     assert r["changed"] is True and r["secret_changed"] is False and r["health"]["status"] == "OK"
     assert r["diff"]["after"]["jsonData"]["maxOpenConns"] == 20
 
     # a wrong password is detected as a change, sent, and the real health check fails clearly
     wrong = "Wrong-" + PLANTED["reader_password"]
     ansible.add_secret(wrong)
-    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db, wrong), max_open_conns=20,
-                                                     health_check=True), expect_failed=True)
+    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db, wrong), max_open_conns=20, health_check=True), expect_failed=True)
     assert "health check" in r["msg"]
 
     # check mode: a changed secret is reported, nothing is written
     emu.reset_request_log()
-    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20), check=True,
-            diff=True)
+    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20), check=True, diff=True)
     assert r["changed"] is True and r["secret_changed"] is True and writes(emu) == []
 
-    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20,
-                                                     health_check=True))
+    r = run(ansible, emu, "grafana_datasource", dict(pg_args(pg_server, pg_db), max_open_conns=20, health_check=True))
     assert r["changed"] is True and r["health"]["status"] == "OK"
 
     r = run(ansible, emu, "grafana_datasource", {"uid": "support-postgres", "state": "absent"})
@@ -136,26 +140,38 @@ def test_datasource_lifecycle_with_real_postgres(ansible, grafana_emulator, pg_s
 def test_datasource_unknown_type_nothing_written(ansible, grafana_emulator):
     emu = grafana_emulator
     emu.reset_request_log()
-    r = run(ansible, emu, "grafana_datasource", {"name": "x", "uid": "x", "type": "no-such-plugin",
-                                                 "datasource_url": "http://127.0.0.1:1"}, expect_failed=True)
+    r = run(ansible, emu, "grafana_datasource", {"name": "x", "uid": "x", "type": "no-such-plugin", "datasource_url": "http://127.0.0.1:1"}, expect_failed=True)
     assert "unknown datasource type 'no-such-plugin'" in r["msg"]
     assert writes(emu) == []
     assert emu.api("GET", "/api/datasources")[1] == []
 
 
 DASHBOARD = {
-    "__inputs": [{"name": "DS_SUPPORT_DB", "label": "Support DB", "type": "datasource",
-                  "pluginId": "grafana-postgresql-datasource"}],
+    "__inputs": [{"name": "DS_SUPPORT_DB", "label": "Support DB", "type": "datasource", "pluginId": "grafana-postgresql-datasource"}],
     "__requires": [{"type": "datasource", "id": "grafana-postgresql-datasource"}],
-    "id": None, "uid": "cx-kpi-overview", "title": "CX KPIs", "version": 1, "schemaVersion": 39,
+    "id": None,
+    "uid": "cx-kpi-overview",
+    "title": "CX KPIs",
+    "version": 1,
+    "schemaVersion": 39,
     "time": {"from": "now-7d", "to": "now"},
     "panels": [
-        {"id": 1, "type": "stat", "title": "Cases",
-         "gridPos": {"h": 4, "w": 6, "x": 0, "y": 0},
-         "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
-         "targets": [{"refId": "A", "format": "table", "rawQuery": True,
-                      "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
-                      "rawSql": "SELECT count(*) AS cases FROM cases"}]},
+        {
+            "id": 1,
+            "type": "stat",
+            "title": "Cases",
+            "gridPos": {"h": 4, "w": 6, "x": 0, "y": 0},
+            "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
+            "targets": [
+                {
+                    "refId": "A",
+                    "format": "table",
+                    "rawQuery": True,
+                    "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
+                    "rawSql": "SELECT count(*) AS cases FROM cases",
+                }
+            ],
+        },
     ],
 }
 
@@ -169,11 +185,13 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     emu = grafana_emulator
     make_folder_and_ds(emu)
     # grafana_dashboard checks that datasource_uid exists before it writes the dashboard
-    status = emu.api("POST", "/api/datasources", {"name": "Support DB", "uid": "support-postgres", "access": "proxy",
-                                                  "type": "grafana-postgresql-datasource", "url": "127.0.0.1:5432"})[0]
+    status = emu.api(
+        "POST",
+        "/api/datasources",
+        {"name": "Support DB", "uid": "support-postgres", "access": "proxy", "type": "grafana-postgresql-datasource", "url": "127.0.0.1:5432"},
+    )[0]
     assert status == 200
-    args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres",
-            "commit_message": "first deploy"}
+    args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres", "commit_message": "first deploy"}
     r = run(ansible, emu, "grafana_dashboard", args)
     assert r["changed"] is True and r["version"] == 1
     stored = emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]
@@ -184,8 +202,11 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", args)
     # /apis discovery (404 before Grafana 12) + one read (dashboard.grafana.app on 13, the legacy route before)
-    read = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards/cx-kpi-overview" \
-        if emu.version.startswith("13") else "/api/dashboards/uid/cx-kpi-overview"
+    read = (
+        "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards/cx-kpi-overview"
+        if emu.version.startswith("13")
+        else "/api/dashboards/uid/cx-kpi-overview"
+    )
     assert r["changed"] is False and api_log(emu) == [("GET", "/apis"), ("GET", read)]
 
     # a change in the source is deployed (the module's own deployment is not an "edit")
@@ -201,17 +222,14 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     # someone edits the dashboard in Grafana
     edited = emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]
     edited["panels"][0]["title"] = "Edited in the UI"
-    assert emu.api("POST", "/api/dashboards/db", {"dashboard": edited, "folderUid": "cx-kpi",
-                                                  "overwrite": False})[0] == 200
+    assert emu.api("POST", "/api/dashboards/db", {"dashboard": edited, "folderUid": "cx-kpi", "overwrite": False})[0] == 200
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", file_args, expect_failed=True)
     assert "was changed in Grafana" in r["msg"] and writes(emu) == []
-    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == \
-        "Edited in the UI"
+    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == "Edited in the UI"
     r = run(ansible, emu, "grafana_dashboard", dict(file_args, overwrite=True))
     assert r["changed"] is True and r["out_of_band_edit"] is True
-    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == \
-        "Cases (all)"
+    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == "Cases (all)"
 
     # check mode: change reported, no write
     emu.reset_request_log()
@@ -220,8 +238,7 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
 
     # bad input: invalid JSON, unknown folder -> clear error, nothing written
     emu.reset_request_log()
-    r = run(ansible, emu, "grafana_dashboard", dict(args, content='{"title": "broken", "panels": [}'),
-            expect_failed=True)
+    r = run(ansible, emu, "grafana_dashboard", dict(args, content='{"title": "broken", "panels": [}'), expect_failed=True)
     assert "not valid JSON" in r["msg"]
     r = run(ansible, emu, "grafana_dashboard", dict(args, folder_uid="no-such-folder"), expect_failed=True)
     assert "folder 'no-such-folder' not found" in r["msg"]
@@ -235,8 +252,7 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
 
 def test_contact_point_lifecycle(ansible, grafana_emulator):
     emu = grafana_emulator
-    args = {"name": "support-alerts-slack", "uid": "cx-slack", "type": "slack", "slack_url": PLANTED["slack_webhook"],
-            "slack_recipient": "#support-alerts"}
+    args = {"name": "support-alerts-slack", "uid": "cx-slack", "type": "slack", "slack_url": PLANTED["slack_webhook"], "slack_recipient": "#support-alerts"}
     r = run(ansible, emu, "grafana_contact_point", args, diff=True)
     assert r["changed"] is True and r["secret_changed"] is True
     emu.reset_request_log()
@@ -264,19 +280,43 @@ def test_contact_point_lifecycle(ansible, grafana_emulator):
 
 
 RULE = {
-    "uid": "cx-budget-warning", "title": "Token budget above 80%", "condition": "C", "for": "5m",
-    "labels": {"channel": "slack"}, "annotations": {"summary": "Token budget utilisation above 80 %"},
+    "uid": "cx-budget-warning",
+    "title": "Token budget above 80%",
+    "condition": "C",
+    "for": "5m",
+    "labels": {"channel": "slack"},
+    "annotations": {"summary": "Token budget utilisation above 80 %"},
     "data": [
-        {"refId": "A", "datasourceUid": "support-postgres", "relativeTimeRange": {"from": 600, "to": 0},
-         "model": {"refId": "A", "format": "table", "rawQuery": True, "editorMode": "code",
-                   "rawSql": "SELECT now() AS time, max(token_utilization_pct) AS value FROM v_budget_utilization"}},
-        {"refId": "B", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
-         "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
-                   "datasource": {"type": "__expr__", "uid": "__expr__"}}},
-        {"refId": "C", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
-         "model": {"refId": "C", "type": "threshold", "expression": "B",
-                   "conditions": [{"evaluator": {"type": "gt", "params": [80]}}],
-                   "datasource": {"type": "__expr__", "uid": "__expr__"}}},
+        {
+            "refId": "A",
+            "datasourceUid": "support-postgres",
+            "relativeTimeRange": {"from": 600, "to": 0},
+            "model": {
+                "refId": "A",
+                "format": "table",
+                "rawQuery": True,
+                "editorMode": "code",
+                "rawSql": "SELECT now() AS time, max(token_utilization_pct) AS value FROM v_budget_utilization",
+            },
+        },
+        {
+            "refId": "B",
+            "datasourceUid": "__expr__",
+            "relativeTimeRange": {"from": 0, "to": 0},
+            "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last", "datasource": {"type": "__expr__", "uid": "__expr__"}},
+        },
+        {
+            "refId": "C",
+            "datasourceUid": "__expr__",
+            "relativeTimeRange": {"from": 0, "to": 0},
+            "model": {
+                "refId": "C",
+                "type": "threshold",
+                "expression": "B",
+                "conditions": [{"evaluator": {"type": "gt", "params": [80]}}],
+                "datasource": {"type": "__expr__", "uid": "__expr__"},
+            },
+        },
     ],
 }
 
@@ -308,22 +348,22 @@ def test_alert_rule_group_lifecycle(ansible, grafana_emulator, pg_server, pg_db)
     assert "condition 'Z'" in r["msg"] and writes(emu) == []
     r = run(ansible, emu, "grafana_alert_rule_group", dict(args, folder_uid="nope"), expect_failed=True)
     assert "folder 'nope' not found" in r["msg"] and writes(emu) == []
-    r = run(ansible, emu, "grafana_alert_rule_group", {"folder_uid": "cx-kpi", "name": "kpi-alerts",
-                                                       "state": "absent"})
+    r = run(ansible, emu, "grafana_alert_rule_group", {"folder_uid": "cx-kpi", "name": "kpi-alerts", "state": "absent"})
     assert r["changed"] is True
-    r = run(ansible, emu, "grafana_alert_rule_group", {"folder_uid": "cx-kpi", "name": "kpi-alerts",
-                                                       "state": "absent"})
+    r = run(ansible, emu, "grafana_alert_rule_group", {"folder_uid": "cx-kpi", "name": "kpi-alerts", "state": "absent"})
     assert r["changed"] is False
 
 
 def test_notification_policy_lifecycle(ansible, grafana_emulator):
     emu = grafana_emulator
-    run(ansible, emu, "grafana_contact_point", {"name": "support-alerts-slack", "uid": "cx-slack",
-                                                "slack_url": PLANTED["slack_webhook"]})
-    run(ansible, emu, "grafana_contact_point", {"name": "team-lead-email", "uid": "cx-email", "type": "email",
-                                                "email_addresses": ["lead@example.com"]})
-    args = {"receiver": "team-lead-email", "group_by": ["grafana_folder", "alertname"], "repeat_interval": "4h",
-            "routes": [{"receiver": "support-alerts-slack", "matchers": ["channel=slack"]}]}
+    run(ansible, emu, "grafana_contact_point", {"name": "support-alerts-slack", "uid": "cx-slack", "slack_url": PLANTED["slack_webhook"]})
+    run(ansible, emu, "grafana_contact_point", {"name": "team-lead-email", "uid": "cx-email", "type": "email", "email_addresses": ["lead@example.com"]})
+    args = {
+        "receiver": "team-lead-email",
+        "group_by": ["grafana_folder", "alertname"],
+        "repeat_interval": "4h",
+        "routes": [{"receiver": "support-alerts-slack", "matchers": ["channel=slack"]}],
+    }
     r = run(ansible, emu, "grafana_notification_policy", args)
     assert r["changed"] is True
     emu.reset_request_log()
@@ -347,16 +387,31 @@ def test_service_account_token_once_never_logged(ansible, grafana_emulator, tmp_
     out = tmp_path / "token.txt"
     playbook = tmp_path / "sa.yml"
     task = dict(conn(emu), name="cx-kpi-automation", role="Editor", token_name="ansible")
-    playbook.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
-        "tasks": [
-            {"name": "service account", NS + "grafana_service_account": task, "register": "sa", "no_log": True},
-            {"name": "keep token", "ansible.builtin.copy": {"content": "{{ sa.token | default('') }}",
-                                                            "dest": str(out), "mode": "0600"}, "no_log": True},
-            {"name": "facts", "ansible.builtin.copy": {
-                "content": "{{ {'changed': sa.changed, 'created': sa.token_created, 'has_token': 'token' in sa} "
-                           "| to_json }}", "dest": str(out) + ".json"}},
-        ]}]))
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"name": "service account", NS + "grafana_service_account": task, "register": "sa", "no_log": True},
+                        {
+                            "name": "keep token",
+                            "ansible.builtin.copy": {"content": "{{ sa.token | default('') }}", "dest": str(out), "mode": "0600"},
+                            "no_log": True,
+                        },
+                        {
+                            "name": "facts",
+                            "ansible.builtin.copy": {
+                                "content": "{{ {'changed': sa.changed, 'created': sa.token_created, 'has_token': 'token' in sa} | to_json }}",
+                                "dest": str(out) + ".json",
+                            },
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     res = ansible.playbook(playbook)
     key = out.read_text()
     assert key.startswith("glsa_")
@@ -374,8 +429,7 @@ def test_service_account_token_once_never_logged(ansible, grafana_emulator, tmp_
     r = run(ansible, emu, "grafana_service_account", {"name": "cx-kpi-automation", "role": "Viewer"}, diff=True)
     assert r["changed"] is True
     emu.reset_request_log()
-    r = run(ansible, emu, "grafana_service_account", {"name": "cx-kpi-automation", "role": "Admin",
-                                                      "token_name": "second"}, check=True)
+    r = run(ansible, emu, "grafana_service_account", {"name": "cx-kpi-automation", "role": "Admin", "token_name": "second"}, check=True)
     assert r["changed"] is True and "token" not in r and writes(emu) == []
     r = run(ansible, emu, "grafana_service_account", {"name": "cx-kpi-automation", "state": "absent"})
     assert r["changed"] is True
@@ -385,25 +439,49 @@ def test_service_account_token_once_never_logged(ansible, grafana_emulator, tmp_
 
 def test_dashboard_verify_against_real_postgres(ansible, grafana_emulator, pg_server, pg_db):
     emu = grafana_emulator
-    pg_server.execute("CREATE TABLE cases (case_id int, created_at timestamptz); "
-                      "INSERT INTO cases VALUES (1, now()), (2, now() - interval '1 day'), (3, now() - interval '30 days');"
-                      "CREATE TABLE empty_t (x int);", dbname=pg_db)
+    pg_server.execute(
+        "CREATE TABLE cases (case_id int, created_at timestamptz); "
+        "INSERT INTO cases VALUES (1, now()), (2, now() - interval '1 day'), (3, now() - interval '30 days');"
+        "CREATE TABLE empty_t (x int);",
+        dbname=pg_db,
+    )
     run(ansible, emu, "grafana_datasource", pg_args(pg_server, pg_db))
     dash = {
-        "uid": "verify-me", "title": "Verify me",
-        "templating": {"list": [{"name": "DS", "type": "datasource", "query": "grafana-postgresql-datasource",
-                                 "current": {}}]},
+        "uid": "verify-me",
+        "title": "Verify me",
+        "templating": {"list": [{"name": "DS", "type": "datasource", "query": "grafana-postgresql-datasource", "current": {}}]},
         "panels": [
-            {"id": 1, "type": "stat", "title": "Recent cases", "datasource": {"uid": "${DS}"},
-             "targets": [{"refId": "A", "format": "table",
-                          "rawSql": "SELECT case_id FROM cases WHERE $__timeFilter(created_at)"}]},
-            {"id": 2, "type": "row", "title": "More", "collapsed": True, "panels": [
-                {"id": 3, "type": "table", "title": "Empty", "datasource": {"uid": "support-postgres"},
-                 "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT x FROM empty_t"}]},
-                {"id": 4, "type": "table", "title": "Broken", "datasource": {"uid": "support-postgres"},
-                 "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT nope FROM v_missing"}]},
-            ]},
-        ]}
+            {
+                "id": 1,
+                "type": "stat",
+                "title": "Recent cases",
+                "datasource": {"uid": "${DS}"},
+                "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT case_id FROM cases WHERE $__timeFilter(created_at)"}],
+            },
+            {
+                "id": 2,
+                "type": "row",
+                "title": "More",
+                "collapsed": True,
+                "panels": [
+                    {
+                        "id": 3,
+                        "type": "table",
+                        "title": "Empty",
+                        "datasource": {"uid": "support-postgres"},
+                        "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT x FROM empty_t"}],
+                    },
+                    {
+                        "id": 4,
+                        "type": "table",
+                        "title": "Broken",
+                        "datasource": {"uid": "support-postgres"},
+                        "targets": [{"refId": "A", "format": "table", "rawSql": "SELECT nope FROM v_missing"}],
+                    },
+                ],
+            },
+        ],
+    }
     assert emu.api("POST", "/api/dashboards/db", {"dashboard": dash})[0] == 200
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard_verify", {"uid": "verify-me", "fail_on": "never"}, check=True)

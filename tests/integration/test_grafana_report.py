@@ -10,6 +10,7 @@ MODULE = "cx_catalyst.kpi_dashboard.grafana_report"
 
 def deploy_dashboard(emu):
     import json
+
     dash = json.loads((REPO / "files" / "grafana-dashboard.json").read_text())
     dash.pop("__inputs", None)
     dash.pop("id", None)
@@ -19,11 +20,19 @@ def deploy_dashboard(emu):
 
 
 def args(emu, **extra):
-    base = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password,
-            "name": "CX KPI monthly executive report",
-            "dashboards": [{"uid": "cx-catalyst-kpi", "time_from": "now-1M/M", "time_to": "now-1M/M"}],
-            "recipients": ["cto@example.test", "cx@example.test"], "frequency": "monthly", "day_of_month": "1",
-            "start_date": "2026-12-01T08:00:00+01:00", "time_zone": "Europe/Berlin", "formats": ["pdf", "csv"]}
+    base = {
+        "url": emu.url,
+        "url_username": emu.admin_user,
+        "url_password": emu.admin_password,
+        "name": "CX KPI monthly executive report",
+        "dashboards": [{"uid": "cx-catalyst-kpi", "time_from": "now-1M/M", "time_to": "now-1M/M"}],
+        "recipients": ["cto@example.test", "cx@example.test"],
+        "frequency": "monthly",
+        "day_of_month": "1",
+        "start_date": "2026-12-01T08:00:00+01:00",
+        "time_zone": "Europe/Berlin",
+        "formats": ["pdf", "csv"],
+    }
     base.update(extra)
     return base
 
@@ -34,8 +43,7 @@ def enterprise(grafana_emulator_factory):
 
 
 def writes(emu):
-    return [r for r in emu.request_log() if r["method"] in ("POST", "PUT", "DELETE") and
-            r["path"].startswith("/api/reports")]
+    return [r for r in emu.request_log() if r["method"] in ("POST", "PUT", "DELETE") and r["path"].startswith("/api/reports")]
 
 
 def test_create_rerun_update_check_delete(ansible, enterprise):
@@ -67,9 +75,9 @@ def test_create_rerun_update_check_delete(ansible, enterprise):
     assert updated["report"]["recipients"] == "cto@example.test"
     assert [w["method"] for w in writes(emu)] == ["PUT"]
 
-    gone = ansible.module(MODULE, {"url": emu.url, "url_username": emu.admin_user,
-                                   "url_password": emu.admin_password, "name": args(emu)["name"],
-                                   "state": "absent"}).results[0]
+    gone = ansible.module(
+        MODULE, {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password, "name": args(emu)["name"], "state": "absent"}
+    ).results[0]
     assert gone["changed"] is True
     status, body, _h = emu.api("GET", "/api/reports")
     assert status == 200 and body == []

@@ -9,19 +9,20 @@ import pytest
 from test_grafana_modules import DASHBOARD, api_log, run, writes
 
 V2_SPEC = {
-    "title": "CX KPIs (new editor)", "tags": [], "timeSettings": {"from": "now-7d", "to": "now"},
-    "elements": {"panel-1": {"kind": "Panel", "spec": {"id": 1, "title": "Tabs only here",
-                                                       "vizConfig": {"kind": "VizConfig", "group": "stat"}}}},
+    "title": "CX KPIs (new editor)",
+    "tags": [],
+    "timeSettings": {"from": "now-7d", "to": "now"},
+    "elements": {"panel-1": {"kind": "Panel", "spec": {"id": 1, "title": "Tabs only here", "vizConfig": {"kind": "VizConfig", "group": "stat"}}}},
     "layout": {"kind": "TabsLayout", "spec": {"tabs": []}},
 }
-APIS = {"12.4.0": "/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards",
-        "13.3.0": "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"}
+APIS = {"12.4.0": "/apis/dashboard.grafana.app/v1beta1/namespaces/default/dashboards", "13.3.0": "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"}
 
 
 def _setup(emu):
     assert emu.api("POST", "/api/folders", {"uid": "cx-kpi", "title": "CX KPIs"})[0] == 200
-    assert emu.api("POST", "/api/datasources", {"name": "pg", "uid": "support-postgres", "type": "postgres",
-                                                "access": "proxy", "url": "localhost:5432"})[0] == 200
+    assert (
+        emu.api("POST", "/api/datasources", {"name": "pg", "uid": "support-postgres", "type": "postgres", "access": "proxy", "url": "localhost:5432"})[0] == 200
+    )
 
 
 @pytest.mark.parametrize("version", ["11.6.3", "12.4.0", "13.3.0"])
@@ -54,8 +55,7 @@ def test_dashboard_on_each_profile(ansible, grafana_emulator_factory, version):
     assert r["changed"] is True and writes(emu) == []
     r = run(ansible, emu, "grafana_dashboard", dict(args, content=newer))
     assert r["changed"] is True and r["out_of_band_edit"] is False and r["version"] == 2
-    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == \
-        "Cases (all)"
+    assert emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")[1]["dashboard"]["panels"][0]["title"] == "Cases (all)"
 
     r = run(ansible, emu, "grafana_dashboard", {"uid": "cx-kpi-overview", "state": "absent"})
     assert r["changed"] is True and r["folder_uid"] == "cx-kpi"

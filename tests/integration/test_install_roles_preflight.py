@@ -25,8 +25,7 @@ from conftest import PLANTED
 
 def _play(tmp_path: Path, role: str, **play_kw) -> Path:
     pb = tmp_path / f"play-{role}.yml"
-    play = {"name": f"preflight of {role}", "hosts": "localhost", "gather_facts": True,
-            "roles": [{"role": f"cx_catalyst.kpi_dashboard.{role}"}]}
+    play = {"name": f"preflight of {role}", "hosts": "localhost", "gather_facts": True, "roles": [{"role": f"cx_catalyst.kpi_dashboard.{role}"}]}
     play.update(play_kw)
     pb.write_text(json.dumps([play]))
     return pb
@@ -65,8 +64,7 @@ def _package_vars(tmp_path: Path, port: int) -> dict:
 
 
 def _package_paths(tmp_path: Path) -> list[Path]:
-    return [tmp_path / "keyrings", tmp_path / "etc-grafana", tmp_path / "default", tmp_path / "dashboards",
-            Path("/etc/apt/sources.list.d/grafana.sources")]
+    return [tmp_path / "keyrings", tmp_path / "etc-grafana", tmp_path / "default", tmp_path / "dashboards", Path("/etc/apt/sources.list.d/grafana.sources")]
 
 
 def test_package_unsupported_os_family(ansible, tmp_path, free_port):
@@ -102,8 +100,7 @@ def test_package_bad_version(ansible, tmp_path, free_port):
 
 def test_package_missing_placeholder_value(ansible, tmp_path, free_port):
     ds = tmp_path / "datasources.yaml"
-    ds.write_text("apiVersion: 1\ndatasources:\n  - name: KPI\n    url: ${DB_HOST}:${DB_PORT}\n"
-                  "    secureJsonData:\n      password: ${DB_PASSWORD}\n")
+    ds.write_text("apiVersion: 1\ndatasources:\n  - name: KPI\n    url: ${DB_HOST}:${DB_PORT}\n    secureJsonData:\n      password: ${DB_PASSWORD}\n")
     other = tmp_path / "other.json"
     other.write_text("{}")
     ev = _package_vars(tmp_path, free_port) | {
@@ -161,8 +158,7 @@ def test_docker_port_taken_by_other_program(ansible, tmp_path, free_port):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", free_port))
         sock.listen(8)
-        res = ansible.playbook(_play(tmp_path, "grafana_docker"), extra_vars=_docker_vars(tmp_path, free_port),
-                               expect_rc=2)
+        res = ansible.playbook(_play(tmp_path, "grafana_docker"), extra_vars=_docker_vars(tmp_path, free_port), expect_rc=2)
     msg = _fail_message(res.output)
     assert f"TCP port {free_port}" in msg and "not Grafana" in msg, msg
     _assert_absent(tmp_path / "grafana-kpi", tmp_path / "cli-plugins")
@@ -184,9 +180,13 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
         "grafana_docker_admin_password": tricky_pw,
         # The collection's own provisioning files (datasource with ${DB_*} placeholders, provider, dashboard).
         "grafana_docker_provision": True,
-        "grafana_docker_datasource_env": {"DB_HOST": "db.internal:5432", "DB_NAME": "support_system",
-                                          "DB_USER": "kpi_grafana_reader", "DB_SSLMODE": "require",
-                                          "DB_PASSWORD": PLANTED["reader_password"]},
+        "grafana_docker_datasource_env": {
+            "DB_HOST": "db.internal:5432",
+            "DB_NAME": "support_system",
+            "DB_USER": "kpi_grafana_reader",
+            "DB_SSLMODE": "require",
+            "DB_PASSWORD": PLANTED["reader_password"],
+        },
         "grafana_docker_env": {"GF_LOG_LEVEL": "warn"},
         "grafana_docker_image": "localhost/test-grafana:1",
         "grafana_docker_nginx_enabled": True,
@@ -195,14 +195,26 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
         "grafana_docker_nginx_bind_address": "127.0.0.1",
     }
     pb = tmp_path / "project.yml"
-    pb.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
-        "tasks": [
-            {"name": "project files", "ansible.builtin.include_role": {
-                "name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "project.yml"}},
-            {"name": "nginx files", "ansible.builtin.include_role": {
-                "name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "nginx.yml"}},
-        ]}]))
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "project files",
+                            "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "project.yml"},
+                        },
+                        {
+                            "name": "nginx files",
+                            "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_docker", "tasks_from": "nginx.yml"},
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     ansible.playbook(pb, extra_vars=ev)
     project = tmp_path / "grafana-kpi"
     compose_text = (project / "compose.yaml").read_text()
@@ -210,9 +222,13 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
         assert secret not in compose_text
     assert oct((project / "grafana.env").stat().st_mode & 0o777) == "0o600"
     assert oct((project / "ssl" / "grafana.key").stat().st_mode & 0o777) == "0o600"
-    proc = subprocess.run([str(COMPOSE_BIN), "--project-directory", str(project), "-f",
-                           str(project / "compose.yaml"), "config", "--format", "json"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [str(COMPOSE_BIN), "--project-directory", str(project), "-f", str(project / "compose.yaml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     cfg = json.loads(proc.stdout)
     assert "version" not in cfg
@@ -224,13 +240,12 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     assert env["GF_LOG_LEVEL"] == "warn"
     assert cfg["services"]["grafana"]["image"] == "localhost/test-grafana:1"
     assert cfg["services"]["nginx"]["image"] == "localhost/test-nginx:1"
-    assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} == {
-        "/var/lib/grafana", "/etc/grafana/provisioning"}
+    assert {v["target"] for v in cfg["services"]["grafana"]["volumes"]} == {"/var/lib/grafana", "/etc/grafana/provisioning"}
     # The dashboard lands where the provider file looks (options.path) with its datasource input resolved.
     provider = yaml.safe_load((project / "provisioning" / "dashboards" / "kpi-dashboards.yaml").read_text())
     json_dir = provider["providers"][0]["options"]["path"]
     assert json_dir.startswith("/etc/grafana/provisioning/")
-    dash_file = project / "provisioning" / json_dir[len("/etc/grafana/provisioning/"):] / "grafana-dashboard.json"
+    dash_file = project / "provisioning" / json_dir[len("/etc/grafana/provisioning/") :] / "grafana-dashboard.json"
     dash_text = dash_file.read_text()
     assert "${DS_SUPPORT_DB}" not in dash_text and '"uid": "support-postgres"' in dash_text
     json.loads(dash_text)
@@ -239,8 +254,9 @@ def test_docker_project_files_are_valid_compose(ansible, tmp_path, free_port):
     assert [p["published"] for p in cfg["services"]["grafana"]["ports"]] == [str(free_port)]
     assert {p["host_ip"] for p in cfg["services"]["nginx"]["ports"]} == {"127.0.0.1"}
     # The self-signed certificate is real and names the server.
-    out = subprocess.run(["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"), "-noout", "-subject"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["openssl", "x509", "-in", str(project / "ssl" / "grafana.crt"), "-noout", "-subject"], capture_output=True, text=True, check=True
+    ).stdout
     assert "grafana.test" in out
     # Re-run: nothing changes.
     res = ansible.playbook(pb, extra_vars=ev)
@@ -307,8 +323,7 @@ def test_pdc_wrong_checksum_in_checksums_file(ansible, tmp_path):
     bad = hashlib.sha256(b"another archive").hexdigest()
     sums = tmp_path / "release" / "checksums.txt"
     sums.write_text(f"{'1' * 64}  pdc-agent_Linux_arm64.tar.gz\n{bad}  {ARCHIVE_NAME}\n")
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
-                                "grafana_pdc_agent_checksums_src": str(sums)}
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_checksums_src": str(sums)}
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
     msg = _fail_message(res.output)
     assert f"expected sha256 {bad}, got {good}" in msg, msg
@@ -320,8 +335,7 @@ def test_pdc_archive_missing_from_checksums_file(ansible, tmp_path):
     archive = _pdc_archive(tmp_path)[0]
     sums = tmp_path / "release" / "checksums.txt"
     sums.write_text(f"{'1' * 64}  pdc-agent_Linux_arm64.tar.gz\n")
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
-                                "grafana_pdc_agent_checksums_src": str(sums)}
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_checksums_src": str(sums)}
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
     assert f"no usable sha256 for {ARCHIVE_NAME}" in _fail_message(res.output)
     _assert_absent(*_pdc_paths(tmp_path))
@@ -352,8 +366,7 @@ def test_pdc_missing_token(ansible, tmp_path):
 
 def test_pdc_token_flag_in_extra_args_is_refused(ansible, tmp_path):
     archive, good = _pdc_archive(tmp_path)
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
-                                "grafana_pdc_agent_extra_args": ["-token=abc"]}
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good, "grafana_pdc_agent_extra_args": ["-token=abc"]}
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
     assert "must not set -token" in _fail_message(res.output)
     _assert_absent(*_pdc_paths(tmp_path))
@@ -364,8 +377,7 @@ def test_pdc_old_openssh_is_refused(ansible, tmp_path):
     fake_ssh.write_text("#!/bin/sh\necho 'OpenSSH_8.4p1 Debian-5+deb11u3, OpenSSL 1.1.1w  11 Sep 2023' >&2\n")
     fake_ssh.chmod(0o755)
     archive, good = _pdc_archive(tmp_path)
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
-                                "grafana_pdc_agent_ssh_command": str(fake_ssh)}
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good, "grafana_pdc_agent_ssh_command": str(fake_ssh)}
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
     msg = _fail_message(res.output)
     assert "needs the OpenSSH client 9.2 or newer" in msg and "found: 8.4" in msg, msg
@@ -374,8 +386,11 @@ def test_pdc_old_openssh_is_refused(ansible, tmp_path):
 
 def test_pdc_missing_openssh_is_refused(ansible, tmp_path):
     archive, good = _pdc_archive(tmp_path)
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_sha256": good,
-                                "grafana_pdc_agent_ssh_command": str(tmp_path / "no-ssh-here")}
+    ev = _pdc_vars(tmp_path) | {
+        "grafana_pdc_agent_archive_src": str(archive),
+        "grafana_pdc_agent_sha256": good,
+        "grafana_pdc_agent_ssh_command": str(tmp_path / "no-ssh-here"),
+    }
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, expect_rc=2)
     assert "found: no usable ssh" in _fail_message(res.output)
     _assert_absent(*_pdc_paths(tmp_path))
@@ -386,8 +401,7 @@ def test_pdc_check_mode_with_good_archive_writes_nothing(ansible, tmp_path):
     archive, good = _pdc_archive(tmp_path)
     sums = tmp_path / "release" / "checksums.txt"
     sums.write_text(f"{good}  {ARCHIVE_NAME}\n")
-    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive),
-                                "grafana_pdc_agent_checksums_src": str(sums)}
+    ev = _pdc_vars(tmp_path) | {"grafana_pdc_agent_archive_src": str(archive), "grafana_pdc_agent_checksums_src": str(sums)}
     res = ansible.playbook(_play(tmp_path, "grafana_pdc_agent"), extra_vars=ev, check=True, diff=True)
     assert "failed=0" in res.stdout.split("PLAY RECAP")[-1]
     _assert_absent(*_pdc_paths(tmp_path))
@@ -398,7 +412,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
     """Preflight + configure stages (no install, no service) into a temp dir: grafana.ini from the nested
     dictionary, secrets only in the 0600 environment-file block (systemd/shell quoting), provisioning files,
     dashboard inputs resolved; a re-run changes nothing; --check --diff shows the ini diff, never a secret."""
-    tricky = PLANTED["grafana_password"] + "$HOME\"`x`\\"
+    tricky = PLANTED["grafana_password"] + '$HOME"`x`\\'
     ansible.add_secret(tricky)
     env_file = tmp_path / "default" / "grafana-server"
     env_file.parent.mkdir()
@@ -407,18 +421,22 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
         "grafana_package_admin_password": tricky,
         "grafana_package_provision": True,
         "grafana_package_manage_service": False,
-        "grafana_package_datasource_env": {"DB_HOST": "db.internal:5432", "DB_NAME": "support_system",
-                                           "DB_USER": "kpi_grafana_reader", "DB_SSLMODE": "require",
-                                           "DB_PASSWORD": PLANTED["reader_password"]},
-        "grafana_package_ini": {"log": {"level": "warn"}, "security": {"cookie_secure": True},
-                                "server": {"enforce_domain": False}},
+        "grafana_package_datasource_env": {
+            "DB_HOST": "db.internal:5432",
+            "DB_NAME": "support_system",
+            "DB_USER": "kpi_grafana_reader",
+            "DB_SSLMODE": "require",
+            "DB_PASSWORD": PLANTED["reader_password"],
+        },
+        "grafana_package_ini": {"log": {"level": "warn"}, "security": {"cookie_secure": True}, "server": {"enforce_domain": False}},
         # This machine has no grafana group; the real role uses the package's.
         "__grafana_package_os_group": "root",
     }
     pb = tmp_path / "configure.yml"
-    stages = [{"name": f"grafana_package {stage}", "ansible.builtin.include_role": {
-        "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": stage}}
-        for stage in ("preflight.yml", "configure.yml")]
+    stages = [
+        {"name": f"grafana_package {stage}", "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": stage}}
+        for stage in ("preflight.yml", "configure.yml")
+    ]
     pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": stages}]))
     ansible.playbook(pb, extra_vars=ev)
 
@@ -435,7 +453,10 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
     # What a shell (and systemd, same escaping rules inside double quotes) reads back is the exact value.
     got = subprocess.run(
         ["sh", "-c", f'set -a; . "{env_file}"; printf %s "$GF_SECURITY_ADMIN_PASSWORD"; printf "|%s" "$DB_PASSWORD"'],
-        capture_output=True, text=True, check=True).stdout
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert got == f"{tricky}|{PLANTED['reader_password']}"
 
     prov = tmp_path / "etc-grafana" / "provisioning"
@@ -447,8 +468,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
     res = ansible.playbook(pb, extra_vars=ev)
     assert "changed=0" in res.stdout.split("PLAY RECAP")[-1], res.stdout.split("PLAY RECAP")[-1]
 
-    res = ansible.playbook(pb, extra_vars=ev | {"grafana_package_ini": {"log": {"level": "debug"}}},
-                           check=True, diff=True)
+    res = ansible.playbook(pb, extra_vars=ev | {"grafana_package_ini": {"log": {"level": "debug"}}}, check=True, diff=True)
     assert "-level = warn" in res.stdout and "+level = debug" in res.stdout
     assert "[log]\nlevel = warn\n" in (tmp_path / "etc-grafana" / "grafana.ini").read_text()
 
@@ -458,13 +478,28 @@ def test_package_redhat_repository_file(ansible, tmp_path):
     converge this path): rendered into a temp reposdir, gpgcheck and repo_gpgcheck on, re-run unchanged."""
     reposdir = tmp_path / "yum.repos.d"
     reposdir.mkdir()
-    ev = {"grafana_package_yum_reposdir": str(reposdir),
-          "grafana_package_yum_baseurl": "http://127.0.0.1:9/rpm-repo",
-          "grafana_package_yum_gpgkey": "http://127.0.0.1:9/rpm-repo/gpg.key"}
+    ev = {
+        "grafana_package_yum_reposdir": str(reposdir),
+        "grafana_package_yum_baseurl": "http://127.0.0.1:9/rpm-repo",
+        "grafana_package_yum_gpgkey": "http://127.0.0.1:9/rpm-repo/gpg.key",
+    }
     pb = tmp_path / "repo.yml"
-    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"name": "repository", "ansible.builtin.include_role": {
-            "name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": "repo-RedHat.yml"}}]}]))
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "repository",
+                            "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": "repo-RedHat.yml"},
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     ansible.playbook(pb, extra_vars=ev)
     cfg = configparser.ConfigParser()
     cfg.read(reposdir / "grafana.repo")

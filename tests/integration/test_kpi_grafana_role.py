@@ -24,15 +24,16 @@ from conftest import PLANTED, REPO
 
 from kpi_grafana_support import load_kpi_database
 
-ROLE_PLAY = [{
-    "name": "kpi_grafana under test",
-    "hosts": "localhost",
-    "gather_facts": False,
-    "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_grafana"}],
-}]
+ROLE_PLAY = [
+    {
+        "name": "kpi_grafana under test",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_grafana"}],
+    }
+]
 
-PANEL_TITLES = [p["title"] for p in json.loads((REPO / "files" / "grafana-dashboard.json").read_text())["panels"]
-                if p["type"] != "row"]
+PANEL_TITLES = [p["title"] for p in json.loads((REPO / "files" / "grafana-dashboard.json").read_text())["panels"] if p["type"] != "row"]
 
 
 @pytest.fixture
@@ -69,8 +70,7 @@ def _vars(emulator, pg_server, dbname, **overrides):
 def _token_vars(emulator, ansible, pg_server, dbname, **overrides):
     token = emulator.create_token(role="Admin")
     ansible.add_secret(token)
-    values = _vars(emulator, pg_server, dbname, kpi_grafana_auth="token", kpi_grafana_token=token,
-                   kpi_grafana_username="", kpi_grafana_password="")
+    values = _vars(emulator, pg_server, dbname, kpi_grafana_auth="token", kpi_grafana_token=token, kpi_grafana_username="", kpi_grafana_password="")
     values.update(overrides)
     return values
 
@@ -118,8 +118,11 @@ def _admin_get(emulator, path):
 
 
 def _writes(emulator) -> list:
-    return [r for r in emulator.request_log() if r.get("method") in ("POST", "PUT", "PATCH", "DELETE")
-            and not str(r.get("path", "")).startswith(("/__emulator", "/api/ds/query"))]
+    return [
+        r
+        for r in emulator.request_log()
+        if r.get("method") in ("POST", "PUT", "PATCH", "DELETE") and not str(r.get("path", "")).startswith(("/__emulator", "/api/ds/query"))
+    ]
 
 
 # ------------------------------------------------------------------------------------------ tests
@@ -166,11 +169,9 @@ def test_broken_views_are_named_by_the_verification(grafana_emulator, ansible, p
 
     # No rows: the view keeps its columns but returns nothing.
     viewdef = pg_server.execute("SELECT pg_get_viewdef('v_kb_coverage_gaps'::regclass)", dbname=kpi_db)[0][0]
-    pg_server.execute("CREATE OR REPLACE VIEW v_kb_coverage_gaps AS SELECT * FROM (%s) AS s WHERE false"
-                      % viewdef.rstrip().rstrip(";"), dbname=kpi_db)
+    pg_server.execute("CREATE OR REPLACE VIEW v_kb_coverage_gaps AS SELECT * FROM (%s) AS s WHERE false" % viewdef.rstrip().rstrip(";"), dbname=kpi_db)
     # A renamed column: the Cost Comparison query fails in PostgreSQL.
-    pg_server.execute("ALTER VIEW v_cost_comparison_daily RENAME COLUMN net_savings_usd TO net_savings",
-                      dbname=kpi_db)
+    pg_server.execute("ALTER VIEW v_cost_comparison_daily RENAME COLUMN net_savings_usd TO net_savings", dbname=kpi_db)
 
     broken = _run(ansible, playbook, extra, expect_rc=2)
     table = _verification_table(broken.output)
@@ -179,7 +180,7 @@ def test_broken_views_are_named_by_the_verification(grafana_emulator, ansible, p
     assert by_title["KB Coverage Gaps"] == "no_data"
     assert by_title["Cost Comparison"] == "error"
     assert all(s == "ok" for t, s in by_title.items() if t not in ("KB Coverage Gaps", "Cost Comparison")), by_title
-    failure = broken.output[broken.output.rfind("Verify | Fail on panels"):]
+    failure = broken.output[broken.output.rfind("Verify | Fail on panels") :]
     assert "2 panel(s)" in failure
     assert "KB Coverage Gaps (no_data" in failure
     assert "Cost Comparison (error" in failure and "net_savings_usd" in failure
@@ -206,16 +207,20 @@ def test_grafana_cloud_requires_a_token(ansible, pg_server, kpi_db, playbook, gr
 
 def test_basic_auth_service_account_and_pdc_flag(grafana_emulator, ansible, pg_server, kpi_db, playbook, tmp_path):
     token_file = tmp_path / "sa-token"
-    extra = _vars(grafana_emulator, pg_server, kpi_db,
-                  kpi_grafana_service_account_enabled=True,
-                  kpi_grafana_service_account_token_file=str(token_file),
-                  kpi_grafana_datasource_pdc_enabled=True,
-                  kpi_grafana_datasource_pdc_network="cx-private",
-                  # PDC routes the datasource through the Cloud agent; the emulator has none, so no health
-                  # check and no verification here (they need a direct connection).
-                  kpi_grafana_datasource_health_check=False,
-                  kpi_grafana_verify_enabled=False,
-                  kpi_grafana_alerting_enabled=False)
+    extra = _vars(
+        grafana_emulator,
+        pg_server,
+        kpi_db,
+        kpi_grafana_service_account_enabled=True,
+        kpi_grafana_service_account_token_file=str(token_file),
+        kpi_grafana_datasource_pdc_enabled=True,
+        kpi_grafana_datasource_pdc_network="cx-private",
+        # PDC routes the datasource through the Cloud agent; the emulator has none, so no health
+        # check and no verification here (they need a direct connection).
+        kpi_grafana_datasource_health_check=False,
+        kpi_grafana_verify_enabled=False,
+        kpi_grafana_alerting_enabled=False,
+    )
     first = _run(ansible, playbook, extra)
     assert _recap(first.output)["changed"] >= 4
 

@@ -25,8 +25,7 @@ BASELINE = "cx_catalyst.kpi_dashboard.kpi_baseline_config"
 
 
 def login(pg_server, db, **override):
-    args = dict(login_host=pg_server.host, login_port=pg_server.port, login_db=db, login_user="postgres",
-                login_password=pg_server.password, connect_timeout=5)
+    args = dict(login_host=pg_server.host, login_port=pg_server.port, login_db=db, login_user="postgres", login_password=pg_server.password, connect_timeout=5)
     args.update(override)
     return args
 
@@ -60,8 +59,7 @@ def test_schema_apply_check_rerun_and_diff(pg_server, pg_db, ansible, tmp_path):
     # check mode: reports every file as new and writes nothing, not even the ledger table
     res = ansible.module(SCHEMA, args, check=True, diff=True).results[0]
     assert res["changed"] is True
-    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [
-        ("01-tables.sql", "new"), ("02-views.sql", "new"), ("03-grants.sql", "new")]
+    assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [("01-tables.sql", "new"), ("02-views.sql", "new"), ("03-grants.sql", "new")]
     assert res["applied"] == []
     assert any("CREATE TABLE IF NOT EXISTS" in x for x in res["queries"])
     assert not table_exists(pg_server, pg_db, "kpi_schema_migrations")
@@ -77,10 +75,8 @@ def test_schema_apply_check_rerun_and_diff(pg_server, pg_db, ansible, tmp_path):
     assert q(pg_server, pg_db, "SELECT widget_count()")[0][0] == 2
     assert q(pg_server, pg_db, "SELECT label FROM widgets WHERE id = 2")[0][0] == 'two; still "one" string'
     assert q(pg_server, pg_db, "SELECT obj_description('v_widgets'::regclass)")[0][0] == "reader=reader_a"
-    ledger = q(pg_server, pg_db, "SELECT file, kind, apply_count, length(checksum) FROM kpi_schema_migrations "
-                                 "ORDER BY file")
-    assert ledger == [("01-tables.sql", "once", 1, 64), ("02-views.sql", "repeatable", 1, 64),
-                      ("03-grants.sql", "repeatable", 1, 64)]
+    ledger = q(pg_server, pg_db, "SELECT file, kind, apply_count, length(checksum) FROM kpi_schema_migrations ORDER BY file")
+    assert ledger == [("01-tables.sql", "once", 1, 64), ("02-views.sql", "repeatable", 1, 64), ("03-grants.sql", "repeatable", 1, 64)]
 
     # second run: nothing to do
     res = ansible.module(SCHEMA, args, diff=True).results[0]
@@ -103,7 +99,9 @@ def test_schema_repeatable_reapplied_on_checksum_or_settings_change(pg_server, p
     views.write_text(views.read_text().replace("SELECT id, label", "SELECT id, label, upper(label) AS shout"))
     res = ansible.module(SCHEMA, args, check=True).results[0]
     assert [(f["file"], f["reason"]) for f in res["would_apply"]] == [
-        ("02-views.sql", "checksum changed"), ("03-grants.sql", "dependency 02-views.sql applied")]
+        ("02-views.sql", "checksum changed"),
+        ("03-grants.sql", "dependency 02-views.sql applied"),
+    ]
     assert q(pg_server, pg_db, "SELECT count(*) FROM applied_marks WHERE mark = 'views'")[0][0] == 1
     res = ansible.module(SCHEMA, args, diff=True).results[0]
     assert res["changed"] is True
@@ -115,8 +113,7 @@ def test_schema_repeatable_reapplied_on_checksum_or_settings_change(pg_server, p
     # new setting value: repeatable files re-run with it
     args["settings"] = {"kpi.reader_role": "reader_b"}
     res = ansible.module(SCHEMA, args).results[0]
-    assert sorted((f["file"], f["reason"]) for f in res["applied"]) == [
-        ("02-views.sql", "settings changed"), ("03-grants.sql", "settings changed")]
+    assert sorted((f["file"], f["reason"]) for f in res["applied"]) == [("02-views.sql", "settings changed"), ("03-grants.sql", "settings changed")]
     assert q(pg_server, pg_db, "SELECT obj_description('v_widgets'::regclass)")[0][0] == "reader=reader_b"
     assert ansible.module(SCHEMA, args).results[0]["changed"] is False
 
@@ -162,11 +159,9 @@ def test_schema_syntax_error_rolls_back_everything(pg_server, pg_db, ansible, tm
 def test_schema_rejects_transaction_control_and_missing_file(pg_server, pg_db, ansible, tmp_path):
     bad = tmp_path / "tx.sql"
     bad.write_text("CREATE TABLE t1 (id int);\nCOMMIT;\nCREATE TABLE t2 (id int);\n")
-    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(bad)}]),
-                         expect_rc=None).results[0]
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(bad)}]), expect_rc=None).results[0]
     assert res["failed"] and "tx.sql line 2" in res["msg"] and "transaction control" in res["msg"]
-    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(tmp_path / "nope.sql")}]),
-                         expect_rc=None).results[0]
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db), files=[{"path": str(tmp_path / "nope.sql")}]), expect_rc=None).results[0]
     assert res["failed"] and "cannot read SQL file" in res["msg"] and "nope.sql" in res["msg"]
     assert not table_exists(pg_server, pg_db, "t1")
     assert not table_exists(pg_server, pg_db, "kpi_schema_migrations")
@@ -194,8 +189,7 @@ def test_schema_two_concurrent_runs_apply_once(pg_server, pg_db, ansible, tmp_pa
     # exactly one of them applied the files; the other waited on the lock and found nothing to do
     assert sorted(len(r["applied"]) for r in results) == [0, 3]
     assert sorted(r["changed"] for r in results) == [False, True]
-    assert q(pg_server, pg_db, "SELECT mark, count(*) FROM applied_marks GROUP BY mark ORDER BY mark") == [
-        ("slow", 1), ("tables; applied", 1), ("views", 1)]
+    assert q(pg_server, pg_db, "SELECT mark, count(*) FROM applied_marks GROUP BY mark ORDER BY mark") == [("slow", 1), ("tables; applied", 1), ("views", 1)]
     assert q(pg_server, pg_db, "SELECT count(*), sum(apply_count) FROM kpi_schema_migrations")[0] == (3, 3)
     assert time.monotonic() - started < 110
 
@@ -204,8 +198,7 @@ def test_schema_wrong_password_never_printed(pg_server, pg_db, ansible, tmp_path
     files = fixture_files(tmp_path, "01-tables.sql")
     wrong = "Wrong-" + PLANTED["reader_password"]
     ansible.add_secret(wrong)
-    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_password=wrong), files=files),
-                         expect_rc=None)
+    res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_password=wrong), files=files), expect_rc=None)
     r = res.results[0]
     assert r["failed"] is True
     assert "could not connect to PostgreSQL as postgres@127.0.0.1" in r["msg"]
@@ -223,8 +216,7 @@ def test_schema_unresponsive_server_times_out(pg_db, pg_server, ansible, tmp_pat
     port = sock.getsockname()[1]
     try:
         started = time.monotonic()
-        res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_port=port, connect_timeout=3),
-                                          files=files), expect_rc=None, timeout=60)
+        res = ansible.module(SCHEMA, dict(login(pg_server, pg_db, login_port=port, connect_timeout=3), files=files), expect_rc=None, timeout=60)
         elapsed = time.monotonic() - started
     finally:
         sock.close()
@@ -244,16 +236,20 @@ def config_db(pg_server, pg_db):
 
 
 def budgets(pg_server, db):
-    return q(pg_server, db, "SELECT budget_name, provider, budget_type, token_limit, cost_limit_usd::text, "
-                            "period_start::text, period_end::text, is_active FROM token_budgets ORDER BY budget_name")
+    return q(
+        pg_server,
+        db,
+        "SELECT budget_name, provider, budget_type, token_limit, cost_limit_usd::text, "
+        "period_start::text, period_end::text, is_active FROM token_budgets ORDER BY budget_name",
+    )
 
 
 def test_token_budget_lifecycle(pg_server, config_db, ansible):
     db = config_db
-    month_start, month_end = q(pg_server, db, "SELECT date_trunc('month', CURRENT_DATE)::date::text, "
-                                              "(date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date::text")[0]
-    args = dict(login(pg_server, db), name="Anthropic Monthly", provider="anthropic", budget_type="monthly",
-                token_limit=15000000, cost_limit_usd=4500.00)
+    month_start, month_end = q(
+        pg_server, db, "SELECT date_trunc('month', CURRENT_DATE)::date::text, (date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date::text"
+    )[0]
+    args = dict(login(pg_server, db), name="Anthropic Monthly", provider="anthropic", budget_type="monthly", token_limit=15000000, cost_limit_usd=4500.00)
 
     res = ansible.module(BUDGET, args, check=True, diff=True).results[0]
     assert res["changed"] is True and res["diff"]["before"] == {}
@@ -263,8 +259,7 @@ def test_token_budget_lifecycle(pg_server, config_db, ansible):
 
     res = ansible.module(BUDGET, args, diff=True).results[0]
     assert res["changed"] is True
-    assert budgets(pg_server, db) == [("Anthropic Monthly", "anthropic", "monthly", 15000000, "4500.0000",
-                                       month_start, month_end, True)]
+    assert budgets(pg_server, db) == [("Anthropic Monthly", "anthropic", "monthly", 15000000, "4500.0000", month_start, month_end, True)]
     res = ansible.module(BUDGET, dict(args, cost_limit_usd="4500"), diff=True).results[0]
     assert res["changed"] is False and res["changed_fields"] == []
     assert res["diff"]["before"] == res["diff"]["after"]
@@ -277,8 +272,12 @@ def test_token_budget_lifecycle(pg_server, config_db, ansible):
     assert res["changed"] is True and budgets(pg_server, db)[0][3] == 20000000
 
     # the spec's monthly rollover: a budget left on last month moves to this month, once
-    q(pg_server, db, "UPDATE token_budgets SET period_start = date_trunc('month', CURRENT_DATE - 40)::date, "
-                     "period_end = (date_trunc('month', CURRENT_DATE - 40) + interval '1 month - 1 day')::date")
+    q(
+        pg_server,
+        db,
+        "UPDATE token_budgets SET period_start = date_trunc('month', CURRENT_DATE - 40)::date, "
+        "period_end = (date_trunc('month', CURRENT_DATE - 40) + interval '1 month - 1 day')::date",
+    )
     roll = dict(login(pg_server, db), name="Anthropic Monthly", rollover=True)
     res = ansible.module(BUDGET, roll, check=True).results[0]
     assert res["changed"] is True and sorted(res["changed_fields"]) == ["period_end", "period_start"]
@@ -297,16 +296,18 @@ def test_token_budget_lifecycle(pg_server, config_db, ansible):
     assert ansible.module(BUDGET, gone).results[0]["changed"] is False
 
 
-@pytest.mark.parametrize("override, expected", [
-    (dict(token_limit=-5), "token_limit must be greater than 0 and at most 9223372036854775807"),
-    (dict(cost_limit_usd=-1.5), "cost_limit_usd must be greater than 0"),
-    (dict(budget_type="yearly"), "budget_type must be one of: daily, weekly, monthly, got: yearly"),
-    (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),
-    (dict(budget_type=None), "budget_type is required to create the budget"),
-])
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        (dict(token_limit=-5), "token_limit must be greater than 0 and at most 9223372036854775807"),
+        (dict(cost_limit_usd=-1.5), "cost_limit_usd must be greater than 0"),
+        (dict(budget_type="yearly"), "budget_type must be one of: daily, weekly, monthly, got: yearly"),
+        (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),
+        (dict(budget_type=None), "budget_type is required to create the budget"),
+    ],
+)
 def test_token_budget_bad_input(pg_server, config_db, ansible, override, expected):
-    args = dict(login(pg_server, config_db), name="Bad", provider="openai", budget_type="weekly",
-                token_limit=1000, cost_limit_usd=10)
+    args = dict(login(pg_server, config_db), name="Bad", provider="openai", budget_type="weekly", token_limit=1000, cost_limit_usd=10)
     args.update(override)
     args = {k: v for k, v in args.items() if v is not None}
     res = ansible.module(BUDGET, args, expect_rc=None).results[0]
@@ -316,23 +317,26 @@ def test_token_budget_bad_input(pg_server, config_db, ansible, override, expecte
 
 
 def pricing_rows(pg_server, db):
-    return q(pg_server, db, "SELECT input_price_per_million::text, output_price_per_million::text, "
-                            "effective_from::date::text, is_current FROM api_pricing ORDER BY effective_from")
+    return q(
+        pg_server,
+        db,
+        "SELECT input_price_per_million::text, output_price_per_million::text, effective_from::date::text, is_current FROM api_pricing ORDER BY effective_from",
+    )
 
 
 def test_api_pricing_history(pg_server, config_db, ansible):
     db = config_db
     today = q(pg_server, db, "SELECT CURRENT_DATE::text")[0][0]
-    args = dict(login(pg_server, db), provider="anthropic", model="claude-sonnet-4",
-                input_price_per_million=3, output_price_per_million=15, effective_from="2025-06-01")
+    args = dict(
+        login(pg_server, db), provider="anthropic", model="claude-sonnet-4", input_price_per_million=3, output_price_per_million=15, effective_from="2025-06-01"
+    )
     res = ansible.module(PRICING, args, check=True, diff=True).results[0]
     assert res["changed"] is True and res["action"] == "created" and pricing_rows(pg_server, db) == []
     assert ansible.module(PRICING, args).results[0]["changed"] is True
     assert pricing_rows(pg_server, db) == [("3.000000", "15.000000", "2025-06-01", True)]
 
     # same price written differently (and with no date): no change
-    res = ansible.module(PRICING, dict(args, input_price_per_million="3.00", effective_from=None),
-                         diff=True).results[0]
+    res = ansible.module(PRICING, dict(args, input_price_per_million="3.00", effective_from=None), diff=True).results[0]
     assert res["changed"] is False and res["action"] == "none"
 
     # price change, default effective_from today: old row kept as history
@@ -344,13 +348,11 @@ def test_api_pricing_history(pg_server, config_db, ansible):
     res = ansible.module(PRICING, new, diff=True).results[0]
     assert res["changed"] is True and res["diff"]["before"]["input_price_per_million"] == 3
     assert res["diff"]["after"]["input_price_per_million"] == 2.5
-    assert pricing_rows(pg_server, db) == [("3.000000", "15.000000", "2025-06-01", False),
-                                           ("2.500000", "12.500000", today, True)]
+    assert pricing_rows(pg_server, db) == [("3.000000", "15.000000", "2025-06-01", False), ("2.500000", "12.500000", today, True)]
     assert ansible.module(PRICING, new).results[0]["changed"] is False
 
     # a date before the current price is refused; a negative price too; nothing written
-    res = ansible.module(PRICING, dict(new, input_price_per_million=9, effective_from="2025-01-01"),
-                         expect_rc=None).results[0]
+    res = ansible.module(PRICING, dict(new, input_price_per_million=9, effective_from="2025-01-01"), expect_rc=None).results[0]
     assert res["failed"] and "effective_from 2025-01-01 is before the current price" in res["msg"]
     res = ansible.module(PRICING, dict(new, output_price_per_million=-1), expect_rc=None).results[0]
     assert res["failed"] and "output_price_per_million must be >= 0, got -1" in res["msg"]
@@ -363,8 +365,7 @@ def baseline_rows(pg_server, db):
 
 def test_baseline_config(pg_server, config_db, ansible):
     db = config_db
-    args = dict(login(pg_server, db), config={"manual_cost_per_case": 25, "hourly_support_cost": 45.5,
-                                              "monthly_platform_cost": 500})
+    args = dict(login(pg_server, db), config={"manual_cost_per_case": 25, "hourly_support_cost": 45.5, "monthly_platform_cost": 500})
     res = ansible.module(BASELINE, args, check=True, diff=True).results[0]
     assert res["changed"] is True
     assert res["changed_keys"] == ["hourly_support_cost", "monthly_platform_cost"]  # 25 == 25.00
@@ -374,10 +375,10 @@ def test_baseline_config(pg_server, config_db, ansible):
 
     res = ansible.module(BASELINE, args).results[0]
     assert res["changed"] is True
-    assert baseline_rows(pg_server, db) == {"manual_cost_per_case": "25.00", "hourly_support_cost": "45.5",
-                                            "monthly_platform_cost": "500", "legacy_key": "1"}
-    res = ansible.module(BASELINE, dict(args, config={"manual_cost_per_case": "25.000", "hourly_support_cost": 45.50,
-                                                      "monthly_platform_cost": 500.0}), diff=True).results[0]
+    assert baseline_rows(pg_server, db) == {"manual_cost_per_case": "25.00", "hourly_support_cost": "45.5", "monthly_platform_cost": "500", "legacy_key": "1"}
+    res = ansible.module(
+        BASELINE, dict(args, config={"manual_cost_per_case": "25.000", "hourly_support_cost": 45.50, "monthly_platform_cost": 500.0}), diff=True
+    ).results[0]
     assert res["changed"] is False and res["diff"]["before"] == res["diff"]["after"]
 
     # exclusive removes keys that were not given
@@ -397,9 +398,9 @@ def test_baseline_config(pg_server, config_db, ansible):
 def test_config_modules_concurrent_runs_create_once(pg_server, config_db, ansible):
     """Two runs creating the same price and the same budget at once: all succeed, one row each, one change."""
     db = config_db
-    jobs = [(PRICING, dict(login(pg_server, db), provider="mistral", model="large", input_price_per_million=2,
-                           output_price_per_million=6))] * 2 + \
-           [(BUDGET, dict(login(pg_server, db), name="Race Daily", budget_type="daily", token_limit=1000))] * 2
+    jobs = [(PRICING, dict(login(pg_server, db), provider="mistral", model="large", input_price_per_million=2, output_price_per_million=6))] * 2 + [
+        (BUDGET, dict(login(pg_server, db), name="Race Daily", budget_type="daily", token_limit=1000))
+    ] * 2
     results, errors = [None] * len(jobs), []
 
     def run(i):
@@ -427,18 +428,19 @@ def test_pricing_waits_for_a_concurrent_writer(pg_server, config_db, ansible):
     import psycopg2
 
     db = config_db
-    holder = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=db, user="postgres",
-                              password=pg_server.password, connect_timeout=5)
+    holder = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=db, user="postgres", password=pg_server.password, connect_timeout=5)
     try:
         with holder.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                        ("cx_catalyst.kpi:api_pricing:mistral/small",))
-            cur.execute("INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) "
-                        "VALUES ('mistral', 'small', 0.2, 0.6)")
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("cx_catalyst.kpi:api_pricing:mistral/small",))
+            cur.execute("INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) VALUES ('mistral', 'small', 0.2, 0.6)")
         box = {}
-        worker = threading.Thread(target=lambda: box.update(res=ansible.module(PRICING, dict(
-            login(pg_server, db), provider="mistral", model="small", input_price_per_million=0.2,
-            output_price_per_million=0.6)).results[0]))
+        worker = threading.Thread(
+            target=lambda: box.update(
+                res=ansible.module(
+                    PRICING, dict(login(pg_server, db), provider="mistral", model="small", input_price_per_million=0.2, output_price_per_million=0.6)
+                ).results[0]
+            )
+        )
         worker.start()
         deadline = time.monotonic() + 120
         # wait until the module's session is blocked on the advisory lock
@@ -466,21 +468,36 @@ def test_api_pricing_cache_prices_price_the_cache_tokens(pg_server, pg_db, ansib
         apply_all(conn, schema_files(reader=False))
     finally:
         conn.close()
-    args = dict(login(pg_server, pg_db), provider="anthropic", model="claude-cache-test", input_price_per_million=3,
-                output_price_per_million=15, cache_write_price_per_million=3.75, cache_read_price_per_million=0.3,
-                effective_from="2025-06-01")
+    args = dict(
+        login(pg_server, pg_db),
+        provider="anthropic",
+        model="claude-cache-test",
+        input_price_per_million=3,
+        output_price_per_million=15,
+        cache_write_price_per_million=3.75,
+        cache_read_price_per_million=0.3,
+        effective_from="2025-06-01",
+    )
     res = ansible.module(PRICING, args, check=True, diff=True).results[0]
     assert res["changed"] is True and res["diff"]["after"]["cache_read_price_per_million"] == 0.3
     assert ansible.module(PRICING, args).results[0]["changed"] is True
     assert ansible.module(PRICING, dict(args, cache_read_price_per_million="0.30")).results[0]["changed"] is False
     res = ansible.module(PRICING, dict(args, cache_read_price_per_million=0.25, effective_from="2025-07-01")).results[0]
     assert res["changed"] is True and res["action"] == "superseded"
-    rows = q(pg_server, pg_db, "SELECT cache_write_price_per_million::text, cache_read_price_per_million::text, "
-                               "is_current FROM api_pricing WHERE model = 'claude-cache-test' ORDER BY effective_from")
+    rows = q(
+        pg_server,
+        pg_db,
+        "SELECT cache_write_price_per_million::text, cache_read_price_per_million::text, "
+        "is_current FROM api_pricing WHERE model = 'claude-cache-test' ORDER BY effective_from",
+    )
     assert rows == [("3.750000", "0.300000", False), ("3.750000", "0.250000", True)]
-    (cost,) = q(pg_server, pg_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, "
-                                  "cache_write_tokens, cache_read_tokens, output_tokens) VALUES "
-                                  "('wf', 'anthropic', 'claude-cache-test', 1000, 2000, 10000, 500) "
-                                  "RETURNING cost_usd::float")[0]
+    (cost,) = q(
+        pg_server,
+        pg_db,
+        "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, "
+        "cache_write_tokens, cache_read_tokens, output_tokens) VALUES "
+        "('wf', 'anthropic', 'claude-cache-test', 1000, 2000, 10000, 500) "
+        "RETURNING cost_usd::float",
+    )[0]
     expected = (1000 * 3 + 2000 * 3.75 + 10000 * 0.25 + 500 * 15) / 1_000_000
     assert abs(cost - expected) < 1e-6, (cost, expected)

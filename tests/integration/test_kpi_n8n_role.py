@@ -11,8 +11,7 @@ import yaml
 
 from conftest import PLANTED
 
-PLAY = [{"name": "kpi_n8n under test", "hosts": "localhost", "gather_facts": False,
-         "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_n8n"}]}]
+PLAY = [{"name": "kpi_n8n under test", "hosts": "localhost", "gather_facts": False, "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_n8n"}]}]
 
 
 @pytest.fixture
@@ -70,11 +69,17 @@ def test_role_deploys_publishes_and_rerun_sends_nothing(n8n_server, n8n_recorder
         for ref in (node.get("credentials") or {}).values():
             assert ids[ref["name"]] == ref["id"]
             assert ref["name"].endswith(suffix)
-    settings = {n["name"]: {a["name"]: a["value"] for a in n["parameters"]["assignments"]["assignments"]}
-                for n in tracker["nodes"] if n["type"] == "n8n-nodes-base.set"}
-    assert settings["Usage Settings"] == {"anthropic_enabled": True, "anthropic_base_url": "http://127.0.0.1:9/anthropic",
-                                          "openai_enabled": True, "openai_base_url": "http://127.0.0.1:9/openai",
-                                          "lookback_hours": 72, "cost_lookback_days": 3}
+    settings = {
+        n["name"]: {a["name"]: a["value"] for a in n["parameters"]["assignments"]["assignments"]} for n in tracker["nodes"] if n["type"] == "n8n-nodes-base.set"
+    }
+    assert settings["Usage Settings"] == {
+        "anthropic_enabled": True,
+        "anthropic_base_url": "http://127.0.0.1:9/anthropic",
+        "openai_enabled": True,
+        "openai_base_url": "http://127.0.0.1:9/openai",
+        "lookback_hours": 72,
+        "cost_lookback_days": 3,
+    }
     assert settings["Alert Settings"]["slack_webhook_url"] == PLANTED["slack_webhook"]
 
     n8n_recorder.reset()
@@ -87,24 +92,28 @@ def test_role_deploys_publishes_and_rerun_sends_nothing(n8n_server, n8n_recorder
     third = n8n_ansible.playbook(playbook, extra_vars=dict(extra, kpi_n8n_lookback_hours=24), diff=True)
     assert "changed=1" in recap(third)
     assert {path.split("?")[0] for method, path in n8n_recorder.writes()} <= {
-        "/api/v1/workflows/%s" % tracker["id"], "/api/v1/workflows/%s/publish" % tracker["id"]}
+        "/api/v1/workflows/%s" % tracker["id"],
+        "/api/v1/workflows/%s/publish" % tracker["id"],
+    }
 
 
 def test_check_mode_writes_nothing(n8n_server, n8n_recorder, n8n_ansible, playbook):
     suffix = uuid.uuid4().hex[:8]
-    res = n8n_ansible.playbook(playbook, extra_vars=role_vars(n8n_recorder.url, n8n_server.api_key, suffix),
-                               check=True, diff=True)
+    res = n8n_ansible.playbook(playbook, extra_vars=role_vars(n8n_recorder.url, n8n_server.api_key, suffix), check=True, diff=True)
     assert "failed=0" in recap(res)
     assert n8n_recorder.writes() == []
     assert n8n_server.workflow_by_name("Log Token Usage %s" % suffix) is None
 
 
-@pytest.mark.parametrize("missing, named", [
-    ({"kpi_n8n_anthropic_admin_key": ""}, "kpi_n8n_anthropic_admin_key"),
-    ({"kpi_n8n_db_password": ""}, "kpi_n8n_db_password"),
-    ({"kpi_n8n_api_key": ""}, "kpi_n8n_api_key"),
-    ({"kpi_n8n_slack_webhook_url": "hooks.slack.com/no-scheme"}, "Slack webhook"),
-])
+@pytest.mark.parametrize(
+    "missing, named",
+    [
+        ({"kpi_n8n_anthropic_admin_key": ""}, "kpi_n8n_anthropic_admin_key"),
+        ({"kpi_n8n_db_password": ""}, "kpi_n8n_db_password"),
+        ({"kpi_n8n_api_key": ""}, "kpi_n8n_api_key"),
+        ({"kpi_n8n_slack_webhook_url": "hooks.slack.com/no-scheme"}, "Slack webhook"),
+    ],
+)
 def test_preflight_fails_before_any_request(n8n_server, n8n_recorder, n8n_ansible, playbook, missing, named):
     extra = role_vars(n8n_recorder.url, n8n_server.api_key, uuid.uuid4().hex[:8], **missing)
     res = n8n_ansible.playbook(playbook, extra_vars=extra, expect_rc=2)
@@ -114,8 +123,7 @@ def test_preflight_fails_before_any_request(n8n_server, n8n_recorder, n8n_ansibl
 
 def test_provider_disabled_needs_no_key(n8n_server, n8n_recorder, n8n_ansible, playbook):
     suffix = uuid.uuid4().hex[:8]
-    extra = role_vars(n8n_recorder.url, n8n_server.api_key, suffix, kpi_n8n_openai_enabled=False,
-                      kpi_n8n_openai_admin_key="", kpi_n8n_slack_webhook_url="")
+    extra = role_vars(n8n_recorder.url, n8n_server.api_key, suffix, kpi_n8n_openai_enabled=False, kpi_n8n_openai_admin_key="", kpi_n8n_slack_webhook_url="")
     n8n_ansible.playbook(playbook, extra_vars=extra)
     names = {c["name"] for c in n8n_server.list_all("/credentials")}
     assert "OpenAI Admin %s" % suffix not in names and "Anthropic Admin %s" % suffix in names

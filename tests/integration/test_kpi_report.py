@@ -39,14 +39,19 @@ def kpi_db(pg_server):
     pg_server.execute('CREATE DATABASE "%s"' % name)
     load_kpi_database(pg_server, name, PLANTED["reader_password"], cases_per_day=25, days=70)
     yield name
-    pg_server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                      "AND pid <> pg_backend_pid()", params=(name,))
+    pg_server.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", params=(name,))
     pg_server.execute('DROP DATABASE IF EXISTS "%s"' % name)
 
 
 def db_args(pg_server, kpi_db):
-    return {"login_host": pg_server.host, "login_port": pg_server.port, "login_db": kpi_db, "login_user": READER,
-            "login_password": PLANTED["reader_password"], "ssl_mode": "disable"}
+    return {
+        "login_host": pg_server.host,
+        "login_port": pg_server.port,
+        "login_db": kpi_db,
+        "login_user": READER,
+        "login_password": PLANTED["reader_password"],
+        "ssl_mode": "disable",
+    }
 
 
 def run_report(ansible, args, check=False, fail=False, diff=False):
@@ -57,6 +62,7 @@ def run_report(ansible, args, check=False, fail=False, diff=False):
 
 
 # ------------------------------------------------------------------------------------------ expected values
+
 
 def windows(kind):
     if kind == "daily":
@@ -94,15 +100,17 @@ def view_rows(pg_server, kpi_db, sql, params=None):
 
 def expected_tiles(pg_server, kpi_db, start, end):
     """The six Executive Summary tiles, computed in the test from the views' rows (not the panel SQL)."""
-    days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s",
-                     (start, end))
+    days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s", (start, end))
     total = sum(d["total_cases"] for d in days)
     resolved = sum(d["resolved_cases"] for d in days)
     csat_n = sum(d["csat_responses"] for d in days)
     csat_sum = sum(d["csat_score_sum"] for d in days)
     summary = view_rows(pg_server, kpi_db, "SELECT * FROM v_executive_summary")[0]
-    budgets = view_rows(pg_server, kpi_db, "SELECT token_utilization_pct FROM v_budget_utilization WHERE "
-                        "budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end")
+    budgets = view_rows(
+        pg_server,
+        kpi_db,
+        "SELECT token_utilization_pct FROM v_budget_utilization WHERE budget_type = 'monthly' AND CURRENT_DATE BETWEEN period_start AND period_end",
+    )
     return {
         "Cases Today": fmt(summary["cases_today"], 0),
         "Resolution Rate": fmt(r2(Decimal(100) * resolved / total) if total else None, 1, "percent"),
@@ -135,10 +143,9 @@ def tile_value(words, title):
     """The text printed right below a tile title (same column), as one string."""
     parts = title.split()
     for i in range(len(words) - len(parts) + 1):
-        if [w[4] for w in words[i:i + len(parts)]] == parts:
+        if [w[4] for w in words[i : i + len(parts)]] == parts:
             x0, x1, bottom = words[i][0] - 30, words[i + len(parts) - 1][2] + 30, words[i][3]
-            below = sorted((w for w in words if w[1] > bottom and x0 <= (w[0] + w[2]) / 2 <= x1),
-                           key=lambda w: (w[1], w[0]))
+            below = sorted((w for w in words if w[1] > bottom and x0 <= (w[0] + w[2]) / 2 <= x1), key=lambda w: (w[1], w[0]))
             assert below, "nothing printed below %r" % title
             line = [w for w in below if abs(w[1] - below[0][1]) < 2]
             return " ".join(w[4] for w in sorted(line))
@@ -149,7 +156,7 @@ def row_text(words, label):
     """Words on the same line as ``label`` (the executive table's row), left to right."""
     parts = label.split()
     for i in range(len(words) - len(parts) + 1):
-        if [w[4] for w in words[i:i + len(parts)]] == parts:
+        if [w[4] for w in words[i : i + len(parts)]] == parts:
             y = words[i][1]
             return " ".join(w[4] for w in sorted((w for w in words if abs(w[1] - y) < 2), key=lambda w: w[0]))
     raise AssertionError("row %r not in the PDF" % label)
@@ -157,6 +164,7 @@ def row_text(words, label):
 
 def assert_png_pages(pngs):
     from PIL import Image
+
     assert pngs
     for path in pngs:
         with Image.open(path) as img:
@@ -171,52 +179,54 @@ def assert_png_pages(pngs):
 
 # ------------------------------------------------------------------------------------------ tests: rendering
 
+
 @pytest.mark.parametrize("kind", ["daily", "weekly", "monthly"])
 def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind):
     out = tmp_path / "out"
-    result = run_report(ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD),
-                                  "database": db_args(pg_server, kpi_db), "deliver": False})
+    result = run_report(
+        ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
+    )
     assert result["changed"] is True and result["rendered"] is True
     start, end = windows(kind)
     assert result["windows"]["period"]["start"] == start.isoformat()
     assert result["windows"]["period"]["end"] == end.isoformat()
     pages = pdf_pages_words(result["files"]["pdf"])
-    summary_page = next(p for p in pages if any(w[4] == "Summary" for w in p) and
-                        any(w[4] == "Today" for w in p))
+    summary_page = next(p for p in pages if any(w[4] == "Summary" for w in p) and any(w[4] == "Today" for w in p))
     expected = expected_tiles(pg_server, kpi_db, start, end)
     for title, value in expected.items():
         assert tile_value(summary_page, title) == value, title
     assert len(result["files"]["pngs"]) == len(pages)
     assert_png_pages(result["files"]["pngs"])
     # the files written are exactly the reported ones, and a re-run reuses them
-    again = run_report(ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD),
-                                 "database": db_args(pg_server, kpi_db), "deliver": False})
+    again = run_report(
+        ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
+    )
     assert again["changed"] is False and again["rendered"] is False
     assert again["files"] == result["files"]
 
 
 def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kpi_db, tmp_path):
-    result = run_report(ansible, {"report": "monthly", "output_dir": str(tmp_path), "dashboard_path": str(DASHBOARD),
-                                  "database": db_args(pg_server, kpi_db), "deliver": False})
+    result = run_report(
+        ansible, {"report": "monthly", "output_dir": str(tmp_path), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
+    )
     start, end = windows("monthly")
-    days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s",
-                     (start, end))
+    days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s", (start, end))
     total = sum(d["total_cases"] for d in days)
     targets = dict((t["kpi_key"], t) for t in view_rows(pg_server, kpi_db, "SELECT * FROM v_kpi_targets"))
     page = pdf_pages_words(result["files"]["pdf"])[0]
 
     def pct(part):
         return r2(Decimal(100) * part / total)
+
     checks = {
         "Case Resolution Rate": ("resolution_rate", fmt(pct(sum(d["resolved_cases"] for d in days)), 1, "percent")),
-        "First Contact Resolution": ("first_contact_resolution_rate",
-                                     fmt(pct(sum(d["first_contact_resolved_cases"] for d in days)), 1, "percent")),
+        "First Contact Resolution": ("first_contact_resolution_rate", fmt(pct(sum(d["first_contact_resolved_cases"] for d in days)), 1, "percent")),
         "Self-Service Rate": ("self_service_rate", fmt(pct(sum(d["self_service_cases"] for d in days)), 1, "percent")),
-        "Human Intervention Rate": ("human_intervention_rate", fmt(pct(sum(
-            d["collaborative_cases"] + d["escalated_cases"] for d in days)), 1, "percent")),
-        "Average Resolution Time": ("avg_resolution_minutes", fmt(r2(
-            sum(d["resolution_minutes_sum"] for d in days) / sum(d["resolution_timed_cases"] for d in days)), 1,
-            "min")),
+        "Human Intervention Rate": ("human_intervention_rate", fmt(pct(sum(d["collaborative_cases"] + d["escalated_cases"] for d in days)), 1, "percent")),
+        "Average Resolution Time": (
+            "avg_resolution_minutes",
+            fmt(r2(sum(d["resolution_minutes_sum"] for d in days) / sum(d["resolution_timed_cases"] for d in days)), 1, "min"),
+        ),
         "Cost per Case": ("cost_per_case_usd", fmt(r2(sum(d["actual_cost_usd"] for d in days) / total), 2, "usd")),
         "Total Savings": (None, fmt(sum(d["net_savings_usd"] for d in days), 0, "usd")),
     }
@@ -227,8 +237,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
         status = printed[[t for t in printed if t.startswith(label)][0]]["status"]
         if target_key:
             target = targets[target_key]
-            assert ("%s" % fmt(target["target_value"], 0 if target["target_value"] == int(target["target_value"])
-                               else 1)) in line, (label, line)
+            assert ("%s" % fmt(target["target_value"], 0 if target["target_value"] == int(target["target_value"]) else 1)) in line, (label, line)
             v = Decimal(str(printed[[t for t in printed if t.startswith(label)][0]]["value"]))
             meets = v > target["target_value"] if target["comparator"] == "gt" else v < target["target_value"]
             assert (status == "green") == meets, (label, status, v, target)
@@ -236,8 +245,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
         else:
             assert status == "track"
     # budget burn: every budget with its projected exhaustion date
-    for budget in view_rows(pg_server, kpi_db, "SELECT budget_name, projected_exhaustion_date FROM "
-                            "v_budget_utilization"):
+    for budget in view_rows(pg_server, kpi_db, "SELECT budget_name, projected_exhaustion_date FROM v_budget_utilization"):
         line = row_text(page, budget["budget_name"].split()[0])
         if budget["projected_exhaustion_date"]:
             assert budget["projected_exhaustion_date"].isoformat() in line
@@ -245,32 +253,48 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
 
 def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulator, pg_server, kpi_db, tmp_path):
     emu = grafana_emulator
-    status, _body, _h = emu.api("POST", "/api/datasources", {
-        "name": "Support Database", "uid": "support-postgres", "type": "grafana-postgresql-datasource",
-        "access": "proxy", "url": "%s:%s" % (pg_server.host, pg_server.port), "user": READER,
-        "jsonData": {"database": kpi_db, "sslmode": "disable"},
-        "secureJsonData": {"password": PLANTED["reader_password"]}})
+    status, _body, _h = emu.api(
+        "POST",
+        "/api/datasources",
+        {
+            "name": "Support Database",
+            "uid": "support-postgres",
+            "type": "grafana-postgresql-datasource",
+            "access": "proxy",
+            "url": "%s:%s" % (pg_server.host, pg_server.port),
+            "user": READER,
+            "jsonData": {"database": kpi_db, "sslmode": "disable"},
+            "secureJsonData": {"password": PLANTED["reader_password"]},
+        },
+    )
     assert status == 200
     token = emu.create_token("Viewer")
     ansible.add_secret(token)
     token_file = tmp_path / "grafana-token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
-    result = run_report(ansible, {"report": "weekly", "output_dir": str(tmp_path / "g"),
-                                  "dashboard_path": str(DASHBOARD),
-                                  "grafana": {"url": emu.url, "token_file": str(token_file),
-                                              "datasource_uid": "support-postgres"}, "deliver": False})
-    direct = run_report(ansible, {"report": "weekly", "output_dir": str(tmp_path / "d"),
-                                  "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db),
-                                  "deliver": False})
+    result = run_report(
+        ansible,
+        {
+            "report": "weekly",
+            "output_dir": str(tmp_path / "g"),
+            "dashboard_path": str(DASHBOARD),
+            "grafana": {"url": emu.url, "token_file": str(token_file), "datasource_uid": "support-postgres"},
+            "deliver": False,
+        },
+    )
+    direct = run_report(
+        ansible,
+        {"report": "weekly", "output_dir": str(tmp_path / "d"), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False},
+    )
     assert [(k["title"], k["text"]) for k in result["kpis"]] == [(k["title"], k["text"]) for k in direct["kpis"]]
     assert result["panel_errors"] == []
     start, end = windows("weekly")
     assert result["link"] == "%s/d/cx-catalyst-kpi?from=%d&to=%d&timezone=utc" % (
-        emu.url, int(datetime.datetime(start.year, start.month, start.day,
-                                       tzinfo=datetime.timezone.utc).timestamp() * 1000),
-        int(datetime.datetime(end.year, end.month, end.day, tzinfo=datetime.timezone.utc).timestamp() * 1000)
-        + 86399999)
+        emu.url,
+        int(datetime.datetime(start.year, start.month, start.day, tzinfo=datetime.timezone.utc).timestamp() * 1000),
+        int(datetime.datetime(end.year, end.month, end.day, tzinfo=datetime.timezone.utc).timestamp() * 1000) + 86399999,
+    )
     assert any(r["path"] == "/api/ds/query" for r in emu.request_log())
     # every table panel's CSV equals the panel's rows for the same window, queried by the test itself
     dashboard = json.loads(DASHBOARD.read_text())
@@ -282,8 +306,7 @@ def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulat
         path = next(p for p in result["files"]["csvs"] if p.endswith("-%s.csv" % slug))
         with open(path) as handle:
             rows = list(csv.reader(handle))
-        sql = re.sub(r"\$__timeFilter\(([^)]+)\)", lambda m: "%s BETWEEN '%s' AND '%s'" % (m.group(1), f, t),
-                     panel["targets"][0]["rawSql"])
+        sql = re.sub(r"\$__timeFilter\(([^)]+)\)", lambda m: "%s BETWEEN '%s' AND '%s'" % (m.group(1), f, t), panel["targets"][0]["rawSql"])
         expected = view_rows(pg_server, kpi_db, sql)
         assert rows[0] == list(expected[0].keys()) if expected else rows[0], panel["title"]
         assert len(rows) - 1 == len(expected), panel["title"]
@@ -301,10 +324,18 @@ def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulat
 
 def test_check_mode_renders_nothing(ansible, pg_server, kpi_db, tmp_path):
     out = tmp_path / "out"
-    result = run_report(ansible, {"report": "daily", "output_dir": str(out), "dashboard_path": str(DASHBOARD),
-                                  "database": db_args(pg_server, kpi_db),
-                                  "email": {"host": "127.0.0.1", "port": 1, "sender": "r@example.test",
-                                            "to": ["a@example.test", "b@example.test"]}}, check=True, diff=True)
+    result = run_report(
+        ansible,
+        {
+            "report": "daily",
+            "output_dir": str(out),
+            "dashboard_path": str(DASHBOARD),
+            "database": db_args(pg_server, kpi_db),
+            "email": {"host": "127.0.0.1", "port": 1, "sender": "r@example.test", "to": ["a@example.test", "b@example.test"]},
+        },
+        check=True,
+        diff=True,
+    )
     assert result["changed"] is True and result["would_render"] is True
     assert result["diff"]["before"] == {"pdf": None, "delivered": []}
     assert result["diff"]["after"]["delivered"] == ["email:a@example.test", "email:b@example.test"]
@@ -314,6 +345,7 @@ def test_check_mode_renders_nothing(ansible, pg_server, kpi_db, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ tests: delivery
+
 
 @pytest.fixture
 def smtp():
@@ -325,9 +357,16 @@ def smtp():
 
 
 def email_args(sink, to, password_file):
-    return {"host": "127.0.0.1", "port": sink.port, "security": sink.mode, "username": SMTP_USER,
-            "password_file": str(password_file), "sender": "kpi-reports@example.test", "to": to,
-            "ca_path": sink.cert}
+    return {
+        "host": "127.0.0.1",
+        "port": sink.port,
+        "security": sink.mode,
+        "username": SMTP_USER,
+        "password_file": str(password_file),
+        "sender": "kpi-reports@example.test",
+        "to": to,
+        "ca_path": sink.cert,
+    }
 
 
 def secret_file(tmp_path, name, value):
@@ -341,8 +380,13 @@ def test_email_structure_and_rerun_sends_nothing(ansible, pg_server, kpi_db, tmp
     ansible.add_secret(SMTP_PASSWORD)
     pw = secret_file(tmp_path, "smtp-pw", SMTP_PASSWORD)
     to = ["cx-team@example.test", "cto@example.test"]
-    args = {"report": "daily", "output_dir": str(tmp_path / "out"), "dashboard_path": str(DASHBOARD),
-            "database": db_args(pg_server, kpi_db), "email": email_args(smtp, to, pw)}
+    args = {
+        "report": "daily",
+        "output_dir": str(tmp_path / "out"),
+        "dashboard_path": str(DASHBOARD),
+        "database": db_args(pg_server, kpi_db),
+        "email": email_args(smtp, to, pw),
+    }
     first = run_report(ansible, args)
     assert first["deliveries"]["email"] == {"sent": to, "already_sent": []}
     mails = smtp.messages()
@@ -381,9 +425,17 @@ def test_retry_after_refused_recipient_sends_only_the_missing_one(ansible, pg_se
     out = str(tmp_path / "out")
     refusing = SmtpSink(SMTP_USER, SMTP_PASSWORD, refuse=["later@example.test"])
     try:
-        failed = run_report(ansible, {"report": "daily", "output_dir": out, "dashboard_path": str(DASHBOARD),
-                                      "database": db_args(pg_server, kpi_db),
-                                      "email": email_args(refusing, to, pw)}, fail=True)
+        failed = run_report(
+            ansible,
+            {
+                "report": "daily",
+                "output_dir": out,
+                "dashboard_path": str(DASHBOARD),
+                "database": db_args(pg_server, kpi_db),
+                "email": email_args(refusing, to, pw),
+            },
+            fail=True,
+        )
         assert failed["failed"] and "later@example.test" in failed["msg"] and "refused" in failed["msg"]
         first = refusing.messages()
         assert [sorted(m["rcpt_tos"]) for m in first] == [["a@example.test", "b@example.test"]]
@@ -391,10 +443,17 @@ def test_retry_after_refused_recipient_sends_only_the_missing_one(ansible, pg_se
         refusing.stop()
     fixed = SmtpSink(SMTP_USER, SMTP_PASSWORD)
     try:
-        retry = run_report(ansible, {"report": "daily", "output_dir": out, "dashboard_path": str(DASHBOARD),
-                                     "database": db_args(pg_server, kpi_db), "email": email_args(fixed, to, pw)})
-        assert retry["deliveries"]["email"] == {"sent": ["later@example.test"],
-                                                "already_sent": ["a@example.test", "b@example.test"]}
+        retry = run_report(
+            ansible,
+            {
+                "report": "daily",
+                "output_dir": out,
+                "dashboard_path": str(DASHBOARD),
+                "database": db_args(pg_server, kpi_db),
+                "email": email_args(fixed, to, pw),
+            },
+        )
+        assert retry["deliveries"]["email"] == {"sent": ["later@example.test"], "already_sent": ["a@example.test", "b@example.test"]}
         assert [m["rcpt_tos"] for m in fixed.messages()] == [["later@example.test"]]
         # same message (Message-ID), header lists everyone
         assert fixed.messages()[0]["message"]["Message-ID"] == first[0]["message"]["Message-ID"]
@@ -407,9 +466,16 @@ def test_implicit_tls(ansible, pg_server, kpi_db, tmp_path):
     pw = secret_file(tmp_path, "smtp-pw", SMTP_PASSWORD)
     sink = SmtpSink(SMTP_USER, SMTP_PASSWORD, mode="tls")
     try:
-        result = run_report(ansible, {"report": "weekly", "output_dir": str(tmp_path / "o"),
-                                      "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db),
-                                      "email": email_args(sink, ["x@example.test"], pw)})
+        result = run_report(
+            ansible,
+            {
+                "report": "weekly",
+                "output_dir": str(tmp_path / "o"),
+                "dashboard_path": str(DASHBOARD),
+                "database": db_args(pg_server, kpi_db),
+                "email": email_args(sink, ["x@example.test"], pw),
+            },
+        )
         assert result["deliveries"]["email"]["sent"] == ["x@example.test"]
         assert len(sink.messages()) == 1
     finally:
@@ -420,9 +486,13 @@ def test_wrong_smtp_password_is_a_clear_error_without_the_password(ansible, pg_s
     wrong = "Planted-Wrong-SMTP-Pw-41d7"
     ansible.add_secret(wrong)
     ansible.add_secret(SMTP_PASSWORD)
-    args = {"report": "daily", "output_dir": str(tmp_path / "out"), "dashboard_path": str(DASHBOARD),
-            "database": db_args(pg_server, kpi_db), "email": dict(email_args(smtp, ["a@example.test"], "/x"),
-                                                                  password=wrong)}
+    args = {
+        "report": "daily",
+        "output_dir": str(tmp_path / "out"),
+        "dashboard_path": str(DASHBOARD),
+        "database": db_args(pg_server, kpi_db),
+        "email": dict(email_args(smtp, ["a@example.test"], "/x"), password=wrong),
+    }
     args["email"].pop("password_file")
     result = run_report(ansible, args, fail=True)
     assert result["failed"]
@@ -436,6 +506,7 @@ def test_wrong_smtp_password_is_a_clear_error_without_the_password(ansible, pg_s
 
 # ------------------------------------------------------------------------------------------ tests: Slack
 
+
 def test_slack_upload_and_webhook_once_and_retry(ansible, pg_server, kpi_db, tmp_path):
     slack = SlackEmulator(SLACK_TOKEN)
     ansible.add_secret(SLACK_TOKEN)
@@ -443,10 +514,13 @@ def test_slack_upload_and_webhook_once_and_retry(ansible, pg_server, kpi_db, tmp
     try:
         token_file = secret_file(tmp_path, "slack-token", SLACK_TOKEN)
         hook_file = secret_file(tmp_path, "slack-hook", slack.webhook_url)
-        args = {"report": "daily", "output_dir": str(tmp_path / "out"), "dashboard_path": str(DASHBOARD),
-                "database": db_args(pg_server, kpi_db),
-                "slack": {"api_url": slack.api_url, "bot_token_file": str(token_file),
-                          "webhook_url_file": str(hook_file), "channel_id": "C0REPORTS1"}}
+        args = {
+            "report": "daily",
+            "output_dir": str(tmp_path / "out"),
+            "dashboard_path": str(DASHBOARD),
+            "database": db_args(pg_server, kpi_db),
+            "slack": {"api_url": slack.api_url, "bot_token_file": str(token_file), "webhook_url_file": str(hook_file), "channel_id": "C0REPORTS1"},
+        }
         slack.fail("files.completeUploadExternal", count=1, error="internal_error")
         failed = run_report(ansible, args, fail=True)
         assert "files.completeUploadExternal failed: internal_error" in failed["msg"]
@@ -460,8 +534,7 @@ def test_slack_upload_and_webhook_once_and_retry(ansible, pg_server, kpi_db, tmp
         assert "Resolution Rate" in state["webhook_messages"][0]["text"]
         assert len(state["shares"]) == 1 and state["shares"][0]["channel_id"] == "C0REPORTS1"
         shared = [state["completed"][f] for f in state["shares"][0]["files"]]
-        assert [s["filename"] for s in shared] == [Path(retry["files"]["pdf"]).name,
-                                                   Path(retry["files"]["pngs"][0]).name]
+        assert [s["filename"] for s in shared] == [Path(retry["files"]["pdf"]).name, Path(retry["files"]["pngs"][0]).name]
         assert shared[0]["size"] == Path(retry["files"]["pdf"]).stat().st_size
         assert bytes.fromhex(shared[1]["head"]).startswith(b"\x89PNG")
         assert "Daily KPI snapshot" in state["shares"][0]["initial_comment"]
@@ -478,10 +551,17 @@ def test_slack_bad_token_names_the_cause(ansible, pg_server, kpi_db, tmp_path):
     bad = "xoxb-Planted-Bad-Token-77aa"
     ansible.add_secret(bad)
     try:
-        result = run_report(ansible, {"report": "daily", "output_dir": str(tmp_path / "o"),
-                                      "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db),
-                                      "slack": {"api_url": slack.api_url, "bot_token": bad,
-                                                "channel_id": "C0REPORTS1"}}, fail=True)
+        result = run_report(
+            ansible,
+            {
+                "report": "daily",
+                "output_dir": str(tmp_path / "o"),
+                "dashboard_path": str(DASHBOARD),
+                "database": db_args(pg_server, kpi_db),
+                "slack": {"api_url": slack.api_url, "bot_token": bad, "channel_id": "C0REPORTS1"},
+            },
+            fail=True,
+        )
         assert "invalid_auth" in result["msg"] and "bot token is not valid" in result["msg"]
     finally:
         slack.stop()
@@ -490,13 +570,21 @@ def test_slack_bad_token_names_the_cause(ansible, pg_server, kpi_db, tmp_path):
 def test_demo_playbook_renders_the_daily_report(ansible, pg_server, kpi_db, tmp_path):
     """playbooks/report.yml, as scripts/demo.sh runs it: the daily report into a directory, and says where."""
     inventory = tmp_path / "hosts.ini"
-    inventory.write_text("[kpi_control]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
-                         % __import__("sys").executable)
+    inventory.write_text("[kpi_control]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n" % __import__("sys").executable)
     out = tmp_path / "reports"
-    res = ansible.playbook(REPO / "playbooks" / "report.yml", inventory=str(inventory), extra_vars={
-        "kpi_database_host": pg_server.host, "kpi_database_port": pg_server.port, "kpi_database_name": kpi_db,
-        "kpi_database_reader_password": PLANTED["reader_password"], "kpi_database_ssl_mode": "disable",
-        "kpi_grafana_url": "http://127.0.0.1:3000", "kpi_report_output_dir": str(out)})
+    res = ansible.playbook(
+        REPO / "playbooks" / "report.yml",
+        inventory=str(inventory),
+        extra_vars={
+            "kpi_database_host": pg_server.host,
+            "kpi_database_port": pg_server.port,
+            "kpi_database_name": kpi_db,
+            "kpi_database_reader_password": PLANTED["reader_password"],
+            "kpi_database_ssl_mode": "disable",
+            "kpi_grafana_url": "http://127.0.0.1:3000",
+            "kpi_report_output_dir": str(out),
+        },
+    )
     pdfs = list(out.glob("kpi-daily-*.pdf"))
     assert len(pdfs) == 1 and "PDF: %s" % pdfs[0] in res.stdout
     assert "http://127.0.0.1:3000/d/cx-catalyst-kpi?from=" in res.stdout

@@ -41,24 +41,35 @@ def test_role_installs_schedules_and_one_run_mails(ansible, pg_server, pg_db, tm
         units = base / "units"
         units.mkdir(parents=True)
         role_vars = {
-            "kpi_reports_install_packages": False, "kpi_reports_start_timers": False,
-            "kpi_reports_install_dir": str(base / "opt"), "kpi_reports_config_dir": str(base / "etc"),
-            "kpi_reports_output_dir": str(base / "var"), "kpi_reports_unit_dir": str(units),
+            "kpi_reports_install_packages": False,
+            "kpi_reports_start_timers": False,
+            "kpi_reports_install_dir": str(base / "opt"),
+            "kpi_reports_config_dir": str(base / "etc"),
+            "kpi_reports_output_dir": str(base / "var"),
+            "kpi_reports_unit_dir": str(units),
             "kpi_reports_ansible_playbook": str(Path(sys.executable).parent / "ansible-playbook"),
             "kpi_reports_python": sys.executable,
-            "kpi_reports_create_user": False, "kpi_reports_user": "root", "kpi_reports_group": "root", "kpi_reports_timezone": "Europe/Berlin",
-            "kpi_reports_db_host": pg_server.host, "kpi_reports_db_port": pg_server.port,
-            "kpi_reports_db_name": pg_db, "kpi_reports_db_user": READER,
-            "kpi_reports_db_password": PLANTED["reader_password"], "kpi_reports_db_ssl_mode": "disable",
-            "kpi_reports_email_enabled": True, "kpi_reports_smtp_host": "127.0.0.1",
-            "kpi_reports_smtp_port": sink.port, "kpi_reports_smtp_username": SMTP_USER,
-            "kpi_reports_smtp_password": SMTP_PASSWORD, "kpi_reports_smtp_ca_path": sink.cert,
+            "kpi_reports_create_user": False,
+            "kpi_reports_user": "root",
+            "kpi_reports_group": "root",
+            "kpi_reports_timezone": "Europe/Berlin",
+            "kpi_reports_db_host": pg_server.host,
+            "kpi_reports_db_port": pg_server.port,
+            "kpi_reports_db_name": pg_db,
+            "kpi_reports_db_user": READER,
+            "kpi_reports_db_password": PLANTED["reader_password"],
+            "kpi_reports_db_ssl_mode": "disable",
+            "kpi_reports_email_enabled": True,
+            "kpi_reports_smtp_host": "127.0.0.1",
+            "kpi_reports_smtp_port": sink.port,
+            "kpi_reports_smtp_username": SMTP_USER,
+            "kpi_reports_smtp_password": SMTP_PASSWORD,
+            "kpi_reports_smtp_ca_path": sink.cert,
             "kpi_reports_email_sender": "kpi@example.test",
             "kpi_reports_email_recipients": ["cx-team@example.test", "cto@example.test"],
         }
         playbook = tmp_path / "role.yml"
-        playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "vars": role_vars,
-                                         "roles": ["cx_catalyst.kpi_dashboard.kpi_reports"]}]))
+        playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "vars": role_vars, "roles": ["cx_catalyst.kpi_dashboard.kpi_reports"]}]))
         first = ansible.playbook(playbook)
         assert "failed=0" in first.stdout
         second = ansible.playbook(playbook)
@@ -76,20 +87,16 @@ def test_role_installs_schedules_and_one_run_mails(ansible, pg_server, pg_db, tm
             assert "password_file" in text
 
         # units: valid, schedule as configured, secrets nowhere in them
-        expected = {"daily": "*-*-* 08:00:00 Europe/Berlin", "weekly": "Mon *-*-* 08:00:00 Europe/Berlin",
-                    "monthly": "*-*-01 08:00:00 Europe/Berlin"}
+        expected = {"daily": "*-*-* 08:00:00 Europe/Berlin", "weekly": "Mon *-*-* 08:00:00 Europe/Berlin", "monthly": "*-*-01 08:00:00 Europe/Berlin"}
         for report, calendar in expected.items():
             service, timer = units / ("cx-kpi-report-%s.service" % report), units / ("cx-kpi-report-%s.timer" % report)
-            verify = subprocess.run(["systemd-analyze", "verify", str(service), str(timer)], capture_output=True,
-                                    text=True, check=False)
-            problems = [line for line in (verify.stdout + verify.stderr).splitlines()
-                        if str(units) in line or "cx-kpi-report" in line]
+            verify = subprocess.run(["systemd-analyze", "verify", str(service), str(timer)], capture_output=True, text=True, check=False)
+            problems = [line for line in (verify.stdout + verify.stderr).splitlines() if str(units) in line or "cx-kpi-report" in line]
             assert verify.returncode == 0 and not problems, verify.stdout + verify.stderr
             settings = dict(unit_settings(timer))
             assert settings["OnCalendar"] == calendar and settings["Persistent"] == "true"
             assert settings["Unit"] == service.name
-            normalized = subprocess.run(["systemd-analyze", "calendar", settings["OnCalendar"]], capture_output=True,
-                                        text=True, check=True).stdout
+            normalized = subprocess.run(["systemd-analyze", "calendar", settings["OnCalendar"]], capture_output=True, text=True, check=True).stdout
             assert "Normalized form: %s" % calendar in normalized
             # 08:00 in Berlin is 07:00 UTC in winter, 06:00 UTC in summer
             assert re.search(r"Next elapse: .* 0[67]:00:00 UTC", normalized), normalized
@@ -106,8 +113,7 @@ def test_role_installs_schedules_and_one_run_mails(ansible, pg_server, pg_db, tm
         env.pop("ANSIBLE_CONFIG", None)
         for key in ("ANSIBLE_LOCAL_TEMP",):
             Path(env[key]).mkdir(parents=True, exist_ok=True)
-        run = subprocess.run(shlex.split(service["ExecStart"]), capture_output=True, text=True, env=env,
-                             cwd=str(base), timeout=600, check=False)
+        run = subprocess.run(shlex.split(service["ExecStart"]), capture_output=True, text=True, env=env, cwd=str(base), timeout=600, check=False)
         output = run.stdout + run.stderr
         assert PLANTED["reader_password"] not in output and SMTP_PASSWORD not in output
         assert run.returncode == 0, output[-3000:]
@@ -119,8 +125,7 @@ def test_role_installs_schedules_and_one_run_mails(ansible, pg_server, pg_db, tm
         assert sorted(mails[0]["rcpt_tos"]) == ["cto@example.test", "cx-team@example.test"]
         assert any(part.get_content_type() == "application/pdf" for part in mails[0]["message"].walk())
         # the timer firing again for the same period sends nothing
-        again = subprocess.run(shlex.split(service["ExecStart"]), capture_output=True, text=True, env=env,
-                               cwd=str(base), timeout=600, check=False)
+        again = subprocess.run(shlex.split(service["ExecStart"]), capture_output=True, text=True, env=env, cwd=str(base), timeout=600, check=False)
         assert again.returncode == 0 and len(sink.messages()) == 1
     finally:
         sink.stop()

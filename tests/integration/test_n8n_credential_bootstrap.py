@@ -26,8 +26,7 @@ def test_credential_create_noop_rotate_edit_delete(n8n_server, n8n_recorder, n8n
     n8n_ansible.add_secret(SECRET2)
     name = unique("Anthropic Admin API")
     # generous time-out: the first data-table call of a fresh n8n is slow on a busy machine
-    base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": name, "type": "httpHeaderAuth",
-            "retries": 2, "timeout": 180}
+    base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": name, "type": "httpHeaderAuth", "retries": 2, "timeout": 180}
     data = {"name": "x-api-key", "value": SECRET}
 
     # check mode: nothing written
@@ -43,8 +42,7 @@ def test_credential_create_noop_rotate_edit_delete(n8n_server, n8n_recorder, n8n
     assert cred["id"] == r["credential_id"] and cred["type"] == "httpHeaderAuth"
     tables = [t for t in n8n_server.list_all("/data-tables") if t["name"] == "cx_kpi_dashboard_secret_hashes"]
     assert len(tables) == 1
-    rows = [row for row in n8n_server.list_all("/data-tables/%s/rows" % tables[0]["id"])
-            if row["object"] == "credential:%s" % cred["id"]]
+    rows = [row for row in n8n_server.list_all("/data-tables/%s/rows" % tables[0]["id"]) if row["object"] == "credential:%s" % cred["id"]]
     assert len(rows) == 1 and rows[0]["secret_hash"].startswith("pbkdf2-sha256$")
     assert SECRET not in rows[0]["secret_hash"] and rows[0]["credential_updated_at"] == cred["updatedAt"]
 
@@ -58,8 +56,7 @@ def test_credential_create_noop_rotate_edit_delete(n8n_server, n8n_recorder, n8n
     n8n_recorder.reset()
     r3 = result_of(n8n_ansible.module(CRED, dict(base, data={"name": "x-api-key", "value": SECRET2})))
     assert r3["changed"] is True and r3["secret_changed"] is True
-    assert [w for w in n8n_recorder.writes() if w[0] == "PATCH"] == [
-        ("PATCH", "/api/v1/credentials/%s" % cred["id"])]
+    assert [w for w in n8n_recorder.writes() if w[0] == "PATCH"] == [("PATCH", "/api/v1/credentials/%s" % cred["id"])]
     r4 = result_of(n8n_ansible.module(CRED, dict(base, data={"name": "x-api-key", "value": SECRET2})))
     assert r4["changed"] is False
 
@@ -82,13 +79,21 @@ def test_credential_create_noop_rotate_edit_delete(n8n_server, n8n_recorder, n8n
 
 
 def test_credential_data_checked_against_the_server_schema(n8n_server, n8n_recorder, n8n_ansible):
-    base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": unique("KPI PostgreSQL"),
-            "type": "postgres", "retries": 0}
-    r = result_of(n8n_ansible.module(CRED, dict(base, data={
-        "host": "127.0.0.1", "port": "5432", "ssl": "sometimes", "pasword": SECRET}), expect_rc=None))  # codespell:ignore
+    base = {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": unique("KPI PostgreSQL"), "type": "postgres", "retries": 0}
+    r = result_of(
+        n8n_ansible.module(
+            CRED,
+            dict(base, data={"host": "127.0.0.1", "port": "5432", "ssl": "sometimes", "pasword": SECRET}),  # codespell:ignore
+            expect_rc=None,
+        )
+    )
     assert r["failed"] is True
-    for part in ("credential type postgres", "unknown field(s) pasword", "field port must be a number",  # codespell:ignore
-                 "field ssl must be one of allow, disable, require"):
+    for part in (
+        "credential type postgres",
+        "unknown field(s) pasword",  # codespell:ignore
+        "field port must be a number",
+        "field ssl must be one of allow, disable, require",
+    ):
         assert part in r["msg"]
     r = result_of(n8n_ansible.module(CRED, dict(base, type="noSuchType", data={"a": SECRET}), expect_rc=None))
     assert r["failed"] is True and "does not know the credential type noSuchType" in r["msg"]
@@ -100,14 +105,12 @@ def test_credential_data_checked_against_the_server_schema(n8n_server, n8n_recor
 def test_bootstrap_brand_new_n8n(n8n_factory, n8n_ansible, tmp_path):
     fresh = n8n_factory(bootstrap=False)
     keyfile = tmp_path / "n8n-api-key"
-    args = {"url": fresh.url, "owner_email": "admin@kpi.test", "owner_password": PLANTED["n8n_owner_password"],
-            "api_key_file": str(keyfile), "retries": 0}
+    args = {"url": fresh.url, "owner_email": "admin@kpi.test", "owner_password": PLANTED["n8n_owner_password"], "api_key_file": str(keyfile), "retries": 0}
 
     r = result_of(n8n_ansible.module(BOOT, args, check=True, diff=True))
     assert r["changed"] is True and r["owner_created"] is True and not keyfile.exists()
     assert r["diff"]["before"]["owner"] == "missing"
-    assert requests.get(fresh.url + "/rest/settings", timeout=10).json()["data"]["userManagement"][
-        "showSetupOnFirstLoad"] is True
+    assert requests.get(fresh.url + "/rest/settings", timeout=10).json()["data"]["userManagement"]["showSetupOnFirstLoad"] is True
 
     res = n8n_ansible.module(BOOT, args)
     r = result_of(res)
@@ -129,12 +132,12 @@ def test_bootstrap_brand_new_n8n(n8n_factory, n8n_ansible, tmp_path):
     new_key = keyfile.read_text().strip()
     n8n_ansible.add_secret(new_key)
     assert new_key != key
-    assert requests.get(fresh.url + "/api/v1/workflows", headers={"X-N8N-API-KEY": new_key},
-                        timeout=10).status_code == 200
+    assert requests.get(fresh.url + "/api/v1/workflows", headers={"X-N8N-API-KEY": new_key}, timeout=10).status_code == 200
 
     # the key from the file drives the other modules
-    r4 = result_of(n8n_ansible.module("cx_catalyst.kpi_dashboard.n8n_workflow", {
-        "url": fresh.url, "api_key": new_key, "name": "bootstrapped", "state": "absent"}))
+    r4 = result_of(
+        n8n_ansible.module("cx_catalyst.kpi_dashboard.n8n_workflow", {"url": fresh.url, "api_key": new_key, "name": "bootstrapped", "state": "absent"})
+    )
     assert r4["changed"] is False
 
     # wrong owner password: a clear error, the key file untouched

@@ -14,20 +14,38 @@ MODULE = "cx_catalyst.kpi_dashboard.n8n_workflow"
 
 def sub_workflow(code="return [{json: {ok: true}}];", cred_name=None):
     nodes = [
-        {"name": "When Executed by Another Workflow", "type": "n8n-nodes-base.executeWorkflowTrigger",
-         "typeVersion": 1.1, "position": [0, 0], "parameters": {"inputSource": "passthrough"}},
-        {"name": "Answer", "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [220, 0],
-         "parameters": {"mode": "runOnceForAllItems", "jsCode": code}},
+        {
+            "name": "When Executed by Another Workflow",
+            "type": "n8n-nodes-base.executeWorkflowTrigger",
+            "typeVersion": 1.1,
+            "position": [0, 0],
+            "parameters": {"inputSource": "passthrough"},
+        },
+        {"name": "Answer", "type": "n8n-nodes-base.code", "typeVersion": 2, "position": [220, 0], "parameters": {"mode": "runOnceForAllItems", "jsCode": code}},
     ]
     connections = {"When Executed by Another Workflow": {"main": [[{"node": "Answer", "type": "main", "index": 0}]]}}
     if cred_name:
-        nodes.append({"name": "Insert", "type": "n8n-nodes-base.postgres", "typeVersion": 2.5, "position": [440, 0],
-                      "parameters": {"operation": "executeQuery", "query": "SELECT $1", "options": {}},
-                      "credentials": {"postgres": {"id": "from-another-instance", "name": cred_name}}})
+        nodes.append(
+            {
+                "name": "Insert",
+                "type": "n8n-nodes-base.postgres",
+                "typeVersion": 2.5,
+                "position": [440, 0],
+                "parameters": {"operation": "executeQuery", "query": "SELECT $1", "options": {}},
+                "credentials": {"postgres": {"id": "from-another-instance", "name": cred_name}},
+            }
+        )
         connections["Answer"] = {"main": [[{"node": "Insert", "type": "main", "index": 0}]]}
-    return {"name": "ignored, the module's name wins", "nodes": nodes, "connections": connections,
-            "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner"},
-            "id": "exportedId123", "active": True, "tags": [], "pinData": {}}
+    return {
+        "name": "ignored, the module's name wins",
+        "nodes": nodes,
+        "connections": connections,
+        "settings": {"executionOrder": "v1", "callerPolicy": "workflowsFromSameOwner"},
+        "id": "exportedId123",
+        "active": True,
+        "tags": [],
+        "pinData": {},
+    }
 
 
 def args(server, name, **kw):
@@ -47,11 +65,25 @@ def result_of(res):
 @pytest.fixture
 def pg_credential(n8n_server):
     name = unique("KPI PostgreSQL")
-    cred = n8n_server.api("POST", "/credentials", {
-        "name": name, "type": "postgres",
-        "data": {"host": "127.0.0.1", "database": "kpi", "user": "n8n_writer", "password": PLANTED["db_password"],
-                 "port": 5432, "ssl": "disable", "allowUnauthorizedCerts": False, "maxConnections": 5,
-                 "sshTunnel": False}})
+    cred = n8n_server.api(
+        "POST",
+        "/credentials",
+        {
+            "name": name,
+            "type": "postgres",
+            "data": {
+                "host": "127.0.0.1",
+                "database": "kpi",
+                "user": "n8n_writer",
+                "password": PLANTED["db_password"],
+                "port": 5432,
+                "ssl": "disable",
+                "allowUnauthorizedCerts": False,
+                "maxConnections": 5,
+                "sshTunnel": False,
+            },
+        },
+    )
     yield cred
     n8n_server.api("DELETE", "/credentials/%s" % cred["id"], expect=(200, 404))
 
@@ -67,8 +99,7 @@ def test_create_rerun_update_publish_unpublish_delete(n8n_server, n8n_recorder, 
     r = result_of(res)
     assert r["changed"] is True and r["actions"] == ["create", "publish"]
     assert n8n_recorder.writes() == [] and n8n_server.workflow_by_name(name) is None
-    assert r["diff"]["before"] == {} and set(r["diff"]["after"]["nodes"]) == {
-        "When Executed by Another Workflow", "Answer"}
+    assert r["diff"]["before"] == {} and set(r["diff"]["after"]["nodes"]) == {"When Executed by Another Workflow", "Answer"}
 
     # create + publish
     n8n_recorder.reset()
@@ -147,31 +178,30 @@ def test_editor_draft_is_published_again(n8n_server, n8n_ansible):
     assert r2["changed"] is True and r2["actions"] == ["update", "republish"]
     final = n8n_server.api("GET", "/workflows/%s" % wf["id"])
     assert final["activeVersionId"] == final["versionId"]
-    assert [n for n in final["nodes"] if n["name"] == "Answer"][0]["parameters"]["jsCode"] == \
-        content["nodes"][1]["parameters"]["jsCode"]
+    assert [n for n in final["nodes"] if n["name"] == "Answer"][0]["parameters"]["jsCode"] == content["nodes"][1]["parameters"]["jsCode"]
     n8n_server.delete_workflow(wf["id"])
 
 
 def test_credentials_are_mapped_by_name_and_type(n8n_server, n8n_ansible, pg_credential):
     name = unique("with credential")
     content = sub_workflow(cred_name="KPI DB in the file")
-    r = result_of(n8n_ansible.module(MODULE, args(n8n_server, name, content=content,
-                                                  credentials={"KPI DB in the file": pg_credential["name"]})))
+    r = result_of(n8n_ansible.module(MODULE, args(n8n_server, name, content=content, credentials={"KPI DB in the file": pg_credential["name"]})))
     wf = n8n_server.api("GET", "/workflows/%s" % r["workflow_id"])
     insert = [n for n in wf["nodes"] if n["name"] == "Insert"][0]
     assert insert["credentials"]["postgres"] == {"id": pg_credential["id"], "name": pg_credential["name"]}
     # re-run is a no-op even though the file carries another instance's id
-    r2 = result_of(n8n_ansible.module(MODULE, args(n8n_server, name, content=content,
-                                                   credentials={"KPI DB in the file": pg_credential["name"]})))
+    r2 = result_of(n8n_ansible.module(MODULE, args(n8n_server, name, content=content, credentials={"KPI DB in the file": pg_credential["name"]})))
     assert r2["changed"] is False
     n8n_server.delete_workflow(wf["id"])
 
 
 def test_missing_credential_fails_before_any_write(n8n_server, n8n_recorder, n8n_ansible):
     name = unique("missing credential")
-    res = n8n_ansible.module(MODULE, {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": name,
-                                      "content": sub_workflow(cred_name="No Such Credential"), "retries": 0},
-                             expect_rc=None)
+    res = n8n_ansible.module(
+        MODULE,
+        {"url": n8n_recorder.url, "api_key": n8n_server.api_key, "name": name, "content": sub_workflow(cred_name="No Such Credential"), "retries": 0},
+        expect_rc=None,
+    )
     r = result_of(res)
     assert r["failed"] is True
     assert "No Such Credential" in r["msg"] and "postgres" in r["msg"] and "Insert" in r["msg"]
@@ -181,8 +211,9 @@ def test_missing_credential_fails_before_any_write(n8n_server, n8n_recorder, n8n
 def test_api_errors_name_action_and_object_without_the_key(n8n_server, n8n_ansible):
     wrong_key = "n8n_api_PlantedWrongKey0123456789abcdef"
     n8n_ansible.add_secret(wrong_key)
-    r = result_of(n8n_ansible.module(MODULE, {"url": n8n_server.url, "api_key": wrong_key, "name": "x",
-                                              "content": sub_workflow(), "retries": 0}, expect_rc=None))
+    r = result_of(
+        n8n_ansible.module(MODULE, {"url": n8n_server.url, "api_key": wrong_key, "name": "x", "content": sub_workflow(), "retries": 0}, expect_rc=None)
+    )
     assert r["failed"] is True
     assert "HTTP 401" in r["msg"] and "workflows named 'x'" in r["msg"] and "api_key" in r["msg"]
 
@@ -199,6 +230,7 @@ def test_api_errors_name_action_and_object_without_the_key(n8n_server, n8n_ansib
     assert r["failed"] is True and "needs a list 'nodes'" in r["msg"]
 
     # nothing listens: connection error, not a traceback
-    r = result_of(n8n_ansible.module(MODULE, {"url": "http://127.0.0.1:9", "api_key": n8n_server.api_key,
-                                              "name": "z", "state": "absent", "retries": 0}, expect_rc=None))
+    r = result_of(
+        n8n_ansible.module(MODULE, {"url": "http://127.0.0.1:9", "api_key": n8n_server.api_key, "name": "z", "state": "absent", "retries": 0}, expect_rc=None)
+    )
     assert r["failed"] is True and "cannot connect" in r["msg"]

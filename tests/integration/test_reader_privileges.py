@@ -16,8 +16,14 @@ from conftest import PLANTED
 from kpi_sql import ORDER, READER_ROLE, SQL_DIR, apply_all, apply_file, contract_table_columns, ensure_reader_role
 
 CONTRACT_TABLES = ("cases", "kb_articles", "token_usage", "token_budgets", "api_pricing")
-OTHER_TABLES = ("baseline_config", "kpi_daily_case_stats", "kpi_daily_confidence_stats",
-                "kpi_daily_escalation_stats", "kpi_daily_token_stats", "kpi_daily_base")
+OTHER_TABLES = (
+    "baseline_config",
+    "kpi_daily_case_stats",
+    "kpi_daily_confidence_stats",
+    "kpi_daily_escalation_stats",
+    "kpi_daily_token_stats",
+    "kpi_daily_base",
+)
 
 
 @pytest.fixture
@@ -44,14 +50,17 @@ def readable_columns(conn) -> dict[str, list[str]]:
     """Table -> columns the reader may SELECT, from PostgreSQL's own privilege check, for every base table."""
     with conn:
         with conn.cursor() as cur:
-            cur.execute("""
+            cur.execute(
+                """
                 SELECT c.relname, a.attname
                   FROM pg_class c
                   JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                  WHERE c.relkind IN ('r', 'p') AND c.relname <> 'kpi_targets'
                    AND has_column_privilege(%s, c.oid, a.attnum, 'SELECT')
-                 ORDER BY c.relname, a.attnum""", (READER_ROLE,))
+                 ORDER BY c.relname, a.attnum""",
+                (READER_ROLE,),
+            )
             out: dict[str, list[str]] = {}
             for table, column in cur.fetchall():
                 out.setdefault(table, []).append(column)
@@ -67,10 +76,13 @@ def query(reader, sql):
 def seed(conn):
     with conn:
         with conn.cursor() as cur:
-            cur.execute("INSERT INTO cases (created_at, status, category, subject) "
-                        "VALUES (now(), 'open', 'billing', 'Refund for order 4711, jane@example.com')")
-            cur.execute("INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens, cost_usd) "
-                        "VALUES ('triage', 'anthropic', 'claude', 100, 50, 0.01)")
+            cur.execute(
+                "INSERT INTO cases (created_at, status, category, subject) VALUES (now(), 'open', 'billing', 'Refund for order 4711, jane@example.com')"
+            )
+            cur.execute(
+                "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens, cost_usd) "
+                "VALUES ('triage', 'anthropic', 'claude', 100, 50, 0.01)"
+            )
 
 
 def test_contract_columns_granted_exactly(conn, reader):
@@ -88,15 +100,19 @@ def test_contract_columns_granted_exactly(conn, reader):
 def test_non_contract_columns_and_tables_stay_denied(conn, reader):
     apply_all(conn, contract_columns=True)
     seed(conn)
-    for sql in ("SELECT subject FROM cases", "SELECT * FROM cases", "SELECT * FROM token_budgets",
-                "SELECT created_at FROM api_pricing", "SELECT count(*) FROM cases WHERE subject LIKE '%jane%'"):
+    for sql in (
+        "SELECT subject FROM cases",
+        "SELECT * FROM cases",
+        "SELECT * FROM token_budgets",
+        "SELECT created_at FROM api_pricing",
+        "SELECT count(*) FROM cases WHERE subject LIKE '%jane%'",
+    ):
         with pytest.raises(errors.InsufficientPrivilege, match="permission denied"):
             query(reader, sql)
     for table in OTHER_TABLES:
         with pytest.raises(errors.InsufficientPrivilege):
             query(reader, "SELECT 1 FROM %s LIMIT 1" % table)
-    for stmt in ("UPDATE cases SET category = 'x'", "DELETE FROM token_usage",
-                 "INSERT INTO cases (created_at, category) VALUES (now(), 'x')"):
+    for stmt in ("UPDATE cases SET category = 'x'", "DELETE FROM token_usage", "INSERT INTO cases (created_at, category) VALUES (now(), 'x')"):
         with pytest.raises(errors.InsufficientPrivilege):
             query(reader, stmt)
     # a column the support system adds later is not readable until the contract (and this file) name it

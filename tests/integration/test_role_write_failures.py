@@ -50,8 +50,7 @@ def test_refused_contact_point_rotation_fails_the_play(grafana_emulator, ansible
 
 
 def test_refused_datasource_write_stops_the_role(grafana_emulator, ansible, pg_server, kpi_db, playbook):
-    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False,
-                  kpi_grafana_alerting_enabled=False)
+    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False, kpi_grafana_alerting_enabled=False)
     grafana_emulator.set_fault("/api/datasources", status=500, method="POST", count=5)
     grafana_emulator.reset_request_log()
     res = _run(ansible, playbook, extra, expect_rc=2)
@@ -63,11 +62,16 @@ def test_refused_datasource_write_stops_the_role(grafana_emulator, ansible, pg_s
     assert _admin_get(grafana_emulator, "/api/datasources/uid/support-postgres")[0] == 404
 
 
-def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible, pg_server, kpi_db, playbook,
-                                                      tmp_path):
-    extra = _vars(grafana_emulator, pg_server, kpi_db, kpi_grafana_verify_enabled=False,
-                  kpi_grafana_alerting_enabled=False, kpi_grafana_service_account_enabled=True,
-                  kpi_grafana_service_account_token_file=str(tmp_path / "sa-token"))
+def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible, pg_server, kpi_db, playbook, tmp_path):
+    extra = _vars(
+        grafana_emulator,
+        pg_server,
+        kpi_db,
+        kpi_grafana_verify_enabled=False,
+        kpi_grafana_alerting_enabled=False,
+        kpi_grafana_service_account_enabled=True,
+        kpi_grafana_service_account_token_file=str(tmp_path / "sa-token"),
+    )
     grafana_emulator.set_fault("/api/serviceaccounts", status=500, method="POST", count=5)
     res = _run(ansible, playbook, extra, expect_rc=2)
     assert _recap(res.output)["failed"] == 1
@@ -75,20 +79,23 @@ def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible,
     assert not (tmp_path / "sa-token").exists()
 
 
-@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker",
-                                  "grafana_pdc_agent", "grafana_cloud_allowlist"])
+@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
 def test_no_write_task_swallows_its_failure(role):
     """failed_when: false / ignore_errors appear only on read-only probes followed by an assert."""
-    allowed_modules = {"ansible.builtin.command", "ansible.builtin.wait_for", "ansible.builtin.uri",
-                       "community.general.listen_ports_facts", "ansible.builtin.slurp"}
+    allowed_modules = {
+        "ansible.builtin.command",
+        "ansible.builtin.wait_for",
+        "ansible.builtin.uri",
+        "community.general.listen_ports_facts",
+        "ansible.builtin.slurp",
+    }
     for path in sorted((REPO / "roles" / role / "tasks").glob("*.yml")):
         for task in _tasks(yaml.safe_load(path.read_text()) or []):
             if task.get("ignore_errors"):
                 raise AssertionError("%s: task %r uses ignore_errors" % (path.name, task.get("name")))
             if task.get("failed_when") is False:
                 module = next((k for k in task if "." in k), None)
-                assert module in allowed_modules, "%s: write task %r has failed_when: false" % (path.name,
-                                                                                                task.get("name"))
+                assert module in allowed_modules, "%s: write task %r has failed_when: false" % (path.name, task.get("name"))
                 assert task.get("check_mode") is False or module == "ansible.builtin.slurp", path.name
 
 
@@ -108,8 +115,7 @@ def _covered(items, under_rescue=False):
             yield from _covered(item.get(key) or [], guarded if key == "block" else under_rescue)
 
 
-@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker",
-                                  "grafana_pdc_agent", "grafana_cloud_allowlist"])
+@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
 def test_every_no_log_task_has_a_rescue_that_reraises(role):
     """The secret-carrying task pattern: a no_log task sits in a block with a rescue (its own, or the role's
     block that imports its file), so its failure message reaches the user."""
@@ -122,5 +128,4 @@ def test_every_no_log_task_has_a_rescue_that_reraises(role):
     for path in sorted(tasks_dir.glob("*.yml")):
         for task, guarded in _covered(yaml.safe_load(path.read_text()) or []):
             if task.get("no_log") and "block" not in task:
-                assert guarded or path.name in imported_under_rescue, \
-                    "%s: no_log task %r has no rescue re-raising its message" % (path.name, task.get("name"))
+                assert guarded or path.name in imported_under_rescue, "%s: no_log task %r has no rescue re-raising its message" % (path.name, task.get("name"))

@@ -16,8 +16,20 @@ from pathlib import Path
 import psycopg2
 
 from conftest import PG_BIN, PLANTED, recap
-from kpi_schema_state import (BASE_TABLES, RELEASE_010, RELEASE_010_FILES, REPO, SAMPLE_DATA, rebuilt_rollups,
-                              rollups, rows, schema_shape, table_columns, table_content, view_outputs)
+from kpi_schema_state import (
+    BASE_TABLES,
+    RELEASE_010,
+    RELEASE_010_FILES,
+    REPO,
+    SAMPLE_DATA,
+    rebuilt_rollups,
+    rollups,
+    rows,
+    schema_shape,
+    table_columns,
+    table_content,
+    view_outputs,
+)
 from kpi_sql import SQL_DIR, apply_all, schema_files
 
 PLAYBOOK = REPO / "playbooks" / "database.yml"
@@ -26,10 +38,15 @@ SCHEMA = "cx_catalyst.kpi_dashboard.kpi_schema"
 
 def role_vars(pg_server, db, **override):
     data = dict(
-        kpi_database_host=pg_server.host, kpi_database_port=pg_server.port, kpi_database_name=db,
-        kpi_database_admin_user="postgres", kpi_database_admin_password=pg_server.password,
-        kpi_database_ssl_mode="disable", kpi_database_install_core_schema=True,
-        kpi_database_reader_role=f"reader_{db}", kpi_database_reader_password=PLANTED["reader_password"],
+        kpi_database_host=pg_server.host,
+        kpi_database_port=pg_server.port,
+        kpi_database_name=db,
+        kpi_database_admin_user="postgres",
+        kpi_database_admin_password=pg_server.password,
+        kpi_database_ssl_mode="disable",
+        kpi_database_install_core_schema=True,
+        kpi_database_reader_role=f"reader_{db}",
+        kpi_database_reader_password=PLANTED["reader_password"],
     )
     data.update(override)
     return data
@@ -46,9 +63,18 @@ def install_release_010(pg_server, db, ansible, reader):
     conn.close()
     files = [{"path": str(RELEASE_010 / name), "kind": kind} for name, kind in RELEASE_010_FILES]
     files[-1]["depends_on"] = ["views.sql"]
-    ansible.module(SCHEMA, dict(login_host=pg_server.host, login_port=pg_server.port, login_db=db,
-                                login_user="postgres", login_password=pg_server.password, files=files,
-                                settings={"kpi.reader_role": reader}))
+    ansible.module(
+        SCHEMA,
+        dict(
+            login_host=pg_server.host,
+            login_port=pg_server.port,
+            login_db=db,
+            login_user="postgres",
+            login_password=pg_server.password,
+            files=files,
+            settings={"kpi.reader_role": reader},
+        ),
+    )
     conn = pg_server.connect(db)
     with conn:
         with conn.cursor() as cur:
@@ -99,8 +125,7 @@ def test_upgrade_from_release_010_keeps_every_row(pg_server, pg_db, ansible, inv
             assert table_content(conn, table, columns[table]) == before[table], table
         assert table_content(conn, "token_budgets", budget_cols) == budgets_before
         assert rows(conn, "SELECT count(*) FROM token_usage WHERE cost_usd IS NULL")[0][0] == unpriced_before
-        assert rows(conn, "SELECT period_start = date_trunc('month', current_date)::date FROM token_budgets "
-                          "WHERE budget_name = 'Monthly expired'") == [(True,)]
+        assert rows(conn, "SELECT period_start = date_trunc('month', current_date)::date FROM token_budgets WHERE budget_name = 'Monthly expired'") == [(True,)]
 
         # token_usage is partitioned by month, every row in a monthly partition (the default one empty)
         assert rows(conn, "SELECT relkind::text FROM pg_class WHERE oid = 'token_usage'::regclass") == [("p",)]
@@ -132,8 +157,9 @@ def test_upgrade_from_release_010_keeps_every_row(pg_server, pg_db, ansible, inv
             assert upgraded_shape[key] == fresh_shape[key], key
 
         # the dashboards still read every view through the reader
-        reader = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=pg_db,
-                                  user=extra["kpi_database_reader_role"], password=PLANTED["reader_password"])
+        reader = psycopg2.connect(
+            host=pg_server.host, port=pg_server.port, dbname=pg_db, user=extra["kpi_database_reader_role"], password=PLANTED["reader_password"]
+        )
         try:
             with reader.cursor() as cur:
                 cur.execute("SELECT count(*) FROM v_daily_kpi")
@@ -154,11 +180,15 @@ def test_upgrade_from_release_010_keeps_every_row(pg_server, pg_db, ansible, inv
 def pg_dump(pg_server, db) -> str:
     """Schema and data of ``db`` (the judge of "exactly as before")."""
     env = dict(os.environ, PGPASSWORD=pg_server.password)
-    out = subprocess.run([str(PG_BIN / "pg_dump"), "-h", pg_server.host, "-p", str(pg_server.port), "-U", "postgres",
-                          "--no-sync", "-d", db], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(PG_BIN / "pg_dump"), "-h", pg_server.host, "-p", str(pg_server.port), "-U", "postgres", "--no-sync", "-d", db],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     # the dump's header and its per-dump random \restrict key are not part of the database
-    return "\n".join(line for line in out.splitlines()
-                     if not line.startswith(("-- Dumped", "\\restrict", "\\unrestrict")))
+    return "\n".join(line for line in out.splitlines() if not line.startswith(("-- Dumped", "\\restrict", "\\unrestrict")))
 
 
 def test_failing_migration_leaves_database_exactly_as_before(pg_server, pg_db, ansible, inventory, tmp_path):
@@ -174,7 +204,8 @@ def test_failing_migration_leaves_database_exactly_as_before(pg_server, pg_db, a
         "UPDATE token_budgets SET token_limit = 1;\n"
         "DELETE FROM token_usage WHERE usage_id % 2 = 0;\n"
         "CREATE TABLE planted_table (x int);\n"
-        "DO $$ BEGIN RAISE EXCEPTION 'planted failure in a migration'; END $$;\n")
+        "DO $$ BEGIN RAISE EXCEPTION 'planted failure in a migration'; END $$;\n"
+    )
     extra = dict(extra, kpi_database_sql_dir=str(sql_dir), kpi_database_no_log=False)
     before = pg_dump(pg_server, pg_db)
     assert "CREATE TABLE public.token_usage (" in before
@@ -194,11 +225,18 @@ def test_failing_migration_leaves_database_exactly_as_before(pg_server, pg_db, a
 def test_scheduled_maintenance_timer_runs_the_same_function(pg_server, pg_db, ansible, inventory, tmp_path):
     units, config = tmp_path / "units", tmp_path / "etc"
     units.mkdir()
-    extra = role_vars(pg_server, pg_db, kpi_database_reader_enabled=False, kpi_database_maintenance_timer=True,
-                      kpi_database_maintenance_unit_dir=str(units), kpi_database_maintenance_config_dir=str(config),
-                      kpi_database_maintenance_manage_systemd=False,
-                      kpi_database_maintenance_psql=str(PG_BIN / "psql"), kpi_database_token_retention_months=2,
-                      kpi_database_maintenance_on_calendar="*-*-* *:05:00")
+    extra = role_vars(
+        pg_server,
+        pg_db,
+        kpi_database_reader_enabled=False,
+        kpi_database_maintenance_timer=True,
+        kpi_database_maintenance_unit_dir=str(units),
+        kpi_database_maintenance_config_dir=str(config),
+        kpi_database_maintenance_manage_systemd=False,
+        kpi_database_maintenance_psql=str(PG_BIN / "psql"),
+        kpi_database_token_retention_months=2,
+        kpi_database_maintenance_on_calendar="*-*-* *:05:00",
+    )
     res = ansible.playbook(PLAYBOOK, extra_vars=extra, inventory=inventory)
     assert recap(res.output)["failed"] == 0
     service = (units / "cx-kpi-maintenance.service").read_text()
@@ -214,15 +252,17 @@ def test_scheduled_maintenance_timer_runs_the_same_function(pg_server, pg_db, an
     with conn:
         with conn.cursor() as cur:
             cur.execute(SAMPLE_DATA)
-            cur.execute("INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, "
-                        "output_tokens) VALUES ('2031-05-05 12:00:00+00', 'wf', 'openai', 'gpt-4o', 10, 10)")
+            cur.execute(
+                "INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, "
+                "output_tokens) VALUES ('2031-05-05 12:00:00+00', 'wf', 'openai', 'gpt-4o', 10, 10)"
+            )
     token_rollup = rollups(conn)["kpi_daily_token_stats"]
     conn.rollback()
     env = dict(os.environ)
     env.pop("PGPASSWORD", None)
     for line in service.splitlines():
         if line.startswith("Environment="):
-            key, value = line[len("Environment="):].split("=", 1)
+            key, value = line[len("Environment=") :].split("=", 1)
             env[key] = value
     command = shlex.split(next(line for line in service.splitlines() if line.startswith("ExecStart="))[10:])
     proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -240,18 +280,23 @@ def test_scheduled_maintenance_timer_runs_the_same_function(pg_server, pg_db, an
     # the unit files themselves are valid for systemd (an extra check where systemd is installed; the command
     # line above already ran for real)
     if shutil.which("systemd-analyze"):
-        check = subprocess.run(["systemd-analyze", "verify", str(units / "cx-kpi-maintenance.service"),
-                                str(units / "cx-kpi-maintenance.timer")], capture_output=True, text=True, check=False)
+        check = subprocess.run(
+            ["systemd-analyze", "verify", str(units / "cx-kpi-maintenance.service"), str(units / "cx-kpi-maintenance.timer")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert check.returncode == 0, check.stderr
 
 
 def test_schema_check_mode_lists_pending_migrations(pg_server, pg_db, ansible):
     """kpi_schema alone: pending_migrations names the once-files (baseline and numbered) still to run."""
-    files = ([{"path": str(SQL_DIR / "support-core.sql")}, {"path": str(SQL_DIR / "schema-additions.sql")},
-              {"path": str(SQL_DIR / "maintenance.sql"), "kind": "repeatable"}]
-             + [{"path": str(SQL_DIR / n)} for n in schema_files() if n.startswith("migrations/")])
-    args = dict(login_host=pg_server.host, login_port=pg_server.port, login_db=pg_db, login_user="postgres",
-                login_password=pg_server.password, files=files)
+    files = [
+        {"path": str(SQL_DIR / "support-core.sql")},
+        {"path": str(SQL_DIR / "schema-additions.sql")},
+        {"path": str(SQL_DIR / "maintenance.sql"), "kind": "repeatable"},
+    ] + [{"path": str(SQL_DIR / n)} for n in schema_files() if n.startswith("migrations/")]
+    args = dict(login_host=pg_server.host, login_port=pg_server.port, login_db=pg_db, login_user="postgres", login_password=pg_server.password, files=files)
     res = ansible.module(SCHEMA, dict(args, files=files[:3])).results[0]
     assert res["changed"] and res["pending_migrations"] == ["support-core.sql", "schema-additions.sql"]
     res = ansible.module(SCHEMA, args, check=True).results[0]

@@ -15,9 +15,18 @@ from kpi_sql import ORDER, READER_ROLE, SQL_DIR, UP_TO_VIEWS, apply_all, apply_f
 
 D = Decimal
 REPEATABLE = ["views.sql", "grafana-reader.sql"]
-BASE_TABLES = ["cases", "kb_articles", "token_usage", "token_budgets", "api_pricing", "baseline_config",
-               "kpi_daily_case_stats", "kpi_daily_confidence_stats", "kpi_daily_escalation_stats",
-               "kpi_daily_token_stats"]
+BASE_TABLES = [
+    "cases",
+    "kb_articles",
+    "token_usage",
+    "token_budgets",
+    "api_pricing",
+    "baseline_config",
+    "kpi_daily_case_stats",
+    "kpi_daily_confidence_stats",
+    "kpi_daily_escalation_stats",
+    "kpi_daily_token_stats",
+]
 
 
 @pytest.fixture
@@ -46,8 +55,9 @@ def run(conn, sql, params=None):
 def relnames(conn, kinds):
     with conn:
         with conn.cursor() as cur:
-            cur.execute("SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE n.nspname = 'public' AND relkind = ANY(%s)", (list(kinds),))
+            cur.execute(
+                "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind = ANY(%s)", (list(kinds),)
+            )
             return {r[0] for r in cur.fetchall()}
 
 
@@ -72,7 +82,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
                 cur.execute(f"SELECT * FROM {view} LIMIT 0")
                 actual = [d.name for d in cur.description]
         # contracted columns first, in contract order; extra columns may follow
-        assert actual[:len(columns)] == columns, view
+        assert actual[: len(columns)] == columns, view
     assert scalar(conn, "SELECT count(*) FROM kpi_targets") == 14
     assert scalar(conn, "SELECT count(*) FROM baseline_config") == 4
     assert scalar(conn, "SELECT config_value FROM baseline_config WHERE config_key = 'manual_cost_per_case'") == 25
@@ -82,8 +92,7 @@ def test_files_apply_in_order_and_views_match_contract(conn):
 
 def test_files_rerun_without_harm(conn):
     apply_all(conn)
-    run(conn, "INSERT INTO cases (created_at, status, resolution_path, category) "
-              "VALUES (now(), 'resolved', 'self_service', 'billing')")
+    run(conn, "INSERT INTO cases (created_at, status, resolution_path, category) VALUES (now(), 'resolved', 'self_service', 'billing')")
     run(conn, "UPDATE baseline_config SET config_value = 31 WHERE config_key = 'manual_cost_per_case'")
     run(conn, "GRANT SELECT ON cases TO %s" % READER_ROLE)  # a stale grant a re-run must remove
     for name in REPEATABLE:
@@ -123,8 +132,7 @@ def test_preexisting_support_tables_without_support_core(conn):
     row = None
     with conn:
         with conn.cursor() as cur:
-            cur.execute("SELECT total_cases, resolved_cases, escalated_cases, resolution_rate, "
-                        "first_contact_resolution_rate, csat_avg FROM v_daily_kpi")
+            cur.execute("SELECT total_cases, resolved_cases, escalated_cases, resolution_rate, first_contact_resolution_rate, csat_avg FROM v_daily_kpi")
             row = cur.fetchall()
     assert row == [(3, 2, 1, D("66.67"), D("33.33"), D("3.50"))]
     # triggers work on the foreign table
@@ -136,9 +144,12 @@ def test_preexisting_support_tables_without_support_core(conn):
 
 
 def test_missing_contract_columns_named_and_nothing_written(conn):
-    run(conn, "CREATE TABLE cases (case_id bigint PRIMARY KEY, created_at timestamptz NOT NULL, status text, "
-              "category text, resolution_path text, resolved_at timestamptz, first_contact_resolved boolean, "
-              "ai_confidence numeric, escalation_reason text, handling_minutes numeric)")
+    run(
+        conn,
+        "CREATE TABLE cases (case_id bigint PRIMARY KEY, created_at timestamptz NOT NULL, status text, "
+        "category text, resolution_path text, resolved_at timestamptz, first_contact_resolved boolean, "
+        "ai_confidence numeric, escalation_reason text, handling_minutes numeric)",
+    )
     with pytest.raises(psycopg2.Error) as err:
         apply_file(conn, "schema-additions.sql")
     msg = str(err.value)
@@ -149,8 +160,11 @@ def test_missing_contract_columns_named_and_nothing_written(conn):
 
 def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
     apply_all(conn, contract_columns=False)
-    run(conn, "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
-              "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')")
+    run(
+        conn,
+        "INSERT INTO cases (created_at, status, resolution_path, category, escalation_reason) "
+        "VALUES (now(), 'escalated', 'escalated', 'billing', 'refund_over_limit')",
+    )
     reader = psycopg2.connect(pg_server.dsn(pg_db, user=READER_ROLE, password=PLANTED["reader_password"]))
     reader.autocommit = True
     try:
@@ -166,9 +180,13 @@ def test_grafana_reader_reads_views_only(conn, pg_server, pg_db):
             for table in BASE_TABLES + ["kpi_daily_base"]:
                 with pytest.raises(errors.InsufficientPrivilege):
                     cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
-            for stmt in ("UPDATE kpi_targets SET target_value = 0", "DELETE FROM kpi_targets",
-                         "INSERT INTO token_usage (workflow_name, provider, model) VALUES ('x', 'y', 'z')",
-                         "SELECT kpi_rebuild_rollups()", "CREATE TABLE evil (x int)"):
+            for stmt in (
+                "UPDATE kpi_targets SET target_value = 0",
+                "DELETE FROM kpi_targets",
+                "INSERT INTO token_usage (workflow_name, provider, model) VALUES ('x', 'y', 'z')",
+                "SELECT kpi_rebuild_rollups()",
+                "CREATE TABLE evil (x int)",
+            ):
                 with pytest.raises(errors.InsufficientPrivilege):
                     cur.execute(stmt)
     finally:
@@ -191,16 +209,20 @@ def test_grafana_reader_clear_errors(conn, pg_server):
 def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
     apply_all(conn, UP_TO_VIEWS)
     # the spec's price change: mark the old price not current, insert the new one from 2026-02-01
-    run(conn, """
+    run(
+        conn,
+        """
         INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, effective_from)
         VALUES ('acme', 'm1', 4.00, 20.00, '2025-06-01 00:00:00+00');
         UPDATE api_pricing SET is_current = false WHERE provider = 'acme' AND model = 'm1';
         INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, effective_from)
-        VALUES ('acme', 'm1', 2.00, 10.00, '2026-02-01 00:00:00+00');""")
+        VALUES ('acme', 'm1', 2.00, 10.00, '2026-02-01 00:00:00+00');""",
+    )
     with pytest.raises(errors.UniqueViolation):  # only one current price per provider+model
-        run(conn, "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) "
-                  "VALUES ('acme', 'm1', 1, 1)")
-    run(conn, """
+        run(conn, "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) VALUES ('acme', 'm1', 1, 1)")
+    run(
+        conn,
+        """
         INSERT INTO token_usage (usage_id, recorded_at, workflow_name, provider, model, input_tokens, output_tokens,
                                  cost_usd)
         VALUES (1, '2026-01-31 23:59:59+00', 'wf', 'acme', 'm1', 1000, 500, NULL),  -- old: 0.004 + 0.010
@@ -208,18 +230,17 @@ def test_cost_trigger_uses_price_in_effect_at_recorded_at(conn):
                (3, '2025-05-31 00:00:00+00', 'wf', 'acme', 'm1', 1000, 500, NULL),  -- before any price
                (4, '2026-03-01 00:00:00+00', 'wf', 'acme', 'm1', 1000, 500, 0.5),   -- caller's cost kept
                (5, '2026-03-01 00:00:00+00', 'wf', 'nobody', 'x', 10, 10, NULL);     -- unknown model
-        """)
+        """,
+    )
     with conn:
         with conn.cursor() as cur:
             cur.execute("SELECT usage_id, total_tokens, cost_usd FROM token_usage ORDER BY usage_id")
-            assert cur.fetchall() == [(1, 1500, D("0.014000")), (2, 1500, D("0.007000")), (3, 1500, None),
-                                      (4, 1500, D("0.500000")), (5, 20, None)]
+            assert cur.fetchall() == [(1, 1500, D("0.014000")), (2, 1500, D("0.007000")), (3, 1500, None), (4, 1500, D("0.500000")), (5, 20, None)]
     # moving a row in time re-prices it; a correction of the tokens too
     run(conn, "UPDATE token_usage SET recorded_at = '2026-02-02 00:00:00+00' WHERE usage_id = 1")
     run(conn, "UPDATE token_usage SET input_tokens = 2000 WHERE usage_id = 2")
     assert scalar(conn, "SELECT cost_usd FROM token_usage WHERE usage_id = 1") == D("0.007000")
-    assert scalar(conn, "SELECT array[total_tokens::numeric, cost_usd] FROM token_usage WHERE usage_id = 2") == [
-        2500, D("0.009000")]
+    assert scalar(conn, "SELECT array[total_tokens::numeric, cost_usd] FROM token_usage WHERE usage_id = 2") == [2500, D("0.009000")]
     assert scalar(conn, "SELECT sum(unpriced_requests) FROM kpi_daily_token_stats") == 2
 
 
@@ -238,36 +259,46 @@ def test_rollups_exact_after_random_mixed_changes(conn):
         created = f"now() - interval '{rng.randint(0, 5 * 24 * 60)} minutes'"
         res = rng.choice(["NULL", f"{created} + interval '{rng.randint(1, 3000)} minutes'"])
         conf = rng.choice(["NULL", str(round(rng.random(), 3))])
-        return (f"({created}, {res}, '{rng.choice(statuses)}', "
-                f"{sql_literal(rng.choice(paths))}, '{rng.choice(cats)}', "
-                f"{rng.choice(['true', 'false'])}, {conf}, "
-                f"{sql_literal(rng.choice(outcomes))}, "
-                f"{rng.choice(['NULL', '1', '3', '5'])}, {rng.choice(['NULL', repr('r1'), repr('r2')])}, "
-                f"{rng.choice(['NULL', '7.5', '30'])})")
+        return (
+            f"({created}, {res}, '{rng.choice(statuses)}', "
+            f"{sql_literal(rng.choice(paths))}, '{rng.choice(cats)}', "
+            f"{rng.choice(['true', 'false'])}, {conf}, "
+            f"{sql_literal(rng.choice(outcomes))}, "
+            f"{rng.choice(['NULL', '1', '3', '5'])}, {rng.choice(['NULL', repr('r1'), repr('r2')])}, "
+            f"{rng.choice(['NULL', '7.5', '30'])})"
+        )
 
     for _round in range(12):
-        run(conn, "INSERT INTO cases (created_at, resolved_at, status, resolution_path, category, "
-                  "first_contact_resolved, ai_confidence, ai_outcome, csat_score, escalation_reason, handling_minutes) "
-                  "VALUES " + ", ".join(case_row() for _row in range(40)))
+        run(
+            conn,
+            "INSERT INTO cases (created_at, resolved_at, status, resolution_path, category, "
+            "first_contact_resolved, ai_confidence, ai_outcome, csat_score, escalation_reason, handling_minutes) "
+            "VALUES " + ", ".join(case_row() for _row in range(40)),
+        )
         # token rows carry a case_id (existing, deleted, not yet created, or none): per-category spend
-        run(conn, "INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, input_tokens, "
-                  "output_tokens, latency_ms, success) SELECT now() - random() * interval '4 days', 'wf-' || (g %% 3), "
-                  "CASE WHEN g %% 3 = 0 THEN NULL ELSE (random() * %s)::int + 1 END, "
-                  "'anthropic', 'claude-sonnet-4', g * 10, g, CASE WHEN g %% 4 = 0 THEN NULL ELSE g END, g %% 9 <> 0 "
-                  "FROM generate_series(1, 50) g", ((_round + 1) * 45,))
-        run(conn, "UPDATE cases SET status = 'resolved', resolved_at = created_at + interval '1 day', "
-                  "csat_score = 4, resolution_path = 'escalated' WHERE case_id %% 7 = %s", (rng.randint(0, 6),))
-        run(conn, "UPDATE cases SET category = 'account', created_at = created_at - interval '1 day' "
-                  "WHERE case_id %% 11 = %s", (rng.randint(0, 10),))
+        run(
+            conn,
+            "INSERT INTO token_usage (recorded_at, workflow_name, case_id, provider, model, input_tokens, "
+            "output_tokens, latency_ms, success) SELECT now() - random() * interval '4 days', 'wf-' || (g %% 3), "
+            "CASE WHEN g %% 3 = 0 THEN NULL ELSE (random() * %s)::int + 1 END, "
+            "'anthropic', 'claude-sonnet-4', g * 10, g, CASE WHEN g %% 4 = 0 THEN NULL ELSE g END, g %% 9 <> 0 "
+            "FROM generate_series(1, 50) g",
+            ((_round + 1) * 45,),
+        )
+        run(
+            conn,
+            "UPDATE cases SET status = 'resolved', resolved_at = created_at + interval '1 day', "
+            "csat_score = 4, resolution_path = 'escalated' WHERE case_id %% 7 = %s",
+            (rng.randint(0, 6),),
+        )
+        run(conn, "UPDATE cases SET category = 'account', created_at = created_at - interval '1 day' WHERE case_id %% 11 = %s", (rng.randint(0, 10),))
         run(conn, "DELETE FROM cases WHERE case_id %% 13 = %s", (rng.randint(0, 12),))
-        run(conn, "UPDATE token_usage SET output_tokens = output_tokens + 1 WHERE usage_id %% 5 = %s",
-            (rng.randint(0, 4),))
+        run(conn, "UPDATE token_usage SET output_tokens = output_tokens + 1 WHERE usage_id %% 5 = %s", (rng.randint(0, 4),))
         run(conn, "DELETE FROM token_usage WHERE usage_id %% 17 = %s", (rng.randint(0, 16),))
         run(conn, "UPDATE token_usage SET case_id = case_id + 1 WHERE usage_id %% 19 = %s", (rng.randint(0, 18),))
         run(conn, "UPDATE cases SET category = 'billing' WHERE case_id %% 23 = %s", (rng.randint(0, 22),))
 
-    tables = ["kpi_daily_case_stats", "kpi_daily_confidence_stats", "kpi_daily_escalation_stats",
-              "kpi_daily_token_stats", "kpi_daily_category_token_stats"]
+    tables = ["kpi_daily_case_stats", "kpi_daily_confidence_stats", "kpi_daily_escalation_stats", "kpi_daily_token_stats", "kpi_daily_category_token_stats"]
 
     def snapshot():
         out = {}
@@ -280,8 +311,7 @@ def test_rollups_exact_after_random_mixed_changes(conn):
 
     before = snapshot()
     assert sum(r[2] for r in before["kpi_daily_case_stats"]) == scalar(conn, "SELECT count(*) FROM cases")
-    assert sum(r[2] for r in before["kpi_daily_category_token_stats"]) == scalar(
-        conn, "SELECT count(*) FROM token_usage tu JOIN cases c USING (case_id)") > 0
+    assert sum(r[2] for r in before["kpi_daily_category_token_stats"]) == scalar(conn, "SELECT count(*) FROM token_usage tu JOIN cases c USING (case_id)") > 0
     run(conn, "SELECT kpi_rebuild_rollups()")
     assert snapshot() == before
 

@@ -22,24 +22,23 @@ from grafana_emulator.profiles import SUPPORTED_VERSIONS
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 TEST_COLLECTIONS = REPO / ".test-collections"
-CASES = [(version, "community_grafana", "basic") for version in SUPPORTED_VERSIONS] + \
-        [(version, "community_grafana", "token") for version in SUPPORTED_VERSIONS] + \
-        [(version, "grafana_grafana", "token") for version in SUPPORTED_VERSIONS]
+CASES = (
+    [(version, "community_grafana", "basic") for version in SUPPORTED_VERSIONS]
+    + [(version, "community_grafana", "token") for version in SUPPORTED_VERSIONS]
+    + [(version, "grafana_grafana", "token") for version in SUPPORTED_VERSIONS]
+)
 
 
 def _collections_ready():
-    missing = [c for c in ("community/grafana", "grafana/grafana")
-               if not (TEST_COLLECTIONS / "ansible_collections" / c / "MANIFEST.json").is_file()]
-    assert not missing, ("third-party collections %s missing under %s: run scripts/bootstrap.sh"
-                         % (", ".join(missing), TEST_COLLECTIONS))
+    missing = [c for c in ("community/grafana", "grafana/grafana") if not (TEST_COLLECTIONS / "ansible_collections" / c / "MANIFEST.json").is_file()]
+    assert not missing, "third-party collections %s missing under %s: run scripts/bootstrap.sh" % (", ".join(missing), TEST_COLLECTIONS)
 
 
 @pytest.mark.parametrize("version,client,auth", CASES, ids=["%s-%s-%s" % c for c in CASES])
 def test_upstream_assertions_hold(ansible, grafana_emulator_factory, version, client, auth):
     _collections_ready()
     emu = grafana_emulator_factory(version=version)
-    ansible.env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
-        [str(TEST_COLLECTIONS), ansible.env["ANSIBLE_COLLECTIONS_PATH"]])
+    ansible.env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join([str(TEST_COLLECTIONS), ansible.env["ANSIBLE_COLLECTIONS_PATH"]])
     extra = {"grafana_url": emu.url, "tp_auth": auth, "tp_major": int(version.split(".")[0])}
     if auth == "token":
         token = emu.create_token("Admin")
@@ -54,8 +53,7 @@ def test_upstream_assertions_hold(ansible, grafana_emulator_factory, version, cl
     log = emu.request_log()
     assert log, "the client sent no request"
     # the client's requests reached the routes of this profile; on 13 the numeric-id routes answered 404
-    id_route_404 = [r for r in log if r["status"] == 404 and r["path"].startswith("/api/datasources/")
-                    and r["path"].split("/")[3].isdigit()]
+    id_route_404 = [r for r in log if r["status"] == 404 and r["path"].startswith("/api/datasources/") and r["path"].split("/")[3].isdigit()]
     if version.startswith("13") and client == "community_grafana":
         assert id_route_404, "community.grafana's PUT /api/datasources/<id> should have met 13's 404"
     if not version.startswith("13"):

@@ -51,8 +51,7 @@ def q(conn, sql, params=None):
 
 @pytest.fixture
 def deployment(n8n_server, pg_server, pg_db, kpi_db):
-    dep = TrackingDeployment(N8nApi(n8n_server.url, n8n_server.api_key), pg_server.host, pg_server.port, pg_db,
-                             N8N_ROLE, PLANTED["n8n_writer_password"])
+    dep = TrackingDeployment(N8nApi(n8n_server.url, n8n_server.api_key), pg_server.host, pg_server.port, pg_db, N8N_ROLE, PLANTED["n8n_writer_password"])
     dep.postgres_credential()
     return dep
 
@@ -61,32 +60,34 @@ def deployment(n8n_server, pg_server, pg_db, kpi_db):
 def tracker(deployment, usage_api, slack_sink):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
     deployment.deploy_tracker(
-        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url,
-         "lookback_hours": 48, "cost_lookback_days": 3},
-        {"slack_webhook_url": slack_sink.url, "dashboard_url": "https://grafana.example.test/d/cx-kpi"})
+        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url, "lookback_hours": 48, "cost_lookback_days": 3},
+        {"slack_webhook_url": slack_sink.url, "dashboard_url": "https://grafana.example.test/d/cx-kpi"},
+    )
     return deployment
 
 
 # --------------------------------------------------------------------------------------------- Log Token Usage
-def test_caller_logs_row_priced_by_database_and_shown_on_panel(deployment, kpi_db, grafana_emulator, pg_server,
-                                                               pg_db):
+def test_caller_logs_row_priced_by_database_and_shown_on_panel(deployment, kpi_db, grafana_emulator, pg_server, pg_db):
     log_id = deployment.deploy_log_workflow()
     deployment.deploy_caller(log_id)
-    usage = {"input_tokens": 1200, "output_tokens": 300, "cache_creation_input_tokens": 2000,
-             "cache_read_input_tokens": 8000}
+    usage = {"input_tokens": 1200, "output_tokens": 300, "cache_creation_input_tokens": 2000, "cache_read_input_tokens": 8000}
     resp = deployment.hook("caller", {"case_id": 4711, "response": {"usage": usage}, "response_time_ms": 930})
     assert resp.status_code == 200, resp.text
     [result] = resp.json()
-    rows = q(kpi_db, "SELECT usage_id, workflow_name, case_id, provider, model, operation_type, input_tokens, "
-                     "cache_write_tokens, cache_read_tokens, output_tokens, total_tokens, latency_ms, success, cost_usd "
-                     "FROM token_usage")
+    rows = q(
+        kpi_db,
+        "SELECT usage_id, workflow_name, case_id, provider, model, operation_type, input_tokens, "
+        "cache_write_tokens, cache_read_tokens, output_tokens, total_tokens, latency_ms, success, cost_usd "
+        "FROM token_usage",
+    )
     assert len(rows) == 1
     row = rows[0]
-    assert row[:13] == (result["usage_id"], "workflow-1-intake", 4711, "anthropic", "claude-sonnet-4", "triage",
-                        1200, 2000, 8000, 300, 11500, 930, True)
+    assert row[:13] == (result["usage_id"], "workflow-1-intake", 4711, "anthropic", "claude-sonnet-4", "triage", 1200, 2000, 8000, 300, 11500, 930, True)
     # the database priced it: the api_pricing row in effect, cache classes at the input price (no cache price set)
-    [(inp, out)] = q(kpi_db, "SELECT input_price_per_million, output_price_per_million FROM api_pricing "
-                             "WHERE provider = 'anthropic' AND model = 'claude-sonnet-4' AND is_current")
+    [(inp, out)] = q(
+        kpi_db,
+        "SELECT input_price_per_million, output_price_per_million FROM api_pricing WHERE provider = 'anthropic' AND model = 'claude-sonnet-4' AND is_current",
+    )
     expected = ((1200 + 2000 + 8000) * inp + 300 * out) / 1000000
     assert row[13] == expected.quantize(D("0.000001"))
     assert D(str(result["cost_usd"])) == row[13] and result["logged"] is True
@@ -94,11 +95,20 @@ def test_caller_logs_row_priced_by_database_and_shown_on_panel(deployment, kpi_d
     # on the dashboard: the reconciliation panel's own query through Grafana (emulator) as the read-only role
     board = json.loads((REPO / "files" / "grafana-dashboard.json").read_text())
     [panel] = [p for p in board["panels"] if p.get("title") == "Token Reconciliation"]
-    status, _body, _headers = grafana_emulator.api("POST", "/api/datasources", {
-        "name": "KPI", "uid": "kpi-pg", "type": "grafana-postgresql-datasource", "access": "proxy",
-        "url": "%s:%d" % (pg_server.host, pg_server.port), "user": READER_ROLE,
-        "jsonData": {"database": pg_db, "sslmode": "disable"},
-        "secureJsonData": {"password": PLANTED["reader_password"]}})
+    status, _body, _headers = grafana_emulator.api(
+        "POST",
+        "/api/datasources",
+        {
+            "name": "KPI",
+            "uid": "kpi-pg",
+            "type": "grafana-postgresql-datasource",
+            "access": "proxy",
+            "url": "%s:%d" % (pg_server.host, pg_server.port),
+            "user": READER_ROLE,
+            "jsonData": {"database": pg_db, "sslmode": "disable"},
+            "secureJsonData": {"password": PLANTED["reader_password"]},
+        },
+    )
     assert status == 200
     target = dict(panel["targets"][0], datasource={"uid": "kpi-pg", "type": "grafana-postgresql-datasource"})
     query = {"from": "now-2d", "to": "now", "queries": [target]}
@@ -107,8 +117,9 @@ def test_caller_logs_row_priced_by_database_and_shown_on_panel(deployment, kpi_d
     frame = data["results"]["A"]["frames"][0]
     names = [f["name"] for f in frame["schema"]["fields"]]
     table = [dict(zip(names, vals)) for vals in zip(*frame["data"]["values"])]
-    assert [(r["Provider"], r["Model"], r["Logged requests"], r["Logged tokens"], r["Provider tokens"])
-            for r in table] == [("anthropic", "claude-sonnet-4", 1, 11500, 0)]
+    assert [(r["Provider"], r["Model"], r["Logged requests"], r["Logged tokens"], r["Provider tokens"]) for r in table] == [
+        ("anthropic", "claude-sonnet-4", 1, 11500, 0)
+    ]
 
 
 def test_bad_input_fails_clearly_and_writes_nothing(deployment, kpi_db):
@@ -119,9 +130,12 @@ def test_bad_input_fails_clearly_and_writes_nothing(deployment, kpi_db):
     execution = deployment.last_execution("Caller")
     assert execution["status"] == "error"
     message = execution_error(execution)
-    for part in ("Log Token Usage: invalid input, nothing was logged", "provider is required",
-                 "input_tokens must be a non-negative integer, got -5",
-                 "output_tokens must be a non-negative integer, got 1.5"):
+    for part in (
+        "Log Token Usage: invalid input, nothing was logged",
+        "provider is required",
+        "input_tokens must be a non-negative integer, got -5",
+        "output_tokens must be a non-negative integer, got 1.5",
+    ):
         assert part in message, message
     assert q(kpi_db, "SELECT count(*) FROM token_usage") == [(0,)]
     # a valid call afterwards still works (nothing stuck)
@@ -135,9 +149,19 @@ def test_log_workflow_is_published_sub_workflow(deployment, n8n_server):
     assert wf["active"] is True
     trigger = [n for n in wf["nodes"] if n["type"] == "n8n-nodes-base.executeWorkflowTrigger"][0]
     declared = [v["name"] for v in trigger["parameters"]["workflowInputs"]["values"]]
-    assert declared[:11] == ["workflow_name", "case_id", "provider", "model", "operation_type", "input_tokens",
-                             "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "latency_ms",
-                             "success"]
+    assert declared[:11] == [
+        "workflow_name",
+        "case_id",
+        "provider",
+        "model",
+        "operation_type",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "latency_ms",
+        "success",
+    ]
     insert = [n for n in wf["nodes"] if n["type"] == "n8n-nodes-base.postgres"][0]["parameters"]
     # parameterised: placeholders only, the values come from queryReplacement
     assert "$1" in insert["query"] and "{{" not in insert["query"]
@@ -149,29 +173,43 @@ def seed(usage_api, hours=30, now=None):
     for h in range(hours):
         t = now - dt.timedelta(hours=h)
         usage_api.put_usage(
-            UsageRecord("anthropic", t, "claude-sonnet-4", "wrkspc_1", uncached_input_tokens=100 + h,
-                        cache_write_5m_tokens=10, cache_write_1h_tokens=1, cache_read_tokens=1000, output_tokens=50),
+            UsageRecord(
+                "anthropic",
+                t,
+                "claude-sonnet-4",
+                "wrkspc_1",
+                uncached_input_tokens=100 + h,
+                cache_write_5m_tokens=10,
+                cache_write_1h_tokens=1,
+                cache_read_tokens=1000,
+                output_tokens=50,
+            ),
             UsageRecord("anthropic", t, "claude-haiku-3-5", None, uncached_input_tokens=7, output_tokens=3),
-            UsageRecord("openai", t, "gpt-4o", "proj_1", uncached_input_tokens=200, cache_read_tokens=300,
-                        output_tokens=40, requests=4))
+            UsageRecord("openai", t, "gpt-4o", "proj_1", uncached_input_tokens=200, cache_read_tokens=300, output_tokens=40, requests=4),
+        )
     usage_api.put_cost(
         CostRecord("anthropic", now.date(), D("123.456"), model="claude-sonnet-4", token_type="output_tokens"),
-        CostRecord("openai", now.date(), D("1.25"), line_item="gpt-4o, input", workspace_id="proj_1"))
+        CostRecord("openai", now.date(), D("1.25"), line_item="gpt-4o, input", workspace_id="proj_1"),
+    )
     return now
 
 
 def provider_rows(conn):
-    return q(conn, "SELECT provider, bucket_width, bucket_start, model, workspace_id, service_tier, "
-                   "uncached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, "
-                   "output_tokens, requests FROM provider_usage ORDER BY 1, 3, 4, 5")
+    return q(
+        conn,
+        "SELECT provider, bucket_width, bucket_start, model, workspace_id, service_tier, "
+        "uncached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, "
+        "output_tokens, requests FROM provider_usage ORDER BY 1, 3, 4, 5",
+    )
 
 
 def test_tracker_upserts_without_duplicates_and_updates_revisions(tracker, usage_api, kpi_db):
     now = seed(usage_api)
     first = tracker.hook("Every Hour")
     assert first.status_code == 200, first.text
-    assert first.json() == [{"usage_inserted": "90", "usage_updated": "0", "usage_unchanged": "0",
-                             "cost_inserted": "2", "cost_updated": "0", "cost_unchanged": "0"}]
+    assert first.json() == [
+        {"usage_inserted": "90", "usage_updated": "0", "usage_unchanged": "0", "cost_inserted": "2", "cost_updated": "0", "cost_unchanged": "0"}
+    ]
     rows = provider_rows(kpi_db)
     assert len(rows) == 90
     by_key = {(r[0], r[2], r[3]): r for r in rows}
@@ -179,8 +217,7 @@ def test_tracker_upserts_without_duplicates_and_updates_revisions(tracker, usage
     assert a[4:] == ("wrkspc_1", "standard", 100, 10, 1, 1000, 50, None)
     o = by_key[("openai", now, "gpt-4o")]
     assert o[4:] == ("proj_1", "standard", 200, 0, 0, 300, 40, 4)  # input_tokens 500 include 300 cached
-    assert q(kpi_db, "SELECT provider, amount_usd FROM provider_cost ORDER BY 1") == [
-        ("anthropic", D("1.234560")), ("openai", D("1.250000"))]
+    assert q(kpi_db, "SELECT provider, amount_usd FROM provider_cost ORDER BY 1") == [("anthropic", D("1.234560")), ("openai", D("1.250000"))]
 
     # second run, same data: the same rows, nothing written
     second = tracker.hook("Every Hour")
@@ -188,21 +225,23 @@ def test_tracker_upserts_without_duplicates_and_updates_revisions(tracker, usage
     assert provider_rows(kpi_db) == rows
 
     # late data revises a bucket already read: updated in place, no new row
-    usage_api.put_usage(UsageRecord("anthropic", now - dt.timedelta(hours=3), "claude-sonnet-4", "wrkspc_1",
-                                    uncached_input_tokens=5000, output_tokens=900))
+    usage_api.put_usage(UsageRecord("anthropic", now - dt.timedelta(hours=3), "claude-sonnet-4", "wrkspc_1", uncached_input_tokens=5000, output_tokens=900))
     third = tracker.hook("Every Hour")
     assert third.json()[0]["usage_updated"] == "1" and third.json()[0]["usage_inserted"] == "0"
-    assert q(kpi_db, "SELECT count(*), sum(uncached_input_tokens) FROM provider_usage") == [
-        (90, sum(r[6] for r in rows) - (100 + 3) + 5000)]
-    assert q(kpi_db, "SELECT uncached_input_tokens, cache_read_tokens, output_tokens FROM provider_usage "
-                     "WHERE provider = 'anthropic' AND model = 'claude-sonnet-4' AND bucket_start = %s",
-             (now - dt.timedelta(hours=3),)) == [(5000, 0, 900)]
+    assert q(kpi_db, "SELECT count(*), sum(uncached_input_tokens) FROM provider_usage") == [(90, sum(r[6] for r in rows) - (100 + 3) + 5000)]
+    assert q(
+        kpi_db,
+        "SELECT uncached_input_tokens, cache_read_tokens, output_tokens FROM provider_usage "
+        "WHERE provider = 'anthropic' AND model = 'claude-sonnet-4' AND bucket_start = %s",
+        (now - dt.timedelta(hours=3),),
+    ) == [(5000, 0, 900)]
 
 
 def test_tracker_follows_pagination(deployment, usage_api, slack_sink, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
-    deployment.deploy_tracker({"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url,
-                               "lookback_hours": 400}, {"slack_webhook_url": slack_sink.url})
+    deployment.deploy_tracker(
+        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url, "lookback_hours": 400}, {"slack_webhook_url": slack_sink.url}
+    )
     seed(usage_api, hours=400)
     resp = deployment.hook("Every Hour")
     assert resp.status_code == 200, resp.text
@@ -215,37 +254,48 @@ def test_tracker_follows_pagination(deployment, usage_api, slack_sink, kpi_db):
 
 
 def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack_sink, kpi_db):
-    q(kpi_db, "INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, period_start, period_end, "
-              "alert_threshold_pct) VALUES ('Anthropic Monthly', 'anthropic', 'monthly', 10000, "
-              "date_trunc('month', CURRENT_DATE)::date, (date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date, 80)")
-    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
-              "VALUES ('wf', 'anthropic', 'claude-sonnet-4', 5000, 0)")
+    q(
+        kpi_db,
+        "INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, period_start, period_end, "
+        "alert_threshold_pct) VALUES ('Anthropic Monthly', 'anthropic', 'monthly', 10000, "
+        "date_trunc('month', CURRENT_DATE)::date, (date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date, 80)",
+    )
+    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-sonnet-4', 5000, 0)")
     assert tracker.hook("Every 5 Minutes").status_code == 200
     assert slack_sink.posts == []  # 50 % < 80 %
-    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
-              "VALUES ('wf', 'anthropic', 'claude-sonnet-4', 3500, 0)")  # 85 %
+    q(
+        kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-sonnet-4', 3500, 0)"
+    )  # 85 %
     for _run in range(3):  # three checks, one post
         assert tracker.hook("Every 5 Minutes").status_code == 200
     assert len(slack_sink.posts) == 1
     text = slack_sink.posts[0]["text"]
     [(projected,)] = q(kpi_db, "SELECT projected_exhaustion_date::text FROM v_budget_utilization")
-    for part in ("Anthropic Monthly", "alert threshold of 80 %", "85 % used", "Tokens: 8,500 of 10,000",
-                 "Projected exhaustion: " + projected, "https://grafana.example.test/d/cx-kpi"):
+    for part in (
+        "Anthropic Monthly",
+        "alert threshold of 80 %",
+        "85 % used",
+        "Tokens: 8,500 of 10,000",
+        "Projected exhaustion: " + projected,
+        "https://grafana.example.test/d/cx-kpi",
+    ):
         assert part in text, text
-    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
-              "VALUES ('wf', 'anthropic', 'claude-sonnet-4', 2000, 0)")  # 105 %
+    q(
+        kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-sonnet-4', 2000, 0)"
+    )  # 105 %
     tracker.hook("Every 5 Minutes")
     tracker.hook("Every 5 Minutes")
     assert len(slack_sink.posts) == 2 and "is used up: 105 % used" in slack_sink.posts[1]["text"]
-    assert q(kpi_db, "SELECT threshold_pct, sent_at IS NOT NULL FROM token_budget_alerts ORDER BY 1") == [
-        (D("80.00"), True), (D("100.00"), True)]
+    assert q(kpi_db, "SELECT threshold_pct, sent_at IS NOT NULL FROM token_budget_alerts ORDER BY 1") == [(D("80.00"), True), (D("100.00"), True)]
 
 
 def test_failed_slack_post_is_retried_not_lost(tracker, slack_sink, kpi_db):
-    q(kpi_db, "INSERT INTO token_budgets (budget_name, budget_type, token_limit, period_start, period_end) VALUES "
-              "('All Daily', 'daily', 100, CURRENT_DATE, CURRENT_DATE)")
-    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
-              "VALUES ('wf', 'openai', 'gpt-4o', 90, 0)")
+    q(
+        kpi_db,
+        "INSERT INTO token_budgets (budget_name, budget_type, token_limit, period_start, period_end) VALUES "
+        "('All Daily', 'daily', 100, CURRENT_DATE, CURRENT_DATE)",
+    )
+    q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'openai', 'gpt-4o', 90, 0)")
     slack_sink.fail_next(1, 500)
     assert tracker.hook("Every 5 Minutes").status_code == 500  # the execution fails: visible in n8n
     execution = tracker.last_execution(TRACKER)
@@ -258,9 +308,7 @@ def test_failed_slack_post_is_retried_not_lost(tracker, slack_sink, kpi_db):
 
 def test_bad_admin_key_fails_clearly_nothing_written_no_slack(deployment, usage_api, slack_sink, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], "sk-admin-wrong-key-for-the-test")
-    deployment.deploy_tracker(
-        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url},
-        {"slack_webhook_url": slack_sink.url})
+    deployment.deploy_tracker({"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url}, {"slack_webhook_url": slack_sink.url})
     seed(usage_api)
     resp = deployment.hook("Every Hour")
     assert resp.status_code == 500
@@ -288,8 +336,9 @@ def test_rate_limit_is_retried(tracker, usage_api, kpi_db):
 
 def test_provider_can_be_disabled(deployment, usage_api, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
-    deployment.deploy_tracker({"anthropic_base_url": usage_api.anthropic_url, "openai_enabled": False,
-                               "openai_base_url": "http://127.0.0.1:9"}, {"slack_webhook_url": ""})
+    deployment.deploy_tracker(
+        {"anthropic_base_url": usage_api.anthropic_url, "openai_enabled": False, "openai_base_url": "http://127.0.0.1:9"}, {"slack_webhook_url": ""}
+    )
     seed(usage_api, hours=1)
     assert deployment.hook("Every Hour").status_code == 200
     assert usage_api.requests("openai") == []

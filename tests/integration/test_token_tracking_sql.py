@@ -55,15 +55,24 @@ def test_order_has_token_tracking_files_after_views():
 
 
 def test_per_request_row_priced_over_four_token_classes(conn):
-    q(conn, "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, "
-            "cache_write_price_per_million, cache_read_price_per_million, effective_from) "
-            "VALUES ('anthropic', 'claude-test', 3, 15, 3.75, 0.30, '2025-01-01')")
-    q(conn, "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, "
-            "effective_from) VALUES ('openai', 'gpt-test', 2.5, 10, '2025-01-01')")
-    rows = q(conn, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, cache_write_tokens, "
-                   "cache_read_tokens, output_tokens) VALUES "
-                   "('wf', 'anthropic', 'claude-test', 1000, 2000, 10000, 500), "
-                   "('wf', 'openai', 'gpt-test', 1000, 0, 4000, 500) RETURNING total_tokens, cost_usd")
+    q(
+        conn,
+        "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, "
+        "cache_write_price_per_million, cache_read_price_per_million, effective_from) "
+        "VALUES ('anthropic', 'claude-test', 3, 15, 3.75, 0.30, '2025-01-01')",
+    )
+    q(
+        conn,
+        "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, "
+        "effective_from) VALUES ('openai', 'gpt-test', 2.5, 10, '2025-01-01')",
+    )
+    rows = q(
+        conn,
+        "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, cache_write_tokens, "
+        "cache_read_tokens, output_tokens) VALUES "
+        "('wf', 'anthropic', 'claude-test', 1000, 2000, 10000, 500), "
+        "('wf', 'openai', 'gpt-test', 1000, 0, 4000, 500) RETURNING total_tokens, cost_usd",
+    )
     # anthropic: cache prices of its own; openai: no cache prices -> input price (documented upper bound)
     a = (1000 * D(3) + 2000 * D("3.75") + 10000 * D("0.30") + 500 * D(15)) / 1000000
     o = (1000 * D("2.5") + 4000 * D("2.5") + 500 * D(10)) / 1000000
@@ -73,8 +82,7 @@ def test_per_request_row_priced_over_four_token_classes(conn):
     # an UPDATE of a cache class re-prices the row
     q(conn, "UPDATE token_usage SET cache_read_tokens = 0 WHERE provider = 'anthropic'")
     a2 = (1000 * D(3) + 2000 * D("3.75") + 500 * D(15)) / 1000000
-    assert q(conn, "SELECT total_tokens, cost_usd FROM token_usage WHERE provider = 'anthropic'") == [
-        (3500, a2.quantize(D("0.000001")))]
+    assert q(conn, "SELECT total_tokens, cost_usd FROM token_usage WHERE provider = 'anthropic'") == [(3500, a2.quantize(D("0.000001")))]
     with pytest.raises(errors.CheckViolation):
         q(conn, "INSERT INTO token_usage (workflow_name, provider, model, cache_read_tokens) VALUES ('w', 'p', 'm', -1)")
 
@@ -82,10 +90,20 @@ def test_per_request_row_priced_over_four_token_classes(conn):
 def usage_row(hour, model="claude-a", tokens=(100, 10, 5, 1000, 50), ws="", provider="anthropic", requests=None):
     start = dt.datetime(2026, 11, 28, hour, tzinfo=dt.timezone.utc)
     un, w5, w1, rd, out = tokens
-    return {"provider": provider, "bucket_width": "1h", "bucket_start": start.isoformat(),
-            "bucket_end": (start + dt.timedelta(hours=1)).isoformat(), "model": model, "workspace_id": ws or None,
-            "uncached_input_tokens": un, "cache_write_5m_tokens": w5, "cache_write_1h_tokens": w1,
-            "cache_read_tokens": rd, "output_tokens": out, "requests": requests}
+    return {
+        "provider": provider,
+        "bucket_width": "1h",
+        "bucket_start": start.isoformat(),
+        "bucket_end": (start + dt.timedelta(hours=1)).isoformat(),
+        "model": model,
+        "workspace_id": ws or None,
+        "uncached_input_tokens": un,
+        "cache_write_5m_tokens": w5,
+        "cache_write_1h_tokens": w1,
+        "cache_read_tokens": rd,
+        "output_tokens": out,
+        "requests": requests,
+    }
 
 
 def test_provider_usage_upsert_never_duplicates_and_updates_revisions(n8n_conn, conn):
@@ -99,8 +117,7 @@ def test_provider_usage_upsert_never_duplicates_and_updates_revisions(n8n_conn, 
     batch[0] = usage_row(0, "claude-a", (150, 10, 5, 1000, 80))
     batch.append(usage_row(3, "claude-a"))
     assert q(n8n_conn, "SELECT * FROM kpi_upsert_provider_usage(%s::jsonb)", (json.dumps(batch),)) == [(1, 1, 5)]
-    assert q(conn, "SELECT count(*), sum(uncached_input_tokens), sum(output_tokens) FROM provider_usage") == [
-        (7, 100 * 6 + 150, 50 * 6 + 80)]
+    assert q(conn, "SELECT count(*), sum(uncached_input_tokens), sum(output_tokens) FROM provider_usage") == [(7, 100 * 6 + 150, 50 * 6 + 80)]
     # two results with the same stored key in one batch (a dimension not stored) are summed
     dup = [usage_row(5, "claude-c", (1, 0, 0, 0, 2)), usage_row(5, "claude-c", (3, 0, 0, 0, 4))]
     assert q(n8n_conn, "SELECT * FROM kpi_upsert_provider_usage(%s::jsonb)", (json.dumps(dup),)) == [(1, 0, 0)]
@@ -117,14 +134,30 @@ def test_provider_usage_bad_batch_writes_nothing(n8n_conn, conn):
 
 
 def test_provider_cost_units_converted_exactly(n8n_conn, conn):
-    rows = [{"provider": "anthropic", "bucket_start": "2026-11-28T00:00:00Z", "bucket_end": "2026-11-29T00:00:00Z",
-             "model": "claude-a", "description": "Claude A usage", "cost_type": "tokens", "token_type": "output_tokens",
-             "amount": "123.456", "unit": "usd_cents"},
-            {"provider": "openai", "bucket_start": "2026-11-28T00:00:00Z", "bucket_end": "2026-11-29T00:00:00Z",
-             "line_item": "gpt-x, input", "project_id": None, "amount": 0.1234567, "unit": "usd"}]
+    rows = [
+        {
+            "provider": "anthropic",
+            "bucket_start": "2026-11-28T00:00:00Z",
+            "bucket_end": "2026-11-29T00:00:00Z",
+            "model": "claude-a",
+            "description": "Claude A usage",
+            "cost_type": "tokens",
+            "token_type": "output_tokens",
+            "amount": "123.456",
+            "unit": "usd_cents",
+        },
+        {
+            "provider": "openai",
+            "bucket_start": "2026-11-28T00:00:00Z",
+            "bucket_end": "2026-11-29T00:00:00Z",
+            "line_item": "gpt-x, input",
+            "project_id": None,
+            "amount": 0.1234567,
+            "unit": "usd",
+        },
+    ]
     assert q(n8n_conn, "SELECT * FROM kpi_upsert_provider_cost(%s::jsonb)", (json.dumps(rows),)) == [(2, 0, 0)]
-    assert q(conn, "SELECT provider, amount_usd FROM provider_cost ORDER BY 1") == [
-        ("anthropic", D("1.234560")), ("openai", D("0.123457"))]
+    assert q(conn, "SELECT provider, amount_usd FROM provider_cost ORDER BY 1") == [("anthropic", D("1.234560")), ("openai", D("0.123457"))]
     assert q(n8n_conn, "SELECT * FROM kpi_upsert_provider_cost(%s::jsonb)", (json.dumps(rows),)) == [(0, 0, 2)]
     rows[0]["amount"] = "200"
     assert q(n8n_conn, "SELECT * FROM kpi_upsert_provider_cost(%s::jsonb)", (json.dumps(rows),)) == [(0, 1, 1)]
@@ -133,14 +166,17 @@ def test_provider_cost_units_converted_exactly(n8n_conn, conn):
 
 
 def make_budget(conn, limit=1000, threshold=80, name="Anthropic Monthly"):
-    q(conn, "INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, period_start, period_end, "
-            "alert_threshold_pct) VALUES (%s, 'anthropic', 'monthly', %s, date_trunc('month', CURRENT_DATE)::date, "
-            "(date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date, %s)", (name, limit, threshold))
+    q(
+        conn,
+        "INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, period_start, period_end, "
+        "alert_threshold_pct) VALUES (%s, 'anthropic', 'monthly', %s, date_trunc('month', CURRENT_DATE)::date, "
+        "(date_trunc('month', CURRENT_DATE) + interval '1 month - 1 day')::date, %s)",
+        (name, limit, threshold),
+    )
 
 
 def log(conn, tokens):
-    q(conn, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
-            "VALUES ('wf', 'anthropic', 'claude-a', %s, 0)", (tokens,))
+    q(conn, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-a', %s, 0)", (tokens,))
 
 
 def claim(c):
@@ -148,8 +184,7 @@ def claim(c):
 
 
 def finish(c, name, threshold, sent):
-    return q(c, "SELECT kpi_finish_budget_alert(%s, date_trunc('month', CURRENT_DATE)::date, %s, %s)",
-             (name, threshold, sent))
+    return q(c, "SELECT kpi_finish_budget_alert(%s, date_trunc('month', CURRENT_DATE)::date, %s, %s)", (name, threshold, sent))
 
 
 def test_budget_alert_once_per_budget_period_and_threshold(n8n_conn, conn):
@@ -166,8 +201,7 @@ def test_budget_alert_once_per_budget_period_and_threshold(n8n_conn, conn):
     assert claim(n8n_conn) == [("Anthropic Monthly", D("100.00"), D("106.00"))]
     finish(n8n_conn, "Anthropic Monthly", 100, True)
     assert claim(n8n_conn) == []
-    assert q(conn, "SELECT threshold_pct, sent_at IS NOT NULL FROM token_budget_alerts ORDER BY 1") == [
-        (D("80.00"), True), (D("100.00"), True)]
+    assert q(conn, "SELECT threshold_pct, sent_at IS NOT NULL FROM token_budget_alerts ORDER BY 1") == [(D("80.00"), True), (D("100.00"), True)]
 
 
 def test_budget_alert_failed_post_is_retried_and_jump_posts_once(n8n_conn, conn):
@@ -189,31 +223,56 @@ def test_reconciliation_view_matches_raw_rows(n8n_conn, conn):
     day = dt.date(2026, 11, 28)
     q(conn, "SET TimeZone = 'UTC'")
     for hour, tokens in ((1, 100), (2, 300)):
-        q(conn, "INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, output_tokens, "
-                "cost_usd) VALUES (%s, 'wf', 'anthropic', 'claude-a', %s, 0, 0.01)",
-          (dt.datetime(2026, 11, 28, hour, tzinfo=dt.timezone.utc), tokens))
-    batch = [usage_row(1, "claude-a", (100, 0, 0, 0, 0), requests=1),
-             usage_row(2, "claude-a", (200, 50, 0, 50, 100), requests=3),
-             usage_row(2, "claude-unlogged", (10, 0, 0, 0, 5))]
+        q(
+            conn,
+            "INSERT INTO token_usage (recorded_at, workflow_name, provider, model, input_tokens, output_tokens, "
+            "cost_usd) VALUES (%s, 'wf', 'anthropic', 'claude-a', %s, 0, 0.01)",
+            (dt.datetime(2026, 11, 28, hour, tzinfo=dt.timezone.utc), tokens),
+        )
+    batch = [
+        usage_row(1, "claude-a", (100, 0, 0, 0, 0), requests=1),
+        usage_row(2, "claude-a", (200, 50, 0, 50, 100), requests=3),
+        usage_row(2, "claude-unlogged", (10, 0, 0, 0, 5)),
+    ]
     q(n8n_conn, "SELECT * FROM kpi_upsert_provider_usage(%s::jsonb)", (json.dumps(batch),))
-    q(n8n_conn, "SELECT * FROM kpi_upsert_provider_cost(%s::jsonb)", (json.dumps([
-        {"provider": "anthropic", "bucket_start": "2026-11-28T00:00:00Z", "bucket_end": "2026-11-29T00:00:00Z",
-         "model": "claude-a", "amount": "5", "unit": "usd_cents"}]),))
-    rows = q(conn, "SELECT usage_date, provider, model, logged_requests, logged_tokens, logged_cost_usd, "
-                   "provider_requests, provider_tokens, provider_cost_usd, unlogged_tokens, logged_share_pct "
-                   "FROM v_token_reconciliation ORDER BY model")
+    q(
+        n8n_conn,
+        "SELECT * FROM kpi_upsert_provider_cost(%s::jsonb)",
+        (
+            json.dumps(
+                [
+                    {
+                        "provider": "anthropic",
+                        "bucket_start": "2026-11-28T00:00:00Z",
+                        "bucket_end": "2026-11-29T00:00:00Z",
+                        "model": "claude-a",
+                        "amount": "5",
+                        "unit": "usd_cents",
+                    }
+                ]
+            ),
+        ),
+    )
+    rows = q(
+        conn,
+        "SELECT usage_date, provider, model, logged_requests, logged_tokens, logged_cost_usd, "
+        "provider_requests, provider_tokens, provider_cost_usd, unlogged_tokens, logged_share_pct "
+        "FROM v_token_reconciliation ORDER BY model",
+    )
     provider_a = 100 + 200 + 50 + 50 + 100
     assert rows == [
-        (day, "anthropic", "claude-a", 2, 400, D("0.02"), 4, provider_a, D("0.05"), provider_a - 400,
-         round(D(100) * 400 / provider_a, 2)),
+        (day, "anthropic", "claude-a", 2, 400, D("0.02"), 4, provider_a, D("0.05"), provider_a - 400, round(D(100) * 400 / provider_a, 2)),
         (day, "anthropic", "claude-unlogged", 0, 0, D("0.00"), None, 15, None, 15, D("0.00")),
     ]
 
 
 def test_n8n_role_least_privilege(n8n_conn, conn):
     # what the workflows need
-    row = q(n8n_conn, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens, success) "
-                      "VALUES ('wf', 'openai', 'gpt-4o', 1000, 100, true) RETURNING usage_id, cost_usd")
+    row = q(
+        n8n_conn,
+        "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens, success) "
+        "VALUES ('wf', 'openai', 'gpt-4o', 1000, 100, true) RETURNING usage_id, cost_usd",
+    )
     assert row[0][1] == ((1000 * D("2.5") + 100 * D(10)) / 1000000).quantize(D("0.000001"))
     assert q(conn, "SELECT requests FROM kpi_daily_token_stats") == [(1,)]  # rollup via SECURITY DEFINER trigger
     q(n8n_conn, "SELECT count(*) FROM token_budgets")
@@ -228,8 +287,7 @@ def test_n8n_role_least_privilege(n8n_conn, conn):
         "UPDATE token_usage SET success = false",
         "DELETE FROM token_usage",
         "INSERT INTO token_usage (workflow_name, provider, model, cost_usd) VALUES ('w', 'p', 'm', 0)",
-        "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) "
-        "VALUES ('x', 'y', 0, 0)",
+        "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million) VALUES ('x', 'y', 0, 0)",
         "UPDATE token_budgets SET token_limit = 1",
         "DELETE FROM provider_usage",
         "DELETE FROM token_budget_alerts",
@@ -256,6 +314,7 @@ def test_n8n_writer_refuses_bad_roles(conn, pg_server):
 
 def test_reader_sees_reconciliation_view_only(conn, pg_server, pg_db):
     from kpi_sql import READER_ROLE
+
     r = pg_server.connect(pg_db, user=READER_ROLE, password=PLANTED["reader_password"])
     try:
         assert q(r, "SELECT count(*) FROM v_token_reconciliation") == [(0,)]

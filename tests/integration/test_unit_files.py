@@ -72,17 +72,26 @@ def test_unit_template_passes_systemd_analyze_verify(ansible, tmp_path, template
         exe = tmp_path / "bin" / name
         exe.write_text("#!/bin/sh\nexit 0\n")
         exe.chmod(0o755)
-    unit_name = template.name[:-len(".j2")]
+    unit_name = template.name[: -len(".j2")]
     out_dir = tmp_path / "units"
     out_dir.mkdir()
     vars_files = [str(p) for p in (role_dir / "defaults" / "main.yml", role_dir / "vars" / "main.yml") if p.exists()]
     pb = tmp_path / "render.yml"
-    pb.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False, "vars_files": vars_files,
-        "vars": {"role_path": str(role_dir)},
-        "tasks": [{"name": "render the unit", "ansible.builtin.template": {
-            "src": str(template), "dest": str(out_dir / unit_name), "mode": "0644"}}],
-    }]))
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars_files": vars_files,
+                    "vars": {"role_path": str(role_dir)},
+                    "tasks": [
+                        {"name": "render the unit", "ansible.builtin.template": {"src": str(template), "dest": str(out_dir / unit_name), "mode": "0644"}}
+                    ],
+                }
+            ]
+        )
+    )
     ansible.playbook(pb, extra_vars=_sample_vars(role, tmp_path))
     unit = out_dir / unit_name
     text = unit.read_text()
@@ -92,8 +101,9 @@ def test_unit_template_passes_systemd_analyze_verify(ansible, tmp_path, template
     assert exes, f"{unit_name} has no Exec line"
     for exe in exes:
         assert os.access(exe, os.X_OK), f"ExecStart binary {exe} does not exist in the test set-up"
-    proc = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, SYSTEMD_LOG_LEVEL="notice"), check=False)
+    proc = subprocess.run(
+        [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60, env=dict(os.environ, SYSTEMD_LOG_LEVEL="notice"), check=False
+    )
     assert proc.returncode == 0, f"systemd-analyze verify {unit_name}:\n{proc.stdout}{proc.stderr}\n---\n{text}"
     # verify prints warnings without failing; a clean unit prints nothing about itself.
     assert unit_name not in proc.stderr, proc.stderr
@@ -103,12 +113,23 @@ def test_pdc_unit_keeps_the_token_off_the_command_line(ansible, tmp_path):
     template = REPO / "roles" / "grafana_pdc_agent" / "templates" / "pdc-agent.service.j2"
     role_dir = template.parent.parent
     pb = tmp_path / "render.yml"
-    pb.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
-        "vars_files": [str(role_dir / "defaults" / "main.yml"), str(role_dir / "vars" / "main.yml")],
-        "tasks": [{"name": "render the unit", "ansible.builtin.template": {
-            "src": str(template), "dest": str(tmp_path / "pdc-agent.service"), "mode": "0644"}}],
-    }]))
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars_files": [str(role_dir / "defaults" / "main.yml"), str(role_dir / "vars" / "main.yml")],
+                    "tasks": [
+                        {
+                            "name": "render the unit",
+                            "ansible.builtin.template": {"src": str(template), "dest": str(tmp_path / "pdc-agent.service"), "mode": "0644"},
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     (tmp_path / "bin").mkdir()
     (tmp_path / "state").mkdir()
     ansible.playbook(pb, extra_vars=_sample_vars("grafana_pdc_agent", tmp_path))

@@ -5,6 +5,7 @@ role's RedHat install tasks in check + diff mode inside a throwaway container of
 (scripts/molecule-prepare.sh builds it) that only has an empty /etc/yum.repos.d, and checks the repository
 file the role would write (the diff of ansible.builtin.yum_repository) and that check mode wrote nothing.
 """
+
 import json
 import shutil
 import subprocess
@@ -42,21 +43,32 @@ def _exists_in(target, path):
 def _run(ansible, tmp_path, target, extra):
     out = tmp_path / "yum-repo-result.json"
     pb = tmp_path / "redhat.yml"
-    pb.write_text(json.dumps([{
-        "hosts": target, "gather_facts": False,
-        "tasks": [
-            {"name": "RedHat install tasks of grafana_package",
-             "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_package",
-                                              "tasks_from": "install-RedHat.yml"}},
-            {"name": "dump the repository result",
-             "ansible.builtin.copy": {"content": "{{ __grafana_package_yum_repo | to_json }}", "dest": str(out)},
-             "delegate_to": "localhost", "vars": {"ansible_connection": "local"},
-             "check_mode": False, "diff": False},
-        ],
-    }]))
+    pb.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": target,
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "name": "RedHat install tasks of grafana_package",
+                            "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.grafana_package", "tasks_from": "install-RedHat.yml"},
+                        },
+                        {
+                            "name": "dump the repository result",
+                            "ansible.builtin.copy": {"content": "{{ __grafana_package_yum_repo | to_json }}", "dest": str(out)},
+                            "delegate_to": "localhost",
+                            "vars": {"ansible_connection": "local"},
+                            "check_mode": False,
+                            "diff": False,
+                        },
+                    ],
+                }
+            ]
+        )
+    )
     extra = dict(extra, ansible_python_interpreter="/usr/bin/python3")
-    res = ansible.playbook(pb, extra_vars=extra, check=True, diff=True, inventory=target + ",",
-                           extra_args=["-c", "containers.podman.podman"])
+    res = ansible.playbook(pb, extra_vars=extra, check=True, diff=True, inventory=target + ",", extra_args=["-c", "containers.podman.podman"])
     return res, json.loads(out.read_text())
 
 
@@ -64,8 +76,7 @@ def test_redhat_repository_file_in_check_mode(ansible, tmp_path, target):
     res, repo = _run(ansible, tmp_path, target, {"grafana_package_version": "11.3.0"})
     assert repo["changed"] is True
     after = repo["diff"]["after"]
-    lines = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip()
-             for line in after.splitlines() if "=" in line}
+    lines = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in after.splitlines() if "=" in line}
     assert "[grafana]" in after
     assert lines["baseurl"] == "https://rpm.grafana.com"
     assert lines["gpgkey"] == "https://rpm.grafana.com/gpg.key"
@@ -82,11 +93,16 @@ def test_redhat_repository_file_in_check_mode(ansible, tmp_path, target):
 
 
 def test_redhat_repository_overrides_and_no_sslcacert_without_sslverify(ansible, tmp_path, target):
-    _res, repo = _run(ansible, tmp_path, target, {
-        "grafana_package_yum_baseurl": "http://mirror.example.invalid/grafana",
-        "grafana_package_yum_gpgkey": "http://mirror.example.invalid/grafana/gpg.key",
-        "grafana_package_yum_sslverify": False,
-    })
+    _res, repo = _run(
+        ansible,
+        tmp_path,
+        target,
+        {
+            "grafana_package_yum_baseurl": "http://mirror.example.invalid/grafana",
+            "grafana_package_yum_gpgkey": "http://mirror.example.invalid/grafana/gpg.key",
+            "grafana_package_yum_sslverify": False,
+        },
+    )
     after = repo["diff"]["after"]
     assert "baseurl = http://mirror.example.invalid/grafana" in after
     assert "sslverify = 0" in after

@@ -27,6 +27,7 @@ def main(argv=None):
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.serve_forever()

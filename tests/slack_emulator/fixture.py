@@ -19,8 +19,7 @@ class SlackEmulator(object):
         with open(token_file, "w") as handle:
             handle.write(token)
         os.chmod(token_file, 0o600)
-        cmd = [sys.executable, "-m", "slack_emulator", "--port", "0", "--token-file", token_file,
-               "--webhook-path", webhook_path]
+        cmd = [sys.executable, "-m", "slack_emulator", "--port", "0", "--token-file", token_file, "--webhook-path", webhook_path]
         for channel in channels:
             cmd += ["--channel", channel]
         env = dict(os.environ, PYTHONPATH=TESTS_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -52,13 +51,17 @@ class SlackEmulator(object):
             return json.loads(resp.read())
 
     def fail(self, method, count=1, error="internal_error"):
-        req = urllib.request.Request(self.url + "/__emulator/fail", method="POST",
-                                     data=json.dumps({"method": method, "count": count, "error": error}).encode(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.url + "/__emulator/fail",
+            method="POST",
+            data=json.dumps({"method": method, "count": count, "error": error}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         urllib.request.urlopen(req, timeout=5).read()
 
     def stop(self):
         from conftest import stop_pid
+
         stop_pid(self.pid)
         try:
             self.proc.wait(5)

@@ -16,23 +16,31 @@ class State(object):
         self.webhook_path = webhook_path
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
-        self.pending = {}      # file_id -> {"filename", "length", "content": bytes|None, "token"}
-        self.completed = {}    # file_id -> {"filename", "title", "content", "channel_id", "initial_comment"}
-        self.shares = []       # [{"channel_id", "initial_comment", "files": [ids]}]
+        self.pending = {}  # file_id -> {"filename", "length", "content": bytes|None, "token"}
+        self.completed = {}  # file_id -> {"filename", "title", "content", "channel_id", "initial_comment"}
+        self.shares = []  # [{"channel_id", "initial_comment", "files": [ids]}]
         self.webhook_messages = []
         self.requests = []
-        self.faults = {}       # method -> [count, error]
+        self.faults = {}  # method -> [count, error]
 
     def snapshot(self):
         with self.lock:
             return {
-                "pending": {k: {"filename": v["filename"], "length": v["length"],
-                                "uploaded": v["content"] is not None} for k, v in self.pending.items()},
-                "completed": {k: {"filename": v["filename"], "title": v["title"], "size": len(v["content"]),
-                                  "head": v["content"][:8].hex(), "channel_id": v["channel_id"]}
-                              for k, v in self.completed.items()},
-                "shares": list(self.shares), "webhook_messages": list(self.webhook_messages),
-                "requests": list(self.requests)}
+                "pending": {k: {"filename": v["filename"], "length": v["length"], "uploaded": v["content"] is not None} for k, v in self.pending.items()},
+                "completed": {
+                    k: {
+                        "filename": v["filename"],
+                        "title": v["title"],
+                        "size": len(v["content"]),
+                        "head": v["content"][:8].hex(),
+                        "channel_id": v["channel_id"],
+                    }
+                    for k, v in self.completed.items()
+                },
+                "shares": list(self.shares),
+                "webhook_messages": list(self.webhook_messages),
+                "requests": list(self.requests),
+            }
 
 
 def _parse_multipart(body, content_type):
@@ -41,7 +49,7 @@ def _parse_multipart(body, content_type):
     for item in content_type.split(";"):
         item = item.strip()
         if item.startswith("boundary="):
-            boundary = item[len("boundary="):].strip('"')
+            boundary = item[len("boundary=") :].strip('"')
     if not boundary:
         return None
     delimiter = b"--" + boundary.encode()
@@ -62,8 +70,7 @@ def make_handler(state):
             return
 
         def _send(self, status, body, content_type="application/json; charset=utf-8"):
-            data = body if isinstance(body, bytes) else (
-                json.dumps(body).encode() if not isinstance(body, str) else body.encode())
+            data = body if isinstance(body, bytes) else (json.dumps(body).encode() if not isinstance(body, str) else body.encode())
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -94,7 +101,7 @@ def make_handler(state):
             if path.startswith("/services/"):
                 return self._webhook(path, raw)
             if path.startswith("/api/"):
-                return self._api(path[len("/api/"):], raw)
+                return self._api(path[len("/api/") :], raw)
             return self._send(404, {"ok": False, "error": "unknown_method"})
 
         # -- Web API
@@ -111,14 +118,13 @@ def make_handler(state):
         def _token(self, args):
             auth = self.headers.get("Authorization") or ""
             if auth.startswith("Bearer "):
-                return auth[len("Bearer "):].strip()
+                return auth[len("Bearer ") :].strip()
             return args.get("token")
 
         def _api(self, method, raw):
             if method in RETIRED:
                 return self._send(200, {"ok": False, "error": "method_deprecated"})
-            handlers = {"files.getUploadURLExternal": self._get_upload_url,
-                        "files.completeUploadExternal": self._complete}
+            handlers = {"files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete}
             if method not in handlers:
                 return self._send(404, {"ok": False, "error": "unknown_method"})
             args = self._args(raw)
@@ -148,8 +154,7 @@ def make_handler(state):
                 file_id = "F%010d" % next(state.counter)
                 state.pending[file_id] = {"filename": filename, "length": length, "content": None}
             host, port = self.server.server_address[:2]
-            return self._send(200, {"ok": True, "upload_url": "http://%s:%d/upload/v1/%s" % (host, port, file_id),
-                                    "file_id": file_id})
+            return self._send(200, {"ok": True, "upload_url": "http://%s:%d/upload/v1/%s" % (host, port, file_id), "file_id": file_id})
 
         def _upload(self, path, raw):
             file_id = path.rsplit("/", 1)[-1]
@@ -171,8 +176,7 @@ def make_handler(state):
                     files = json.loads(files)
                 except ValueError:
                     files = None
-            if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id")
-                                                                   for f in files):
+            if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
                 return self._send(200, {"ok": False, "error": "invalid_arguments"})
             channel = args.get("channel_id")
             with state.lock:
@@ -186,11 +190,9 @@ def make_handler(state):
                 for f in files:
                     pending = state.pending.pop(f["id"])
                     title = f.get("title") or pending["filename"]
-                    state.completed[f["id"]] = dict(pending, title=title, channel_id=channel,
-                                                    initial_comment=args.get("initial_comment"))
+                    state.completed[f["id"]] = dict(pending, title=title, channel_id=channel, initial_comment=args.get("initial_comment"))
                     out.append({"id": f["id"], "title": title, "name": pending["filename"]})
-                state.shares.append({"channel_id": channel, "initial_comment": args.get("initial_comment"),
-                                     "files": [f["id"] for f in files]})
+                state.shares.append({"channel_id": channel, "initial_comment": args.get("initial_comment"), "files": [f["id"] for f in files]})
             return self._send(200, {"ok": True, "files": out})
 
         # -- incoming webhook

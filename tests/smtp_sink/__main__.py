@@ -36,8 +36,7 @@ def main(argv=None):
     lock = threading.Lock()
 
     def authenticator(_server, _session, _envelope, mechanism, auth_data):
-        ok = getattr(auth_data, "login", b"") == args.user.encode() and \
-            getattr(auth_data, "password", b"") == password.encode()
+        ok = getattr(auth_data, "login", b"") == args.user.encode() and getattr(auth_data, "password", b"") == password.encode()
         return AuthResult(success=ok, handled=False)
 
     class Handler(object):
@@ -52,8 +51,10 @@ def main(argv=None):
                 counter[0] += 1
                 path = os.path.join(args.maildir, "%04d.json" % counter[0])
             with open(path, "w") as handle:
-                json.dump({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
-                           "content": envelope.original_content.decode("utf-8", "replace")}, handle)
+                json.dump(
+                    {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "content": envelope.original_content.decode("utf-8", "replace")},
+                    handle,
+                )
             return "250 Message accepted for delivery"
 
     kwargs = dict(hostname="127.0.0.1", port=args.port, authenticator=authenticator, auth_required=True)

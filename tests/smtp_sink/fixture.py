@@ -14,15 +14,35 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def make_cert(directory):
     cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
 class SmtpSink(object):
     def __init__(self, user, password, mode="starttls", refuse=()):
         from conftest import free_tcp_port, wait_for_port
+
         self.user, self.password, self.mode = user, password, mode
         self.workdir = tempfile.mkdtemp(prefix="smtp-sink-")
         self.maildir = os.path.join(self.workdir, "mail")
@@ -33,8 +53,25 @@ class SmtpSink(object):
             handle.write(password)
         os.chmod(pwfile, 0o600)
         self.port = free_tcp_port()
-        cmd = [sys.executable, "-m", "smtp_sink", "--port", str(self.port), "--maildir", self.maildir, "--cert",
-               self.cert, "--key", self.key, "--mode", mode, "--user", user, "--password-file", pwfile]
+        cmd = [
+            sys.executable,
+            "-m",
+            "smtp_sink",
+            "--port",
+            str(self.port),
+            "--maildir",
+            self.maildir,
+            "--cert",
+            self.cert,
+            "--key",
+            self.key,
+            "--mode",
+            mode,
+            "--user",
+            user,
+            "--password-file",
+            pwfile,
+        ]
         for addr in refuse:
             cmd += ["--refuse", addr]
         env = dict(os.environ, PYTHONPATH=TESTS_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -63,6 +100,7 @@ class SmtpSink(object):
 
     def stop(self):
         from conftest import stop_pid
+
         stop_pid(self.pid)
         try:
             self.proc.wait(5)

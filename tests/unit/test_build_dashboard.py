@@ -32,14 +32,20 @@ VIEWS_SQL = REPO / "files" / "sql" / "views.sql"
 # Row -> (panel title, panel type) as the spec's layout and KPI tables name them.
 SPEC_LAYOUT = {
     "Executive Summary": [
-        ("Cases Today", "stat"), ("Resolution Rate", "stat"), ("CSAT Score", "stat"),
-        ("Cost Savings", "stat"), ("Token Budget", "stat"), ("Time Saved (Hours)", "stat"),
+        ("Cases Today", "stat"),
+        ("Resolution Rate", "stat"),
+        ("CSAT Score", "stat"),
+        ("Cost Savings", "stat"),
+        ("Token Budget", "stat"),
+        ("Time Saved (Hours)", "stat"),
     ],
     "Case Volume & Resolution": [("Cases Over Time", "timeseries"), ("Resolution by Path", "piechart")],
     "AI Performance": [("Confidence Distribution", "barchart"), ("AI Accuracy Over Time", "timeseries")],
     "Token Usage & Costs": [
-        ("Daily Token Consumption", "timeseries"), ("Budget Exhaustion Gauge", "gauge"),
-        ("Daily AI Costs", "timeseries"), ("Projected Exhaustion", "table"),
+        ("Daily Token Consumption", "timeseries"),
+        ("Budget Exhaustion Gauge", "gauge"),
+        ("Daily AI Costs", "timeseries"),
+        ("Projected Exhaustion", "table"),
     ],
     "Efficiency & Savings": [("Time Saved", "timeseries"), ("Cost Comparison", "timeseries")],
     "Improvement Opportunities": [("Top Escalation Reasons", "table"), ("KB Coverage Gaps", "table")],
@@ -98,13 +104,15 @@ def _all_sql(board) -> list:
 
 
 def test_committed_dashboard_equals_generator_output(generator):
-    assert DASHBOARD.read_text(encoding="utf-8") == generator.render(), \
+    assert DASHBOARD.read_text(encoding="utf-8") == generator.render(), (
         "files/grafana-dashboard.json differs from the generator: run .venv/bin/python tools/build_dashboard.py"
+    )
 
 
 def test_committed_rule_groups_equal_generator_output(generator):
-    assert RULES.read_text(encoding="utf-8") == generator.render_rules(), \
+    assert RULES.read_text(encoding="utf-8") == generator.render_rules(), (
         "files/grafana/alerting/rule-groups.yml differs from the generator: run tools/build_dashboard.py"
+    )
 
 
 def test_check_mode_detects_a_stale_file(generator, tmp_path):
@@ -211,14 +219,21 @@ def test_queries_read_only_contract_objects_and_columns(board):
         unknown = used - allowed
         assert not unknown, "%s: columns %s not in the contract of %s" % (title, sorted(unknown), sorted(names))
     # The dashboard covers the whole view layer a reader needs.
-    assert {"v_executive_summary", "v_daily_kpi", "v_confidence_daily", "v_token_daily", "v_budget_utilization",
-            "v_cost_comparison_daily", "v_daily_kpi_by_category", "v_kb_coverage_gaps"} <= seen
+    assert {
+        "v_executive_summary",
+        "v_daily_kpi",
+        "v_confidence_daily",
+        "v_token_daily",
+        "v_budget_utilization",
+        "v_cost_comparison_daily",
+        "v_daily_kpi_by_category",
+        "v_kb_coverage_gaps",
+    } <= seen
 
 
 def test_time_range_panels_use_grafana_macros(board):
     for title, sql in _all_sql(board):
-        if re.search(r"\bv_(daily_kpi|daily_kpi_by_category|confidence_daily|cost_comparison_daily|escalation_reasons_daily)\b",
-                     sql):
+        if re.search(r"\bv_(daily_kpi|daily_kpi_by_category|confidence_daily|cost_comparison_daily|escalation_reasons_daily)\b", sql):
             assert "$__timeFilter(metric_date)" in sql, title
         if "v_token_daily" in sql:
             assert "$__timeFilter(usage_date)" in sql, title

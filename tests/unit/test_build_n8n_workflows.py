@@ -28,8 +28,19 @@ def test_log_workflow_shape():
     assert types[0] == "n8n-nodes-base.executeWorkflowTrigger" and types.count("n8n-nodes-base.postgres") == 1
     declared = [v["name"] for v in wf["nodes"][0]["parameters"]["workflowInputs"]["values"]]
     # the spec's Code-node example fields plus the optional cache counts
-    for field in ("workflow_name", "case_id", "provider", "model", "operation_type", "input_tokens", "output_tokens",
-                  "latency_ms", "success", "cache_creation_input_tokens", "cache_read_input_tokens"):
+    for field in (
+        "workflow_name",
+        "case_id",
+        "provider",
+        "model",
+        "operation_type",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "success",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    ):
         assert field in declared
     insert = [n for n in wf["nodes"] if n["type"] == "n8n-nodes-base.postgres"][0]["parameters"]
     assert insert["query"].count("$") == 11 and "{{" not in insert["query"]
@@ -51,12 +62,10 @@ def test_every_connection_points_at_a_node():
 
 def test_role_matches_the_files():
     role_vars = yaml.safe_load((REPO / "roles" / "kpi_n8n" / "vars" / "main.yml").read_text())
-    referenced = {ref["name"] for name in build.FILES for n in load(name)["nodes"]
-                  for ref in (n.get("credentials") or {}).values()}
+    referenced = {ref["name"] for name in build.FILES for n in load(name)["nodes"] for ref in (n.get("credentials") or {}).values()}
     assert referenced == set(role_vars["__kpi_n8n_credential_map"])
     tracker = load("token-tracking-workflow.json")
-    settings = {n["name"]: {a["name"] for a in n["parameters"]["assignments"]["assignments"]}
-                for n in tracker["nodes"] if n["type"] == "n8n-nodes-base.set"}
+    settings = {n["name"]: {a["name"] for a in n["parameters"]["assignments"]["assignments"]} for n in tracker["nodes"] if n["type"] == "n8n-nodes-base.set"}
     assert {k: set(v) for k, v in role_vars["__kpi_n8n_tracker_settings"].items()} == settings
 
 

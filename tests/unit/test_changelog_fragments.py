@@ -6,6 +6,7 @@ changed since, a fragment added or changed since then must name the module or ro
 code (module_utils, doc_fragments) needs at least one fragment. New modules and roles need none (antsibull-
 changelog announces them from ``version_added`` / the release notes).
 """
+
 import re
 import subprocess
 from pathlib import Path
@@ -54,8 +55,7 @@ def test_release_point_exists():
 
 def test_changed_modules_and_roles_have_fragments():
     changes = _changes_since(_last_release())
-    fragments = [REPO / p for s, p in changes
-                 if s in ("A", "M") and p.startswith("changelogs/fragments/") and p.endswith((".yml", ".yaml"))]
+    fragments = [REPO / p for s, p in changes if s in ("A", "M") and p.startswith("changelogs/fragments/") and p.endswith((".yml", ".yaml"))]
     text = "\n".join(f.read_text() for f in fragments if f.exists())
     names, other = _subjects(changes)
     missing = sorted(n for n in names if not re.search(r"\b%s\b" % re.escape(n), text))
@@ -66,6 +66,12 @@ def test_changed_modules_and_roles_have_fragments():
 
 def test_subjects_detects_changes():
     """The detector itself: a modified module and role count, an added one does not."""
-    names, other = _subjects([("M", "plugins/modules/grafana_folder.py"), ("A", "plugins/modules/new_one.py"),
-                              ("M", "roles/kpi_grafana/tasks/main.yml"), ("M", "plugins/module_utils/_x.py")])
+    names, other = _subjects(
+        [
+            ("M", "plugins/modules/grafana_folder.py"),
+            ("A", "plugins/modules/new_one.py"),
+            ("M", "roles/kpi_grafana/tasks/main.yml"),
+            ("M", "plugins/module_utils/_x.py"),
+        ]
+    )
     assert names == {"grafana_folder", "kpi_grafana"} and other

@@ -42,24 +42,36 @@ def generated(generator):
 
 
 USER_PANEL = {
-    "type": "timeseries", "title": "Cases by Hour (Today)", "id": 900,
+    "type": "timeseries",
+    "title": "Cases by Hour (Today)",
+    "id": 900,
     "gridPos": {"h": 8, "w": 12, "x": 0, "y": 16},
     "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
     "fieldConfig": {"defaults": {"unit": "short", "decimals": None}, "overrides": []},
-    "targets": [{"refId": "A", "format": "time_series", "rawQuery": True, "editorMode": "code",
-                 "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
-                 "rawSql": "SELECT\n    DATE_TRUNC('hour', created_at) as time,\n    COUNT(*) as cases\nFROM cases\n"
-                           "WHERE created_at >= CURRENT_DATE\nGROUP BY DATE_TRUNC('hour', created_at)\nORDER BY time"}],
+    "targets": [
+        {
+            "refId": "A",
+            "format": "time_series",
+            "rawQuery": True,
+            "editorMode": "code",
+            "datasource": {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"},
+            "rawSql": "SELECT\n    DATE_TRUNC('hour', created_at) as time,\n    COUNT(*) as cases\nFROM cases\n"
+            "WHERE created_at >= CURRENT_DATE\nGROUP BY DATE_TRUNC('hour', created_at)\nORDER BY time",
+        }
+    ],
 }
 
 
-@pytest.mark.parametrize("a, b", [
-    ({"x": 1, "y": {"z": 2, "w": 3}}, {"x": 1, "y": {"z": 2}}),
-    ({"x": 1}, {"x": None, "n": {"deep": [1, None]}}),
-    ({"x": {"a": 1}}, {"x": [1, 2]}),
-    ({"x": [1, 2], "k": "v"}, {"x": {"a": None}}),
-    ({}, {}),
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ({"x": 1, "y": {"z": 2, "w": 3}}, {"x": 1, "y": {"z": 2}}),
+        ({"x": 1}, {"x": None, "n": {"deep": [1, None]}}),
+        ({"x": {"a": 1}}, {"x": [1, 2]}),
+        ({"x": [1, 2], "k": "v"}, {"x": {"a": None}}),
+        ({}, {}),
+    ],
+)
 def test_difference_then_merge_is_exact(a, b):
     patch = dc.difference(a, b)
     assert dc.merge(a, patch) == b
@@ -69,8 +81,7 @@ def test_difference_then_merge_is_exact(a, b):
 def test_apply_overrides_removal_and_own_panel_by_position(generated):
     custom = {
         "dashboard": {"refresh": "1m"},
-        "panel_overrides": {"Cases Today": {"description": "Opened today.", "fieldConfig": {"defaults": {"unit": "none"}}},
-                            "Resolution by Path": None},
+        "panel_overrides": {"Cases Today": {"description": "Opened today.", "fieldConfig": {"defaults": {"unit": "none"}}}, "Resolution by Path": None},
         "panels": [USER_PANEL],
     }
     # the user's panel at the position of the row "AI Performance" (same y, x 0)
@@ -108,18 +119,18 @@ def exported_after_user_edits(generated):
     live["refresh"] = "1m"
     panels = live["panels"]
     by_title = {p["title"]: p for p in panels}
-    by_title["CSAT Score"]["title"] = "Customer Satisfaction"                    # renamed a generated panel
-    by_title["Cases Today"]["fieldConfig"]["defaults"].pop("unit")               # removed a setting
-    by_title["Cost Savings"]["options"]["colorMode"] = None                       # set a null
-    panels.remove(by_title["Resolution by Path"])                                 # deleted a panel
-    row = by_title["Improvement Opportunities"]                                   # collapsed the last row
+    by_title["CSAT Score"]["title"] = "Customer Satisfaction"  # renamed a generated panel
+    by_title["Cases Today"]["fieldConfig"]["defaults"].pop("unit")  # removed a setting
+    by_title["Cost Savings"]["options"]["colorMode"] = None  # set a null
+    panels.remove(by_title["Resolution by Path"])  # deleted a panel
+    row = by_title["Improvement Opportunities"]  # collapsed the last row
     children = [p for p in panels if p["gridPos"]["y"] > row["gridPos"]["y"]]
     for child in children:
         panels.remove(child)
     row["collapsed"] = True
     row["panels"] = children
     panels.append(dict(copy.deepcopy(USER_PANEL), id=max(p["id"] for p in generated["panels"]) + 1))  # added...
-    panels.sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))             # ...saved in position order
+    panels.sort(key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))  # ...saved in position order
     return live
 
 
@@ -174,8 +185,7 @@ def test_build_dashboard_adopt_cli_round_trip(generator, generated, tmp_path, ca
     exported = exported_after_user_edits(generated)
     export_file = tmp_path / "exported.json"
     export_file.write_text(json.dumps(exported, indent=2))
-    assert generator.main(["--adopt", str(export_file), "--output", str(out), "--rules-output", str(rules),
-                           "--custom", str(custom)]) == 0
+    assert generator.main(["--adopt", str(export_file), "--output", str(out), "--rules-output", str(rules), "--custom", str(custom)]) == 0
     assert "1 own panel(s)" in capsys.readouterr().out
     rebuilt = json.loads(out.read_text())
     assert dc.comparable(rebuilt) == dc.comparable(exported)

@@ -41,7 +41,8 @@ def environments(node, where=""):
 def offending(env):
     text = yaml.safe_dump(env) if not isinstance(env, str) else env
     return [m.group(0) for m in re.finditer(r"\{\{[^}]*\}\}", text) if SECRET_NAME.search(m.group(0))] + (
-        [k for k in env if SECRET_NAME.search(str(k)) and k != "PGPASSFILE"] if isinstance(env, dict) else [])
+        [k for k in env if SECRET_NAME.search(str(k)) and k != "PGPASSFILE"] if isinstance(env, dict) else []
+    )
 
 
 def test_sources_found():

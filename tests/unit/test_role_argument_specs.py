@@ -2,6 +2,7 @@
 
 Roles are discovered from roles/, so a new role is covered the day it is added.
 """
+
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,7 @@ def test_argument_specs_match_defaults(role):
                 assert defaults[name] in spec["choices"], name
         else:
             # no default: a required option (argument validation names it when missing), or a secret
-            assert spec.get("required") or spec.get("no_log"), \
-                f"{name} has no default in defaults/main.yml and is neither required nor a secret"
+            assert spec.get("required") or spec.get("no_log"), f"{name} has no default in defaults/main.yml and is neither required nor a secret"
         if spec.get("required"):
             assert name not in defaults, f"{name} is required, so defaults/main.yml must not define it"
     readme = (role_dir / "README.md").read_text()

@@ -11,6 +11,7 @@ from usage_api_emulator import SlackWebhookSink, UsageApiEmulator
 
 def planted_keys():
     from conftest import PLANTED  # tests/conftest.py
+
     return PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"]
 
 

@@ -29,8 +29,7 @@ WIDTHS = {"1m": dt.timedelta(minutes=1), "1h": dt.timedelta(hours=1), "1d": dt.t
 USAGE_LIMITS = {"1d": (7, 31), "1h": (24, 168), "1m": (60, 1440)}
 ANTHROPIC_COST_LIMITS = (7, 31)
 OPENAI_COST_LIMITS = (7, 180)
-ANTHROPIC_USAGE_GROUPS = {"api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo",
-                          "speed", "account_id", "service_account_id"}
+ANTHROPIC_USAGE_GROUPS = {"api_key_id", "workspace_id", "model", "service_tier", "context_window", "inference_geo", "speed", "account_id", "service_account_id"}
 ANTHROPIC_COST_GROUPS = {"workspace_id", "description"}
 OPENAI_USAGE_GROUPS = {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier"}
 OPENAI_COST_GROUPS = {"project_id", "line_item"}
@@ -40,8 +39,8 @@ OPENAI_COST_GROUPS = {"project_id", "line_item"}
 class UsageRecord:
     """One hour of one model's usage in one workspace (Anthropic) or project (OpenAI)."""
 
-    provider: str                 # anthropic | openai
-    hour: dt.datetime             # start of the UTC hour
+    provider: str  # anthropic | openai
+    hour: dt.datetime  # start of the UTC hour
     model: str
     workspace_id: str | None = None
     service_tier: str | None = "standard"
@@ -59,10 +58,10 @@ class CostRecord:
 
     provider: str
     day: dt.date
-    amount: Decimal               # Anthropic: cents; OpenAI: USD
+    amount: Decimal  # Anthropic: cents; OpenAI: USD
     model: str | None = None
     token_type: str | None = None  # Anthropic: uncached_input_tokens, output_tokens, ...
-    line_item: str | None = None   # OpenAI, e.g. "gpt-4o, input"
+    line_item: str | None = None  # OpenAI, e.g. "gpt-4o, input"
     workspace_id: str | None = None
     service_tier: str | None = "standard"
 
@@ -75,7 +74,7 @@ class ApiError(Exception):
 
 @dataclass
 class Fault:
-    provider: str          # anthropic | openai | any
+    provider: str  # anthropic | openai | any
     status: int
     count: int
     retry_after: int | None = None
@@ -83,8 +82,8 @@ class Fault:
 
 @dataclass
 class State:
-    usage: dict = field(default_factory=dict)     # key -> UsageRecord
-    costs: dict = field(default_factory=dict)     # key -> CostRecord
+    usage: dict = field(default_factory=dict)  # key -> UsageRecord
+    costs: dict = field(default_factory=dict)  # key -> CostRecord
     faults: list = field(default_factory=list)
     requests: list = field(default_factory=list)  # (provider, method, path, query dict) - never headers
 
@@ -205,9 +204,9 @@ class UsageApiEmulator:
         path = parts.path
         query = parse_qs(parts.query, keep_blank_values=True)
         if path.startswith("/anthropic/"):
-            path = path[len("/anthropic"):]
+            path = path[len("/anthropic") :]
         elif path.startswith("/openai/"):
-            path = path[len("/openai"):]
+            path = path[len("/openai") :]
         routes = {
             "/v1/organizations/usage_report/messages": ("anthropic", self._anthropic_usage),
             "/v1/organizations/cost_report": ("anthropic", self._anthropic_cost),
@@ -237,8 +236,7 @@ class UsageApiEmulator:
                     fault.count -= 1
                     headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
                     if fault.status == 429:
-                        raise ApiError(429, "rate_limit_error", "Rate limit exceeded; retry after %ss" % fault.retry_after,
-                                       headers, code="rate_limit_exceeded")
+                        raise ApiError(429, "rate_limit_error", "Rate limit exceeded; retry after %ss" % fault.retry_after, headers, code="rate_limit_exceeded")
                     if fault.status == 529:
                         raise ApiError(529, "overloaded_error", "Overloaded", headers)
                     raise ApiError(fault.status, "api_error", "Internal server error", headers, code="server_error")
@@ -253,21 +251,27 @@ class UsageApiEmulator:
             if key in self.anthropic_keys:
                 return
             if key.startswith("sk-ant-api"):
-                raise ApiError(403, "permission_error",
-                               "This endpoint requires an Admin API key (sk-ant-admin...)")
+                raise ApiError(403, "permission_error", "This endpoint requires an Admin API key (sk-ant-admin...)")
             raise ApiError(401, "authentication_error", "invalid x-api-key")
         auth = req.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
-            raise ApiError(401, "invalid_request_error",
-                           "You didn't provide an API key. You need to provide your API key in an Authorization "
-                           "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", code=None)
+            raise ApiError(
+                401,
+                "invalid_request_error",
+                "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code=None,
+            )
         key = auth[7:].strip()
         if key in self.openai_keys:
             return
         if key.startswith(("sk-proj-", "sk-svcacct-")):
-            raise ApiError(403, "invalid_request_error",
-                           "You have insufficient permissions for this operation. Missing scopes: api.usage.read. "
-                           "Use an admin key.", code="insufficient_permissions")
+            raise ApiError(
+                403,
+                "invalid_request_error",
+                "You have insufficient permissions for this operation. Missing scopes: api.usage.read. Use an admin key.",
+                code="insufficient_permissions",
+            )
         raise ApiError(401, "invalid_request_error", "Incorrect API key provided.", code="invalid_api_key")
 
     def _send_error(self, req, provider, exc):
@@ -338,7 +342,7 @@ class UsageApiEmulator:
             cur += step
         page = self._one(query, "page", etype)
         index = _uncursor(page, etype) if page else 0
-        chunk = starts[index:index + limit]
+        chunk = starts[index : index + limit]
         more = index + limit < len(starts)
         return chunk, step, more, (_cursor(index + limit) if more else None)
 
@@ -359,8 +363,7 @@ class UsageApiEmulator:
                 continue
             key = tuple((g, getattr(r, g) if hasattr(r, g) else None) for g in sorted(groups))
             acc = totals.setdefault(key, UsageRecord(provider, bucket_start, model=None, workspace_id=None, service_tier=None))
-            for f in ("uncached_input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
-                      "output_tokens", "requests"):
+            for f in ("uncached_input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens", "output_tokens", "requests"):
                 setattr(acc, f, getattr(acc, f) + getattr(r, f))
         return [(dict(k), v) for k, v in sorted(totals.items(), key=lambda kv: [str(x) for x in kv[0]])]
 
@@ -379,23 +382,31 @@ class UsageApiEmulator:
             raise ApiError(400, et, "bucket_width: must be one of 1m, 1h, 1d")
         start, end = self._anthropic_range(query, width)
         groups = self._list(query, "group_by", ANTHROPIC_USAGE_GROUPS, et)
-        filters = {"model": set(query.get("models[]", [])), "workspace_id": set(query.get("workspace_ids[]", [])),
-                   "service_tier": set(query.get("service_tiers[]", []))}
+        filters = {
+            "model": set(query.get("models[]", [])),
+            "workspace_id": set(query.get("workspace_ids[]", [])),
+            "service_tier": set(query.get("service_tiers[]", [])),
+        }
         starts, step, more, nxt = self._window(start, end, width, USAGE_LIMITS[width], query, et)
         data = []
         for b in starts:
             results = []
             for dims, acc in self._usage_rows("anthropic", b, step, groups, filters):
-                results.append({
-                    "uncached_input_tokens": acc.uncached_input_tokens,
-                    "cache_creation": {"ephemeral_5m_input_tokens": acc.cache_write_5m_tokens,
-                                       "ephemeral_1h_input_tokens": acc.cache_write_1h_tokens},
-                    "cache_read_input_tokens": acc.cache_read_tokens,
-                    "output_tokens": acc.output_tokens,
-                    "server_tool_use": {"web_search_requests": 0},
-                    "api_key_id": None, "workspace_id": dims.get("workspace_id"), "model": dims.get("model"),
-                    "service_tier": dims.get("service_tier"), "context_window": None, "inference_geo": None,
-                })
+                results.append(
+                    {
+                        "uncached_input_tokens": acc.uncached_input_tokens,
+                        "cache_creation": {"ephemeral_5m_input_tokens": acc.cache_write_5m_tokens, "ephemeral_1h_input_tokens": acc.cache_write_1h_tokens},
+                        "cache_read_input_tokens": acc.cache_read_tokens,
+                        "output_tokens": acc.output_tokens,
+                        "server_tool_use": {"web_search_requests": 0},
+                        "api_key_id": None,
+                        "workspace_id": dims.get("workspace_id"),
+                        "model": dims.get("model"),
+                        "service_tier": dims.get("service_tier"),
+                        "context_window": None,
+                        "inference_geo": None,
+                    }
+                )
             data.append({"starting_at": _fmt(b), "ending_at": _fmt(b + step), "results": results})
         return {"data": data, "has_more": more, "next_page": nxt}
 
@@ -415,18 +426,25 @@ class UsageApiEmulator:
             for r in records:
                 if r.day != b.date():
                     continue
-                key = (r.workspace_id if "workspace_id" in groups else None,
-                       (r.model, r.token_type, r.service_tier) if "description" in groups else None)
+                key = (r.workspace_id if "workspace_id" in groups else None, (r.model, r.token_type, r.service_tier) if "description" in groups else None)
                 sums[key] = sums.get(key, Decimal(0)) + Decimal(r.amount)
             results = []
             for (ws, desc), amount in sorted(sums.items(), key=lambda kv: str(kv[0])):
                 model, token_type, tier = desc if desc else (None, None, None)
-                results.append({
-                    "currency": "USD", "amount": str(amount), "workspace_id": ws,
-                    "description": ("%s Usage - %s" % (model, token_type)) if desc else None,
-                    "cost_type": "tokens" if desc else None, "context_window": None, "model": model,
-                    "service_tier": tier, "token_type": token_type, "inference_geo": None,
-                })
+                results.append(
+                    {
+                        "currency": "USD",
+                        "amount": str(amount),
+                        "workspace_id": ws,
+                        "description": ("%s Usage - %s" % (model, token_type)) if desc else None,
+                        "cost_type": "tokens" if desc else None,
+                        "context_window": None,
+                        "model": model,
+                        "service_tier": tier,
+                        "token_type": token_type,
+                        "inference_geo": None,
+                    }
+                )
             data.append({"starting_at": _fmt(b), "ending_at": _fmt(b + step), "results": results})
         return {"data": data, "has_more": more, "next_page": nxt}
 
@@ -450,25 +468,33 @@ class UsageApiEmulator:
         start, end = self._openai_range(query)
         groups = self._list(query, "group_by", OPENAI_USAGE_GROUPS, et, plain_too=True)
         groups = {"workspace_id" if g == "project_id" else g for g in groups}
-        filters = {"model": set(query.get("models[]", []) + query.get("models", [])),
-                   "workspace_id": set(query.get("project_ids[]", []) + query.get("project_ids", []))}
+        filters = {
+            "model": set(query.get("models[]", []) + query.get("models", [])),
+            "workspace_id": set(query.get("project_ids[]", []) + query.get("project_ids", [])),
+        }
         starts, step, more, nxt = self._window(start, end, width, USAGE_LIMITS[width], query, et)
         data = []
         for b in starts:
             results = []
             for dims, acc in self._usage_rows("openai", b, step, groups, filters):
-                results.append({
-                    "object": "organization.usage.completions.result",
-                    "input_tokens": acc.uncached_input_tokens + acc.cache_read_tokens,
-                    "input_cached_tokens": acc.cache_read_tokens,
-                    "output_tokens": acc.output_tokens,
-                    "input_audio_tokens": 0, "output_audio_tokens": 0,
-                    "num_model_requests": acc.requests,
-                    "project_id": dims.get("workspace_id"), "user_id": None, "api_key_id": None,
-                    "model": dims.get("model"), "batch": None, "service_tier": dims.get("service_tier"),
-                })
-            data.append({"object": "bucket", "start_time": int(b.timestamp()), "end_time": int((b + step).timestamp()),
-                         "results": results})
+                results.append(
+                    {
+                        "object": "organization.usage.completions.result",
+                        "input_tokens": acc.uncached_input_tokens + acc.cache_read_tokens,
+                        "input_cached_tokens": acc.cache_read_tokens,
+                        "output_tokens": acc.output_tokens,
+                        "input_audio_tokens": 0,
+                        "output_audio_tokens": 0,
+                        "num_model_requests": acc.requests,
+                        "project_id": dims.get("workspace_id"),
+                        "user_id": None,
+                        "api_key_id": None,
+                        "model": dims.get("model"),
+                        "batch": None,
+                        "service_tier": dims.get("service_tier"),
+                    }
+                )
+            data.append({"object": "bucket", "start_time": int(b.timestamp()), "end_time": int((b + step).timestamp()), "results": results})
         return {"object": "page", "data": data, "has_more": more, "next_page": nxt}
 
     def _openai_cost(self, query):
@@ -489,9 +515,9 @@ class UsageApiEmulator:
                     continue
                 key = (r.workspace_id if "project_id" in groups else None, r.line_item if "line_item" in groups else None)
                 sums[key] = sums.get(key, Decimal(0)) + Decimal(r.amount)
-            results = [{"object": "organization.costs.result", "amount": {"value": float(v), "currency": "usd"},
-                        "line_item": li, "project_id": pj}
-                       for (pj, li), v in sorted(sums.items(), key=lambda kv: str(kv[0]))]
-            data.append({"object": "bucket", "start_time": int(b.timestamp()), "end_time": int((b + step).timestamp()),
-                         "results": results})
+            results = [
+                {"object": "organization.costs.result", "amount": {"value": float(v), "currency": "usd"}, "line_item": li, "project_id": pj}
+                for (pj, li), v in sorted(sums.items(), key=lambda kv: str(kv[0]))
+            ]
+            data.append({"object": "bucket", "start_time": int(b.timestamp()), "end_time": int((b + step).timestamp()), "results": results})
         return {"object": "page", "data": data, "has_more": more, "next_page": nxt}

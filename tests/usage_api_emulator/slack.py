@@ -20,8 +20,7 @@ class SlackWebhookSink:
         self.rejected = []
         self._fail = []
         self.lock = threading.Lock()
-        self.path = "/services/T%s/B%s/%s" % (secrets.token_hex(4).upper(), secrets.token_hex(4).upper(),
-                                              secrets.token_hex(12))
+        self.path = "/services/T%s/B%s/%s" % (secrets.token_hex(4).upper(), secrets.token_hex(4).upper(), secrets.token_hex(12))
         sink = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -1,4 +1,5 @@
 """Verify of the default scenario: what site.yml left on the Grafana/PDC host, asked from inside it."""
+
 import os
 import sys
 
@@ -20,11 +21,15 @@ def test_grafana_service_and_pdc_agent_running(host):
 
 
 def test_datasource_dashboard_and_folder_served(host):
-    res = grafana_api(host, BASE, [
-        "/api/health",
-        "/api/datasources/uid/support-postgres",
-        "/api/dashboards/uid/cx-catalyst-kpi",
-    ])
+    res = grafana_api(
+        host,
+        BASE,
+        [
+            "/api/health",
+            "/api/datasources/uid/support-postgres",
+            "/api/dashboards/uid/cx-catalyst-kpi",
+        ],
+    )
     assert res["/api/health"]["status"] == 200
     ds = res["/api/datasources/uid/support-postgres"]
     assert ds["status"] == 200, ds

@@ -1,4 +1,5 @@
 """Verify of the docker scenario: project files, the running stack, and Grafana served through the TLS proxy."""
+
 import json
 import os
 import sys
@@ -15,8 +16,7 @@ HTTPS_PORT = os.environ.get("CX_MOLECULE_DOCKER_HTTPS_PORT", "23443")
 
 
 def compose_ps(host):
-    res = host.run("docker --host %s ps --format '{{json .}}' --filter label=com.docker.compose.project=cx-kpi-molecule"
-                   % SOCK)
+    res = host.run("docker --host %s ps --format '{{json .}}' --filter label=com.docker.compose.project=cx-kpi-molecule" % SOCK)
     assert res.rc == 0, res.stderr
     return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
 
@@ -55,9 +55,13 @@ def test_ports_bound_to_loopback_only(host):
 
 def test_grafana_served_through_the_tls_proxy(host):
     base = "https://localhost:%s" % HTTPS_PORT
-    res = grafana_api(host, base, ["/api/health", "/api/datasources/uid/support-postgres",
-                                   "/api/dashboards/uid/cx-catalyst-kpi"],
-                      env_file=PROJECT + "/grafana.env", cafile=PROJECT + "/ssl/grafana.crt")
+    res = grafana_api(
+        host,
+        base,
+        ["/api/health", "/api/datasources/uid/support-postgres", "/api/dashboards/uid/cx-catalyst-kpi"],
+        env_file=PROJECT + "/grafana.env",
+        cafile=PROJECT + "/ssl/grafana.crt",
+    )
     assert res["/api/health"]["status"] == 200, res["/api/health"]
     ds = res["/api/datasources/uid/support-postgres"]
     assert ds["status"] == 200, ds

@@ -1,4 +1,5 @@
 """Verify of the package scenario: the APT path, the config, the service and what the server serves."""
+
 import os
 import sys
 
@@ -69,10 +70,13 @@ def test_environment_file_carries_the_secrets_privately(host):
     assert has_reader, "DB_PASSWORD for the datasource missing from the environment file"
 
 
-@pytest.mark.parametrize("path", [
-    "/etc/grafana/provisioning/datasources",
-    "/etc/grafana/provisioning/dashboards",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/grafana/provisioning/datasources",
+        "/etc/grafana/provisioning/dashboards",
+    ],
+)
 def test_provisioning_files(host, path):
     d = host.file(path)
     assert d.is_directory
@@ -103,7 +107,8 @@ def test_no_secret_in_process_list(host):
 def test_unit_files_pass_systemd_analyze_verify(host):
     units = host.run(
         "ls /lib/systemd/system/grafana-server.service /etc/systemd/system/grafana-server.service "
-        "/etc/systemd/system/grafana-server.service.d/*.conf 2>/dev/null").stdout.split()
+        "/etc/systemd/system/grafana-server.service.d/*.conf 2>/dev/null"
+    ).stdout.split()
     assert "/lib/systemd/system/grafana-server.service" in units
     rc, out = systemd_analyze_verify(host, "grafana-server.service")
     assert rc == 0, out
@@ -118,11 +123,15 @@ def test_health_and_version(host):
 
 
 def test_provisioned_datasource_and_dashboard_are_served(host):
-    res = grafana_api(host, BASE, [
-        "/api/datasources/uid/support-postgres",
-        "/api/dashboards/uid/cx-catalyst-kpi",
-        "/api/folders/support-dashboards",
-    ])
+    res = grafana_api(
+        host,
+        BASE,
+        [
+            "/api/datasources/uid/support-postgres",
+            "/api/dashboards/uid/cx-catalyst-kpi",
+            "/api/folders/support-dashboards",
+        ],
+    )
     ds = res["/api/datasources/uid/support-postgres"]
     assert ds["status"] == 200, ds
     assert ds["body"]["type"] in ("postgres", "grafana-postgresql-datasource")

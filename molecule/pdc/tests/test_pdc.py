@@ -1,4 +1,5 @@
 """Verify of the pdc scenario: user, unit, token file, running service, and where the token went."""
+
 import os
 import sys
 
@@ -49,8 +50,9 @@ def test_token_file_mode_0600(host):
     assert env.exists
     assert env.mode == 0o600
     assert env.user == "root"
-    has_token = ("GCLOUD_PDC_SIGNING_TOKEN=\"%s\"" % PLANTED["pdc_token"]) in env.content_string \
-        or ("GCLOUD_PDC_SIGNING_TOKEN=%s" % PLANTED["pdc_token"]) in env.content_string
+    has_token = ('GCLOUD_PDC_SIGNING_TOKEN="%s"' % PLANTED["pdc_token"]) in env.content_string or (
+        "GCLOUD_PDC_SIGNING_TOKEN=%s" % PLANTED["pdc_token"]
+    ) in env.content_string
     assert has_token, "the token is not in the environment file"
 
 

@@ -26,8 +26,7 @@ def _get(url):
 
 
 def _put(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return resp.status
 
@@ -45,11 +44,15 @@ def test_service_and_region_documents(server):
     assert _get(server.url + "/v1/nope")[0] == 404
 
 
-@pytest.mark.parametrize("mode,check", [
-    ("malformed", lambda s, raw: s == 200 and raw.startswith(b"{") and not raw.rstrip().endswith(b"}")),
-    ("empty", lambda s, raw: s == 200 and json.loads(raw)["services"]["grafana"]["ipv4"] == []),
-    ("error", lambda s, raw: s == 503),
-    ("wrong-schema", lambda s, raw: json.loads(raw)["metadata"]["schemaVersion"] == "v2")])
+@pytest.mark.parametrize(
+    "mode,check",
+    [
+        ("malformed", lambda s, raw: s == 200 and raw.startswith(b"{") and not raw.rstrip().endswith(b"}")),
+        ("empty", lambda s, raw: s == 200 and json.loads(raw)["services"]["grafana"]["ipv4"] == []),
+        ("error", lambda s, raw: s == 503),
+        ("wrong-schema", lambda s, raw: json.loads(raw)["metadata"]["schemaVersion"] == "v2"),
+    ],
+)
 def test_broken_answers_on_request(server, mode, check):
     assert _put(server.url + "/__emulator/mode", {"mode": mode}) == 200
     status, raw = _get(server.url + "/v1/grafana")
@@ -57,7 +60,6 @@ def test_broken_answers_on_request(server, mode, check):
 
 
 def test_services_replaced_and_requests_logged(server):
-    _put(server.url + "/__emulator/services", {"grafana": {"direction": "egress-from-grafana",
-                                                           "ipv4": ["192.0.2.0/28"]}})
+    _put(server.url + "/__emulator/services", {"grafana": {"direction": "egress-from-grafana", "ipv4": ["192.0.2.0/28"]}})
     assert json.loads(_get(server.url + "/v1/grafana")[1])["services"]["grafana"]["ipv4"] == ["192.0.2.0/28"]
     assert json.loads(_get(server.url + "/__emulator/requests")[1]) == ["/v1/grafana"]

@@ -52,8 +52,7 @@ class Client(object):
         data = json.dumps(body) if body is not None else None
         hdrs = {"Content-Type": "application/json"} if data is not None else {}
         hdrs.update(headers or {})
-        resp = Response(self.session.request(method, self.emu.url + path, data=data, headers=hdrs, params=params,
-                                             timeout=timeout))
+        resp = Response(self.session.request(method, self.emu.url + path, data=data, headers=hdrs, params=params, timeout=timeout))
         if self.validate:
             op = openapi_check.check(method, path, body, resp.status, resp.json, check_request=not invalid_request)
             if op is not None:
@@ -78,10 +77,15 @@ class Client(object):
 
 def pg_datasource(pg_server, dbname, name="KPI PostgreSQL", uid=None, password=None, sslmode="disable", **extra):
     """A POST /api/datasources body for the test PostgreSQL (password from the planted secrets)."""
-    body = {"name": name, "type": "grafana-postgresql-datasource", "access": "proxy",
-            "url": "%s:%d" % (pg_server.host, pg_server.port), "user": pg_server.superuser,
-            "jsonData": {"database": dbname, "sslmode": sslmode},
-            "secureJsonData": {"password": pg_server.password if password is None else password}}
+    body = {
+        "name": name,
+        "type": "grafana-postgresql-datasource",
+        "access": "proxy",
+        "url": "%s:%d" % (pg_server.host, pg_server.port),
+        "user": pg_server.superuser,
+        "jsonData": {"database": dbname, "sslmode": sslmode},
+        "secureJsonData": {"password": pg_server.password if password is None else password},
+    }
     if uid:
         body["uid"] = uid
     body.update(extra)

@@ -30,71 +30,154 @@ def available():
 def status_line():
     if available():
         return "Grafana OpenAPI body check: ON (%s)" % SPEC_PATH
-    return ("Grafana OpenAPI body check: SKIPPED - no OpenAPI file at %s (set GRAFANA_OPENAPI to a copy of "
-            "Grafana's public/api-merged.json, docs/grafana-behaviour.md §12)" % SPEC_PATH)
+    return (
+        "Grafana OpenAPI body check: SKIPPED - no OpenAPI file at %s (set GRAFANA_OPENAPI to a copy of "
+        "Grafana's public/api-merged.json, docs/grafana-behaviour.md §12)" % SPEC_PATH
+    )
 
 
 # (operationId, "request"|"response", status or None, JSON path regex, validator keyword, message regex, reason)
 EXCEPTIONS = [
-    ("postDashboard", "response", 200, r"^id$", "type", r"is not of type 'string'",
-     "9.5 spec types id as string; Grafana's handler returns the numeric dashboard id (docs §4 shows id:N)"),
-    ("postDashboard", "response", 200, r"^$", "required", r"^'title' is a required property$",
-     "9.5 spec marks a 'title' (described as the slug) required; the handler sends slug, not title (docs §4)"),
-    ("deleteFolder", "response", 200, r"^$", "required", r"^'(id|title)' is a required property$",
-     "9.5 spec requires id/title; 11.x code answers {\"message\":\"Folder deleted\"} (docs §3 DELETE)"),
-    ("listTokens", "response", 200, r"^\d+/(lastUsedAt|expiration)$", "type", r"^None is not of type",
-     "Go encodes unset *time.Time as null; Swagger 2.0 has no nullable, so null fails type:string"),
-    ("RoutePutAlertRuleGroup", "request", None, r"^rules/\d+$", "required",
-     r"^'(orgID|folderUID|ruleGroup)' is a required property$",
-     "docs §5: a rule inside PUT rule-group takes folderUID/ruleGroup/orgID from the URL and the caller; "
-     "the 9.5 schema reuses ProvisionedAlertRule with those fields required"),
-    ("RoutePostContactpoints", "request", None, r"^type$", "enum", r"is not one of",
-     "9.5 spec enum has values with a leading space (\" slack\", ...), a known swagger generation bug"),
-    ("RoutePutContactpoint", "request", None, r"^type$", "enum", r"is not one of",
-     "same leading-space enum bug as POST"),
+    (
+        "postDashboard",
+        "response",
+        200,
+        r"^id$",
+        "type",
+        r"is not of type 'string'",
+        "9.5 spec types id as string; Grafana's handler returns the numeric dashboard id (docs §4 shows id:N)",
+    ),
+    (
+        "postDashboard",
+        "response",
+        200,
+        r"^$",
+        "required",
+        r"^'title' is a required property$",
+        "9.5 spec marks a 'title' (described as the slug) required; the handler sends slug, not title (docs §4)",
+    ),
+    (
+        "deleteFolder",
+        "response",
+        200,
+        r"^$",
+        "required",
+        r"^'(id|title)' is a required property$",
+        '9.5 spec requires id/title; 11.x code answers {"message":"Folder deleted"} (docs §3 DELETE)',
+    ),
+    (
+        "listTokens",
+        "response",
+        200,
+        r"^\d+/(lastUsedAt|expiration)$",
+        "type",
+        r"^None is not of type",
+        "Go encodes unset *time.Time as null; Swagger 2.0 has no nullable, so null fails type:string",
+    ),
+    (
+        "RoutePutAlertRuleGroup",
+        "request",
+        None,
+        r"^rules/\d+$",
+        "required",
+        r"^'(orgID|folderUID|ruleGroup)' is a required property$",
+        "docs §5: a rule inside PUT rule-group takes folderUID/ruleGroup/orgID from the URL and the caller; "
+        "the 9.5 schema reuses ProvisionedAlertRule with those fields required",
+    ),
+    (
+        "RoutePostContactpoints",
+        "request",
+        None,
+        r"^type$",
+        "enum",
+        r"is not one of",
+        '9.5 spec enum has values with a leading space (" slack", ...), a known swagger generation bug',
+    ),
+    ("RoutePutContactpoint", "request", None, r"^type$", "enum", r"is not one of", "same leading-space enum bug as POST"),
     ("RoutePostContactpoints", "response", 202, r"^type$", "enum", r"is not one of", "same leading-space enum bug"),
-    ("RouteGetContactpoints", "response", 200, r"^\d+/type$", "enum", r"is not one of",
-     "same leading-space enum bug"),
-    ("RoutePostAlertRule", "request", None, r"^(noDataState|execErrState)$", "enum", r"^'KeepLast' is not one",
-     "KeepLast added after 9.5 (docs §5 lists NoData|Alerting|OK|KeepLast)"),
-    ("RoutePostAlertRule", "request", None, r"^$", "required", r"^'orgID' is a required property$",
-     "Grafana fills orgID from the caller's org; clients (grafana.grafana, foundation-sdk) omit it"),
-    ("RoutePutAlertRule", "request", None, r"^$", "required", r"^'orgID' is a required property$",
-     "same as POST: orgID comes from the caller"),
-    ("getDashboardVersionsByUID", "response", 200, r"^\d+/createdBy$", "type", r"is not of type 'integer'",
-     "the spec reuses DashboardVersionDTO (user id); the handler answers DashboardVersionMeta with the login "
-     "(dashboard docs example: \"createdBy\": \"admin\")"),
+    ("RouteGetContactpoints", "response", 200, r"^\d+/type$", "enum", r"is not one of", "same leading-space enum bug"),
+    (
+        "RoutePostAlertRule",
+        "request",
+        None,
+        r"^(noDataState|execErrState)$",
+        "enum",
+        r"^'KeepLast' is not one",
+        "KeepLast added after 9.5 (docs §5 lists NoData|Alerting|OK|KeepLast)",
+    ),
+    (
+        "RoutePostAlertRule",
+        "request",
+        None,
+        r"^$",
+        "required",
+        r"^'orgID' is a required property$",
+        "Grafana fills orgID from the caller's org; clients (grafana.grafana, foundation-sdk) omit it",
+    ),
+    ("RoutePutAlertRule", "request", None, r"^$", "required", r"^'orgID' is a required property$", "same as POST: orgID comes from the caller"),
+    (
+        "getDashboardVersionsByUID",
+        "response",
+        200,
+        r"^\d+/createdBy$",
+        "type",
+        r"is not of type 'integer'",
+        'the spec reuses DashboardVersionDTO (user id); the handler answers DashboardVersionMeta with the login (dashboard docs example: "createdBy": "admin")',
+    ),
 ]
-EXCEPTIONS.append(("queryMetricsWithExpressions", "response", 400, r"^$", "required",
-                   r"^'message' is a required property$",
-                   "docs §6: a failed query answers 400 with the normal {results:{ref:{error,frames}}} body"))
+EXCEPTIONS.append(
+    (
+        "queryMetricsWithExpressions",
+        "response",
+        400,
+        r"^$",
+        "required",
+        r"^'message' is a required property$",
+        "docs §6: a failed query answers 400 with the normal {results:{ref:{error,frames}}} body",
+    )
+)
 # ObjectMatchers have custom (Un)MarshalJSON: on the wire each matcher is ["label", "op", "value"]
 # (Grafana alerting provisioning docs), while the spec shows the Go struct {Name, Type, Value}.
-for _op, _dir in (("RoutePutPolicyTree", "request"), ("RouteGetPolicyTree", "response"),
-                  ("RouteResetPolicyTree", "response")):
-    EXCEPTIONS.append((_op, _dir, None, r"(^|/)object_matchers/\d+$", "type", r"is not of type 'object'",
-                       "ObjectMatchers marshal as [label, op, value] triples, not the Go struct"))
+for _op, _dir in (("RoutePutPolicyTree", "request"), ("RouteGetPolicyTree", "response"), ("RouteResetPolicyTree", "response")):
+    EXCEPTIONS.append(
+        (
+            _op,
+            _dir,
+            None,
+            r"(^|/)object_matchers/\d+$",
+            "type",
+            r"is not of type 'object'",
+            "ObjectMatchers marshal as [label, op, value] triples, not the Go struct",
+        )
+    )
 # Swagger types Go durations (ProvisionedAlertRule.for) as int64 nanoseconds; the provisioning API marshals
 # prometheus model.Duration as a string such as "5m" (docs §5 "for (\"5m\")").
-for _op, _dirs in (("RoutePostAlertRule", ("request", "response")), ("RoutePutAlertRule", ("request", "response")),
-                   ("RouteGetAlertRule", ("response",)), ("RouteGetAlertRules", ("response",)),
-                   ("RoutePutAlertRuleGroup", ("request", "response")), ("RouteGetAlertRuleGroup", ("response",))):
+for _op, _dirs in (
+    ("RoutePostAlertRule", ("request", "response")),
+    ("RoutePutAlertRule", ("request", "response")),
+    ("RouteGetAlertRule", ("response",)),
+    ("RouteGetAlertRules", ("response",)),
+    ("RoutePutAlertRuleGroup", ("request", "response")),
+    ("RouteGetAlertRuleGroup", ("response",)),
+):
     for _dir in _dirs:
-        EXCEPTIONS.append((_op, _dir, None, r"(^|/)for$", "type", r"is not of type 'integer'",
-                           "model.Duration is a string (\"5m\") on the wire; the 9.5 spec says int64"))
+        EXCEPTIONS.append(
+            (_op, _dir, None, r"(^|/)for$", "type", r"is not of type 'integer'", 'model.Duration is a string ("5m") on the wire; the 9.5 spec says int64')
+        )
 
 # Response schemas the 9.5 file gets wrong in shape; the replacement is still validated item by item.
 # (operationId, status) -> (schema, reason)
 SCHEMA_OVERRIDES = {
-    ("listTokens", 200): ({"type": "array", "items": {"$ref": "#/definitions/TokenDTO"}},
-                          "9.5 spec declares a single TokenDTO; the handler returns a list (docs §7 shows [...])"),
+    ("listTokens", 200): (
+        {"type": "array", "items": {"$ref": "#/definitions/TokenDTO"}},
+        "9.5 spec declares a single TokenDTO; the handler returns a list (docs §7 shows [...])",
+    ),
 }
 
 # Success statuses the docs give where the 9.5 file declares another one: (operationId, status) -> reason.
 # Any other 2xx status the spec does not declare for the operation is a violation.
 STATUS_EXCEPTIONS = {
-    ("RouteDeleteContactpoints", 202): "docs §5: DELETE contact point answers 202 {\"message\":\"contactpoint deleted\"}; "
-                                       "the 9.5 file says 204",
+    ("RouteDeleteContactpoints", 202): 'docs §5: DELETE contact point answers 202 {"message":"contactpoint deleted"}; the 9.5 file says 204',
 }
 
 # Operations whose response is not JSON or has no schema to check.
@@ -143,8 +226,7 @@ def _compiled():
         items = []
         for template, methods in spec()["paths"].items():
             full = template if template.startswith("/api/") else "/api" + template
-            regex = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(full).replace(r"\{", "{")
-                                            .replace(r"\}", "}")) + "$")
+            regex = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(full).replace(r"\{", "{").replace(r"\}", "}")) + "$")
             literal = len(re.sub(r"\{[^}]+\}", "", template))
             for method, op in methods.items():
                 if method == "parameters":
@@ -173,8 +255,14 @@ def _errors(instance, schema):
 def _excepted(operation_id, direction, status, err):
     path = "/".join(str(p) for p in err.absolute_path)
     for op_id, dirn, st, path_re, keyword, message_re, _reason in EXCEPTIONS:
-        if op_id == operation_id and dirn == direction and (st is None or st == status) and \
-                re.search(path_re, path) and keyword == err.validator and re.search(message_re, err.message):
+        if (
+            op_id == operation_id
+            and dirn == direction
+            and (st is None or st == status)
+            and re.search(path_re, path)
+            and keyword == err.validator
+            and re.search(message_re, err.message)
+        ):
             return True
     return False
 
@@ -198,8 +286,7 @@ def check(method, path, request_body, status, response_body, check_request=True)
             if not _excepted(op.operation_id, "request", None, err):
                 problems.append("request %s: %s" % ("/".join(map(str, err.absolute_path)) or "<root>", err.message))
     declared_statuses = {str(k) for k in op.op.get("responses", {})}
-    if 200 <= status < 300 and str(status) not in declared_statuses and \
-            (op.operation_id, status) not in STATUS_EXCEPTIONS:
+    if 200 <= status < 300 and str(status) not in declared_statuses and (op.operation_id, status) not in STATUS_EXCEPTIONS:
         problems.append("status %s is not declared (declared: %s)" % (status, ", ".join(sorted(declared_statuses))))
     if status not in NO_BODY_STATUSES:
         resp_schema, _declared = op.response_schema(status)
@@ -209,6 +296,5 @@ def check(method, path, request_body, status, response_body, check_request=True)
                     where = "/".join(map(str, err.absolute_path)) or "<root>"
                     problems.append("response %s %s: %s" % (status, where, err.message[:300]))
     if problems:
-        raise SpecViolation("%s %s (%s) violates the OpenAPI file:\n  %s"
-                            % (method, path, op.operation_id, "\n  ".join(problems)))
+        raise SpecViolation("%s %s (%s) violates the OpenAPI file:\n  %s" % (method, path, op.operation_id, "\n  ".join(problems)))
     return op

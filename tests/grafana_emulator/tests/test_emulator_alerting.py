@@ -12,15 +12,26 @@ P = "/api/v1/provisioning"
 
 
 def _rule(title="Backlog too large", uid=None, group="db-checks", folder="alerts", ds_uid="__expr__"):
-    body = {"folderUID": folder, "ruleGroup": group, "title": title, "condition": "C", "for": "5m",
-            "noDataState": "NoData", "execErrState": "Error", "labels": {"team": "ops"},
-            "annotations": {"summary": "backlog"},
-            "data": [
-                {"refId": "A", "relativeTimeRange": {"from": 600, "to": 0}, "datasourceUid": ds_uid,
-                 "model": {"refId": "A", "type": "math", "expression": "1"}},
-                {"refId": "C", "relativeTimeRange": {"from": 0, "to": 0}, "datasourceUid": "__expr__",
-                 "model": {"refId": "C", "type": "threshold", "expression": "A",
-                           "conditions": [{"evaluator": {"type": "gt", "params": [100]}}]}}]}
+    body = {
+        "folderUID": folder,
+        "ruleGroup": group,
+        "title": title,
+        "condition": "C",
+        "for": "5m",
+        "noDataState": "NoData",
+        "execErrState": "Error",
+        "labels": {"team": "ops"},
+        "annotations": {"summary": "backlog"},
+        "data": [
+            {"refId": "A", "relativeTimeRange": {"from": 600, "to": 0}, "datasourceUid": ds_uid, "model": {"refId": "A", "type": "math", "expression": "1"}},
+            {
+                "refId": "C",
+                "relativeTimeRange": {"from": 0, "to": 0},
+                "datasourceUid": "__expr__",
+                "model": {"refId": "C", "type": "threshold", "expression": "A", "conditions": [{"evaluator": {"type": "gt", "params": [100]}}]},
+            },
+        ],
+    }
     if uid:
         body["uid"] = uid
     return body
@@ -71,7 +82,7 @@ def test_rule_validation_400(api):
 def test_provenance_header(api):
     """docs §5: X-Disable-Provenance (presence counts) -> provenance ""; otherwise "api"; api -> none fails."""
     r = api.post(P + "/alert-rules", _rule(uid="free"), headers={"X-Disable-Provenance": ""})
-    assert r.status == 201 and "provenance" not in r.json      # §14.4: omitted when none (10.x+)
+    assert r.status == 201 and "provenance" not in r.json  # §14.4: omitted when none (10.x+)
     r = api.put(P + "/alert-rules/free", _rule(title="now api"))
     assert r.status == 200 and r.json["provenance"] == "api"
     r = api.put(P + "/alert-rules/free", _rule(), headers={"X-Disable-Provenance": "true"})
@@ -85,12 +96,11 @@ def test_provenance_header_scope_before_10_4(grafana_emulator_factory):
     """docs §5/§9: 9.5 up to 10.3 honour X-Disable-Provenance only on rule POST/PUT, not on contact points (10.4
     on: every write, chosen from community.grafana's CI on 10.4.19)."""
     api = Client(grafana_emulator_factory(version="10.3.0"))
-    cp = api.post(P + "/contact-points", {"name": "ops", "type": "email", "settings": {"addresses": "a@b"}},
-                  headers={"X-Disable-Provenance": ""})
+    cp = api.post(P + "/contact-points", {"name": "ops", "type": "email", "settings": {"addresses": "a@b"}}, headers={"X-Disable-Provenance": ""})
     assert cp.json["provenance"] == "api"
     api.post("/api/folders", {"uid": "alerts", "title": "Alerts"})
     r = api.post(P + "/alert-rules", _rule(uid="x"), headers={"X-Disable-Provenance": ""})
-    assert r.status == 201 and "provenance" not in r.json      # §14.4: omitted when none (10.x+)
+    assert r.status == 201 and "provenance" not in r.json  # §14.4: omitted when none (10.x+)
 
 
 def test_rule_group_replaces_whole_group(api):
@@ -119,8 +129,7 @@ def test_rule_group_replaces_whole_group(api):
 def test_contact_point_slack_url_redacted(grafana_emulator, api):
     """Contact points: POST 202, GET ?name= filter, Slack url (a secure setting) redacted as [REDACTED],
     PUT 202 {"message":"contactpoint updated"} keeps the secret when [REDACTED] is sent back, DELETE 202."""
-    body = {"name": "kpi-slack", "type": "slack",
-            "settings": {"url": PLANTED["slack_webhook"], "recipient": "#kpi", "title": "KPI"}}
+    body = {"name": "kpi-slack", "type": "slack", "settings": {"url": PLANTED["slack_webhook"], "recipient": "#kpi", "title": "KPI"}}
     r = api.post(P + "/contact-points", body)
     assert r.status == 202 and PLANTED["slack_webhook"] not in r.text
     uid = r.json["uid"]
@@ -147,13 +156,12 @@ def test_policies(api):
     default = api.get(P + "/policies").json
     assert default["receiver"] == "grafana-default-email"
     cp = api.post(P + "/contact-points", {"name": "ops", "type": "email", "settings": {"addresses": "o@x"}}).json
-    tree = {"receiver": "grafana-default-email", "group_by": ["alertname"],
-            "routes": [{"receiver": "ops", "object_matchers": [["team", "=", "ops"]]}]}
+    tree = {"receiver": "grafana-default-email", "group_by": ["alertname"], "routes": [{"receiver": "ops", "object_matchers": [["team", "=", "ops"]]}]}
     r = api.put(P + "/policies", tree)
     assert r.status == 202 and r.json == {"message": "policies updated"}
     got = api.get(P + "/policies").json
     assert got["routes"][0]["receiver"] == "ops" and got["provenance"] == "api"
-    r = api.delete(P + "/contact-points/" + cp["uid"])       # docs §14.6: 500 on 10.x/11.x (409 from 12)
+    r = api.delete(P + "/contact-points/" + cp["uid"])  # docs §14.6: 500 on 10.x/11.x (409 from 12)
     assert r.status == 500 and r.json["message"] == "failed to delete contact point"
     bad = {"receiver": "nobody"}
     assert api.put(P + "/policies", bad).status == 400

@@ -6,17 +6,68 @@ import pytest
 from emu_client import Client
 
 V2_SPEC = {
-    "title": "New editor", "tags": ["kpi"], "description": "made with tabs",
-    "timeSettings": {"from": "now-24h", "to": "now"}, "variables": [], "annotations": [], "links": [],
-    "elements": {"panel-1": {"kind": "Panel", "spec": {
-        "id": 1, "title": "Cases", "description": "",
-        "data": {"kind": "QueryGroup", "spec": {"queries": [{"kind": "PanelQuery", "spec": {
-            "refId": "A", "query": {"kind": "DataQuery", "group": "grafana-postgresql-datasource", "version": "v0",
-                                    "datasource": {"name": "pg"}, "spec": {"rawSql": "SELECT 1"}}}}]}},
-        "vizConfig": {"kind": "VizConfig", "group": "stat", "spec": {}}}}},
-    "layout": {"kind": "TabsLayout", "spec": {"tabs": [{"kind": "TabsLayoutTab", "spec": {
-        "title": "Overview", "layout": {"kind": "GridLayout", "spec": {"items": [{"kind": "GridLayoutItem", "spec": {
-            "x": 0, "y": 0, "width": 12, "height": 6, "element": {"kind": "ElementReference", "name": "panel-1"}}}]}}}}]}},
+    "title": "New editor",
+    "tags": ["kpi"],
+    "description": "made with tabs",
+    "timeSettings": {"from": "now-24h", "to": "now"},
+    "variables": [],
+    "annotations": [],
+    "links": [],
+    "elements": {
+        "panel-1": {
+            "kind": "Panel",
+            "spec": {
+                "id": 1,
+                "title": "Cases",
+                "description": "",
+                "data": {
+                    "kind": "QueryGroup",
+                    "spec": {
+                        "queries": [
+                            {
+                                "kind": "PanelQuery",
+                                "spec": {
+                                    "refId": "A",
+                                    "query": {
+                                        "kind": "DataQuery",
+                                        "group": "grafana-postgresql-datasource",
+                                        "version": "v0",
+                                        "datasource": {"name": "pg"},
+                                        "spec": {"rawSql": "SELECT 1"},
+                                    },
+                                },
+                            }
+                        ]
+                    },
+                },
+                "vizConfig": {"kind": "VizConfig", "group": "stat", "spec": {}},
+            },
+        }
+    },
+    "layout": {
+        "kind": "TabsLayout",
+        "spec": {
+            "tabs": [
+                {
+                    "kind": "TabsLayoutTab",
+                    "spec": {
+                        "title": "Overview",
+                        "layout": {
+                            "kind": "GridLayout",
+                            "spec": {
+                                "items": [
+                                    {
+                                        "kind": "GridLayoutItem",
+                                        "spec": {"x": 0, "y": 0, "width": 12, "height": 6, "element": {"kind": "ElementReference", "name": "panel-1"}},
+                                    }
+                                ]
+                            },
+                        },
+                    },
+                }
+            ]
+        },
+    },
 }
 
 
@@ -24,8 +75,9 @@ def _base(version):
     return "/apis/dashboard.grafana.app/%s/namespaces/default/dashboards" % version
 
 
-@pytest.mark.parametrize("version,dash,folder", [
-    ("12.4.0", ["v1beta1", "v2beta1"], ["v1beta1"]), ("13.3.0", ["v1", "v1beta1", "v2", "v2beta1"], ["v1", "v1beta1"])])
+@pytest.mark.parametrize(
+    "version,dash,folder", [("12.4.0", ["v1beta1", "v2beta1"], ["v1beta1"]), ("13.3.0", ["v1", "v1beta1", "v2", "v2beta1"], ["v1", "v1beta1"])]
+)
 def test_discovery(grafana_emulator_factory, version, dash, folder):
     """§13.1-§13.3: GET /apis lists dashboard.grafana.app and folder.grafana.app with the served versions."""
     emu = grafana_emulator_factory(version=version)
@@ -56,8 +108,10 @@ def test_dashboard_crud_resource_version(grafana_emulator_factory, version, ver)
     unconditional PUT without it, the same row on the legacy routes, delete 200 Status."""
     api = Client(grafana_emulator_factory(version=version))
     assert api.post("/api/folders", {"uid": "kpi", "title": "KPI"}).status == 200
-    body = {"metadata": {"name": "d1", "annotations": {"grafana.app/folder": "kpi"}},
-            "spec": {"title": "One", "tags": ["a"], "panels": [], "schemaVersion": 41}}
+    body = {
+        "metadata": {"name": "d1", "annotations": {"grafana.app/folder": "kpi"}},
+        "spec": {"title": "One", "tags": ["a"], "panels": [], "schemaVersion": 41},
+    }
     r = api.post(_base(ver), body)
     assert r.status == 201 and r.json["kind"] == "Dashboard" and r.json["apiVersion"] == "dashboard.grafana.app/" + ver
     meta = r.json["metadata"]
@@ -77,12 +131,11 @@ def test_dashboard_crud_resource_version(grafana_emulator_factory, version, ver)
     stale = api.put(_base(ver) + "/d1", body)
     assert stale.status == 409 and stale.json["reason"] == "Conflict"
     # a legacy save moves the resourceVersion as well
-    api.post("/api/dashboards/db", {"dashboard": dict(legacy["dashboard"], version=2, title="Legacy"),
-                                    "folderUid": "kpi"})
+    api.post("/api/dashboards/db", {"dashboard": dict(legacy["dashboard"], version=2, title="Legacy"), "folderUid": "kpi"})
     got = api.get(_base(ver) + "/d1").json
     assert got["spec"]["title"] == "Legacy" and got["metadata"]["resourceVersion"] != r.json["metadata"]["resourceVersion"]
     del body["metadata"]["resourceVersion"]
-    assert api.put(_base(ver) + "/d1", body).status == 200          # no resourceVersion: unconditional
+    assert api.put(_base(ver) + "/d1", body).status == 200  # no resourceVersion: unconditional
     listed = api.get(_base(ver), params={"limit": 1}).json
     assert listed["kind"] == "DashboardList" and [i["metadata"]["name"] for i in listed["items"]] == ["d1"]
     r = api.delete(_base(ver) + "/d1")
@@ -122,15 +175,14 @@ def test_folders(grafana_emulator_factory, version, ver):
     child = {"metadata": {"name": "kid", "annotations": {"grafana.app/folder": "top"}}, "spec": {"title": "Kid"}}
     assert api.post(base, child).status == 201
     assert api.post(base, child).status == 409
-    clash = api.post(base, {"metadata": {"name": "kid2", "annotations": {"grafana.app/folder": "top"}},
-                            "spec": {"title": "Kid"}})
+    clash = api.post(base, {"metadata": {"name": "kid2", "annotations": {"grafana.app/folder": "top"}}, "spec": {"title": "Kid"}})
     assert clash.status == 409
     assert api.get("/api/folders/kid").json["parentUid"] == "top"
     got = api.get(base + "/kid").json
     rv = got["metadata"]["resourceVersion"]
     got["spec"]["title"] = "Kid renamed"
     assert api.put(base + "/kid", got).status == 200
-    assert api.put(base + "/kid", got).status == 409          # the resourceVersion it carries is stale now
+    assert api.put(base + "/kid", got).status == 409  # the resourceVersion it carries is stale now
     assert api.get("/api/folders/kid").json["title"] == "Kid renamed" and rv
     assert api.delete(base + "/top").status == 200
     assert api.get("/api/folders/kid").status == 404
@@ -160,12 +212,10 @@ def test_v2_dashboard_lossy_conversion_on_13(grafana_emulator_factory):
     assert r.status == 200
     dash = r.json["dashboard"]
     assert dash["title"] == "New editor" and dash["schemaVersion"] == 42 and dash["tags"] == ["kpi"]
-    assert [(p["type"], p["title"], p["targets"][0]["rawSql"]) for p in dash["panels"]] == \
-        [("stat", "Cases", "SELECT 1")]
+    assert [(p["type"], p["title"], p["targets"][0]["rawSql"]) for p in dash["panels"]] == [("stat", "Cases", "SELECT 1")]
     assert "layout" not in dash and "elements" not in dash
     # a classic save over it (overwrite) replaces it: the legacy GET is exact again, /apis v2 converts up
-    saved = api.post("/api/dashboards/db", {"dashboard": {"uid": "v2d", "title": "Classic", "panels": []},
-                                            "overwrite": True})
+    saved = api.post("/api/dashboards/db", {"dashboard": {"uid": "v2d", "title": "Classic", "panels": []}, "overwrite": True})
     assert saved.status == 200
     assert api.get("/api/dashboards/uid/v2d").json["dashboard"]["title"] == "Classic"
     up = api.get(_base("v2") + "/v2d").json

@@ -19,8 +19,7 @@ def test_health_no_auth_pretty_json_and_head(grafana_emulator):
     resp = requests.get(grafana_emulator.url + "/api/health")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "application/json; charset=UTF-8"
-    assert resp.text == json.dumps({"commit": resp.json()["commit"], "database": "ok", "version": "11.3.0"},
-                                   indent=2, sort_keys=True)
+    assert resp.text == json.dumps({"commit": resp.json()["commit"], "database": "ok", "version": "11.3.0"}, indent=2, sort_keys=True)
     head = requests.head(grafana_emulator.url + "/api/health")
     assert head.status_code == 200 and head.text == ""
 
@@ -56,16 +55,18 @@ def test_bad_basic_auth_errutil_body(grafana_emulator):
     """docs §0: bad Basic auth -> 401 errutil password-auth.failed / Invalid username or password."""
     resp = requests.get(grafana_emulator.url + "/api/user", auth=("admin", "wrong"))
     assert resp.status_code == 401
-    assert resp.json() == {"message": "Invalid username or password", "messageId": "password-auth.failed",
-                           "statusCode": 401, "traceID": ""}
+    assert resp.json() == {"message": "Invalid username or password", "messageId": "password-auth.failed", "statusCode": 401, "traceID": ""}
 
 
-@pytest.mark.parametrize("token", [
-    PLANTED["grafana_token"],                                   # right shape, wrong checksum
-    "glsa_" + "a" * 31 + "_00000000",                           # wrong length
-    "not-a-token",
-    "well-formed-unknown",                                      # replaced by a fresh valid-looking key
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        PLANTED["grafana_token"],  # right shape, wrong checksum
+        "glsa_" + "a" * 31 + "_00000000",  # wrong length
+        "not-a-token",
+        "well-formed-unknown",  # replaced by a fresh valid-looking key
+    ],
+)
 def test_bad_token_api_key_invalid(grafana_emulator, token):
     """docs §0: invalid bearer token -> 401 errutil api-key.invalid (shape/checksum checked before lookup)."""
     if token == "well-formed-unknown":
@@ -73,8 +74,7 @@ def test_bad_token_api_key_invalid(grafana_emulator, token):
         assert tokens.is_well_formed(token)
     resp = requests.get(grafana_emulator.url + "/api/user", headers={"Authorization": "Bearer " + token})
     assert resp.status_code == 401
-    assert resp.json() == {"message": "Invalid API key", "messageId": "api-key.invalid", "statusCode": 401,
-                           "traceID": ""}
+    assert resp.json() == {"message": "Invalid API key", "messageId": "api-key.invalid", "statusCode": 401, "traceID": ""}
 
 
 def test_token_format_crc32_checksum(grafana_emulator):
@@ -146,7 +146,7 @@ def test_admin_created_user_roles(grafana_emulator):
     resp = admin.post("/api/admin/users", {"name": "Ed", "login": "ed", "email": "ed@x", "password": "edpassword"})
     assert resp.status == 200
     ed = Client(grafana_emulator, auth=("ed", "edpassword"))
-    assert ed.post("/api/folders", {"title": "t"}).status == 403          # Viewer by default
+    assert ed.post("/api/folders", {"title": "t"}).status == 403  # Viewer by default
     assert admin.patch("/api/orgs/1/users/%d" % resp.json["id"], {"role": "Editor"}).status == 200
     assert ed.post("/api/folders", {"title": "t"}).status == 200
     assert admin.post("/api/admin/users", {"login": "ed", "password": "edpassword"}).status == 412
@@ -168,8 +168,7 @@ def test_service_account_lifecycle(grafana_emulator):
     found = admin.get("/api/serviceaccounts/search", params={"query": "deployer"})
     assert found.json["totalCount"] == 1 and found.json["serviceAccounts"][0]["tokens"] == 1
     assert Client(grafana_emulator, token=tok.json["key"]).get("/api/user").status == 200
-    assert admin.delete("/api/serviceaccounts/%d/tokens/%d" % (sa.json["id"], tok.json["id"])).json == \
-        {"message": "API key deleted"}
+    assert admin.delete("/api/serviceaccounts/%d/tokens/%d" % (sa.json["id"], tok.json["id"])).json == {"message": "API key deleted"}
     assert Client(grafana_emulator, token=tok.json["key"]).get("/api/user").status == 401
     assert admin.delete("/api/serviceaccounts/%d" % sa.json["id"]).json == {"message": "Service account deleted"}
 
@@ -192,9 +191,16 @@ def test_basic_auth_header_garbage(grafana_emulator):
     assert resp.status_code == 401
 
 
-@pytest.mark.parametrize("version,plugin,status", [
-    ("11.3.0", "grafana-postgresql-datasource", 200), ("11.3.0", "postgres", 200),
-    ("10.2.2", "grafana-postgresql-datasource", 404), ("10.2.2", "postgres", 200), ("11.3.0", "acme-nope", 404)])
+@pytest.mark.parametrize(
+    "version,plugin,status",
+    [
+        ("11.3.0", "grafana-postgresql-datasource", 200),
+        ("11.3.0", "postgres", 200),
+        ("10.2.2", "grafana-postgresql-datasource", 404),
+        ("10.2.2", "postgres", 200),
+        ("11.3.0", "acme-nope", 404),
+    ],
+)
 def test_plugin_settings(grafana_emulator_factory, version, plugin, status):
     """docs §2: the PostgreSQL plugin id is grafana-postgresql-datasource from 10.2.3, postgres kept as alias."""
     r = Client(grafana_emulator_factory(version=version)).get("/api/plugins/%s/settings" % plugin)
@@ -205,12 +211,10 @@ def test_plugin_settings(grafana_emulator_factory, version, plugin, status):
         assert r.json == {"message": "Plugin not found, no installed plugin with that id"}
 
 
-@pytest.mark.parametrize("version,login", [("10.3.0", "sa-deploy-bot"), ("10.4.0", "sa-1-deploy-bot"),
-                                           ("12.0.0", "sa-1-deploy-bot")])
+@pytest.mark.parametrize("version,login", [("10.3.0", "sa-deploy-bot"), ("10.4.0", "sa-1-deploy-bot"), ("12.0.0", "sa-1-deploy-bot")])
 def test_sa_login_embeds_org_from_10_4(grafana_emulator_factory, version, login):
     """docs §7/§14.9: sa-<orgId>-<name> from the 10.4.x backport (#83953) on; <= 10.3: sa-<name>."""
-    assert Client(grafana_emulator_factory(version=version)).post(
-        "/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == login
+    assert Client(grafana_emulator_factory(version=version)).post("/api/serviceaccounts", {"name": "Deploy Bot"}).json["login"] == login
 
 
 def test_token_seconds_to_live_expires(grafana_emulator):
@@ -229,6 +233,5 @@ def test_error_field_only_outside_production(grafana_emulator_factory):
     """docs §0: "error" (the Go error) is added only when app_mode != production; traceID always with an error."""
     prod = Client(grafana_emulator_factory()).post("/api/datasources", {"name": "x"})
     assert prod.status == 400 and prod.json == {"message": "bad request data", "traceID": ""}
-    dev = Client(grafana_emulator_factory(extra_args=["--app-mode", "development"])).post("/api/datasources",
-                                                                                          {"name": "x"})
+    dev = Client(grafana_emulator_factory(extra_args=["--app-mode", "development"])).post("/api/datasources", {"name": "x"})
     assert dev.status == 400 and set(dev.json) == {"message", "traceID", "error"}

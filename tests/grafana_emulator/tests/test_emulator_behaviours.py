@@ -11,13 +11,30 @@ EMAIL = {"name": "ops", "type": "email", "settings": {"addresses": "o@example.co
 
 
 def _rule(uid="r1", title="Backlog"):
-    return {"uid": uid, "folderUID": "alerts", "ruleGroup": "g", "title": title, "condition": "B", "for": "5m",
-            "noDataState": "NoData", "execErrState": "Error",
-            "data": [{"refId": "A", "relativeTimeRange": {"from": 600, "to": 0}, "datasourceUid": "__expr__",
-                      "model": {"refId": "A", "type": "math", "expression": "1"}},
-                     {"refId": "B", "relativeTimeRange": {"from": 0, "to": 0}, "datasourceUid": "__expr__",
-                      "model": {"refId": "B", "type": "threshold", "expression": "A",
-                                "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]}}]}
+    return {
+        "uid": uid,
+        "folderUID": "alerts",
+        "ruleGroup": "g",
+        "title": title,
+        "condition": "B",
+        "for": "5m",
+        "noDataState": "NoData",
+        "execErrState": "Error",
+        "data": [
+            {
+                "refId": "A",
+                "relativeTimeRange": {"from": 600, "to": 0},
+                "datasourceUid": "__expr__",
+                "model": {"refId": "A", "type": "math", "expression": "1"},
+            },
+            {
+                "refId": "B",
+                "relativeTimeRange": {"from": 0, "to": 0},
+                "datasourceUid": "__expr__",
+                "model": {"refId": "B", "type": "threshold", "expression": "A", "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]},
+            },
+        ],
+    }
 
 
 @pytest.mark.parametrize("version", ["10.4.19", "11.6.3", "12.4.0"])
@@ -44,9 +61,12 @@ def test_datasource_id_routes_off_in_13(grafana_emulator_factory):
     """§13.5/§14.1: 13.0 disables the numeric-id routes by default (404); the uid routes still work."""
     api = Client(grafana_emulator_factory(version="13.3.0"))
     created = api.post("/api/datasources", DS).json["datasource"]
-    for method, path in (("GET", "/api/datasources/%d" % created["id"]), ("GET", "/api/datasources/id/prom"),
-                         ("PUT", "/api/datasources/%d" % created["id"]),
-                         ("DELETE", "/api/datasources/%d" % created["id"])):
+    for method, path in (
+        ("GET", "/api/datasources/%d" % created["id"]),
+        ("GET", "/api/datasources/id/prom"),
+        ("PUT", "/api/datasources/%d" % created["id"]),
+        ("DELETE", "/api/datasources/%d" % created["id"]),
+    ):
         r = api.call(method, path, DS if method == "PUT" else None)
         assert r.status == 404, (method, path)
     assert api.get("/api/datasources/uid/" + created["uid"]).status == 200
@@ -54,8 +74,7 @@ def test_datasource_id_routes_off_in_13(grafana_emulator_factory):
 
 def test_datasource_id_routes_toggle_on_13(grafana_emulator_factory):
     """§13.5: feature toggle datasourceLegacyIdApi turns the id routes back on in 13."""
-    emu = grafana_emulator_factory(version="13.3.0",
-                                   extra_args=["cfg:default.feature_toggles.enable=datasourceLegacyIdApi"])
+    emu = grafana_emulator_factory(version="13.3.0", extra_args=["cfg:default.feature_toggles.enable=datasourceLegacyIdApi"])
     api = Client(emu)
     created = api.post("/api/datasources", DS).json["datasource"]
     assert api.put("/api/datasources/%d" % created["id"], DS).status == 200
@@ -84,14 +103,14 @@ def test_json_keys_case_insensitive(grafana_emulator_factory):
     """§0/§14.3: Go's encoding/json matches struct fields case-insensitively and ignores unknown keys; map keys
     (jsonData, settings) stay verbatim."""
     api = Client(grafana_emulator_factory(version="11.6.3"), validate=False)
-    r = api.post("/api/datasources", {"Name": "up", "TYPE": "prometheus", "Access": "proxy", "Url": "http://p:1",
-                                      "JsonData": {"HttpMethod": "POST"}, "bogus": 1})
+    r = api.post(
+        "/api/datasources", {"Name": "up", "TYPE": "prometheus", "Access": "proxy", "Url": "http://p:1", "JsonData": {"HttpMethod": "POST"}, "bogus": 1}
+    )
     assert r.status == 200
     dto = r.json["datasource"]
     assert (dto["name"], dto["type"], dto["url"]) == ("up", "prometheus", "http://p:1")
     assert dto["jsonData"] == {"HttpMethod": "POST"}
-    r = api.post(P + "/contact-points", {"Name": "cp", "UID": "cp-uid", "Type": "email",
-                                         "Settings": {"addresses": "a@b"}, "DisableResolveMessage": True})
+    r = api.post(P + "/contact-points", {"Name": "cp", "UID": "cp-uid", "Type": "email", "Settings": {"addresses": "a@b"}, "DisableResolveMessage": True})
     assert r.status == 202 and r.json["uid"] == "cp-uid" and r.json["disableResolveMessage"] is True
     assert api.post("/api/folders", {"Title": "Upper", "UID": "up-f"}).json["uid"] == "up-f"
 
@@ -107,9 +126,10 @@ def test_provenance_omitted_when_none(grafana_emulator_factory, version, present
     assert ("provenance" in rule) is present
 
 
-@pytest.mark.parametrize("version,status,message_id", [
-    ("10.4.19", 500, None), ("11.6.3", 500, None), ("12.4.0", 500, None),
-    ("13.3.0", 409, "alerting.notifications.contact-points.uidInUse")])
+@pytest.mark.parametrize(
+    "version,status,message_id",
+    [("10.4.19", 500, None), ("11.6.3", 500, None), ("12.4.0", 500, None), ("13.3.0", 409, "alerting.notifications.contact-points.uidInUse")],
+)
 def test_contact_point_uid_taken(grafana_emulator_factory, version, status, message_id):
     """§14.5: POST with a taken uid: 500 on 10.x-12.x, 409 errutil uidInUse in current code (13 chosen)."""
     api = Client(grafana_emulator_factory(version=version))
@@ -144,10 +164,13 @@ def test_contact_point_delete_ignores_provenance_on_11(grafana_emulator_factory)
     assert r.status == 202 and r.json == {"message": "contactpoint deleted"}
 
 
-@pytest.mark.parametrize("version,body", [
-    ("11.6.3", {"message": "rulegroup not found", "traceID": ""}),
-    ("13.3.0", {"message": "Not found", "messageId": "alerting.alert-rule.notFound", "statusCode": 404,
-                "traceID": ""})])
+@pytest.mark.parametrize(
+    "version,body",
+    [
+        ("11.6.3", {"message": "rulegroup not found", "traceID": ""}),
+        ("13.3.0", {"message": "Not found", "messageId": "alerting.alert-rule.notFound", "statusCode": 404, "traceID": ""}),
+    ],
+)
 def test_missing_rule_group_404_has_body(grafana_emulator_factory, version, body):
     """§14.8: a missing rule group is a 404 WITH a JSON body (a missing single rule stays an empty 404)."""
     api = Client(grafana_emulator_factory(version=version))

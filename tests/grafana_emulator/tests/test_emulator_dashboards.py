@@ -23,8 +23,13 @@ def test_new_then_save_versions(grafana_emulator):
     api = Client(grafana_emulator)
     r = _save(api, "KPI Overview", uid="kpi")
     assert r.status == 200
-    assert {k: r.json[k] for k in ("uid", "url", "status", "version", "slug")} == \
-        {"uid": "kpi", "url": "/d/kpi/kpi-overview", "status": "success", "version": 1, "slug": "kpi-overview"}
+    assert {k: r.json[k] for k in ("uid", "url", "status", "version", "slug")} == {
+        "uid": "kpi",
+        "url": "/d/kpi/kpi-overview",
+        "status": "success",
+        "version": 1,
+        "slug": "kpi-overview",
+    }
     r = _save(api, "KPI Overview", uid="kpi", version=1)
     assert r.status == 200 and r.json["version"] == 2
 
@@ -37,7 +42,7 @@ def test_stale_version_412_unless_overwrite(grafana_emulator):
     r = _save(api, "D", uid="d", version=1)
     assert r.status == 412
     assert r.json == {"status": "version-mismatch", "message": "The dashboard has been changed by someone else"}
-    r = _save(api, "D", uid="d")          # exported dashboard without version
+    r = _save(api, "D", uid="d")  # exported dashboard without version
     assert r.status == 412
     r = _save(api, "D", uid="d", overwrite=True)
     assert r.status == 200 and r.json["version"] == 3
@@ -56,7 +61,7 @@ def test_same_title_same_folder(grafana_emulator):
     assert api.get("/api/dashboards/uid/second").status == 404
     assert api.get("/api/dashboards/uid/first").json["dashboard"]["panels"] == [{"id": 1}]
     api.post("/api/folders", {"uid": "f", "title": "F"})
-    assert _save(api, "Same", uid="third", folder="f").status == 200     # other folder: fine
+    assert _save(api, "Same", uid="third", folder="f").status == 200  # other folder: fine
 
 
 def test_validation_errors(grafana_emulator):
@@ -146,12 +151,21 @@ def test_import_inputs(grafana_emulator):
     """docs §4 import: ${NAME} replaced from inputs, unmatched stay, __inputs/__requires removed;
     missing input -> 500 Failed to save dashboard."""
     api = Client(grafana_emulator)
-    dash = {"title": "Imported", "uid": "imp",
-            "__inputs": [{"name": "DS_PG", "type": "datasource", "pluginId": "grafana-postgresql-datasource"}],
-            "__requires": [{"type": "grafana", "id": "grafana"}],
-            "panels": [{"datasource": {"uid": "${DS_PG}"}, "title": "${NOT_AN_INPUT}"}]}
-    r = api.post("/api/dashboards/import", {"dashboard": dash, "overwrite": True, "inputs": [
-        {"name": "DS_PG", "type": "datasource", "pluginId": "grafana-postgresql-datasource", "value": "pg-uid"}]})
+    dash = {
+        "title": "Imported",
+        "uid": "imp",
+        "__inputs": [{"name": "DS_PG", "type": "datasource", "pluginId": "grafana-postgresql-datasource"}],
+        "__requires": [{"type": "grafana", "id": "grafana"}],
+        "panels": [{"datasource": {"uid": "${DS_PG}"}, "title": "${NOT_AN_INPUT}"}],
+    }
+    r = api.post(
+        "/api/dashboards/import",
+        {
+            "dashboard": dash,
+            "overwrite": True,
+            "inputs": [{"name": "DS_PG", "type": "datasource", "pluginId": "grafana-postgresql-datasource", "value": "pg-uid"}],
+        },
+    )
     assert r.status == 200 and r.json["imported"] is True and r.json["uid"] == "imp"
     saved = api.get("/api/dashboards/uid/imp").json["dashboard"]
     assert saved["panels"][0]["datasource"]["uid"] == "pg-uid"

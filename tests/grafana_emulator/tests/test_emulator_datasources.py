@@ -48,7 +48,7 @@ def test_conflicts_409(grafana_emulator):
     assert resp.json == {"message": "data source with the same name already exists", "traceID": ""}
     resp = api.post("/api/datasources", _ds("B", uid="uid-a"))
     assert resp.status == 409 and resp.json["message"] == "data source with the same uid already exists"
-    assert len(api.get("/api/datasources").json) == 1   # nothing half-written
+    assert len(api.get("/api/datasources").json) == 1  # nothing half-written
 
 
 def test_first_datasource_forced_default_and_is_default_clears_others(grafana_emulator):
@@ -81,8 +81,7 @@ def test_put_secure_json_merge_and_json_data_replace(grafana_emulator):
     """docs §2 PUT: secureJsonData keys absent keep stored values, "" removes from secureJsonFields;
     jsonData replaced not merged."""
     api = Client(grafana_emulator)
-    uid = api.post("/api/datasources", _ds(jsonData={"a": 1, "b": 2},
-                                           secureJsonData={"password": "p", "token": "t"})).json["datasource"]["uid"]
+    uid = api.post("/api/datasources", _ds(jsonData={"a": 1, "b": 2}, secureJsonData={"password": "p", "token": "t"})).json["datasource"]["uid"]
     r = api.put("/api/datasources/uid/" + uid, _ds(jsonData={"b": 3}))
     assert r.json["datasource"]["secureJsonFields"] == {"password": True, "token": True}
     assert r.json["datasource"]["jsonData"] == {"b": 3}
@@ -126,8 +125,7 @@ def test_lookup_by_name_id_and_delete(grafana_emulator):
     assert api.delete("/api/datasources/name/By Name").status == 200
 
 
-@pytest.mark.parametrize("version,expected", [("10.2.2", "postgres"), ("10.2.3", "grafana-postgresql-datasource"),
-                                              ("12.0.0", "grafana-postgresql-datasource")])
+@pytest.mark.parametrize("version,expected", [("10.2.2", "postgres"), ("10.2.3", "grafana-postgresql-datasource"), ("12.0.0", "grafana-postgresql-datasource")])
 def test_postgres_type_alias_by_version(grafana_emulator_factory, version, expected):
     """docs §2/§9: a DS stored with type "postgres" is reported as grafana-postgresql-datasource on >=10.2.3."""
     api = Client(grafana_emulator_factory(version=version))

@@ -19,7 +19,7 @@ def test_fault_5xx_then_normal(grafana_emulator):
     grafana_emulator.set_fault("/api/folders", kind="error", count=2, status=502)
     api = Client(grafana_emulator, validate=False)
     assert [api.get("/api/folders").status for _attempt in range(3)] == [502, 502, 200]
-    assert api.get("/api/search").status == 200          # other prefixes untouched
+    assert api.get("/api/search").status == 200  # other prefixes untouched
     log = grafana_emulator.request_log()
     assert [e["status"] for e in log if e["path"] == "/api/folders"] == [502, 502, 200]
 
@@ -44,11 +44,9 @@ def test_fault_drop_connection(grafana_emulator):
     grafana_emulator.set_fault("/api/user", kind="drop", count=1)
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(grafana_emulator.url + "/api/user", auth=("admin", grafana_emulator.admin_password), timeout=5)
-    assert requests.get(grafana_emulator.url + "/api/user",
-                        auth=("admin", grafana_emulator.admin_password)).status_code == 200
+    assert requests.get(grafana_emulator.url + "/api/user", auth=("admin", grafana_emulator.admin_password)).status_code == 200
     user_calls = [e for e in grafana_emulator.request_log() if e["path"] == "/api/user"]
-    assert user_calls == [{"method": "GET", "path": "/api/user", "status": 0, "fault": "drop"},
-                          {"method": "GET", "path": "/api/user", "status": 200}]
+    assert user_calls == [{"method": "GET", "path": "/api/user", "status": 0, "fault": "drop"}, {"method": "GET", "path": "/api/user", "status": 200}]
 
 
 def test_fault_from_cli_flag(grafana_emulator_factory):
@@ -61,7 +59,7 @@ def test_fault_from_cli_flag(grafana_emulator_factory):
 
 def test_debug_endpoints_admin_only(grafana_emulator):
     """The debug endpoints live outside /api and need the server admin."""
-    viewer = grafana_emulator.create_token("Admin")     # an org admin token is not a server admin
+    viewer = grafana_emulator.create_token("Admin")  # an org admin token is not a server admin
     r = requests.get(grafana_emulator.url + "/__emulator/requests", headers={"Authorization": "Bearer " + viewer})
     assert r.status_code == 403
     assert requests.get(grafana_emulator.url + "/__emulator/requests").status_code == 401
@@ -73,11 +71,14 @@ def test_grafana_cli_shape_and_ini(tmp_path):
     """Grafana's CLI: `server --config=F --homepath=H cfg:default.paths.provisioning=P`; ini [server]/[security]/
     [paths]; GF_<SECTION>_<KEY> env beats the ini; cfg: beats env; -v prints the version."""
     ini = tmp_path / "grafana.ini"
-    ini.write_text("app_mode = development\n[server]\nhttp_addr = 127.0.0.1\nhttp_port = 3999\n"
-                   "[security]\nadmin_user = boss\nadmin_password = from-ini\n[paths]\nprovisioning = /ini/prov\n")
-    s = config.parse(["server", "--config=%s" % ini, "--homepath=/usr/share/grafana", "--packaging=deb",
-                      "cfg:default.paths.provisioning=/cli/prov"],
-                     environ={"GF_SERVER_HTTP_PORT": "4001", "GF_PATHS_PROVISIONING": "/env/prov"})
+    ini.write_text(
+        "app_mode = development\n[server]\nhttp_addr = 127.0.0.1\nhttp_port = 3999\n"
+        "[security]\nadmin_user = boss\nadmin_password = from-ini\n[paths]\nprovisioning = /ini/prov\n"
+    )
+    s = config.parse(
+        ["server", "--config=%s" % ini, "--homepath=/usr/share/grafana", "--packaging=deb", "cfg:default.paths.provisioning=/cli/prov"],
+        environ={"GF_SERVER_HTTP_PORT": "4001", "GF_PATHS_PROVISIONING": "/env/prov"},
+    )
     assert (s.host, s.port, s.admin_user, s.admin_password) == ("127.0.0.1", 4001, "boss", "from-ini")
     assert s.provisioning == "/cli/prov" and s.app_mode == "development" and s.homepath == "/usr/share/grafana"
     s = config.parse(["-config", str(ini)], environ={"GF_SECURITY_ADMIN_PASSWORD": "from-env"})
@@ -86,8 +87,15 @@ def test_grafana_cli_shape_and_ini(tmp_path):
         config.parse(["--port", "notaport"], environ={})
     with pytest.raises(config.ConfigError):
         config.parse(["--bogus"], environ={})
-    out = subprocess.run([sys.executable, "-m", "grafana_emulator", "-v"], cwd=PACKAGE_PARENT, capture_output=True,
-                         text=True, env=dict(os.environ, GF_EMULATOR_VERSION="10.4.3"), timeout=30, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "grafana_emulator", "-v"],
+        cwd=PACKAGE_PARENT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GF_EMULATOR_VERSION="10.4.3"),
+        timeout=30,
+        check=False,
+    )
     assert out.returncode == 0 and out.stdout.startswith("Version 10.4.3")
 
 
@@ -96,9 +104,13 @@ def test_ini_started_server_and_pidfile(tmp_path):
     ini = tmp_path / "grafana.ini"
     ini.write_text("[server]\nhttp_addr = 127.0.0.1\nhttp_port = 0\n[security]\nadmin_password = $__env{ADMIN_PW}\n")
     pidfile = tmp_path / "grafana.pid"
-    proc = subprocess.Popen([sys.executable, "-m", "grafana_emulator", "--config=%s" % ini, "--pidfile=%s" % pidfile],
-                            cwd=PACKAGE_PARENT, stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, ADMIN_PW="ini-secret"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grafana_emulator", "--config=%s" % ini, "--pidfile=%s" % pidfile],
+        cwd=PACKAGE_PARENT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, ADMIN_PW="ini-secret"),
+    )
     try:
         url = proc.stdout.readline().split("listening on ")[1].strip()
         assert int(pidfile.read_text()) == proc.pid
@@ -122,10 +134,9 @@ def test_openapi_validator_detects_violations():
     with pytest.raises(openapi_check.SpecViolation):
         openapi_check.check("POST", "/api/dashboards/db", {"dashboard": {}}, 200, {"status": "success"})
     assert openapi_check.check("GET", "/api/not-in-spec", None, 200, {}) is None
-    with pytest.raises(openapi_check.SpecViolation):     # an undeclared success status
+    with pytest.raises(openapi_check.SpecViolation):  # an undeclared success status
         openapi_check.check("DELETE", "/api/dashboards/uid/x", None, 204, None)
     # alerting paths are stored with their /api prefix under basePath /api: not doubled
-    assert openapi_check.find_operation("GET", "/api/v1/provisioning/alert-rules").operation_id == \
-        "RouteGetAlertRules"
+    assert openapi_check.find_operation("GET", "/api/v1/provisioning/alert-rules").operation_id == "RouteGetAlertRules"
     for entry in openapi_check.EXCEPTIONS:
-        assert len(entry) == 7 and entry[-1], entry           # every exception carries its reason
+        assert len(entry) == 7 and entry[-1], entry  # every exception carries its reason

@@ -13,8 +13,7 @@ def test_create_full_folder_object(grafana_emulator):
     r = Client(grafana_emulator).post("/api/folders", {"uid": "kpi", "title": "KPI Dashboards"})
     assert r.status == 200
     assert r.json["url"] == "/dashboards/f/kpi/kpi-dashboards" and r.json["version"] == 1
-    for key in ("id", "uid", "title", "hasAcl", "canSave", "canEdit", "canAdmin", "canDelete", "createdBy",
-                "created", "updatedBy", "updated"):
+    for key in ("id", "uid", "title", "hasAcl", "canSave", "canEdit", "canAdmin", "canDelete", "createdBy", "created", "updatedBy", "updated"):
         assert key in r.json
 
 
@@ -25,13 +24,11 @@ def test_title_rules(grafana_emulator):
     r = api.post("/api/folders", {"title": "general"})
     assert r.status == 400 and r.json["message"] == "A folder with that name already exists"
     assert api.post("/api/folders", {"title": "x", "uid": "a b"}).json["message"] == "uid contains illegal characters"
-    assert api.post("/api/folders", {"title": "x", "uid": "a" * 41}).json["message"] == \
-        "uid too long, max 40 characters"
+    assert api.post("/api/folders", {"title": "x", "uid": "a" * 41}).json["message"] == "uid too long, max 40 characters"
     assert api.get("/api/folders").json == []
 
 
-@pytest.mark.parametrize("version,status,body", [
-    ("10.4.19", 412, MISMATCH), ("11.6.3", 412, {}), ("12.4.0", 412, {}), ("13.3.0", 412, {})])
+@pytest.mark.parametrize("version,status,body", [("10.4.19", 412, MISMATCH), ("11.6.3", 412, {}), ("12.4.0", 412, {}), ("13.3.0", 412, {})])
 def test_repost_existing_uid(grafana_emulator_factory, version, status, body):
     """docs §3/§14.10: re-POSTing an existing folder uid on the legacy route: 412 version-mismatch (10.x), 412 {}
     from 11 (seen on 11.4; later releases chosen, grafana.grafana's Cloud test relies on it)."""
@@ -71,8 +68,7 @@ def test_nested_list_direct_children(grafana_emulator):
     assert r.json["parentUid"] == "a" and [p["uid"] for p in r.json["parents"]] == ["a"]
     api.post("/api/folders", {"uid": "c", "title": "C", "parentUid": "b"})
     assert [f["uid"] for f in api.get("/api/folders").json] == ["a"]
-    assert api.get("/api/folders", params={"parentUid": "a"}).json == [{"id": 2, "uid": "b", "title": "B",
-                                                                        "parentUid": "a"}]
+    assert api.get("/api/folders", params={"parentUid": "a"}).json == [{"id": 2, "uid": "b", "title": "B", "parentUid": "a"}]
 
 
 def test_flat_list_without_nested_folders(grafana_emulator_factory):
@@ -119,10 +115,18 @@ def test_delete_and_alert_rules(grafana_emulator):
     api = Client(grafana_emulator)
     api.post("/api/folders", {"uid": "f", "title": "F"})
     api.post("/api/dashboards/db", {"dashboard": {"title": "D", "uid": "d"}, "folderUid": "f"})
-    rule = {"folderUID": "f", "ruleGroup": "g", "title": "r", "condition": "A", "for": "5m",
-            "noDataState": "NoData", "execErrState": "Error",
-            "data": [{"refId": "A", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0},
-                      "model": {"refId": "A", "type": "math", "expression": "1"}}]}
+    rule = {
+        "folderUID": "f",
+        "ruleGroup": "g",
+        "title": "r",
+        "condition": "A",
+        "for": "5m",
+        "noDataState": "NoData",
+        "execErrState": "Error",
+        "data": [
+            {"refId": "A", "datasourceUid": "__expr__", "relativeTimeRange": {"from": 0, "to": 0}, "model": {"refId": "A", "type": "math", "expression": "1"}}
+        ],
+    }
     assert api.post("/api/v1/provisioning/alert-rules", rule).status == 201
     r = api.delete("/api/folders/f")
     assert r.status == 400 and r.json["message"] == "folder contains alert rules"

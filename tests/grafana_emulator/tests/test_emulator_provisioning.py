@@ -31,7 +31,9 @@ def test_datasource_file(grafana_emulator_factory, tmp_path, pg_server, pg_db):
     """docs §8: interpolated values, deleteDatasources first, editable:false -> readOnly (API writes 403),
     missing uid -> deterministic, the provisioned PostgreSQL DS is healthy (secure password from $ENV)."""
     prov = tmp_path / "prov"
-    _write(prov / "datasources" / "kpi.yaml", """
+    _write(
+        prov / "datasources" / "kpi.yaml",
+        """
 apiVersion: 1
 deleteDatasources:
   - name: Old
@@ -48,9 +50,10 @@ datasources:
     type: prometheus
     url: http://prom:9090
     editable: true
-""" % pg_db)
-    env = {"PGHOST": pg_server.host, "PGPORT": str(pg_server.port), "PGUSER": pg_server.superuser,
-           "PGPASSWORD": PLANTED["db_password"]}
+"""
+        % pg_db,
+    )
+    env = {"PGHOST": pg_server.host, "PGPORT": str(pg_server.port), "PGUSER": pg_server.superuser, "PGPASSWORD": PLANTED["db_password"]}
     emu = grafana_emulator_factory(provisioning=prov, env=env)
     api = Client(emu)
     ds = api.get("/api/datasources/name/KPI PostgreSQL").json
@@ -70,8 +73,14 @@ def test_two_defaults_refuse_to_start(tmp_path):
     prov = tmp_path / "prov"
     _write(prov / "datasources" / "a.yaml", "datasources:\n  - {name: a, type: x, isDefault: true}\n")
     _write(prov / "datasources" / "b.yml", "datasources:\n  - {name: b, type: x, isDefault: true}\n")
-    proc = subprocess.run([sys.executable, "-m", "grafana_emulator", "--port", "0", "--provisioning", str(prov)],
-                          cwd=PACKAGE_PARENT, capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grafana_emulator", "--port", "0", "--provisioning", str(prov)],
+        cwd=PACKAGE_PARENT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode != 0
     assert "Only one datasource per organization can be marked as default" in proc.stderr
 
@@ -82,7 +91,9 @@ def test_dashboard_provider(grafana_emulator_factory, tmp_path):
     dash_dir = tmp_path / "dashboards"
     _write(dash_dir / "kpi.json", json.dumps({"title": "KPI Overview", "uid": "kpi-overview", "version": 42}))
     prov = tmp_path / "prov"
-    _write(prov / "dashboards" / "kpi.yaml", """
+    _write(
+        prov / "dashboards" / "kpi.yaml",
+        """
 apiVersion: 1
 providers:
   - name: kpi
@@ -90,13 +101,14 @@ providers:
     folderUid: cx-catalyst
     options:
       path: $DASH_DIR
-""")
+""",
+    )
     emu = grafana_emulator_factory(provisioning=prov, env={"DASH_DIR": str(dash_dir)})
     api = Client(emu)
     got = api.get("/api/dashboards/uid/kpi-overview").json
     assert got["meta"]["provisioned"] is True and got["meta"]["provisionedExternalId"] == "kpi.json"
     assert got["meta"]["folderUid"] == "cx-catalyst" and got["meta"]["folderTitle"] == "CX Catalyst"
-    assert got["dashboard"]["version"] == 1          # file version ignored
+    assert got["dashboard"]["version"] == 1  # file version ignored
     r = api.post("/api/dashboards/db", {"dashboard": dict(got["dashboard"]), "folderUid": "cx-catalyst"})
     assert r.status == 400 and r.json == {"message": "Cannot save provisioned dashboard"}
     r = api.delete("/api/dashboards/uid/kpi-overview")
@@ -108,8 +120,7 @@ def test_dashboard_provider_allow_ui_updates(grafana_emulator_factory, tmp_path)
     dash_dir = tmp_path / "d"
     _write(dash_dir / "x.json", json.dumps({"title": "X", "uid": "x"}))
     prov = tmp_path / "prov"
-    _write(prov / "dashboards" / "p.yaml", "providers:\n  - name: p\n    allowUiUpdates: true\n"
-                                           "    options: {path: %s}\n" % dash_dir)
+    _write(prov / "dashboards" / "p.yaml", "providers:\n  - name: p\n    allowUiUpdates: true\n    options: {path: %s}\n" % dash_dir)
     api = Client(grafana_emulator_factory(provisioning=prov))
     r = api.post("/api/dashboards/db", {"dashboard": {"title": "X", "uid": "x", "version": 1}})
     assert r.status == 200 and r.json["version"] == 2
@@ -139,8 +150,7 @@ def test_prune_by_version(grafana_emulator_factory, tmp_path):
     for version, survives in (("10.4.0", True), ("11.3.0", False)):
         prov = tmp_path / version / "prov"
         data = tmp_path / version / "state.json"
-        _write(prov / "datasources" / "a.yaml", "prune: true\ndatasources:\n  - {name: gone, type: x}\n"
-                                                "  - {name: stays, type: x}\n")
+        _write(prov / "datasources" / "a.yaml", "prune: true\ndatasources:\n  - {name: gone, type: x}\n  - {name: stays, type: x}\n")
         grafana_emulator_factory(version=version, provisioning=prov, data_file=data).stop()
         _write(prov / "datasources" / "a.yaml", "prune: true\ndatasources:\n  - {name: stays, type: x}\n")
         api = Client(grafana_emulator_factory(version=version, provisioning=prov, data_file=data))

@@ -14,10 +14,13 @@ def enterprise(grafana_emulator_factory):
 
 
 def body(**extra):
-    out = {"name": "Report 4", "recipients": "a@example.test", "schedule": {"frequency": "daily",
-                                                                            "timeZone": "Europe/Warsaw"},
-           "dashboards": [{"dashboard": {"uid": "rep-dash"}, "timeRange": {"from": "now-1d", "to": "now"}}],
-           "formats": ["pdf", "csv"]}
+    out = {
+        "name": "Report 4",
+        "recipients": "a@example.test",
+        "schedule": {"frequency": "daily", "timeZone": "Europe/Warsaw"},
+        "dashboards": [{"dashboard": {"uid": "rep-dash"}, "timeRange": {"from": "now-1d", "to": "now"}}],
+        "formats": ["pdf", "csv"],
+    }
     out.update(extra)
     return out
 
@@ -32,11 +35,17 @@ def test_crud_as_documented(enterprise):
     assert status == 200 and created["message"] == "Report created" and isinstance(created["id"], int)
     status, one, _h = enterprise.api("GET", "/api/reports/%d" % created["id"])
     assert status == 200
-    assert one["dashboards"][0]["dashboard"] == {"id": one["dashboards"][0]["dashboard"]["id"], "uid": "rep-dash",
-                                                 "name": "Reported"}
-    assert one["schedule"] == {"startDate": None, "endDate": None, "frequency": "daily", "intervalFrequency": "",
-                               "intervalAmount": 0, "workdaysOnly": False, "dayOfMonth": "",
-                               "timeZone": "Europe/Warsaw"}
+    assert one["dashboards"][0]["dashboard"] == {"id": one["dashboards"][0]["dashboard"]["id"], "uid": "rep-dash", "name": "Reported"}
+    assert one["schedule"] == {
+        "startDate": None,
+        "endDate": None,
+        "frequency": "daily",
+        "intervalFrequency": "",
+        "intervalAmount": 0,
+        "workdaysOnly": False,
+        "dayOfMonth": "",
+        "timeZone": "Europe/Warsaw",
+    }
     assert one["options"] == {"orientation": "landscape", "layout": "grid"} and one["state"] == "scheduled"
     for key in ("id", "userId", "orgId", "created", "updated"):
         assert key in one
@@ -44,8 +53,7 @@ def test_crud_as_documented(enterprise):
     status, upd, _h = enterprise.api("PUT", "/api/reports/%d" % created["id"], body(name="Updated Report"))
     assert (status, upd) == (200, {"message": "Report updated"})
     assert enterprise.api("GET", "/api/reports/%d" % created["id"])[1]["name"] == "Updated Report"
-    status, sent, _h = enterprise.api("POST", "/api/reports/email", {"id": str(created["id"]),
-                                                                     "useEmailsFromReport": True})
+    status, sent, _h = enterprise.api("POST", "/api/reports/email", {"id": str(created["id"]), "useEmailsFromReport": True})
     assert (status, sent) == (200, {"message": "Report was sent"})
     status, gone, _h = enterprise.api("DELETE", "/api/reports/%d" % created["id"])
     assert (status, gone) == (200, {"message": "Report config was removed"})
@@ -68,8 +76,6 @@ def test_errors(enterprise):
 def test_settings(enterprise):
     status, settings, _h = enterprise.api("GET", "/api/reports/settings")
     assert status == 200 and settings["branding"]["emailFooterMode"] == "sent-by"
-    branding = {"reportLogoUrl": "", "emailLogoUrl": "", "emailFooterMode": "none", "emailFooterText": "",
-                "emailFooterLink": ""}
-    assert enterprise.api("POST", "/api/reports/settings", {"branding": branding})[1] == {
-        "message": "Report settings saved"}
+    branding = {"reportLogoUrl": "", "emailLogoUrl": "", "emailFooterMode": "none", "emailFooterText": "", "emailFooterLink": ""}
+    assert enterprise.api("POST", "/api/reports/settings", {"branding": branding})[1] == {"message": "Report settings saved"}
     assert enterprise.api("GET", "/api/reports/settings")[1]["branding"] == branding

@@ -32,9 +32,11 @@ def test_two_step_upload_shares_file_in_channel(slack):
     assert got["ok"] is True and got["file_id"].startswith("F") and got["upload_url"].startswith(slack.url)
     resp = requests.post(got["upload_url"], data=content, timeout=5)
     assert resp.status_code == 200
-    done = call(slack, "files.completeUploadExternal",
-                {"files": json.dumps([{"id": got["file_id"], "title": "Report"}]), "channel_id": "C0REPORTS1",
-                 "initial_comment": "hello"})
+    done = call(
+        slack,
+        "files.completeUploadExternal",
+        {"files": json.dumps([{"id": got["file_id"], "title": "Report"}]), "channel_id": "C0REPORTS1", "initial_comment": "hello"},
+    )
     assert done["ok"] is True and done["files"][0]["id"] == got["file_id"]
     state = slack.state()
     assert state["completed"][got["file_id"]]["size"] == len(content)
@@ -45,23 +47,19 @@ def test_multipart_upload_and_json_complete(slack):
     got = call(slack, "files.getUploadURLExternal", {"filename": "p.png", "length": "4"}, as_json=True)
     resp = requests.post(got["upload_url"], files={"file": ("p.png", b"\x89PNG")}, timeout=5)
     assert resp.status_code == 200
-    done = call(slack, "files.completeUploadExternal", {"files": [{"id": got["file_id"]}],
-                                                        "channel_id": "C0REPORTS1"}, as_json=True)
+    done = call(slack, "files.completeUploadExternal", {"files": [{"id": got["file_id"]}], "channel_id": "C0REPORTS1"}, as_json=True)
     assert done["ok"] is True
 
 
 def test_auth_errors(slack):
-    assert call(slack, "files.getUploadURLExternal", {"filename": "a", "length": "1"}, token=None)["error"] == \
-        "not_authed"
-    assert call(slack, "files.getUploadURLExternal", {"filename": "a", "length": "1"}, token="xoxb-wrong")[
-        "error"] == "invalid_auth"
+    assert call(slack, "files.getUploadURLExternal", {"filename": "a", "length": "1"}, token=None)["error"] == "not_authed"
+    assert call(slack, "files.getUploadURLExternal", {"filename": "a", "length": "1"}, token="xoxb-wrong")["error"] == "invalid_auth"
 
 
 def test_argument_errors(slack):
     assert call(slack, "files.getUploadURLExternal", {"filename": "a"})["error"] == "invalid_arguments"
     assert call(slack, "files.completeUploadExternal", {"files": "not json"})["error"] == "invalid_arguments"
-    assert call(slack, "files.completeUploadExternal", {"files": json.dumps([{"id": "F999"}])})["error"] == \
-        "file_not_found"
+    assert call(slack, "files.completeUploadExternal", {"files": json.dumps([{"id": "F999"}])})["error"] == "file_not_found"
 
 
 def test_complete_needs_uploaded_bytes_known_channel_and_only_once(slack):
@@ -70,11 +68,9 @@ def test_complete_needs_uploaded_bytes_known_channel_and_only_once(slack):
     assert call(slack, "files.completeUploadExternal", {"files": files})["error"] == "file_not_found"
     assert requests.post(got["upload_url"], data=b"toolong", timeout=5).status_code == 400
     assert requests.post(got["upload_url"], data=b"abc", timeout=5).status_code == 200
-    assert call(slack, "files.completeUploadExternal", {"files": files, "channel_id": "CNOPE"})["error"] == \
-        "channel_not_found"
+    assert call(slack, "files.completeUploadExternal", {"files": files, "channel_id": "CNOPE"})["error"] == "channel_not_found"
     assert call(slack, "files.completeUploadExternal", {"files": files, "channel_id": "C0REPORTS1"})["ok"]
-    assert call(slack, "files.completeUploadExternal", {"files": files, "channel_id": "C0REPORTS1"})["error"] == \
-        "file_not_found"
+    assert call(slack, "files.completeUploadExternal", {"files": files, "channel_id": "C0REPORTS1"})["error"] == "file_not_found"
 
 
 def test_files_upload_is_retired(slack):

@@ -17,23 +17,35 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _
 def doc(**grafana):
     entry = {"direction": "egress-from-grafana", "ipv4": ["203.0.113.21/32", "203.0.113.20/32", "203.0.113.20/32"]}
     entry.update(grafana)
-    return json.dumps({"metadata": {"schemaVersion": "v1", "region": "prod-eu-west-2"},
-                       "services": {"grafana": entry, "metrics": {"direction": "ingress-to-grafana",
-                                                                  "ipv4": ["198.51.100.10/32"]}}})
+    return json.dumps(
+        {
+            "metadata": {"schemaVersion": "v1", "region": "prod-eu-west-2"},
+            "services": {"grafana": entry, "metrics": {"direction": "ingress-to-grafana", "ipv4": ["198.51.100.10/32"]}},
+        }
+    )
 
 
 def test_valid_document_sorted_unique():
-    assert al.parse(doc(), "grafana", "egress-from-grafana", "prod-eu-west-2") == \
-        ["203.0.113.20/32", "203.0.113.21/32"]
+    assert al.parse(doc(), "grafana", "egress-from-grafana", "prod-eu-west-2") == ["203.0.113.20/32", "203.0.113.21/32"]
     assert al.default_url("prod-eu-west-2", "grafana") == "https://allowlists.prod-eu-west-2.grafana.net/v1/grafana"
 
 
-@pytest.mark.parametrize("text,expect", [
-    ("", "not JSON"), ("[]", "no 'metadata'"), ('{"metadata": {}, "services": {}}', "schemaVersion"),
-    (doc(ipv4=[]), "empty"), (doc(ipv4="203.0.113.20/32"), "empty or not a list"),
-    (doc(direction="ingress-to-grafana"), "direction"), (doc(ipv4=["203.0.113.20"]), "not an IPv4 CIDR"),
-    (doc(ipv4=["203.0.113.20/33"]), "not an IPv4 CIDR"), (doc(ipv4=["203.0.113.1/24"]), "not an IPv4 CIDR"),
-    (doc(ipv4=["2001:db8::/32"]), "not an IPv4 CIDR"), (doc(ipv4=[None]), "not an IPv4 CIDR")])
+@pytest.mark.parametrize(
+    "text,expect",
+    [
+        ("", "not JSON"),
+        ("[]", "no 'metadata'"),
+        ('{"metadata": {}, "services": {}}', "schemaVersion"),
+        (doc(ipv4=[]), "empty"),
+        (doc(ipv4="203.0.113.20/32"), "empty or not a list"),
+        (doc(direction="ingress-to-grafana"), "direction"),
+        (doc(ipv4=["203.0.113.20"]), "not an IPv4 CIDR"),
+        (doc(ipv4=["203.0.113.20/33"]), "not an IPv4 CIDR"),
+        (doc(ipv4=["203.0.113.1/24"]), "not an IPv4 CIDR"),
+        (doc(ipv4=["2001:db8::/32"]), "not an IPv4 CIDR"),
+        (doc(ipv4=[None]), "not an IPv4 CIDR"),
+    ],
+)
 def test_bad_documents_are_errors(text, expect):
     with pytest.raises(al.AllowlistError, match=expect):
         al.parse(text, "grafana", "egress-from-grafana")

@@ -19,8 +19,19 @@ TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
 
 class FakeModule:
     def __init__(self, **params):
-        self.params = dict(url=URL, url_username=None, url_password=None, token=None, org_id=1, validate_certs=True,
-                           ca_path=None, client_cert=None, client_key=None, timeout=5, retries=3)
+        self.params = dict(
+            url=URL,
+            url_username=None,
+            url_password=None,
+            token=None,
+            org_id=1,
+            validate_certs=True,
+            ca_path=None,
+            client_cert=None,
+            client_key=None,
+            timeout=5,
+            retries=3,
+        )
         self.params.update(params)
 
     def fail_json(self, **kw):
@@ -57,11 +68,13 @@ def test_tls_settings():
 
 
 def test_get_retried_on_500_with_exponential_backoff():
-    client, fake, sleeps = client_with([
-        ("GET", "/api/folders/x", 500, {"message": "Internal Server Error"}),
-        ("GET", "/api/folders/x", 503, None),
-        ("GET", "/api/folders/x", 200, {"uid": "x"}),
-    ])
+    client, fake, sleeps = client_with(
+        [
+            ("GET", "/api/folders/x", 500, {"message": "Internal Server Error"}),
+            ("GET", "/api/folders/x", 503, None),
+            ("GET", "/api/folders/x", 200, {"uid": "x"}),
+        ]
+    )
     assert client.get("/api/folders/x", "read", "folder 'x'") == {"uid": "x"}
     assert sleeps == [0.5, 1.0] and len(fake.calls) == 3
 
@@ -96,8 +109,7 @@ def test_read_timeout_on_put_not_retried_but_get_is():
     with pytest.raises(gc.GrafanaError) as err:
         client.request("PUT", "/api/x", "update", "x", json_body={})
     assert "time-out" in str(err.value) and len(fake.calls) == 1
-    client, fake, sleeps = client_with([("GET", "/api/x", requests.exceptions.ReadTimeout("slow"), None),
-                                        ("GET", "/api/x", 200, {"ok": 1})])
+    client, fake, sleeps = client_with([("GET", "/api/x", requests.exceptions.ReadTimeout("slow"), None), ("GET", "/api/x", 200, {"ok": 1})])
     assert client.get("/api/x", "read", "x") == {"ok": 1} and sleeps == [0.5]
 
 
@@ -109,8 +121,7 @@ def test_connection_error_message_names_action_and_object():
 
 
 def test_missing_ok_and_expected():
-    client = client_with([("GET", "/api/x", 404, {"message": "Not found"}),
-                          ("GET", "/api/x", 404, {"message": "Not found"})])[0]
+    client = client_with([("GET", "/api/x", 404, {"message": "Not found"}), ("GET", "/api/x", 404, {"message": "Not found"})])[0]
     assert client.get("/api/x", "read", "x", missing_ok=True) is None
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
@@ -122,8 +133,7 @@ def test_401_and_403_hints_and_no_secret_in_message():
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
     assert "HTTP 401 (authentication failed" in str(err.value) and TOKEN not in str(err.value)
-    client = client_with([("GET", "/api/x", 403, {"message": "Permissions needed: x:y"})],
-                         url_username="admin", url_password=PASSWORD)[0]
+    client = client_with([("GET", "/api/x", 403, {"message": "Permissions needed: x:y"})], url_username="admin", url_password=PASSWORD)[0]
     with pytest.raises(gc.GrafanaError) as err:
         client.get("/api/x", "read", "x")
     assert "HTTP 403 (permission denied" in str(err.value) and "x:y" in str(err.value)
@@ -132,8 +142,9 @@ def test_401_and_403_hints_and_no_secret_in_message():
 def test_scrub_registered_secrets_and_url_credentials():
     client, dummy, dummy = client_with([], url_password=PASSWORD, url_username="admin")
     client.add_secret("https://hooks.slack.invalid/T/B/secret")
-    text = client.scrub("pw %s hook https://hooks.slack.invalid/T/B/secret enc https%%3A%%2F%%2Fhooks.slack.invalid"
-                        "%%2FT%%2FB%%2Fsecret url https://admin:pw@grafana" % PASSWORD)
+    text = client.scrub(
+        "pw %s hook https://hooks.slack.invalid/T/B/secret enc https%%3A%%2F%%2Fhooks.slack.invalid%%2FT%%2FB%%2Fsecret url https://admin:pw@grafana" % PASSWORD
+    )
     assert PASSWORD not in text and "secret" not in text and "admin:pw" not in text
 
 
@@ -141,8 +152,7 @@ def test_version_from_health_then_frontend_settings():
     client, fake, dummy = client_with([("GET", "/api/health", 200, {"database": "ok", "version": "11.2.0"})])
     assert client.version() == (11, 2, 0) and client.version_at_least(11) and not client.version_at_least(12)
     assert client.version() == (11, 2, 0) and len(fake.calls) == 1  # cached
-    client = client_with([("GET", "/api/health", 200, {"database": "ok"}),
-                          ("GET", "/api/frontend/settings", 200, {"buildInfo": {"version": "9.5.3"}})])[0]
+    client = client_with([("GET", "/api/health", 200, {"database": "ok"}), ("GET", "/api/frontend/settings", 200, {"buildInfo": {"version": "9.5.3"}})])[0]
     assert client.version() == (9, 5, 3)
 
 
@@ -156,8 +166,7 @@ def test_secret_hash_roundtrip_and_salt():
     assert "Planted-DB-Pw-7f3a9c1e" not in gc.secret_hash({"password": "Planted-DB-Pw-7f3a9c1e"})
 
 
-@pytest.mark.parametrize("text,seconds", [("5m", 300), ("1h30m", 5400), ("90", 90), (60, 60), ("0s", 0),
-                                          ("1d", 86400)])
+@pytest.mark.parametrize("text,seconds", [("5m", 300), ("1h30m", 5400), ("90", 90), (60, 60), ("0s", 0), ("1d", 86400)])
 def test_durations(text, seconds):
     assert gc.duration_seconds(text) == seconds
     assert gc.duration_seconds(gc.format_duration(seconds)) == seconds

@@ -12,13 +12,15 @@ from n8n_fake import OPENAPI_ACTIVATE_ONLY, OPENAPI_PUBLISH  # noqa: E402
 from grafana_fake import FakeGrafana  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (  # noqa: E402
-    N8nClient, N8nError, n8n_message)
+    N8nClient,
+    N8nError,
+    n8n_message,
+)
 
 
 class Module(object):
     def __init__(self, **params):
-        self.params = dict({"url": "http://n8n.test/api/v1/", "api_key": "n8n_api_unit-key-123456",
-                            "timeout": 5, "retries": 2}, **params)
+        self.params = dict({"url": "http://n8n.test/api/v1/", "api_key": "n8n_api_unit-key-123456", "timeout": 5, "retries": 2}, **params)
 
     def fail_json(self, **kw):  # pragma: no cover - not reached
         raise AssertionError(kw)
@@ -41,26 +43,30 @@ def test_base_url_accepts_a_trailing_api_path_and_sends_the_key_header():
     assert fake.calls[0].params == {"limit": 250}
 
 
-@pytest.mark.parametrize("spec,publish,activate", [(OPENAPI_PUBLISH, True, True),
-                                                   (OPENAPI_ACTIVATE_ONLY, False, True)])
+@pytest.mark.parametrize("spec,publish,activate", [(OPENAPI_PUBLISH, True, True), (OPENAPI_ACTIVATE_ONLY, False, True)])
 def test_offers_reads_the_paths_of_the_servers_description(spec, publish, activate):
     client, fake, _server = client_with([("GET", "/api/v1/openapi.yml", 200, spec)])
     assert client.offers("/workflows/{id}/publish") is publish
     assert client.offers("/workflows/{workflowId}/activate") is activate
     assert client.offers("/nothing/{x}") is False
-    assert len(fake.calls) == 1   # read once
+    assert len(fake.calls) == 1  # read once
 
 
 def test_offers_is_unknown_when_the_description_is_not_served():
-    client, fake, _server = client_with([("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
-                                         ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
-                                         ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"})])
+    client, fake, _server = client_with(
+        [
+            ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
+            ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
+            ("GET", "/api/v1/openapi.yml", 500, {"message": "Internal server error"}),
+        ]
+    )
     assert client.offers("/workflows/{id}/publish") is None
 
 
 def test_get_is_retried_with_backoff_post_is_not():
-    client, fake, sleeps = client_with([("GET", "/api/v1/x", 502, None), ("GET", "/api/v1/x", 503, None),
-                                        ("GET", "/api/v1/x", 200, {"ok": 1}), ("POST", "/api/v1/y", 503, None)])
+    client, fake, sleeps = client_with(
+        [("GET", "/api/v1/x", 502, None), ("GET", "/api/v1/x", 503, None), ("GET", "/api/v1/x", 200, {"ok": 1}), ("POST", "/api/v1/y", 503, None)]
+    )
     assert client.get("/x", "read", "x") == {"ok": 1}
     assert sleeps == [0.5, 1.0]
     with pytest.raises(N8nError) as err:
@@ -70,16 +76,14 @@ def test_get_is_retried_with_backoff_post_is_not():
 
 def test_connection_errors_are_retried_for_put_and_reported_plainly():
     refused = requests.exceptions.ConnectionError("refused")
-    client, fake, sleeps = client_with([("PUT", "/api/v1/w", refused, None), ("PUT", "/api/v1/w", refused, None),
-                                        ("PUT", "/api/v1/w", refused, None)])
+    client, fake, sleeps = client_with([("PUT", "/api/v1/w", refused, None), ("PUT", "/api/v1/w", refused, None), ("PUT", "/api/v1/w", refused, None)])
     with pytest.raises(N8nError) as err:
         client.request("PUT", "/w", "update", "workflow 'w'")
     assert "cannot connect to http://n8n.test" in str(err.value) and "(after 3 attempts)" in str(err.value)
 
 
 def test_secrets_are_scrubbed_from_errors():
-    client, fake, _server = client_with([("GET", "/api/v1/x", 401, {"message": "bad key n8n_api_unit-key-123456"})],
-                                        retries=0)
+    client, fake, _server = client_with([("GET", "/api/v1/x", 401, {"message": "bad key n8n_api_unit-key-123456"})], retries=0)
     client.add_secret("https://hooks.slack.invalid/services/T/B/secret")
     with pytest.raises(N8nError) as err:
         client.get("/x", "read", "x")

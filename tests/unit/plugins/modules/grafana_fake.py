@@ -35,6 +35,7 @@ except ImportError:  # ansible-core 2.17/2.18: the module arguments are read fro
         with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
             yield
 
+
 URL = "http://grafana.test:3000"
 TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
 CONN = {"url": URL, "token": TOKEN, "retries": 0}
@@ -83,8 +84,7 @@ class FakeGrafana:
             raise AssertionError("unexpected request %s %s (script exhausted)" % call.key())
         step = self.script.pop(0)
         method_exp, path_exp, status, body = step
-        assert call.key() == (method_exp, path_exp), \
-            "expected %s %s, got %s %s" % (method_exp, path_exp, call.method, call.path)
+        assert call.key() == (method_exp, path_exp), "expected %s %s, got %s %s" % (method_exp, path_exp, call.method, call.path)
         if isinstance(status, BaseException):
             raise status
         return response(status, body)
@@ -109,8 +109,7 @@ def run_module(module, args, script, check=False, diff=False):
     def bound(session, *a, **kw):
         return fake(session, *a, **kw)
 
-    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), \
-            mock.patch("time.sleep"), contextlib.redirect_stdout(out):
+    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), mock.patch("time.sleep"), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:

@@ -22,8 +22,16 @@ class ModuleFail(ModuleExit):
 
 class FakeModule:
     def __init__(self, params, check_mode=False, diff=False):
-        base = dict(login_host="127.0.0.1", login_port=5432, login_db="kpi", login_user="postgres",
-                    login_password="Unit-Secret-Pw", ssl_mode="disable", ca_cert=None, connect_timeout=10)
+        base = dict(
+            login_host="127.0.0.1",
+            login_port=5432,
+            login_db="kpi",
+            login_user="postgres",
+            login_password="Unit-Secret-Pw",
+            ssl_mode="disable",
+            ca_cert=None,
+            connect_timeout=10,
+        )
         base.update(params)
         self.params = base
         self.check_mode = check_mode

@@ -45,8 +45,8 @@ components:
   schemas: {}
 """
 OPENAPI_PUBLISH = OPENAPI_ACTIVATE_ONLY.replace(
-    "  /credentials:\n", "  '/workflows/{workflowId}/publish':\n    post: {}\n"
-    "  /workflows/{workflowId}/unpublish:\n    post: {}\n  /credentials:\n")
+    "  /credentials:\n", "  '/workflows/{workflowId}/publish':\n    post: {}\n  /workflows/{workflowId}/unpublish:\n    post: {}\n  /credentials:\n"
+)
 
 
 def run_module(module, args, script, check=False, diff=False, secrets=()):
@@ -61,8 +61,7 @@ def run_module(module, args, script, check=False, diff=False, secrets=()):
     def bound(session, *a, **kw):
         return fake(session, *a, **kw)
 
-    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), \
-            mock.patch("time.sleep"), contextlib.redirect_stdout(out):
+    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), mock.patch("time.sleep"), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:

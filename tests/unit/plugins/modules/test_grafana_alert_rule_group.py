@@ -12,15 +12,30 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafan
 
 PATH = "/api/v1/provisioning/folder/cx-kpi/rule-groups/kpi-alerts"
 RULE = {
-    "uid": "cx-budget", "title": "Budget above 80%", "condition": "C", "for": "5m",
-    "labels": {"team": "support"}, "annotations": {"summary": "budget"},
+    "uid": "cx-budget",
+    "title": "Budget above 80%",
+    "condition": "C",
+    "for": "5m",
+    "labels": {"team": "support"},
+    "annotations": {"summary": "budget"},
     "data": [
-        {"refId": "A", "datasourceUid": "support-postgres", "relativeTimeRange": {"from": 600, "to": 0},
-         "model": {"refId": "A", "format": "table", "rawQuery": True,
-                   "rawSql": "SELECT now() AS time, max(token_utilization_pct) AS value FROM v_budget_utilization"}},
+        {
+            "refId": "A",
+            "datasourceUid": "support-postgres",
+            "relativeTimeRange": {"from": 600, "to": 0},
+            "model": {
+                "refId": "A",
+                "format": "table",
+                "rawQuery": True,
+                "rawSql": "SELECT now() AS time, max(token_utilization_pct) AS value FROM v_budget_utilization",
+            },
+        },
         {"refId": "B", "datasourceUid": "__expr__", "model": {"type": "reduce", "expression": "A", "reducer": "last"}},
-        {"refId": "C", "datasourceUid": "__expr__",
-         "model": {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [80]}}]}},
+        {
+            "refId": "C",
+            "datasourceUid": "__expr__",
+            "model": {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [80]}}]},
+        },
     ],
 }
 ARGS = {"folder_uid": "cx-kpi", "name": "kpi-alerts", "interval": "5m", "rules": [RULE]}
@@ -29,8 +44,18 @@ ARGS = {"folder_uid": "cx-kpi", "name": "kpi-alerts", "interval": "5m", "rules":
 def stored_group():
     """As Grafana returns it: server fields added, durations re-formatted, model fields added."""
     rule = copy.deepcopy(RULE)
-    rule.update(id=4, orgID=1, folderUID="cx-kpi", ruleGroup="kpi-alerts", updated="2026-01-01T00:00:00Z",
-                provenance="", noDataState="NoData", execErrState="Error", isPaused=False, **{"for": "300s"})
+    rule.update(
+        id=4,
+        orgID=1,
+        folderUID="cx-kpi",
+        ruleGroup="kpi-alerts",
+        updated="2026-01-01T00:00:00Z",
+        provenance="",
+        noDataState="NoData",
+        execErrState="Error",
+        isPaused=False,
+        **{"for": "300s"},
+    )
     for q in rule["data"]:
         q.setdefault("relativeTimeRange", {"from": 0, "to": 0})
         q["queryType"] = ""
@@ -39,11 +64,15 @@ def stored_group():
 
 
 def test_create_checks_folder_and_puts_group():
-    result, fake = run_module(grafana_alert_rule_group, ARGS, [
-        ("GET", PATH, 404, None),
-        ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
-        ("PUT", PATH, 200, stored_group()),
-    ])
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        ARGS,
+        [
+            ("GET", PATH, 404, None),
+            ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
+            ("PUT", PATH, 200, stored_group()),
+        ],
+    )
     assert result["changed"] is True and result["rule_uids"] == ["cx-budget"]
     put = fake.calls[2]
     assert put.headers["X-Disable-Provenance"] == "true"
@@ -62,10 +91,15 @@ def test_threshold_change_puts_whole_group_keeping_uid():
     rule = copy.deepcopy(RULE)
     del rule["uid"]
     rule["data"][2]["model"]["conditions"][0]["evaluator"]["params"] = [90]
-    result, fake = run_module(grafana_alert_rule_group, dict(ARGS, rules=[rule]), [
-        ("GET", PATH, 200, stored_group()),
-        ("PUT", PATH, 200, stored_group()),
-    ], diff=True)
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        dict(ARGS, rules=[rule]),
+        [
+            ("GET", PATH, 200, stored_group()),
+            ("PUT", PATH, 200, stored_group()),
+        ],
+        diff=True,
+    )
     assert result["changed"] is True
     assert fake.calls[1].json["rules"][0]["uid"] == "cx-budget"  # matched by title
     assert result["diff"]["before"]["rules"][0]["data"][2]["model"]["conditions"][0]["evaluator"]["params"] == [80]
@@ -76,18 +110,28 @@ def test_rule_removed_from_list_is_a_change():
     other = copy.deepcopy(extra["rules"][0])
     other.update(uid="old", title="Old rule")
     extra["rules"].append(other)
-    result, fake = run_module(grafana_alert_rule_group, ARGS, [
-        ("GET", PATH, 200, extra),
-        ("PUT", PATH, 200, stored_group()),
-    ], diff=True)
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        ARGS,
+        [
+            ("GET", PATH, 200, extra),
+            ("PUT", PATH, 200, stored_group()),
+        ],
+        diff=True,
+    )
     assert result["changed"] is True and result["diff"]["after"]["removed_rules"] == ["Old rule"]
     assert len(fake.calls[1].json["rules"]) == 1
 
 
 def test_check_mode_no_write():
-    result, fake = run_module(grafana_alert_rule_group, dict(ARGS, interval="1m"), [
-        ("GET", PATH, 200, stored_group()),
-    ], check=True)
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        dict(ARGS, interval="1m"),
+        [
+            ("GET", PATH, 200, stored_group()),
+        ],
+        check=True,
+    )
     assert result["changed"] is True and fake.writes == []
 
 
@@ -100,38 +144,53 @@ def test_bad_condition_fails_before_write():
 
 
 def test_unknown_folder_is_clear():
-    result, fake = run_module(grafana_alert_rule_group, ARGS, [
-        ("GET", PATH, 404, None),
-        ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
-    ])
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        ARGS,
+        [
+            ("GET", PATH, 404, None),
+            ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
+        ],
+    )
     assert result["failed"] is True and "folder 'cx-kpi' not found" in result["msg"] and fake.writes == []
 
 
 def test_delete_on_grafana_11():
-    result, fake = run_module(grafana_alert_rule_group, {"folder_uid": "cx-kpi", "name": "kpi-alerts",
-                                                         "state": "absent"}, [
-        ("GET", PATH, 200, stored_group()),
-        ("GET", "/api/health", 200, {"database": "ok", "version": "11.3.0", "commit": "x"}),
-        ("DELETE", PATH, 204, None),
-    ])
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        {"folder_uid": "cx-kpi", "name": "kpi-alerts", "state": "absent"},
+        [
+            ("GET", PATH, 200, stored_group()),
+            ("GET", "/api/health", 200, {"database": "ok", "version": "11.3.0", "commit": "x"}),
+            ("DELETE", PATH, 204, None),
+        ],
+    )
     assert result["changed"] is True
 
 
 def test_delete_on_grafana_10_deletes_rules():
     absent = {"folder_uid": "cx-kpi", "name": "kpi-alerts", "state": "absent"}
-    dummy, fake = run_module(grafana_alert_rule_group, absent, [
-        ("GET", PATH, 200, stored_group()),
-        ("GET", "/api/health", 200, {"database": "ok", "version": "10.4.1", "commit": "x"}),
-        ("DELETE", "/api/v1/provisioning/alert-rules/cx-budget", 204, None),
-    ])
+    dummy, fake = run_module(
+        grafana_alert_rule_group,
+        absent,
+        [
+            ("GET", PATH, 200, stored_group()),
+            ("GET", "/api/health", 200, {"database": "ok", "version": "10.4.1", "commit": "x"}),
+            ("DELETE", "/api/v1/provisioning/alert-rules/cx-budget", 204, None),
+        ],
+    )
     assert fake.keys()[-1] == ("DELETE", "/api/v1/provisioning/alert-rules/cx-budget")
 
 
 def test_api_error_message():
-    result, dummy = run_module(grafana_alert_rule_group, dict(ARGS, interval="1m"), [
-        ("GET", PATH, 200, stored_group()),
-        ("PUT", PATH, 400, {"message": "invalid alert rule: datasource support-postgres not found"}),
-    ])
+    result, dummy = run_module(
+        grafana_alert_rule_group,
+        dict(ARGS, interval="1m"),
+        [
+            ("GET", PATH, 200, stored_group()),
+            ("PUT", PATH, 400, {"message": "invalid alert rule: datasource support-postgres not found"}),
+        ],
+    )
     assert result["failed"] is True
     assert "write alert rule group 'kpi-alerts' in folder 'cx-kpi': HTTP 400" in result["msg"]
     assert "datasource support-postgres not found" in result["msg"]

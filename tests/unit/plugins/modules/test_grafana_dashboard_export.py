@@ -12,19 +12,38 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafan
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_dashboard_export  # noqa: E402
 
 SOURCE = {
-    "__inputs": [{"name": "DS_SUPPORT_DB", "label": "Support Database", "description": "the KPI views",
-                  "type": "datasource", "pluginId": "postgres", "pluginName": "PostgreSQL"}],
-    "__requires": [{"type": "grafana", "id": "grafana", "name": "Grafana", "version": "9.0.0"},
-                   {"type": "datasource", "id": "postgres", "name": "PostgreSQL", "version": "1.0.0"},
-                   {"type": "panel", "id": "stat", "name": "Stat", "version": ""}],
-    "title": "CX KPIs", "uid": "cx-kpi-overview", "schemaVersion": 36,
-    "templating": {"list": [{"type": "datasource", "name": "DS_SUPPORT_DB", "query": "postgres",
-                             "current": {"text": "Support Database", "value": "support-postgres"}}]},
+    "__inputs": [
+        {
+            "name": "DS_SUPPORT_DB",
+            "label": "Support Database",
+            "description": "the KPI views",
+            "type": "datasource",
+            "pluginId": "postgres",
+            "pluginName": "PostgreSQL",
+        }
+    ],
+    "__requires": [
+        {"type": "grafana", "id": "grafana", "name": "Grafana", "version": "9.0.0"},
+        {"type": "datasource", "id": "postgres", "name": "PostgreSQL", "version": "1.0.0"},
+        {"type": "panel", "id": "stat", "name": "Stat", "version": ""},
+    ],
+    "title": "CX KPIs",
+    "uid": "cx-kpi-overview",
+    "schemaVersion": 36,
+    "templating": {
+        "list": [{"type": "datasource", "name": "DS_SUPPORT_DB", "query": "postgres", "current": {"text": "Support Database", "value": "support-postgres"}}]
+    },
     "panels": [
-        {"id": 1, "type": "stat", "title": "Resolution rate", "gridPos": {"h": 5, "w": 4, "x": 0, "y": 0},
-         "datasource": {"type": "postgres", "uid": "${DS_SUPPORT_DB}"},
-         "targets": [{"refId": "A", "datasource": {"type": "postgres", "uid": "${DS_SUPPORT_DB}"},
-                      "rawSql": "SELECT resolution_rate_today FROM v_executive_summary"}]},
+        {
+            "id": 1,
+            "type": "stat",
+            "title": "Resolution rate",
+            "gridPos": {"h": 5, "w": 4, "x": 0, "y": 0},
+            "datasource": {"type": "postgres", "uid": "${DS_SUPPORT_DB}"},
+            "targets": [
+                {"refId": "A", "datasource": {"type": "postgres", "uid": "${DS_SUPPORT_DB}"}, "rawSql": "SELECT resolution_rate_today FROM v_executive_summary"}
+            ],
+        },
     ],
 }
 DEPLOY = {"folder_uid": "cx-kpi", "datasource_uid": "support-postgres"}
@@ -34,8 +53,7 @@ APIS_404 = ("GET", "/apis", 404, "404 page not found")
 
 def live_after_deploy():
     """GET /api/dashboards/uid as Grafana answers after grafana_dashboard deployed SOURCE."""
-    want = grafana_dashboard.desired_dashboard({"path": None, "content": SOURCE, "uid": None,
-                                                "datasource_uid": "support-postgres", "datasource_map": None})
+    want = grafana_dashboard.desired_dashboard({"path": None, "content": SOURCE, "uid": None, "datasource_uid": "support-postgres", "datasource_map": None})
     dash = dict(want, id=12, version=4)
     dash[grafana_dashboard.MARKER] = grafana_dashboard.content_hash(want)
     return {"dashboard": dash, "meta": {"folderUid": "cx-kpi", "url": "/d/cx-kpi-overview/cx-kpis"}}
@@ -46,22 +64,38 @@ def live_with_user_panel():
     current = live_after_deploy()
     dash = current["dashboard"]
     dash["version"] = 5
-    dash["panels"].append({
-        "type": "bargauge", "title": "Cases by Hour (Today)", "id": 2, "gridPos": {"h": 8, "w": 12, "x": 0, "y": 5},
-        "datasource": {"type": "grafana-postgresql-datasource", "uid": "support-postgres"},
-        "targets": [{"refId": "A", "format": "table", "rawQuery": True,
-                     "datasource": {"type": "grafana-postgresql-datasource", "uid": "support-postgres"},
-                     "rawSql": "SELECT DATE_TRUNC('hour', created_at) AS time, COUNT(*) AS cases FROM cases"}]})
+    dash["panels"].append(
+        {
+            "type": "bargauge",
+            "title": "Cases by Hour (Today)",
+            "id": 2,
+            "gridPos": {"h": 8, "w": 12, "x": 0, "y": 5},
+            "datasource": {"type": "grafana-postgresql-datasource", "uid": "support-postgres"},
+            "targets": [
+                {
+                    "refId": "A",
+                    "format": "table",
+                    "rawQuery": True,
+                    "datasource": {"type": "grafana-postgresql-datasource", "uid": "support-postgres"},
+                    "rawSql": "SELECT DATE_TRUNC('hour', created_at) AS time, COUNT(*) AS cases FROM cases",
+                }
+            ],
+        }
+    )
     return current
 
 
 def export(tmp_path, live, dest=None, check=False, diff=False, **args):
     dest = dest or tmp_path / "dashboard.json"
     full = dict({"uid": "cx-kpi-overview", "dest": str(dest), "datasource_uid": "support-postgres"}, **args)
-    return run_module(grafana_dashboard_export, full, [
-        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)] + (
-        [] if dest.exists() else [("GET", "/api/health", 200, {"database": "ok", "version": "11.3.0"})]),
-        check=check, diff=diff)
+    return run_module(
+        grafana_dashboard_export,
+        full,
+        [("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)]
+        + ([] if dest.exists() else [("GET", "/api/health", 200, {"database": "ok", "version": "11.3.0"})]),
+        check=check,
+        diff=diff,
+    )
 
 
 def test_export_of_a_deployed_dashboard_equals_the_source(tmp_path):
@@ -90,24 +124,26 @@ def test_user_panel_exported_and_redeploy_is_a_no_op(tmp_path):
     assert data["__inputs"] == SOURCE["__inputs"]
     assert {"type": "panel", "id": "bargauge", "name": "bargauge", "version": ""} in data["__requires"]
     # the diff shows the new panel; existing lines keep their order
-    assert '"Cases by Hour (Today)"' in result["diff"]["after"] and result["diff"]["before"] == \
-        json.dumps(SOURCE, indent=2) + "\n"
+    assert '"Cases by Hour (Today)"' in result["diff"]["after"] and result["diff"]["before"] == json.dumps(SOURCE, indent=2) + "\n"
     # the template variable's literal uid is not a data source reference and stays
     assert data["templating"] == SOURCE["templating"]
     # deploying the exported file: the content equals Grafana's, only the hash is recorded (adopted)
-    result, fake = run_module(grafana_dashboard, dict(DEPLOY, path=str(dest)), [
-        APIS_404,
-        ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live),
-        ("POST", "/api/dashboards/db", 200, {"id": 12, "uid": "cx-kpi-overview", "version": 6}),
-    ])
+    result, fake = run_module(
+        grafana_dashboard,
+        dict(DEPLOY, path=str(dest)),
+        [
+            APIS_404,
+            ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live),
+            ("POST", "/api/dashboards/db", 200, {"id": 12, "uid": "cx-kpi-overview", "version": 6}),
+        ],
+    )
     assert result["changed"] is True and result["adopted"] is True and result["out_of_band_edit"] is False
     saved = fake.calls[2].json["dashboard"]
     assert grafana_dashboard.normalise(saved) == grafana_dashboard.normalise(live["dashboard"])
     # after that save the deployment is one GET, no change
     live["dashboard"] = dict(saved, version=6)
-    result, fake = run_module(grafana_dashboard, dict(DEPLOY, path=str(dest)), [
-        APIS_404, ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)])
-    assert result["changed"] is False and len(fake.calls) == 2      # /apis discovery + one read
+    result, fake = run_module(grafana_dashboard, dict(DEPLOY, path=str(dest)), [APIS_404, ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)])
+    assert result["changed"] is False and len(fake.calls) == 2  # /apis discovery + one read
 
 
 def test_second_export_same_bytes_and_check_mode_writes_nothing(tmp_path):
@@ -154,8 +190,11 @@ def test_datasource_map_and_unmapped_uid_left_alone(tmp_path):
 
 
 def test_missing_dashboard_is_a_clear_error(tmp_path):
-    result, fake = run_module(grafana_dashboard_export, {"uid": "nope", "dest": str(tmp_path / "x.json")}, [
-        ("GET", "/api/dashboards/uid/nope", 404, {"message": "Dashboard not found"})])
+    result, fake = run_module(
+        grafana_dashboard_export,
+        {"uid": "nope", "dest": str(tmp_path / "x.json")},
+        [("GET", "/api/dashboards/uid/nope", 404, {"message": "Dashboard not found"})],
+    )
     assert result["failed"] is True and "cannot export dashboard 'nope': not found" in result["msg"]
     assert not (tmp_path / "x.json").exists()
 
@@ -163,17 +202,17 @@ def test_missing_dashboard_is_a_clear_error(tmp_path):
 def test_bad_inputs_fail_before_any_request(tmp_path):
     result, fake = run_module(grafana_dashboard_export, {"uid": "a/b", "dest": str(tmp_path / "x.json")}, [])
     assert result["failed"] is True and "uid 'a/b' is invalid" in result["msg"]
-    result, fake = run_module(grafana_dashboard_export, {
-        "uid": "cx", "dest": str(tmp_path / "x.json"), "datasource_uid": "pg",
-        "datasource_map": {"DS_OTHER": "pg"}}, [])
+    result, fake = run_module(
+        grafana_dashboard_export, {"uid": "cx", "dest": str(tmp_path / "x.json"), "datasource_uid": "pg", "datasource_map": {"DS_OTHER": "pg"}}, []
+    )
     assert result["failed"] is True and "mapped to two inputs" in result["msg"] and fake.calls == []
-    result, fake = run_module(grafana_dashboard_export, {
-        "uid": "cx", "dest": str(tmp_path / "missing-dir" / "x.json"), "datasource_uid": "pg"}, [
-        ("GET", "/api/dashboards/uid/cx", 200, live_after_deploy()),
-        ("GET", "/api/health", 200, {"version": "11.3.0"})])
+    result, fake = run_module(
+        grafana_dashboard_export,
+        {"uid": "cx", "dest": str(tmp_path / "missing-dir" / "x.json"), "datasource_uid": "pg"},
+        [("GET", "/api/dashboards/uid/cx", 200, live_after_deploy()), ("GET", "/api/health", 200, {"version": "11.3.0"})],
+    )
     assert result["failed"] is True and "does not exist" in result["msg"]
 
 
 def test_collapsed_row_panels_are_listed():
-    assert grafana_dashboard_export.panel_titles(
-        [{"title": "Row", "panels": [{"title": "Inner"}]}, {"title": "Outer"}]) == ["Row", "Inner", "Outer"]
+    assert grafana_dashboard_export.panel_titles([{"title": "Row", "panels": [{"title": "Inner"}]}, {"title": "Outer"}]) == ["Row", "Inner", "Outer"]

@@ -19,13 +19,23 @@ import grafana_fake  # noqa: E402,F401  pylint: disable=unused-import
 from ansible.module_utils import basic  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.grafana import ModuleDocFragment  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.attributes import (  # noqa: E402
-    ModuleDocFragment as AttributesFragment)
+    ModuleDocFragment as AttributesFragment,
+)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (  # noqa: E402
-    grafana_argument_spec)
+    grafana_argument_spec,
+)
 
-MODULES = ["grafana_datasource", "grafana_folder", "grafana_dashboard", "grafana_contact_point",
-           "grafana_alert_rule_group", "grafana_notification_policy", "grafana_service_account",
-           "grafana_dashboard_verify", "grafana_dashboard_export"]
+MODULES = [
+    "grafana_datasource",
+    "grafana_folder",
+    "grafana_dashboard",
+    "grafana_contact_point",
+    "grafana_alert_rule_group",
+    "grafana_notification_policy",
+    "grafana_service_account",
+    "grafana_dashboard_verify",
+    "grafana_dashboard_export",
+]
 
 
 class Captured(Exception):
@@ -37,6 +47,7 @@ class Captured(Exception):
 def capture_spec(module):
     def fake_init(self, *args, **kwargs):
         raise Captured(kwargs)
+
     original = basic.AnsibleModule.__init__
     basic.AnsibleModule.__init__ = fake_init
     try:

@@ -10,23 +10,37 @@ from grafana_fake import run_module  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_notification_policy  # noqa: E402
 
 PATH = "/api/v1/provisioning/policies"
-ARGS = {"receiver": "team-lead-email", "group_by": ["grafana_folder", "alertname"], "repeat_interval": "4h",
-        "routes": [{"receiver": "support-alerts-slack", "matchers": ["channel=slack"]},
-                   {"receiver": "team-lead-email", "object_matchers": [["severity", "=", "critical"]],
-                    "continue": True, "group_wait": "30s"}]}
-STORED = {"receiver": "team-lead-email", "group_by": ["grafana_folder", "alertname"], "repeat_interval": "4h",
-          "provenance": "", "routes": [
-              {"receiver": "support-alerts-slack", "object_matchers": [["channel", "=", "slack"]]},
-              {"receiver": "team-lead-email", "object_matchers": [["severity", "=", "critical"]], "continue": True,
-               "group_wait": "30s"}]}
+ARGS = {
+    "receiver": "team-lead-email",
+    "group_by": ["grafana_folder", "alertname"],
+    "repeat_interval": "4h",
+    "routes": [
+        {"receiver": "support-alerts-slack", "matchers": ["channel=slack"]},
+        {"receiver": "team-lead-email", "object_matchers": [["severity", "=", "critical"]], "continue": True, "group_wait": "30s"},
+    ],
+}
+STORED = {
+    "receiver": "team-lead-email",
+    "group_by": ["grafana_folder", "alertname"],
+    "repeat_interval": "4h",
+    "provenance": "",
+    "routes": [
+        {"receiver": "support-alerts-slack", "object_matchers": [["channel", "=", "slack"]]},
+        {"receiver": "team-lead-email", "object_matchers": [["severity", "=", "critical"]], "continue": True, "group_wait": "30s"},
+    ],
+}
 DEFAULT = {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
 
 
 def test_first_put_normalises_matchers():
-    result, fake = run_module(grafana_notification_policy, ARGS, [
-        ("GET", PATH, 200, DEFAULT),
-        ("PUT", PATH, 202, {"message": "policies updated"}),
-    ])
+    result, fake = run_module(
+        grafana_notification_policy,
+        ARGS,
+        [
+            ("GET", PATH, 200, DEFAULT),
+            ("PUT", PATH, 202, {"message": "policies updated"}),
+        ],
+    )
     assert result["changed"] is True
     body = fake.calls[1].json
     assert body["routes"][0] == {"receiver": "support-alerts-slack", "object_matchers": [["channel", "=", "slack"]]}
@@ -47,10 +61,15 @@ def test_duration_forms_are_equal():
 
 def test_route_change_and_diff():
     args = dict(ARGS, routes=ARGS["routes"][:1])
-    result, fake = run_module(grafana_notification_policy, args, [
-        ("GET", PATH, 200, STORED),
-        ("PUT", PATH, 202, {"message": "policies updated"}),
-    ], diff=True)
+    result, fake = run_module(
+        grafana_notification_policy,
+        args,
+        [
+            ("GET", PATH, 200, STORED),
+            ("PUT", PATH, 202, {"message": "policies updated"}),
+        ],
+        diff=True,
+    )
     assert len(result["diff"]["before"]["routes"]) == 2 and len(result["diff"]["after"]["routes"]) == 1
 
 
@@ -60,10 +79,14 @@ def test_check_mode_no_write():
 
 
 def test_reset():
-    result, fake = run_module(grafana_notification_policy, {"state": "absent"}, [
-        ("GET", PATH, 200, STORED),
-        ("DELETE", PATH, 202, DEFAULT),
-    ])
+    result, fake = run_module(
+        grafana_notification_policy,
+        {"state": "absent"},
+        [
+            ("GET", PATH, 200, STORED),
+            ("DELETE", PATH, 202, DEFAULT),
+        ],
+    )
     assert result["changed"] is True
     result, fake = run_module(grafana_notification_policy, {"state": "absent"}, [("GET", PATH, 200, DEFAULT)])
     assert result["changed"] is False
@@ -76,8 +99,12 @@ def test_bad_matcher_fails_before_write():
 
 
 def test_unknown_receiver_api_error():
-    result, dummy = run_module(grafana_notification_policy, ARGS, [
-        ("GET", PATH, 200, DEFAULT),
-        ("PUT", PATH, 400, {"message": "invalid object specification: receiver 'support-alerts-slack' does not exist"}),
-    ])
+    result, dummy = run_module(
+        grafana_notification_policy,
+        ARGS,
+        [
+            ("GET", PATH, 200, DEFAULT),
+            ("PUT", PATH, 400, {"message": "invalid object specification: receiver 'support-alerts-slack' does not exist"}),
+        ],
+    )
     assert result["failed"] is True and "HTTP 400" in result["msg"] and "does not exist" in result["msg"]

@@ -14,16 +14,18 @@ UTC = datetime.timezone.utc
 
 
 def params(**kw):
-    base = dict(provider="anthropic", model="claude-sonnet-4", input_price_per_million=3.0,
-                output_price_per_million=15.0, effective_from=None, state="present")
+    base = dict(provider="anthropic", model="claude-sonnet-4", input_price_per_million=3.0, output_price_per_million=15.0, effective_from=None, state="present")
     base.update(kw)
     return base
 
 
-@pytest.mark.parametrize("kw, expected", [
-    (dict(input_price_per_million=-1.0), "input_price_per_million must be >= 0, got -1.0"),
-    (dict(output_price_per_million=None), "output_price_per_million is required with state=present"),
-])
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        (dict(input_price_per_million=-1.0), "input_price_per_million must be >= 0, got -1.0"),
+        (dict(output_price_per_million=None), "output_price_per_million is required with state=present"),
+    ],
+)
 def test_validation(kw, expected):
     with pytest.raises(ValueError, match=expected):
         ap.validated_prices(params(**kw))
@@ -31,22 +33,33 @@ def test_validation(kw, expected):
 
 def test_prices_quantized_to_six_decimals():
     assert ap.validated_prices(params(input_price_per_million="2.5000001")) == {
-        "input_price_per_million": Decimal("2.500000"), "output_price_per_million": Decimal("15.000000")}
+        "input_price_per_million": Decimal("2.500000"),
+        "output_price_per_million": Decimal("15.000000"),
+    }
 
 
 def current_row(**kw):
-    row = dict(pricing_id=3, provider="anthropic", model="claude-sonnet-4",
-               input_price_per_million=Decimal("3.000000"), output_price_per_million=Decimal("15.000000"),
-               effective_from=datetime.datetime(2025, 6, 1, tzinfo=UTC))
+    row = dict(
+        pricing_id=3,
+        provider="anthropic",
+        model="claude-sonnet-4",
+        input_price_per_million=Decimal("3.000000"),
+        output_price_per_million=Decimal("15.000000"),
+        effective_from=datetime.datetime(2025, 6, 1, tzinfo=UTC),
+    )
     row.update(kw)
     return row
 
 
 def conn_for(current, effective=datetime.datetime(2026, 2, 1, tzinfo=UTC), same_day=None):
-    return FakeConnection([("to_regclass", [dict(present=True)]),
-                           ("AND is_current", [current] if current else []),
-                           ("AS ts", [dict(ts=effective)]),
-                           ("AND effective_from =", [same_day] if same_day else [])])
+    return FakeConnection(
+        [
+            ("to_regclass", [dict(present=True)]),
+            ("AND is_current", [current] if current else []),
+            ("AS ts", [dict(ts=effective)]),
+            ("AND effective_from =", [same_day] if same_day else []),
+        ]
+    )
 
 
 def test_same_price_is_no_change(monkeypatch):
@@ -57,8 +70,7 @@ def test_same_price_is_no_change(monkeypatch):
 
 def test_price_change_keeps_history_check_mode(monkeypatch):
     conn = conn_for(current_row())
-    module = FakeModule(params(input_price_per_million=2.5, output_price_per_million=12.5,
-                               effective_from="2026-02-01"), check_mode=True, diff=True)
+    module = FakeModule(params(input_price_per_million=2.5, output_price_per_million=12.5, effective_from="2026-02-01"), check_mode=True, diff=True)
     result = run(ap, module, conn, monkeypatch)
     assert result["changed"] is True and result["action"] == "superseded"
     assert conn.writes() == []
@@ -66,7 +78,8 @@ def test_price_change_keeps_history_check_mode(monkeypatch):
         "UPDATE api_pricing SET is_current = false WHERE pricing_id = 3",
         "INSERT INTO api_pricing (provider, model, input_price_per_million, output_price_per_million, "
         "effective_from, is_current) VALUES ('anthropic', 'claude-sonnet-4', 2.500000, 12.500000, "
-        "'2026-02-01 00:00:00+00:00', true)"]
+        "'2026-02-01 00:00:00+00:00', true)",
+    ]
     assert result["diff"]["before"]["input_price_per_million"] == 3
     assert result["diff"]["after"]["input_price_per_million"] == 2.5
 
@@ -76,21 +89,20 @@ def test_same_day_change_corrects_in_place(monkeypatch):
     conn = conn_for(current_row(effective_from=day), effective=day, same_day=dict(pricing_id=3))
     result = run(ap, FakeModule(params(input_price_per_million=2.0), check_mode=True), conn, monkeypatch)
     assert result["action"] == "corrected"
-    assert result["queries"] == ["UPDATE api_pricing SET input_price_per_million = 2.000000, "
-                                 "output_price_per_million = 15.000000, is_current = true WHERE pricing_id = 3"]
+    assert result["queries"] == [
+        "UPDATE api_pricing SET input_price_per_million = 2.000000, output_price_per_million = 15.000000, is_current = true WHERE pricing_id = 3"
+    ]
 
 
 def test_effective_before_current_is_refused(monkeypatch):
     conn = conn_for(current_row(), effective=datetime.datetime(2025, 1, 1, tzinfo=UTC))
     result = run(ap, FakeModule(params(input_price_per_million=1.0, effective_from="2025-01-01")), conn, monkeypatch)
-    assert result["failed"] and "effective_from 2025-01-01 is before the current price's effective_from 2025-06-01" \
-        in result["msg"]
+    assert result["failed"] and "effective_from 2025-01-01 is before the current price's effective_from 2025-06-01" in result["msg"]
     assert conn.writes() == [] and conn.committed == 0
 
 
 def test_absent_retires_current(monkeypatch):
     conn = conn_for(current_row())
-    result = run(ap, FakeModule(params(state="absent", input_price_per_million=None, output_price_per_million=None),
-                                check_mode=True), conn, monkeypatch)
+    result = run(ap, FakeModule(params(state="absent", input_price_per_million=None, output_price_per_million=None), check_mode=True), conn, monkeypatch)
     assert result["action"] == "retired" and result["pricing"] == {}
     assert result["queries"] == ["UPDATE api_pricing SET is_current = false WHERE pricing_id = 3"]

@@ -9,8 +9,10 @@ import pytest
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_baseline_config as bc
 from kpi_pg_fake import FakeConnection, FakeModule, run
 
-ROWS = [dict(config_key="hourly_support_cost", config_value=Decimal("40.00"), description=None),
-        dict(config_key="manual_cost_per_case", config_value=Decimal("25.00"), description="USD")]
+ROWS = [
+    dict(config_key="hourly_support_cost", config_value=Decimal("40.00"), description=None),
+    dict(config_key="manual_cost_per_case", config_value=Decimal("25.00"), description="USD"),
+]
 
 
 def conn():
@@ -31,14 +33,14 @@ def test_numeric_equal_values_are_no_change(monkeypatch):
 
 def test_update_and_insert_exact_sql_in_check_mode(monkeypatch):
     c = conn()
-    result = run(bc, module({"manual_cost_per_case": 25.5, "monthly_platform_cost": 500}, check_mode=True), c,
-                 monkeypatch)
+    result = run(bc, module({"manual_cost_per_case": 25.5, "monthly_platform_cost": 500}, check_mode=True), c, monkeypatch)
     assert result["changed"] is True and result["changed_keys"] == ["manual_cost_per_case", "monthly_platform_cost"]
     assert c.writes() == []
-    assert result["queries"][0] == ("UPDATE baseline_config SET config_value = 25.5, description = COALESCE(NULL, "
-                                    "description), updated_at = now() WHERE config_key = 'manual_cost_per_case'")
-    assert result["queries"][1].startswith("INSERT INTO baseline_config (config_key, config_value, description) "
-                                           "VALUES ('monthly_platform_cost', 500, NULL)")
+    assert result["queries"][0] == (
+        "UPDATE baseline_config SET config_value = 25.5, description = COALESCE(NULL, "
+        "description), updated_at = now() WHERE config_key = 'manual_cost_per_case'"
+    )
+    assert result["queries"][1].startswith("INSERT INTO baseline_config (config_key, config_value, description) VALUES ('monthly_platform_cost', 500, NULL)")
     assert result["config"] == {"hourly_support_cost": 40, "manual_cost_per_case": 25.5, "monthly_platform_cost": 500}
 
 
@@ -51,16 +53,18 @@ def test_exclusive_deletes_unlisted(monkeypatch):
 
 def test_description_change_is_a_change(monkeypatch):
     c = conn()
-    result = run(bc, module({"manual_cost_per_case": 25}, check_mode=True,
-                            descriptions={"manual_cost_per_case": "USD per manual case"}), c, monkeypatch)
+    result = run(bc, module({"manual_cost_per_case": 25}, check_mode=True, descriptions={"manual_cost_per_case": "USD per manual case"}), c, monkeypatch)
     assert result["changed"] is True and result["changed_keys"] == ["manual_cost_per_case"]
 
 
-@pytest.mark.parametrize("config, descriptions, expected", [
-    ({"manual_cost_per_case": "lots"}, {}, "config.manual_cost_per_case must be a number, got 'lots'"),
-    ({"x": None}, {}, "config.x must be a number"),
-    ({"x": 1}, {"y": "d"}, "descriptions.y has no value in config"),
-])
+@pytest.mark.parametrize(
+    "config, descriptions, expected",
+    [
+        ({"manual_cost_per_case": "lots"}, {}, "config.manual_cost_per_case must be a number, got 'lots'"),
+        ({"x": None}, {}, "config.x must be a number"),
+        ({"x": 1}, {"y": "d"}, "descriptions.y has no value in config"),
+    ],
+)
 def test_validation_before_connecting(monkeypatch, config, descriptions, expected):
     c = conn()
     result = run(bc, module(config, descriptions=descriptions), c, monkeypatch)

@@ -23,7 +23,7 @@ def test_split_simple_and_line_numbers():
 def test_split_respects_quotes_comments_and_dollar_quotes():
     sql = (
         "INSERT INTO t VALUES ('a;b', 'it''s; fine');\n"
-        "SELECT \"odd;name\"\"x\" FROM t;\n"
+        'SELECT "odd;name""x" FROM t;\n'
         "/* outer /* nested ; */ still ; comment */\n"
         "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$\n"
         "BEGIN\n  RETURN 1; -- ;\nEND;\n$body$;\n"
@@ -46,24 +46,38 @@ def test_split_drops_empty_statements():
     assert stmts(";;\n  ;\n-- only a comment\n") == []
 
 
-@pytest.mark.parametrize("sql, expected", [
-    ("SELECT 1;\nSELECT 'open", "unterminated quoted string starting at line 2"),
-    ('SELECT "open', "unterminated quoted identifier starting at line 1"),
-    ("SELECT 1;\n\nDO $x$ BEGIN", "unterminated dollar-quoted string $x$ starting at line 3"),
-    ("/* never closed", "unterminated /* comment starting at line 1"),
-    ("SELECT 1;\n\\i other.sql\n", "backslash outside a string at line 2"),
-])
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("SELECT 1;\nSELECT 'open", "unterminated quoted string starting at line 2"),
+        ('SELECT "open', "unterminated quoted identifier starting at line 1"),
+        ("SELECT 1;\n\nDO $x$ BEGIN", "unterminated dollar-quoted string $x$ starting at line 3"),
+        ("/* never closed", "unterminated /* comment starting at line 1"),
+        ("SELECT 1;\n\\i other.sql\n", "backslash outside a string at line 2"),
+    ],
+)
 def test_split_errors_name_the_line(sql, expected):
     with pytest.raises(ks.SqlFileError, match=expected.replace("$", r"\$").replace("*", r"\*")):
         stmts(sql)
 
 
-@pytest.mark.parametrize("statement, expected", [
-    ("BEGIN", True), ("commit", True), ("END", True), ("ROLLBACK", True), ("START TRANSACTION", True),
-    ("PREPARE TRANSACTION 'x'", True), ("ROLLBACK TO SAVEPOINT a", False), ("SAVEPOINT a", False),
-    ("PREPARE p AS SELECT 1", False), ("DO $$ BEGIN COMMIT; END $$", False), ("SELECT 1", False),
-    ("CREATE TABLE begin_log (id int)", False),
-])
+@pytest.mark.parametrize(
+    "statement, expected",
+    [
+        ("BEGIN", True),
+        ("commit", True),
+        ("END", True),
+        ("ROLLBACK", True),
+        ("START TRANSACTION", True),
+        ("PREPARE TRANSACTION 'x'", True),
+        ("ROLLBACK TO SAVEPOINT a", False),
+        ("SAVEPOINT a", False),
+        ("PREPARE p AS SELECT 1", False),
+        ("DO $$ BEGIN COMMIT; END $$", False),
+        ("SELECT 1", False),
+        ("CREATE TABLE begin_log (id int)", False),
+    ],
+)
 def test_transaction_control(statement, expected):
     assert ks.is_transaction_control(statement) is expected
 
@@ -91,19 +105,30 @@ def test_load_file_rejects_commit_and_bad_encoding(tmp_path):
 
 
 def item(name, kind, checksum, depends_on=()):
-    return dict(name=name, path="/sql/" + name, kind=kind, checksum=checksum, statements=[(1, "SELECT 1")],
-                depends_on=list(depends_on))
+    return dict(name=name, path="/sql/" + name, kind=kind, checksum=checksum, statements=[(1, "SELECT 1")], depends_on=list(depends_on))
 
 
 def test_plan_reasons():
-    files = [item("a.sql", "once", "A"), item("b.sql", "once", "B"), item("v.sql", "repeatable", "V2"),
-             item("g.sql", "repeatable", "G", depends_on=["v.sql"]), item("s.sql", "repeatable", "S")]
-    ledger = {"a.sql": dict(checksum="A", settings_checksum="old"), "v.sql": dict(checksum="V1", settings_checksum="s1"),
-              "g.sql": dict(checksum="G", settings_checksum="s1"), "s.sql": dict(checksum="S", settings_checksum="s0")}
+    files = [
+        item("a.sql", "once", "A"),
+        item("b.sql", "once", "B"),
+        item("v.sql", "repeatable", "V2"),
+        item("g.sql", "repeatable", "G", depends_on=["v.sql"]),
+        item("s.sql", "repeatable", "S"),
+    ]
+    ledger = {
+        "a.sql": dict(checksum="A", settings_checksum="old"),
+        "v.sql": dict(checksum="V1", settings_checksum="s1"),
+        "g.sql": dict(checksum="G", settings_checksum="s1"),
+        "s.sql": dict(checksum="S", settings_checksum="s0"),
+    }
     would, skipped = ks.plan(files, ledger, "s1")
     assert [(w["file"], w["reason"]) for w in would] == [
-        ("b.sql", "new"), ("v.sql", "checksum changed"), ("g.sql", "dependency v.sql applied"),
-        ("s.sql", "settings changed")]
+        ("b.sql", "new"),
+        ("v.sql", "checksum changed"),
+        ("g.sql", "dependency v.sql applied"),
+        ("s.sql", "settings changed"),
+    ]
     assert skipped == ["a.sql"]  # a once-file ignores settings changes
 
 
@@ -115,7 +140,7 @@ def test_plan_refuses_changed_once_file():
 def test_lock_key_is_stable_signed_bigint():
     key = ks.lock_key("kpi_schema_migrations")
     assert key == ks.lock_key("kpi_schema_migrations") != ks.lock_key("other.ledger")
-    assert -2 ** 63 <= key < 2 ** 63
+    assert -(2**63) <= key < 2**63
 
 
 def test_error_location_uses_statement_position():
@@ -141,8 +166,12 @@ def test_settings_checksum_is_order_independent():
 def schema_module(tmp_path, check_mode=False, **params):
     f = tmp_path / "one.sql"
     f.write_text("CREATE TABLE one (id int);\nINSERT INTO one VALUES (1);\n")
-    base = dict(files=[dict(path=str(f), kind="once", name=None, depends_on=[])], settings={"kpi.reader_role": "r"},
-                ledger_table="kpi_schema_migrations", lock_timeout=300)
+    base = dict(
+        files=[dict(path=str(f), kind="once", name=None, depends_on=[])],
+        settings={"kpi.reader_role": "r"},
+        ledger_table="kpi_schema_migrations",
+        lock_timeout=300,
+    )
     base.update(params)
     return FakeModule(base, check_mode=check_mode, diff=True)
 
@@ -172,9 +201,8 @@ def test_apply_runs_lock_statements_ledger_then_commits(tmp_path, monkeypatch):
 
 
 def test_statement_error_rolls_back_and_names_file(tmp_path, monkeypatch):
-    error = psycopg2.ProgrammingError("syntax error at or near \"VALUES\"")
-    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])],
-                          fail_on="INSERT INTO one", error=error)
+    error = psycopg2.ProgrammingError('syntax error at or near "VALUES"')
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])], fail_on="INSERT INTO one", error=error)
     result = run(ks, schema_module(tmp_path), conn, monkeypatch)
     assert result["failed"] is True
     assert "error in SQL file" in result["msg"] and "one.sql (statement 2 starting at line 2)" in result["msg"]
@@ -183,11 +211,14 @@ def test_statement_error_rolls_back_and_names_file(tmp_path, monkeypatch):
     assert not any("kpi_schema_migrations" in s and s.startswith("INSERT") for s in conn.executed)
 
 
-@pytest.mark.parametrize("params, expected", [
-    (dict(settings={"reader_role": "x"}), "settings key 'reader_role' is not a custom setting name"),
-    (dict(ledger_table="bad-name"), "ledger_table 'bad-name' is not a valid table name"),
-    (dict(lock_timeout=-1), "lock_timeout must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (dict(settings={"reader_role": "x"}), "settings key 'reader_role' is not a custom setting name"),
+        (dict(ledger_table="bad-name"), "ledger_table 'bad-name' is not a valid table name"),
+        (dict(lock_timeout=-1), "lock_timeout must be >= 0"),
+    ],
+)
 def test_bad_params_fail_before_connecting(tmp_path, monkeypatch, params, expected):
     conn = FakeConnection()
     result = run(ks, schema_module(tmp_path, **params), conn, monkeypatch)

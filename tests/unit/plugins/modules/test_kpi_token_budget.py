@@ -13,35 +13,52 @@ from kpi_pg_fake import FakeConnection, FakeModule, run
 D = datetime.date
 
 
-@pytest.mark.parametrize("day, budget_type, expected", [
-    (D(2026, 3, 18), "daily", (D(2026, 3, 18), D(2026, 3, 18))),
-    (D(2026, 3, 18), "weekly", (D(2026, 3, 16), D(2026, 3, 22))),  # Wednesday -> Monday..Sunday
-    (D(2026, 3, 16), "weekly", (D(2026, 3, 16), D(2026, 3, 22))),
-    (D(2026, 1, 1), "weekly", (D(2025, 12, 29), D(2026, 1, 4))),
-    (D(2026, 12, 31), "monthly", (D(2026, 12, 1), D(2026, 12, 31))),
-    (D(2028, 2, 10), "monthly", (D(2028, 2, 1), D(2028, 2, 29))),
-    (D(2026, 2, 28), "monthly", (D(2026, 2, 1), D(2026, 2, 28))),
-])
+@pytest.mark.parametrize(
+    "day, budget_type, expected",
+    [
+        (D(2026, 3, 18), "daily", (D(2026, 3, 18), D(2026, 3, 18))),
+        (D(2026, 3, 18), "weekly", (D(2026, 3, 16), D(2026, 3, 22))),  # Wednesday -> Monday..Sunday
+        (D(2026, 3, 16), "weekly", (D(2026, 3, 16), D(2026, 3, 22))),
+        (D(2026, 1, 1), "weekly", (D(2025, 12, 29), D(2026, 1, 4))),
+        (D(2026, 12, 31), "monthly", (D(2026, 12, 1), D(2026, 12, 31))),
+        (D(2028, 2, 10), "monthly", (D(2028, 2, 1), D(2028, 2, 29))),
+        (D(2026, 2, 28), "monthly", (D(2026, 2, 1), D(2026, 2, 28))),
+    ],
+)
 def test_period_containing(day, budget_type, expected):
     assert tb.period_containing(day, budget_type) == expected
 
 
 def params(**kw):
-    base = dict(name="B", state="present", provider=None, budget_type=None, token_limit=None, cost_limit_usd=None,
-                alert_threshold_pct=None, period_start=None, period_end=None, rollover=False, active=None)
+    base = dict(
+        name="B",
+        state="present",
+        provider=None,
+        budget_type=None,
+        token_limit=None,
+        cost_limit_usd=None,
+        alert_threshold_pct=None,
+        period_start=None,
+        period_end=None,
+        rollover=False,
+        active=None,
+    )
     base.update(kw)
     return base
 
 
-@pytest.mark.parametrize("kw, expected", [
-    (dict(token_limit=-1), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got -1"),
-    (dict(token_limit=0), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got 0"),
-    (dict(cost_limit_usd=-0.01), "cost_limit_usd must be greater than 0"),
-    (dict(alert_threshold_pct=120), "alert_threshold_pct must be above 0 and at most 100"),
-    (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),
-    (dict(period_start="10/02/2026", period_end="2026-02-11"), "period_start must be a date in the form YYYY-MM-DD"),
-    (dict(rollover=True, period_start="2026-02-01", period_end="2026-02-28"), "rollover=true cannot be combined"),
-])
+@pytest.mark.parametrize(
+    "kw, expected",
+    [
+        (dict(token_limit=-1), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got -1"),
+        (dict(token_limit=0), "token_limit must be greater than 0 and at most 9223372036854775807 (column type bigint), got 0"),
+        (dict(cost_limit_usd=-0.01), "cost_limit_usd must be greater than 0"),
+        (dict(alert_threshold_pct=120), "alert_threshold_pct must be above 0 and at most 100"),
+        (dict(period_start="2026-02-10", period_end="2026-02-01"), "period_end (2026-02-01) must not be before"),
+        (dict(period_start="10/02/2026", period_end="2026-02-11"), "period_start must be a date in the form YYYY-MM-DD"),
+        (dict(rollover=True, period_start="2026-02-01", period_end="2026-02-28"), "rollover=true cannot be combined"),
+    ],
+)
 def test_validation_errors(kw, expected):
     with pytest.raises(ValueError) as err:
         tb.validated_options(params(**kw))
@@ -52,9 +69,17 @@ def test_cost_is_quantized_to_column_scale():
     assert tb.validated_options(params(cost_limit_usd=4500.00001))["cost_limit_usd"] == Decimal("4500.0000")
 
 
-CURRENT = dict(budget_name="B", provider="anthropic", budget_type="monthly", token_limit=100,
-               cost_limit_usd=Decimal("50.0000"), alert_threshold_pct=Decimal("80.00"),
-               period_start=D(2026, 1, 1), period_end=D(2026, 1, 31), is_active=True)
+CURRENT = dict(
+    budget_name="B",
+    provider="anthropic",
+    budget_type="monthly",
+    token_limit=100,
+    cost_limit_usd=Decimal("50.0000"),
+    alert_threshold_pct=Decimal("80.00"),
+    period_start=D(2026, 1, 1),
+    period_end=D(2026, 1, 31),
+    is_active=True,
+)
 
 
 def test_desired_new_budget_needs_type_and_gets_current_period():
@@ -74,8 +99,7 @@ def test_desired_existing_keeps_period_unless_rollover_or_type_change():
 
 
 def answers(row):
-    return [("FROM token_budgets", [row] if row else []), ("CURRENT_DATE", [dict(today=D(2026, 3, 5))]),
-            ("to_regclass", [dict(present=True)])]
+    return [("FROM token_budgets", [row] if row else []), ("CURRENT_DATE", [dict(today=D(2026, 3, 5))]), ("to_regclass", [dict(present=True)])]
 
 
 def test_check_mode_update_sends_no_write(monkeypatch):
@@ -99,8 +123,7 @@ def test_same_values_no_write_no_change(monkeypatch):
 def test_rollover_writes_exactly_the_period(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
     result = run(tb, FakeModule(params(rollover=True), check_mode=True), conn, monkeypatch)
-    assert result["queries"] == ["UPDATE token_budgets SET period_start = '2026-03-01', period_end = '2026-03-31', "
-                                 "updated_at = now() WHERE budget_id = 7"]
+    assert result["queries"] == ["UPDATE token_budgets SET period_start = '2026-03-01', period_end = '2026-03-31', updated_at = now() WHERE budget_id = 7"]
 
 
 def test_check_mode_before_tables_exist_plans_insert(monkeypatch):

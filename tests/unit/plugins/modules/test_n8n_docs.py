@@ -16,9 +16,11 @@ from test_grafana_docs import capture_spec  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.n8n import ModuleDocFragment  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.doc_fragments.attributes import (  # noqa: E402
-    ModuleDocFragment as AttributesFragment)
+    ModuleDocFragment as AttributesFragment,
+)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (  # noqa: E402
-    n8n_argument_spec)
+    n8n_argument_spec,
+)
 
 MODULES = ["n8n_workflow", "n8n_credential", "n8n_bootstrap"]
 SECRET_OPTIONS = {"api_key", "owner_password", "data"}
