@@ -52,7 +52,7 @@ for s in $SCENARIOS; do
   t=$SECONDS
   log="$LOGS/$s.log"
   echo "== molecule test -s $s (log: $log)"
-  if molecule test -s "$s" >"$log" 2>&1; then rc=0; else rc=$?; fi
+  if molecule --base-config "$REPO/.config/molecule/config.yml" test -s "$s" >"$log" 2>&1; then rc=0; else rc=$?; fi
   leaked=()
   while IFS= read -r value; do
     [ -n "$value" ] && grep -qF -- "$value" "$log" && leaked+=("${value:0:8}...")
