@@ -82,7 +82,21 @@ def test_tarball_holds_the_collection_only(tarball):
     ):
         assert needed in names, needed
     top = {n.split("/", 1)[0] for n in names}
-    for left_out in ("inventories", "tests", "molecule", "bench", "scripts", ".ci", "site.yml", "ansible.cfg", "requirements-dev.txt", ".venv", ".collections", ".config", ".ansible-lint-ignore"):
+    for left_out in (
+        "inventories",
+        "tests",
+        "molecule",
+        "bench",
+        "scripts",
+        ".ci",
+        "site.yml",
+        "ansible.cfg",
+        "requirements-dev.txt",
+        ".venv",
+        ".collections",
+        ".config",
+        ".ansible-lint-ignore",
+    ):
         assert left_out not in top, f"{left_out} must not be in the artefact"
     assert not any("vault" in n or "password" in n for n in names), "no vault or password file ships"
 
