@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs scripts/molecule-prepare.sh, then `molecule test -s <scenario>` for every scenario, one after
 # the other (they share two cores with nothing else while CI runs them; docs/DEVELOPMENT.md, machine facts). Each scenario's output goes
-# to molecule/.logs/<scenario>.log and is scanned for the planted secrets of tests/conftest.py: a
+# to molecule/.logs/<scenario>.log and is scanned for the planted secrets of tests/planted.yml: a
 # scenario whose output shows one fails even when molecule passed.
 # Exits non-zero if any scenario fails. MOLECULE_SCENARIOS="package pdc" picks a subset.
 set -uo pipefail
