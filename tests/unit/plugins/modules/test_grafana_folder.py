@@ -293,7 +293,8 @@ def test_apis_409_resource_version_conflict_is_clear():
     conflict = k8s_status(
         409,
         "Conflict",
-        'Operation cannot be fulfilled on folders.folder.grafana.app "cx-kpi": the object has been modified; please apply your changes to the latest version and try again',
+        'Operation cannot be fulfilled on folders.folder.grafana.app "cx-kpi": the object has been modified; '
+        "please apply your changes to the latest version and try again",
     )
     result, fake = run_module(
         grafana_folder,
