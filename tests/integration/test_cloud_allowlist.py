@@ -63,6 +63,9 @@ def _vars(server, **over) -> dict:
     ev = {
         # the role's default source is api; these tests use the static lists unless they say otherwise
         "grafana_cloud_allowlist_source": "static",
+        # the explicit lists for offline use (no list ships with the role)
+        "grafana_cloud_allowlist_regions": ["us", "eu"],
+        "grafana_cloud_allowlist_region_cidrs": {"us": US, "eu": EU},
         "grafana_cloud_allowlist_pg_hba_file": str(hba),
         "grafana_cloud_allowlist_pg_hba_type": "host",
         "grafana_cloud_allowlist_auth_method": "reject",
