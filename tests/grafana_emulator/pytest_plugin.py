@@ -24,16 +24,12 @@ import urllib.request
 import pytest
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_PASSWORD = "Planted-Grafana-Pw-5c1e8a3b"
 
 
 def _planted_password():
-    try:
-        from conftest import PLANTED  # tests/conftest.py (tests/ is on sys.path)
+    from planted import PLANTED  # tests/planted.py (tests/ is on sys.path)
 
-        return PLANTED["grafana_password"]
-    except (ImportError, KeyError):
-        return DEFAULT_PASSWORD
+    return PLANTED["grafana_password"]
 
 
 class EmulatorError(Exception):

@@ -113,7 +113,8 @@ def test_site_playbook_runs_by_fqcn_from_the_installed_tarball(tarball, fresh_ve
         cwd=tmp_path,
         env=clean_env,
     )
-    # Galaxy is out of reach here: the dependencies come from the same `ansible` wheel the bootstrap uses.
+    # Galaxy is out of reach on the build machine (docs/DEVELOPMENT.md, machine facts): the dependencies come from
+    # the same `ansible` wheel the bootstrap uses.
     for dep in _galaxy()["dependencies"]:
         ns, name = dep.split(".")
         shutil.copytree(REPO / ".collections" / "ansible_collections" / ns / name, collections / "ansible_collections" / ns / name, symlinks=False)

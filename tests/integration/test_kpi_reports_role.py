@@ -1,4 +1,5 @@
-"""Role kpi_reports on this host, without starting systemd (PID 1 here is not systemd): the role installs the report
+"""Role kpi_reports on this host, without starting systemd (PID 1 of the build machine is not systemd, see
+docs/DEVELOPMENT.md, "Facts about the build/CI machine"): the role installs the report
 module (this collection's code) into its own collections path, writes 0600 secret files and one playbook per
 report, and the service + timer units; the units pass `systemd-analyze verify`, each timer's OnCalendar is what
 `systemd-analyze calendar` expects in the configured time zone, a second run changes nothing, and running the
