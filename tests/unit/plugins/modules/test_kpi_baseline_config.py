@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_baseline_config as bc
-from kpi_pg_fake import FakeConnection, FakeModule, run
+from kpi_pg_fake import FakeConnection, Args, run
 
 ROWS = [
     dict(config_key="hourly_support_cost", config_value=Decimal("40.00"), description=None),
@@ -22,7 +22,7 @@ def conn():
 def module(config, check_mode=False, **kw):
     p = dict(config=config, descriptions={}, exclusive=False)
     p.update(kw)
-    return FakeModule(p, check_mode=check_mode, diff=True)
+    return Args(p, check_mode=check_mode, diff=True)
 
 
 def test_numeric_equal_values_are_no_change(monkeypatch):

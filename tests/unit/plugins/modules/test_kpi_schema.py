@@ -1,4 +1,5 @@
-"""Unit tests of kpi_schema: statement splitting, checksums, planning, error locations, check mode."""
+"""Unit tests of kpi_schema: file loading, checksums, planning, error locations, check mode, and every run through the
+real AnsibleModule (the statement splitter is tested in tests/unit/plugins/module_utils/test__kpi_sql.py)."""
 
 from __future__ import annotations
 
@@ -8,78 +9,7 @@ import psycopg2
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_schema as ks
-from kpi_pg_fake import FakeConnection, FakeModule, run
-
-
-def stmts(text):
-    return ks.split_sql(text)
-
-
-def test_split_simple_and_line_numbers():
-    sql = "CREATE TABLE a (id int);\n\n-- comment; not a statement\nINSERT INTO a VALUES (1);\nSELECT 2"
-    assert stmts(sql) == [(1, "CREATE TABLE a (id int)"), (4, "INSERT INTO a VALUES (1)"), (5, "SELECT 2")]
-
-
-def test_split_respects_quotes_comments_and_dollar_quotes():
-    sql = (
-        "INSERT INTO t VALUES ('a;b', 'it''s; fine');\n"
-        'SELECT "odd;name""x" FROM t;\n'
-        "/* outer /* nested ; */ still ; comment */\n"
-        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$\n"
-        "BEGIN\n  RETURN 1; -- ;\nEND;\n$body$;\n"
-        "DO $$ BEGIN PERFORM 1; END $$;\n"
-        "SELECT E'back\\'slash;';\n"
-    )
-    result = stmts(sql)
-    assert [pair[0] for pair in result] == [1, 2, 4, 9, 10]
-    assert result[0][1] == "INSERT INTO t VALUES ('a;b', 'it''s; fine')"
-    assert result[2][1].endswith("END;\n$body$")
-    assert result[4][1] == "SELECT E'back\\'slash;'"
-
-
-def test_split_positional_params_and_identifiers_with_dollar_are_not_quotes():
-    sql = "PREPARE p AS SELECT $1 + 1;\nSELECT a$b$ FROM t;\nSELECT 3;"
-    assert [pair[1] for pair in stmts(sql)] == ["PREPARE p AS SELECT $1 + 1", "SELECT a$b$ FROM t", "SELECT 3"]
-
-
-def test_split_drops_empty_statements():
-    assert stmts(";;\n  ;\n-- only a comment\n") == []
-
-
-@pytest.mark.parametrize(
-    "sql, expected",
-    [
-        ("SELECT 1;\nSELECT 'open", "unterminated quoted string starting at line 2"),
-        ('SELECT "open', "unterminated quoted identifier starting at line 1"),
-        ("SELECT 1;\n\nDO $x$ BEGIN", "unterminated dollar-quoted string $x$ starting at line 3"),
-        ("/* never closed", "unterminated /* comment starting at line 1"),
-        ("SELECT 1;\n\\i other.sql\n", "backslash outside a string at line 2"),
-    ],
-)
-def test_split_errors_name_the_line(sql, expected):
-    with pytest.raises(ks.SqlFileError, match=expected.replace("$", r"\$").replace("*", r"\*")):
-        stmts(sql)
-
-
-@pytest.mark.parametrize(
-    "statement, expected",
-    [
-        ("BEGIN", True),
-        ("commit", True),
-        ("END", True),
-        ("ROLLBACK", True),
-        ("START TRANSACTION", True),
-        ("PREPARE TRANSACTION 'x'", True),
-        ("ROLLBACK TO SAVEPOINT a", False),
-        ("SAVEPOINT a", False),
-        ("PREPARE p AS SELECT 1", False),
-        ("DO $$ BEGIN COMMIT; END $$", False),
-        ("SELECT 1", False),
-        ("CREATE TABLE begin_log (id int)", False),
-    ],
-)
-def test_transaction_control(statement, expected):
-    assert ks.is_transaction_control(statement) is expected
+from kpi_pg_fake import FakeConnection, Args, run
 
 
 def test_load_file_checksum_is_sha256_of_bytes(tmp_path):
@@ -173,7 +103,7 @@ def schema_module(tmp_path, check_mode=False, **params):
         lock_timeout=300,
     )
     base.update(params)
-    return FakeModule(base, check_mode=check_mode, diff=True)
+    return Args(base, check_mode=check_mode, diff=True)
 
 
 def test_check_mode_sends_only_reads(tmp_path, monkeypatch):

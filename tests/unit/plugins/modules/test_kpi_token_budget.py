@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_token_budget as tb
-from kpi_pg_fake import FakeConnection, FakeModule, run
+from kpi_pg_fake import FakeConnection, Args, run
 
 D = datetime.date
 
@@ -104,7 +104,7 @@ def answers(row):
 
 def test_check_mode_update_sends_no_write(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    module = FakeModule(params(token_limit=200), check_mode=True, diff=True)
+    module = Args(params(token_limit=200), check_mode=True, diff=True)
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is True and result["changed_fields"] == ["token_limit"]
     assert conn.writes() == [] and conn.committed == 0
@@ -114,7 +114,7 @@ def test_check_mode_update_sends_no_write(monkeypatch):
 
 def test_same_values_no_write_no_change(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    module = FakeModule(params(token_limit=100, cost_limit_usd=50.0, budget_type="monthly"))
+    module = Args(params(token_limit=100, cost_limit_usd=50.0, budget_type="monthly"))
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is False and result["queries"] == []
     assert conn.writes() == []
@@ -122,13 +122,13 @@ def test_same_values_no_write_no_change(monkeypatch):
 
 def test_rollover_writes_exactly_the_period(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    result = run(tb, FakeModule(params(rollover=True), check_mode=True), conn, monkeypatch)
+    result = run(tb, Args(params(rollover=True), check_mode=True), conn, monkeypatch)
     assert result["queries"] == ["UPDATE token_budgets SET period_start = '2026-03-01', period_end = '2026-03-31', updated_at = now() WHERE budget_id = 7"]
 
 
 def test_check_mode_before_tables_exist_plans_insert(monkeypatch):
     conn = FakeConnection([("to_regclass", [dict(present=False)]), ("CURRENT_DATE", [dict(today=D(2026, 3, 5))])])
-    module = FakeModule(params(budget_type="daily", token_limit=10), check_mode=True)
+    module = Args(params(budget_type="daily", token_limit=10), check_mode=True)
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is True and result["queries"][0].startswith("INSERT INTO token_budgets")
-    assert module.warnings and "does not exist yet" in module.warnings[0]
+    assert "table token_budgets does not exist yet" in str(result["warnings"])
