@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+import psycopg2
+
 sys.path.insert(0, os.path.dirname(__file__))
 
 from grafana_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too)
@@ -26,11 +28,11 @@ CONNECTION = dict(login_host="127.0.0.1", login_port=5432, login_db="kpi", login
 
 
 class Args:
-    """The arguments of one module run: the connection options above plus ``params`` (None values left out,
-    as if the option were not given), and the check/diff mode flags."""
+    """The arguments of one module run: ``base`` (the connection options above) plus ``params`` (None values
+    left out, as if the option were not given), and the check/diff mode flags."""
 
-    def __init__(self, params, check_mode=False, diff=False):
-        self.params = dict(CONNECTION)
+    def __init__(self, params, check_mode=False, diff=False, base=CONNECTION):
+        self.params = dict(base)
         self.params.update(params)
         self.check_mode = check_mode
         self.diff = diff
@@ -140,3 +142,18 @@ class FakeConnection:
     def writes(self):
         """Executed statements that are not plain reads."""
         return [s for s in self.executed if not s.lstrip().upper().startswith("SELECT")]
+
+
+def pg_error(message, pgcode=None):
+    """A psycopg2 error as the server would raise it (``pgcode`` is only ever set by the server)."""
+
+    class ServerError(psycopg2.OperationalError):
+        pass
+
+    ServerError.pgcode = pgcode
+    return ServerError(message)
+
+
+def assert_password_masked(result):
+    """The invocation Ansible echoes shows the no_log password masked, never its value."""
+    assert result["invocation"]["module_args"]["login_password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_schema as ks
-from kpi_pg_fake import FakeConnection, Args, run
+from kpi_pg_fake import SECRET, Args, FakeConnection, assert_password_masked, pg_error, run
 
 
 def test_load_file_checksum_is_sha256_of_bytes(tmp_path):
@@ -170,3 +170,67 @@ def test_first_apply_creates_ledger_after_lock(tmp_path, monkeypatch):
     ddl = next(i for i, s in enumerate(conn.executed) if s.startswith("CREATE TABLE IF NOT EXISTS"))
     first_stmt = conn.executed.index("CREATE TABLE one (id int)")
     assert lock < ddl < first_stmt
+
+
+# ------------------------------------------------------------- argument checking and error mapping (AnsibleModule)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(), "missing required arguments: files"),
+        (dict(files=[dict(kind="once")]), "missing required arguments: path found in files"),
+        (dict(files=[dict(path="/x.sql", kind="always")]), "value of kind must be one of: once, repeatable, got: always found in files"),
+        (dict(files=[], ssl_mode="maybe"), "value of ssl_mode must be one of: disable, allow, prefer, require, verify-ca, verify-full, got: maybe"),
+        (dict(files=[], login_db=None), "missing required arguments: login_db"),
+    ],
+)
+def test_ansible_argument_checking(monkeypatch, args, message):
+    result = run(ks, args, None, monkeypatch)
+    assert result["failed"] is True and result["msg"] == message
+    assert "queries" not in result
+
+
+def test_unknown_option_is_refused_and_password_masked(monkeypatch):
+    result = run(ks, dict(files=[], ledger="x"), None, monkeypatch)
+    assert result["failed"] and result["msg"].startswith("Unsupported parameters for ") and "module: ledger." in result["msg"]
+    assert_password_masked(result)
+
+
+def test_connection_error_is_one_redacted_message(tmp_path, monkeypatch):
+    error = pg_error('connection to server at "127.0.0.1", port 5432 failed: FATAL:  password authentication failed (%s)' % SECRET)
+    result = run(ks, schema_module(tmp_path), error, monkeypatch)
+    assert result["failed"] is True
+    assert result["msg"].startswith("could not connect to PostgreSQL as postgres@127.0.0.1:5432/kpi: ")
+    assert "password authentication failed (********)" in result["msg"]
+    assert "queries" not in result  # nothing ran
+
+
+def test_lock_timeout_names_the_lock(tmp_path, monkeypatch):
+    conn = FakeConnection(fail_on="pg_advisory_xact_lock", error=pg_error("canceling statement due to lock timeout", "55P03"))
+    result = run(ks, schema_module(tmp_path, lock_timeout=5), conn, monkeypatch)
+    assert result["msg"] == (
+        "could not acquire the kpi_schema lock on kpi_schema_migrations within lock_timeout=5s (another run holds it): "
+        "canceling statement due to lock timeout (SQLSTATE 55P03)"
+    )
+    assert result["queries"][0] == "SELECT set_config('lock_timeout', '5s', true)"
+    assert conn.rolled_back == 1 and conn.closed == 1 and conn.committed == 0
+
+
+def test_statement_error_carries_file_statement_line_and_no_secret(tmp_path, monkeypatch):
+    error = pg_error("permission denied; password=%s" % SECRET, "42501")
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])], fail_on="INSERT INTO one", error=error)
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    assert result["failed"] is True
+    assert (result["file"], result["statement"], result["line"]) == ("one.sql", 2, 2)
+    assert "password=********" in result["msg"] and "(SQLSTATE 42501)" in result["msg"]
+    assert result["queries"][-1].startswith("-- apply one.sql: 2 statements")
+    assert conn.committed == 0 and conn.closed == 1
+
+
+def test_changed_once_file_fails_after_reading_the_ledger(tmp_path, monkeypatch):
+    ledger = [dict(file="one.sql", kind="once", checksum="0" * 64, settings_checksum="", apply_count=1, first_applied_at=None, applied_at=None)]
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", ledger)])
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    assert result["failed"] and result["msg"].startswith("kpi_schema: SQL file %s (ledger name one.sql) was applied as a once-file" % (tmp_path / "one.sql"))
+    assert not conn.writes() and conn.committed == 0 and conn.rolled_back == 1
