@@ -31,8 +31,8 @@ class Args:
     """The arguments of one module run: ``base`` (the connection options above) plus ``params`` (None values
     left out, as if the option were not given), and the check/diff mode flags."""
 
-    def __init__(self, params, check_mode=False, diff=False, base=CONNECTION):
-        self.params = dict(base)
+    def __init__(self, params, check_mode=False, diff=False, base=None):
+        self.params = dict(CONNECTION if base is None else base)
         self.params.update(params)
         self.check_mode = check_mode
         self.diff = diff
