@@ -19,11 +19,12 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from grafana_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too)
+from grafana_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too; puts tests/ on sys.path)
+from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once)
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_postgres  # noqa: E402
 
-SECRET = "Planted-DB-Pw-7f3a9c1e"  # PLANTED["db_password"] of tests/conftest.py
+SECRET = PLANTED["db_password"]
 CONNECTION = dict(login_host="127.0.0.1", login_port=5432, login_db="kpi", login_user="postgres", login_password=SECRET, ssl_mode="disable")
 
 
