@@ -54,9 +54,19 @@ def test_viewer_token_is_403_and_nothing_written(ansible, grafana_emulator):
     assert emu.api("GET", "/api/datasources")[1] == []
 
 
-def test_500_then_recovering_is_retried(ansible, grafana_emulator):
-    emu = grafana_emulator
-    emu.set_fault("/api/folders/cx-kpi", kind="error", count=2, status=500, method="GET")
+# The folder routes per API generation: legacy /api before 12 (API discovery answers 404), folder.grafana.app from
+# 12 on (v1 in 13), so the faults hit the route the module really uses on each profile.
+FOLDER_ROUTES = {
+    "11.6.3": (404, "/api/folders/cx-kpi", "/api/folders"),
+    "13.3.0": (200, "/apis/folder.grafana.app/v1/namespaces/default/folders/cx-kpi", "/apis/folder.grafana.app/v1/namespaces/default/folders"),
+}
+
+
+@pytest.mark.parametrize("version", sorted(FOLDER_ROUTES))
+def test_500_then_recovering_is_retried(ansible, grafana_emulator_factory, version):
+    emu = grafana_emulator_factory(version=version)
+    discovery, read, create = FOLDER_ROUTES[version]
+    emu.set_fault(read, kind="error", count=2, status=500, method="GET")
     emu.reset_request_log()
     r = run(
         ansible,
@@ -66,14 +76,16 @@ def test_500_then_recovering_is_retried(ansible, grafana_emulator):
     )
     assert r["changed"] is True
     log = [(x["method"], x["path"], x["status"]) for x in emu.request_log()]
-    # API discovery first (no /apis before 12: 404), then the folder read, retried through the two 500s
-    assert log[:4] == [("GET", "/apis", 404), ("GET", "/api/folders/cx-kpi", 500), ("GET", "/api/folders/cx-kpi", 500), ("GET", "/api/folders/cx-kpi", 404)]
-    assert ("POST", "/api/folders", 200) in log
+    # API discovery first, then the folder read, retried through the two 500s
+    assert log[:4] == [("GET", "/apis", discovery), ("GET", read, 500), ("GET", read, 500), ("GET", read, 404)]
+    assert [(m, p) for m, p, status in log if m == "POST" and status in (200, 201)] == [("POST", create)]
 
 
-def test_500_on_create_is_not_retried(ansible, grafana_emulator):
-    emu = grafana_emulator
-    emu.set_fault("/api/folders", kind="error", count=1, status=500, method="POST")
+@pytest.mark.parametrize("version", sorted(FOLDER_ROUTES))
+def test_500_on_create_is_not_retried(ansible, grafana_emulator_factory, version):
+    emu = grafana_emulator_factory(version=version)
+    create = FOLDER_ROUTES[version][2]
+    emu.set_fault(create, kind="error", count=1, status=500, method="POST")
     emu.reset_request_log()
     r = run(
         ansible,
