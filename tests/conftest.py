@@ -49,6 +49,7 @@ PLANTED = {
     "n8n_writer_password": "Planted-N8n-Writer-Pw-3e9a7c21",
     "anthropic_admin_key": "sk-ant-admin01-PlantedAnthropicAdminKey-5f1d",
     "openai_admin_key": "sk-admin-PlantedOpenAIAdminKey-8c2e",
+    "smtp_password": "Planted-SMTP-Pw-1d5f9b3e",
 }
 
 

@@ -15,6 +15,7 @@ PLANTED = {
     "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
     "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
     "pdc_token": "Planted-PDC-Token-4e7b1a9c",
+    "smtp_password": "Planted-SMTP-Pw-1d5f9b3e",
 }
 
 
