@@ -1,8 +1,7 @@
 """Control-host side of the `reports` scenario (run with the repo's venv Python by prepare/converge/cleanup).
 
 ``wheelhouse --dest D --python-version 3.11 --machine x86_64 --glibc 2.36 REQ...``
-    ``pip download`` of REQ (plus pip itself) as wheels for the instance's Python and platform into D,
-    atomically (D/.complete marks a finished download; a re-run with it present does nothing).
+    tools/build_wheelhouse.py for the instance's Python and platform (cached: a re-run finds D/.complete).
 
 ``start --instance NAME --state DIR``
     The instance has no network (``network: none``). PostgreSQL 15 (the host's binaries) and the SMTP sink
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration")]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "integration"), str(REPO / "tools")]
 
 PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_PORT = 5432
@@ -37,32 +36,9 @@ DB_NAME = "support_system"
 
 
 def wheelhouse(args):
-    dest = Path(args.dest)
-    if (dest / ".complete").exists():
-        print("cached: %s" % dest)
-        return 0
-    major, minor = args.python_version.split(".")[:2]
-    glibc_minor = int(args.glibc.split(".")[1])
-    # pip does not widen one manylinux_2_N tag to the older ones the wheels carry: list them all.
-    platforms = ["manylinux2014_%s" % args.machine] + ["manylinux_2_%d_%s" % (m, args.machine) for m in range(17, glibc_minor + 1)]
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(tmp)]
-    cmd += ["--python-version", "%s.%s" % (major, minor), "--implementation", "cp", "--abi", "cp%s%s" % (major, minor)]
-    for platform in platforms:
-        cmd += ["--platform", platform]
-    cmd += ["pip"] + args.requirements
-    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if run.returncode != 0:
-        sys.stderr.write(run.stdout[-3000:] + run.stderr[-3000:])
-        shutil.rmtree(tmp, ignore_errors=True)
-        return 1
-    (tmp / ".complete").write_text(json.dumps({"requirements": args.requirements, "platforms": platforms}) + "\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
-    print("built: %s (%d wheels)" % (dest, len(list(dest.glob("*.whl")))))
-    return 0
+    from build_wheelhouse import build
+
+    return build(args.dest, args.python_version, args.machine, args.glibc, args.requirements)
 
 
 def instance_pid(name):
@@ -94,10 +70,28 @@ def start(args):
     pg.mkdir()
     shutil.chown(pg, "postgres", "postgres")
     as_postgres(
-        [str(PG_BIN / "initdb"), "-D", str(pg / "data"), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
+        [
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(pg / "data"),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
     )
     opts = "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (PG_PORT, pg)
-    subprocess.run(netns + ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(pg / "data"), "-o", opts, "-l", str(pg / "log"), "-w", "-t", "30", "start"], check=True, capture_output=True, text=True)
+    subprocess.run(
+        netns
+        + ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(pg / "data"), "-o", opts, "-l", str(pg / "log"), "-w", "-t", "30", "start"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     server = PgServer(str(pg), PG_PORT, str(pg), "postgres", "unused-trust-auth", str(pg / "data"))
     server.execute('CREATE DATABASE "%s"' % DB_NAME)
     summary = load_kpi_database(server, DB_NAME, PLANTED["reader_password"], cases_per_day=20, days=10)
@@ -134,7 +128,11 @@ def stop(args):
     postmaster = state / "pg" / "data" / "postmaster.pid"
     if postmaster.exists():
         pid = int(postmaster.read_text().split("\n")[0])
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(postmaster.parent), "-m", "fast", "-w", "stop"], capture_output=True, check=False)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", str(postmaster.parent), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            check=False,
+        )
         stop_pid(pid)
     shutil.rmtree(state, ignore_errors=True)
     return 0

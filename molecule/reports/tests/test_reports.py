@@ -41,7 +41,9 @@ def test_renderer_installed_offline_in_the_venv(host):
     assert "/opt/cx-kpi-reports/wheelhouse" in conf.content_string
     assert host.file("/opt/cx-kpi-reports/wheelhouse").is_directory
     versions = host.run(
-        VENV + "/bin/python -c " + shlex.quote("import json, ansible.release, matplotlib, psycopg2; print(json.dumps([ansible.release.__version__, matplotlib.__version__]))")
+        VENV
+        + "/bin/python -c "
+        + shlex.quote("import json, ansible.release, matplotlib, psycopg2; print(json.dumps([ansible.release.__version__, matplotlib.__version__]))")
     )
     assert versions.rc == 0, versions.stderr
     ansible_core, _mpl = json.loads(versions.stdout)
@@ -75,7 +77,11 @@ def test_timers_enabled_and_active(host):
 def test_calendar_is_the_role_schedule_in_its_time_zone(host):
     for report, schedule in SCHEDULE.items():
         expected = "%s %s" % (schedule, TZ)
-        on_calendar = [line.split("=", 1)[1] for line in host.file("/etc/systemd/system/" + unit(report, "timer")).content_string.splitlines() if line.startswith("OnCalendar=")]
+        on_calendar = [
+            line.split("=", 1)[1]
+            for line in host.file("/etc/systemd/system/" + unit(report, "timer")).content_string.splitlines()
+            if line.startswith("OnCalendar=")
+        ]
         assert on_calendar == [expected]
         analyzed = host.run("systemd-analyze calendar " + shlex.quote(on_calendar[0]))
         assert analyzed.rc == 0, analyzed.stderr
