@@ -79,12 +79,11 @@ def write_playbook(tmp_path, variables, name="role.yml"):
 
 
 def isolate_pip(ansible, tmp_path):
-    """The role's pip sees only the venv's pip.conf: no PIP_* variables of this machine (PIP_FIND_LINKS would
-    override the wheelhouse) and no site-wide pip.conf with extra indexes under XDG_CONFIG_DIRS."""
+    """No PIP_* variables of this machine in the role's environment (a variable beats every pip.conf; the timer's
+    hosts have none). The user-wide ~/.config/pip/pip.conf of this machine (extra indexes and find-links with the
+    same projects) stays: the venv's pip.conf must override it, or pip would take wheels from there."""
     for key in [k for k in ansible.env if k.startswith("PIP_")]:
         del ansible.env[key]
-    (tmp_path / "xdg").mkdir(exist_ok=True)
-    ansible.env["XDG_CONFIG_DIRS"] = str(tmp_path / "xdg")
 
 
 def recap_line(stdout):
@@ -182,6 +181,7 @@ def test_private_index_with_credentials(ansible, tmp_path, wheelhouse):
     assert oct(conf.stat().st_mode & 0o777) == "0o600"
     assert "index-url = " + url in conf.read_text()
     assert "no-index" not in conf.read_text()
+    assert "extra-index-url =\n" in conf.read_text()
     assert not (Path(variables["kpi_reports_install_dir"]) / "wheelhouse").exists()
     for path in Path(variables["kpi_reports_unit_dir"]).iterdir():
         assert INDEX_PASSWORD not in path.read_text()
