@@ -54,7 +54,8 @@ def as_postgres(cmd, **kw):
 
 
 def start(args):
-    from conftest import PLANTED, PgServer
+    from pgserver import PgServer
+    from planted import PLANTED
     from kpi_grafana_support import load_kpi_database
     from smtp_sink.fixture import make_cert
 
@@ -119,7 +120,7 @@ def start(args):
 
 
 def stop(args):
-    from conftest import stop_pid
+    from pgserver import stop_pid
 
     state = Path(args.state)
     pidfile = state / "smtp" / "pid"
