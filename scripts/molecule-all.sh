@@ -19,7 +19,7 @@ for v in CX_MOLECULE_DOCKER_GRAFANA_PORT CX_MOLECULE_DOCKER_HTTP_PORT CX_MOLECUL
 done
 # The local APT repository and PDC release molecule-prepare.sh publishes (mounted into the instances).
 export CX_MOLECULE_PUBLISHED="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard/molecule/published"
-SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default default@13.3.0}"
+SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default default@13.3.0 reports}"
 LOGS="$REPO/molecule/.logs"
 mkdir -p "$LOGS"
 

@@ -4,7 +4,8 @@ module (this collection's code) into its own collections path, writes 0600 secre
 report, and the service + timer units; the units pass `systemd-analyze verify`, each timer's OnCalendar is what
 `systemd-analyze calendar` expects in the configured time zone, a second run changes nothing, and running the
 daily service's ExecStart with the unit's environment renders the report and mails it (real PostgreSQL, aiosmtpd).
-The same role on real systemd (timers enabled and started) is NOT covered here: no molecule scenario yet.
+The same role on real systemd (timers enabled and started, a `systemctl start` of the daily service, installed offline
+with the pip method) is the molecule scenario `reports` (molecule/reports/).
 """
 
 import json
