@@ -11,7 +11,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import deep_copy
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy
 
 EXPORT_ONLY = ("__inputs", "__requires", "__elements")
 PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")
