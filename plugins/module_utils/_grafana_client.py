@@ -23,7 +23,7 @@ import re
 from urllib.parse import quote, unquote
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError, run_with_client
 
 
 def grafana_argument_spec():
@@ -76,24 +76,8 @@ def check_uid(module, name="uid", allow_empty=False):
 
 
 def run_module(module, run, input_errors=None):
-    """Run ``run(module, client)`` and exit with its result.
-
-    A result with ``failed=True`` fails with that result. A GrafanaError fails with its message (secrets
-    scrubbed). An exception of a class in ``input_errors`` (a dict: class -> a message format with one %s, or
-    a function of the exception) fails with that message, also scrubbed.
-    """
-    input_errors = input_errors or {}
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    except tuple(input_errors) as exc:
-        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
-        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
-    if result.pop("failed", False):  # a read-only check that found problems (grafana_dashboard_verify)
-        module.fail_json(**result)
-    module.exit_json(**result)
+    """Run ``run(module, client)`` with a GrafanaClient and exit with its result; errors as :func:`._http.run_with_client`."""
+    return run_with_client(GrafanaClient, module, run, input_errors)
 
 
 class GrafanaError(HttpError):

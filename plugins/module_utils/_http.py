@@ -107,6 +107,28 @@ def decode(resp):
         return resp.text
 
 
+def run_with_client(client_class, module, run, input_errors=None):
+    """Build ``client_class(module)``, run ``run(module, client)`` and exit with its result -- the one place the
+    typed errors of a module family become ``fail_json``.
+
+    A result with ``failed=True`` fails with that result (a read-only check that found problems). The client's
+    error class fails with its message (secrets scrubbed). An exception of a class in ``input_errors`` (a dict:
+    class -> a message format with one %s, or a function of the exception) fails with that message, also scrubbed.
+    """
+    input_errors = input_errors or {}
+    client = client_class(module)
+    try:
+        result = run(module, client)
+    except client_class.ERROR as exc:
+        module.fail_json(msg=client.scrub(str(exc)))
+    except tuple(input_errors) as exc:
+        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
+        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
 class HttpClient(object):
     """One remote API bound to one AnsibleModule's connection parameters (``url``, ``validate_certs``,
     ``ca_path``, ``timeout``, ``retries``); subclasses add authentication and their own URL rules."""

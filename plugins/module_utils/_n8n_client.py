@@ -20,7 +20,7 @@ import re
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError, run_with_client
 
 API_BASE = "/api/v1"
 PAGE_LIMIT = 250  # the public API's maximum page size
@@ -46,21 +46,8 @@ def n8n_module(options, **kwargs):
 
 
 def run_module(module, run, input_errors=None):
-    """Run ``run(module, client)`` and exit with its result.
-
-    An N8nError fails with its message (secrets scrubbed). An exception of a class in ``input_errors`` (a dict:
-    class -> message format with one %s, or a function of the exception) fails with that message, also scrubbed.
-    """
-    input_errors = input_errors or {}
-    client = N8nClient(module)
-    try:
-        result = run(module, client)
-    except N8nError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    except tuple(input_errors) as exc:
-        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
-        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
-    module.exit_json(**result)
+    """Run ``run(module, client)`` with an N8nClient and exit with its result; errors as :func:`._http.run_with_client`."""
+    return run_with_client(N8nClient, module, run, input_errors)
 
 
 class N8nError(HttpError):
