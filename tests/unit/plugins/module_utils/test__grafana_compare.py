@@ -7,7 +7,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
-import http_fake  # noqa: E402,F401  pylint: disable=unused-import  (puts the collection on sys.path)
+# http_fake puts the collection on sys.path
+import http_fake  # noqa: E402,F401  pylint: disable=unused-import
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _grafana_compare as cmp  # noqa: E402
 
