@@ -9,13 +9,13 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
-from grafana_fake import URL  # noqa: E402
+from grafana_fake import PLANTED, URL  # noqa: E402
 from http_fake import client_session  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _grafana_client as gc  # noqa: E402
 
-PASSWORD = "Planted-Grafana-Pw-5c1e8a3b"
-TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
+PASSWORD = PLANTED["grafana_password"]
+TOKEN = PLANTED["grafana_token"]
 
 
 class FakeModule:

@@ -7,8 +7,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
-# http_fake puts the collection on sys.path
+# http_fake puts the collection and tests/ (planted.py) on sys.path
 import http_fake  # noqa: E402,F401  pylint: disable=unused-import
+from planted import PLANTED  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _grafana_compare as cmp  # noqa: E402
 
@@ -21,7 +22,7 @@ def test_secret_hash_roundtrip_and_salt():
     assert cmp.secret_hash_matches({"password": "a"}, first)
     assert not cmp.secret_hash_matches({"password": "b"}, first)
     assert not cmp.secret_hash_matches({"password": "a", "extra": "x"}, first)
-    assert "Planted-DB-Pw-7f3a9c1e" not in cmp.secret_hash({"password": "Planted-DB-Pw-7f3a9c1e"})
+    assert PLANTED["db_password"] not in cmp.secret_hash({"password": PLANTED["db_password"]})
 
 
 @pytest.mark.parametrize("stored", [None, "", 42, "garbage", "md5$1$AA==$AA==", "pbkdf2-sha256$x$AA==$AA==", "pbkdf2-sha256$1$!!$AA=="])

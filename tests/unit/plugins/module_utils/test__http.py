@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
 from http_fake import client_session  # noqa: E402
+from planted import PLANTED  # noqa: E402  (http_fake puts tests/ on sys.path)
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _http  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaClient, GrafanaError  # noqa: E402
@@ -19,7 +20,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_cli
 
 NOW = 1_800_000_000.0  # a fixed "now" for HTTP-date answers
 N8N_KEY = "n8n_api_unit-key-123456"
-GRAFANA_TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
+GRAFANA_TOKEN = PLANTED["grafana_token"]
 
 
 class Module(object):

@@ -9,9 +9,10 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 
 from http_fake import run_module as _run_module  # noqa: E402
+from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once; http_fake puts tests/ on sys.path)
 
 URL = "http://grafana.test:3000"
-TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
+TOKEN = PLANTED["grafana_token"]
 CONN = {"url": URL, "token": TOKEN, "retries": 0}
 
 

@@ -26,6 +26,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO / "tests"))  # planted.py
 
 try:
     from ansible.module_utils.testing import patch_module_args  # noqa: E402  (ansible-core >= 2.19)
