@@ -73,7 +73,10 @@ options:
       - Read requests (GET, HEAD) and read-only queries are retried on connection errors, time-outs and HTTP 5xx.
       - Idempotent writes (PUT, DELETE) are retried only on connection errors raised before a response
         arrived and on HTTP 502/503/504, where the request has not been applied or applying it twice gives the same result.
-      - POST (create) requests are never retried, so nothing is created twice.
+      - POST (create) requests are never retried, so nothing is created twice, except on HTTP 429 (Too Many
+        Requests), which Grafana answers before doing anything; every method is retried on 429.
+      - On HTTP 429 and 503 the wait before the next attempt is the answer's C(Retry-After) (seconds or an HTTP
+        date) instead of the backoff, at most 30 s, so a server cannot hold a play for longer.
     type: int
     default: 3
 notes:

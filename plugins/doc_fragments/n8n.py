@@ -48,7 +48,10 @@ options:
       - How many times a failed request is retried, with exponential backoff (0.5 s, 1 s, 2 s, ... capped at 8 s).
       - Reads (GET) are retried on connection errors, time-outs and HTTP 5xx.
       - PUT, PATCH and DELETE are retried only on connection errors raised before a response arrived and on
-        HTTP 502/503/504. POST (create, publish) is never retried, so nothing is created twice.
+        HTTP 502/503/504. POST (create, publish) is never retried, so nothing is created twice, except on
+        HTTP 429 (Too Many Requests), which refuses a request before doing anything; every method is retried on 429.
+      - On HTTP 429 and 503 the wait before the next attempt is the answer's C(Retry-After) (seconds or an HTTP
+        date) instead of the backoff, at most 30 s, so a server cannot hold a play for longer.
     type: int
     default: 3
 notes:

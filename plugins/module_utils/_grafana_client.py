@@ -6,48 +6,24 @@
 
 Every grafana_* module builds a :class:`GrafanaClient` from its parameters and calls
 :meth:`GrafanaClient.request`; no module builds a raw request. The client does authentication
-(Basic or Bearer), the per-request organisation header, TLS (CA bundle, client cert), time-outs,
-retries with exponential backoff, JSON decoding, and turns every failure into one
-:class:`GrafanaError` whose message names the action, the object, the HTTP status and Grafana's
-``message`` -- with every secret the module knows scrubbed out.
+(Basic or Bearer), the per-request organisation header, the client certificate, the URL path check and
+the discovery of Grafana's version and /apis groups; the shared HTTP base (:mod:`._http`) does TLS,
+time-outs, retries with backoff and ``Retry-After``, JSON decoding and answer checks, and turns every
+failure into one :class:`GrafanaError` whose message names the action, the object, the HTTP status and
+Grafana's ``message`` -- with every secret the module knows scrubbed out. What the modules compare with
+(secret hashes, durations, datasource type aliases) is in :mod:`._grafana_compare`.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import binascii
-import copy
-import hashlib
-import hmac
 import json
-import os
 import re
-import time
 from urllib.parse import quote, unquote
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by require_requests()
-    requests = None
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = exc
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-SAFE_METHODS = frozenset(("GET", "HEAD"))
-IDEMPOTENT_WRITES = frozenset(("PUT", "DELETE"))
-# 500 is not retried for writes: Grafana answers 500 for application errors that repeat identically.
-RETRY_STATUS_READ = frozenset((500, 502, 503, 504))
-RETRY_STATUS_WRITE = frozenset((502, 503, 504))
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
-REDACTED = "********"
-POSTGRES_TYPES = frozenset(("postgres", "grafana-postgresql-datasource"))
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError, run_with_client
 
 
 def grafana_argument_spec():
@@ -100,34 +76,12 @@ def check_uid(module, name="uid", allow_empty=False):
 
 
 def run_module(module, run, input_errors=None):
-    """Run ``run(module, client)`` and exit with its result.
-
-    A result with ``failed=True`` fails with that result. A GrafanaError fails with its message (secrets
-    scrubbed). An exception of a class in ``input_errors`` (a dict: class -> a message format with one %s, or
-    a function of the exception) fails with that message, also scrubbed.
-    """
-    input_errors = input_errors or {}
-    client = GrafanaClient(module)
-    try:
-        result = run(module, client)
-    except GrafanaError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    except tuple(input_errors) as exc:
-        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
-        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
-    if result.pop("failed", False):  # a read-only check that found problems (grafana_dashboard_verify)
-        module.fail_json(**result)
-    module.exit_json(**result)
+    """Run ``run(module, client)`` with a GrafanaClient and exit with its result; errors as :func:`._http.run_with_client`."""
+    return run_with_client(GrafanaClient, module, run, input_errors)
 
 
-class GrafanaError(Exception):
+class GrafanaError(HttpError):
     """A failed Grafana call; ``str()`` is the user-facing message (already free of secrets)."""
-
-    def __init__(self, msg, status=None, body=None):
-        super(GrafanaError, self).__init__(msg)
-        self.msg = msg
-        self.status = status
-        self.body = body
 
 
 def grafana_message(body):
@@ -146,61 +100,36 @@ def grafana_message(body):
     return str(body).strip()[:300]
 
 
-class GrafanaClient(object):
+class GrafanaClient(HttpClient):
     """Grafana HTTP API client bound to one AnsibleModule's connection parameters."""
 
-    def __init__(self, module, sleep=None):
-        if not HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self.module = module
+    SERVICE = "Grafana"
+    ERROR = GrafanaError
+    AUTH_HINTS = {
+        401: "authentication failed (check url_username/url_password or token)",
+        403: "permission denied (the user or token lacks the required role)",
+    }
+
+    def __init__(self, module, sleep=None, session=None, now=None):
+        super(GrafanaClient, self).__init__(module, sleep=sleep, session=session, now=now)
         params = module.params
-        self.base_url = params["url"].rstrip("/")
         self.org_id = params.get("org_id")
-        self.timeout = params.get("timeout") or 30
-        self.retries = max(0, params.get("retries") or 0)
-        self._sleep = sleep or time.sleep
         self._version = None
         self._apis = None
         self._apis_refused = False
-        self.request_count = 0
-        self.secrets = []
         for value in (params.get("url_password"), params.get("token")):
             self.add_secret(value)
 
-        self.session = requests.Session()
-        self.session.headers.update({"Accept": "application/json", "User-Agent": "cx_catalyst.kpi_dashboard"})
         if params.get("token"):
             self.session.headers["Authorization"] = "Bearer %s" % params["token"]
         elif params.get("url_username"):
             self.session.auth = (params["url_username"], params.get("url_password") or "")
         if params.get("org_id") is not None:
             self.session.headers["X-Grafana-Org-Id"] = str(params["org_id"])
-        if not params.get("validate_certs", True):
-            self.session.verify = False
-        elif params.get("ca_path"):
-            self.session.verify = params["ca_path"]
         if params.get("client_cert"):
             cert = params["client_cert"]
             self.session.cert = (cert, params["client_key"]) if params.get("client_key") else cert
 
-    # ------------------------------------------------------------------ secrets
-    def add_secret(self, value):
-        """Register a value that must never appear in an error message."""
-        if value and isinstance(value, str) and value not in self.secrets:
-            self.secrets.append(value)
-            if "://" in value or "/" in value:
-                # A webhook URL may be echoed percent-encoded by Grafana or requests.
-                self.secrets.append(quote(value, safe=""))
-
-    def scrub(self, text):
-        text = "" if text is None else str(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, REDACTED)
-        # credentials embedded in a URL
-        return re.sub(r"(https?://)[^/@\s]+@", r"\1" + REDACTED + "@", text)
-
-    # ------------------------------------------------------------------ requests
     def request(self, method, path, action, obj, json_body=None, params=None, headers=None, expected=(200,), missing_ok=False, retry_post=False, want=dict):
         """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
 
@@ -211,100 +140,30 @@ class GrafanaClient(object):
         message naming what answered and what was expected, never with a crash in the module.
         ``path`` is refused before anything is sent when it could leave the endpoint it names
         (``.``/``..`` segments, also percent-encoded, a query or fragment, a backslash, control characters).
+        Retries, ``Retry-After`` and time-outs: :meth:`HttpClient.send`.
         """
-        method = method.upper()
         check_path(path, action, obj)
-        url = self.base_url + path
-        retryable_read = method in SAFE_METHODS or (method == "POST" and retry_post)
-        attempt = 0
-        while True:
-            attempt += 1
-            self.request_count += 1
-            try:
-                resp = self.session.request(method, url, json=json_body, params=params, headers=headers, timeout=self.timeout)
-            except requests.exceptions.RequestException as exc:
-                before_send = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout)
-                )
-                may_retry = retryable_read or (method in IDEMPOTENT_WRITES and before_send)
-                if may_retry and attempt <= self.retries:
-                    self._backoff(attempt)
-                    continue
-                raise GrafanaError(self._fail_msg(action, obj, None, self._describe_exception(exc), attempt))
-            status = resp.status_code
-            retry_set = RETRY_STATUS_READ if retryable_read else (RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
-            if status in retry_set and attempt <= self.retries:
-                self._backoff(attempt)
-                continue
-            body = self._decode(resp)
-            if status == 404 and missing_ok:
-                return None
-            if status not in expected:
-                raise GrafanaError(self._fail_msg(action, obj, status, grafana_message(body), attempt), status=status, body=body)
-            self._check_answer(resp, body, method, path, action, obj, want)
-            return body
+        return self.send(
+            method,
+            self.base_url + path,
+            path,
+            action,
+            obj,
+            json_body=json_body,
+            params=params,
+            headers=headers,
+            expected=expected,
+            missing_ok=missing_ok,
+            retry_post=retry_post,
+            want=want,
+        )
 
     def get(self, path, action, obj, **kwargs):
         return self.request("GET", path, action, obj, **kwargs)
 
-    def _backoff(self, attempt):
-        self._sleep(min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1))))
-
     @staticmethod
-    def _decode(resp):
-        if not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError:
-            return resp.text
-
-    def _check_answer(self, resp, body, method, path, action, obj, want):
-        """Fail unless a successful answer is JSON of the type the caller works with."""
-        if body is None:
-            return
-        kind = {dict: "a JSON object", list: "a JSON array"}.get(want, "JSON")
-        if isinstance(body, str) and not _is_json(resp):
-            ctype = resp.headers.get("Content-Type") or "no Content-Type"
-            start = " ".join(body.split())[:80]
-            what = "an HTML page" if "html" in ctype.lower() or start.lower().startswith(("<!doctype", "<html")) else "a non-JSON answer"
-            detail = (
-                "%s %s answered HTTP %s with %s (%s, starting '%s'), but %s from Grafana's HTTP API was "
-                "expected: check that url (%s) is Grafana's base URL (not a login page, an SSO proxy or "
-                "another service)" % (method, path, resp.status_code, what, ctype, start, kind, self.base_url)
-            )
-            raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
-        if want is not None and not isinstance(body, want):
-            detail = (
-                "%s %s answered HTTP %s with a JSON %s, but %s was expected: check that url (%s) is Grafana's "
-                "base URL and that its version is supported" % (method, path, resp.status_code, type(body).__name__, kind, self.base_url)
-            )
-            raise GrafanaError(self._fail_msg(action, obj, None, detail, 1), status=resp.status_code, body=body)
-
-    def _describe_exception(self, exc):
-        if isinstance(exc, requests.exceptions.Timeout):
-            return "no answer within %s seconds (time-out)" % self.timeout
-        if isinstance(exc, requests.exceptions.SSLError):
-            return "TLS error: %s" % exc
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            return "cannot connect: %s" % exc
-        return str(exc)
-
-    def _fail_msg(self, action, obj, status, detail, attempts):
-        msg = "Grafana: failed to %s %s" % (action, obj)
-        if status is not None:
-            msg += ": HTTP %s" % status
-            hint = {
-                401: "authentication failed (check url_username/url_password or token)",
-                403: "permission denied (the user or token lacks the required role)",
-            }.get(status)
-            if hint:
-                msg += " (%s)" % hint
-        if detail:
-            msg += ": %s" % detail
-        if attempts > 1:
-            msg += " (after %d attempts)" % attempts
-        return self.scrub(msg)
+    def server_message(body):
+        return grafana_message(body)
 
     def require_exists(self, path, obj, fail_msg):
         """True when the object at ``path`` exists; raise GrafanaError(``fail_msg``) when it does not.
@@ -372,17 +231,6 @@ class GrafanaClient(object):
         return version is None or tuple(version[: len(wanted)]) >= tuple(wanted)
 
 
-def _is_json(resp):
-    ctype = (resp.headers.get("Content-Type") or "").lower()
-    if "json" in ctype:
-        return True
-    try:
-        json.loads(resp.text)
-    except ValueError:
-        return False
-    return True
-
-
 _BAD_PATH_CHARS = re.compile(r"[?#\\\x00-\x20\x7f]")
 
 
@@ -424,91 +272,3 @@ def parse_version(text):
     if not match:
         return None
     return tuple(int(x or 0) for x in match.groups())
-
-
-# ---------------------------------------------------------------------- secret drift hashes
-HASH_SCHEME = "pbkdf2-sha256"
-HASH_ITERATIONS = 100000
-
-
-def secret_hash(secrets, salt=None, iterations=HASH_ITERATIONS):
-    """Salted PBKDF2-SHA256 of a dict of secrets, safe to store in a non-secret field.
-
-    Format ``pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>``. The salt is random per object so the
-    stored value cannot be matched against another object's or looked up in a table.
-    """
-    if salt is None:
-        salt = os.urandom(16)
-    canonical = json.dumps(secrets, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    digest = hashlib.pbkdf2_hmac("sha256", canonical, salt, iterations)
-    return "%s$%d$%s$%s" % (HASH_SCHEME, iterations, base64.b64encode(salt).decode("ascii"), base64.b64encode(digest).decode("ascii"))
-
-
-def secret_hash_matches(secrets, stored):
-    """True when ``stored`` (from secret_hash) was made from exactly these secrets."""
-    if not stored or not isinstance(stored, str):
-        return False
-    parts = stored.split("$")
-    if len(parts) != 4 or parts[0] != HASH_SCHEME:
-        return False
-    try:
-        iterations = int(parts[1])
-        salt = base64.b64decode(parts[2])
-    except (ValueError, binascii.Error):
-        return False
-    return hmac.compare_digest(secret_hash(secrets, salt, iterations), stored)
-
-
-# ---------------------------------------------------------------------- comparison helpers
-def diff_result(before, after):
-    return {"before": before, "after": after}
-
-
-def deep_copy(value):
-    return copy.deepcopy(value)
-
-
-def same_datasource_type(a, b):
-    """``postgres`` and ``grafana-postgresql-datasource`` are one plugin (renamed in 10.2.3)."""
-    if a == b:
-        return True
-    return a in POSTGRES_TYPES and b in POSTGRES_TYPES
-
-
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def duration_seconds(value):
-    """'1h30m' / '90s' / 90 -> seconds (float). Raises ValueError on garbage."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, bool):
-        raise ValueError("not a duration: %r" % (value,))
-    if isinstance(value, (int, float)):
-        return value
-    text = str(value).strip()
-    if re.match(r"^\d+(\.\d+)?$", text):
-        return float(text)
-    pos, total = 0, 0.0
-    for match in _DURATION_RE.finditer(text):
-        if match.start() != pos:
-            raise ValueError("not a duration: %r" % (value,))
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or pos == 0:
-        raise ValueError("not a duration: %r" % (value,))
-    return int(total) if total == int(total) else total
-
-
-def format_duration(seconds):
-    """Seconds -> Grafana's Prometheus-style duration ('1h30m', '5m', '0s')."""
-    seconds = int(seconds)
-    if seconds == 0:
-        return "0s"
-    out = ""
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            out += "%d%s" % (seconds // size, unit)
-            seconds %= size
-    return out

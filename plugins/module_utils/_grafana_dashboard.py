@@ -13,7 +13,8 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, deep_copy, path_quote
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, path_quote
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy
 
 EXPORT_ONLY = ("__inputs", "__requires", "__elements")
 PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")

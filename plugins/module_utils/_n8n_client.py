@@ -5,11 +5,11 @@
 """The one n8n HTTP client of the collection.
 
 Every n8n_* module builds an :class:`N8nClient` from its parameters and calls :meth:`N8nClient.request`;
-no module builds a raw request. The client sends the API key in the ``X-N8N-API-KEY`` header, applies
-time-outs, retries with exponential backoff, decodes JSON, follows the public API's cursor paging, discovers
-which optional endpoints the server offers (``/api/v1/openapi.yml``), and turns every failure into one
-:class:`N8nError` whose message names the action, the object, the HTTP status and n8n's ``message`` --
-with every secret the module knows scrubbed out.
+no module builds a raw request. The client sends the API key in the ``X-N8N-API-KEY`` header, follows the
+public API's cursor paging and discovers which optional endpoints the server offers (``/api/v1/openapi.yml``);
+the shared HTTP base (:mod:`._http`) does TLS, time-outs, retries with backoff and ``Retry-After``, JSON
+decoding and answer checks, and turns every failure into one :class:`N8nError` whose message names the
+action, the object, the HTTP status and n8n's ``message`` -- with every secret the module knows scrubbed out.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,31 +17,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import time
 from urllib.parse import quote
 
-try:
-    import requests
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by the constructor
-    requests = None
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = exc
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import HttpClient, HttpError, run_with_client
 
 API_BASE = "/api/v1"
-SAFE_METHODS = frozenset(("GET", "HEAD"))
-IDEMPOTENT_WRITES = frozenset(("PUT", "DELETE", "PATCH"))
-RETRY_STATUS_READ = frozenset((500, 502, 503, 504))
-# 500 is not retried for writes: n8n answers 500 for application errors that would repeat identically.
-RETRY_STATUS_WRITE = frozenset((502, 503, 504))
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
 PAGE_LIMIT = 250  # the public API's maximum page size
-REDACTED = "********"
 
 
 def n8n_argument_spec():
@@ -64,31 +46,12 @@ def n8n_module(options, **kwargs):
 
 
 def run_module(module, run, input_errors=None):
-    """Run ``run(module, client)`` and exit with its result.
-
-    An N8nError fails with its message (secrets scrubbed). An exception of a class in ``input_errors`` (a dict:
-    class -> message format with one %s, or a function of the exception) fails with that message, also scrubbed.
-    """
-    input_errors = input_errors or {}
-    client = N8nClient(module)
-    try:
-        result = run(module, client)
-    except N8nError as exc:
-        module.fail_json(msg=client.scrub(str(exc)))
-    except tuple(input_errors) as exc:
-        fmt = next(f for cls, f in input_errors.items() if isinstance(exc, cls))
-        module.fail_json(msg=client.scrub(fmt(exc) if callable(fmt) else fmt % exc))
-    module.exit_json(**result)
+    """Run ``run(module, client)`` with an N8nClient and exit with its result; errors as :func:`._http.run_with_client`."""
+    return run_with_client(N8nClient, module, run, input_errors)
 
 
-class N8nError(Exception):
+class N8nError(HttpError):
     """A failed n8n call or an n8n object the module cannot handle; ``str()`` is the user-facing message."""
-
-    def __init__(self, msg, status=None, body=None):
-        super(N8nError, self).__init__(msg)
-        self.msg = msg
-        self.status = status
-        self.body = body
 
 
 def n8n_message(body):
@@ -115,90 +78,49 @@ def path_quote(text):
     return quote(str(text), safe="")
 
 
-class N8nClient(object):
+class N8nClient(HttpClient):
     """n8n public API client bound to one AnsibleModule's connection parameters."""
 
-    def __init__(self, module, sleep=None, session=None):
-        if not HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self.module = module
+    SERVICE = "n8n"
+    ERROR = N8nError
+    IDEMPOTENT_WRITES = frozenset(("PUT", "DELETE", "PATCH"))
+    AUTH_HINTS = {401: "authentication failed (check api_key)", 403: "permission denied (the API key lacks a scope this needs)"}
+    # credential data registers every value as a secret; a port or a flag is not worth scrubbing
+    MIN_SECRET_LENGTH = 4
+
+    def __init__(self, module, sleep=None, session=None, now=None):
+        super(N8nClient, self).__init__(module, sleep=sleep, session=session, now=now)
         params = module.params
-        self.base_url = params["url"].rstrip("/")
         if self.base_url.endswith(API_BASE):
             self.base_url = self.base_url[: -len(API_BASE)]
-        self.timeout = params.get("timeout") or 30
-        self.retries = max(0, params.get("retries") or 0)
-        self._sleep = sleep or time.sleep
         self._openapi = None
-        self.request_count = 0
-        self.secrets = []
         self.add_secret(params.get("api_key"))
-
-        self.session = session or requests.Session()
-        self.session.headers.update({"Accept": "application/json", "User-Agent": "cx_catalyst.kpi_dashboard"})
         if params.get("api_key"):
             self.session.headers["X-N8N-API-KEY"] = params["api_key"]
-        if not params.get("validate_certs", True):
-            self.session.verify = False
-        elif params.get("ca_path"):
-            self.session.verify = params["ca_path"]
 
-    # ------------------------------------------------------------------ secrets
-    def add_secret(self, value):
-        """Register a value that must never appear in an error message."""
-        if value is None or isinstance(value, bool):
-            return
-        if isinstance(value, (int, float)):
-            value = str(value)
-        if isinstance(value, str) and len(value) >= 4 and value not in self.secrets:
-            self.secrets.append(value)
-            if "://" in value or "/" in value or " " in value:
-                self.secrets.append(quote(value, safe=""))
-
-    def scrub(self, text):
-        text = "" if text is None else str(text)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, REDACTED)
-        return re.sub(r"(https?://)[^/@\s]+@", r"\1" + REDACTED + "@", text)
-
-    # ------------------------------------------------------------------ requests
-    def request(self, method, path, action, obj, json_body=None, params=None, expected=(200,), missing_ok=False, api=True):
+    def request(self, method, path, action, obj, json_body=None, params=None, expected=(200,), missing_ok=False, api=True, want=None):
         """Send one request; return the decoded body (``None`` for 404 when ``missing_ok``).
 
         ``path`` is below ``/api/v1`` unless ``api=False``. ``action`` and ``obj`` only build the error message,
         e.g. ``publish`` / ``workflow 'Log Token Usage'``. GET is retried on connection errors, time-outs and
         5xx; PUT/PATCH/DELETE only when the request cannot have been applied (connection refused) or on
-        502/503/504; POST never, so nothing is created twice.
+        502/503/504; POST never (but on 429), so nothing is created twice; a ``Retry-After`` on 429/503 sets the
+        wait (:meth:`HttpClient.send`). A successful answer must be JSON (``want``: any JSON by default, ``str``
+        for a text such as the API description).
         """
-        method = method.upper()
-        url = self.base_url + (API_BASE if api else "") + path
-        attempt = 0
-        while True:
-            attempt += 1
-            self.request_count += 1
-            try:
-                resp = self.session.request(method, url, json=json_body, params=params, timeout=self.timeout)
-            except requests.exceptions.RequestException as exc:
-                before_send = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout)
-                )
-                may_retry = method in SAFE_METHODS or (method in IDEMPOTENT_WRITES and before_send)
-                if may_retry and attempt <= self.retries:
-                    self._backoff(attempt)
-                    continue
-                raise N8nError(self._fail_msg(action, obj, None, self._describe_exception(exc), attempt))
-            status = resp.status_code
-            retry_set = RETRY_STATUS_READ if method in SAFE_METHODS else (RETRY_STATUS_WRITE if method in IDEMPOTENT_WRITES else frozenset())
-            if status in retry_set and attempt <= self.retries:
-                self._backoff(attempt)
-                continue
-            body = self._decode(resp)
-            if status == 404 and missing_ok:
-                return None
-            if status not in expected:
-                raise N8nError(self._fail_msg(action, obj, status, n8n_message(body), attempt), status=status, body=body)
-            return body
+        path_in_url = (API_BASE if api else "") + path
+        return self.send(
+            method,
+            self.base_url + path_in_url,
+            path_in_url,
+            action,
+            obj,
+            json_body=json_body,
+            params=params,
+            expected=expected,
+            missing_ok=missing_ok,
+            want=want,
+        )
 
     def get(self, path, action, obj, **kwargs):
         return self.request("GET", path, action, obj, **kwargs)
@@ -220,39 +142,9 @@ class N8nClient(object):
             if not cursor or pages > 10000:
                 return items
 
-    def _backoff(self, attempt):
-        self._sleep(min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1))))
-
     @staticmethod
-    def _decode(resp):
-        if not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError:
-            return resp.text
-
-    def _describe_exception(self, exc):
-        if isinstance(exc, requests.exceptions.Timeout):
-            return "no answer within %s seconds (time-out)" % self.timeout
-        if isinstance(exc, requests.exceptions.SSLError):
-            return "TLS error: %s" % exc
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            return "cannot connect to %s: %s" % (self.base_url, exc)
-        return str(exc)
-
-    def _fail_msg(self, action, obj, status, detail, attempts):
-        msg = "n8n: failed to %s %s" % (action, obj)
-        if status is not None:
-            msg += ": HTTP %s" % status
-            hint = {401: "authentication failed (check api_key)", 403: "permission denied (the API key lacks a scope this needs)"}.get(status)
-            if hint:
-                msg += " (%s)" % hint
-        if detail:
-            msg += ": %s" % detail
-        if attempts > 1:
-            msg += " (after %d attempts)" % attempts
-        return self.scrub(msg)
+    def server_message(body):
+        return n8n_message(body)
 
     # ------------------------------------------------------------------ server facts
     def openapi_paths(self):
@@ -263,7 +155,7 @@ class N8nClient(object):
         """
         if self._openapi is None:
             try:
-                text = self.request("GET", "/openapi.yml", "read", "the public API description", expected=(200,), missing_ok=True)
+                text = self.request("GET", "/openapi.yml", "read", "the public API description", expected=(200,), missing_ok=True, want=str)
             except N8nError:
                 # Not served (n8n answers 500 when it runs from a path with a dot-directory, such as
                 # ~/.cache, because its static-file sender refuses such paths): discover by trying instead.

@@ -120,14 +120,8 @@ diff:
   type: dict
 """
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    check_uid,
-    deep_copy,
-    duration_seconds,
-    grafana_module,
-    path_quote,
-    run_module,
-)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import check_uid, grafana_module, path_quote, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy, duration_seconds
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}), ("isPaused", False))
 SERVER_FIELDS = ("id", "uid", "orgID", "folderUID", "ruleGroup", "updated", "provenance")

@@ -148,17 +148,9 @@ diff:
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    REDACTED,
-    GrafanaError,
-    check_uid,
-    deep_copy,
-    grafana_module,
-    path_quote,
-    run_module,
-    secret_hash,
-    secret_hash_matches,
-)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy, secret_hash, secret_hash_matches
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._http import REDACTED
 
 BASE = "/api/v1/provisioning/contact-points"
 HASH_KEY = "cxSecretHash"

@@ -216,14 +216,10 @@ diff:
   type: dict
 """
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import (
     POSTGRES_TYPES,
-    GrafanaError,
-    check_uid,
     deep_copy,
-    grafana_module,
-    path_quote,
-    run_module,
     same_datasource_type,
     secret_hash,
     secret_hash_matches,

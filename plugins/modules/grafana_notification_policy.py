@@ -101,13 +101,8 @@ diff:
 
 import re
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
-    deep_copy,
-    duration_seconds,
-    format_duration,
-    grafana_module,
-    run_module,
-)
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import grafana_module, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy, duration_seconds, format_duration
 
 PATH = "/api/v1/provisioning/policies"
 DURATIONS = ("group_wait", "group_interval", "repeat_interval")

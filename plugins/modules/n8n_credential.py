@@ -116,7 +116,7 @@ diff:
 
 import json
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import secret_hash, secret_hash_matches
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import secret_hash, secret_hash_matches
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import N8nError, n8n_module, path_quote, run_module
 
 COLUMNS = (("object", "string"), ("secret_hash", "string"), ("credential_updated_at", "string"))

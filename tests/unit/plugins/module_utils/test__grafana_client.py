@@ -9,7 +9,8 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
-from grafana_fake import PLANTED, FakeGrafana, URL  # noqa: E402
+from grafana_fake import PLANTED, URL  # noqa: E402
+from http_fake import client_session  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _grafana_client as gc  # noqa: E402
 
@@ -39,10 +40,9 @@ class FakeModule:
 
 
 def client_with(script, **params):
-    fake = FakeGrafana(script)
+    session, fake = client_session(script)
     sleeps = []
-    client = gc.GrafanaClient(FakeModule(**params), sleep=sleeps.append)
-    client.session.request = lambda *a, **kw: fake(client.session, *a, **kw)
+    client = gc.GrafanaClient(FakeModule(**params), sleep=sleeps.append, session=session)
     return client, fake, sleeps
 
 
@@ -154,27 +154,6 @@ def test_version_from_health_then_frontend_settings():
     assert client.version() == (11, 2, 0) and len(fake.calls) == 1  # cached
     client = client_with([("GET", "/api/health", 200, {"database": "ok"}), ("GET", "/api/frontend/settings", 200, {"buildInfo": {"version": "9.5.3"}})])[0]
     assert client.version() == (9, 5, 3)
-
-
-def test_secret_hash_roundtrip_and_salt():
-    first = gc.secret_hash({"password": "a"})
-    second = gc.secret_hash({"password": "a"})
-    assert first != second  # random salt per object
-    assert gc.secret_hash_matches({"password": "a"}, first)
-    assert not gc.secret_hash_matches({"password": "b"}, first)
-    assert not gc.secret_hash_matches({"password": "a"}, "garbage")
-    assert PLANTED["db_password"] not in gc.secret_hash({"password": PLANTED["db_password"]})
-
-
-@pytest.mark.parametrize("text,seconds", [("5m", 300), ("1h30m", 5400), ("90", 90), (60, 60), ("0s", 0), ("1d", 86400)])
-def test_durations(text, seconds):
-    assert gc.duration_seconds(text) == seconds
-    assert gc.duration_seconds(gc.format_duration(seconds)) == seconds
-
-
-def test_bad_duration():
-    with pytest.raises(ValueError):
-        gc.duration_seconds("5 minutes")
 
 
 def test_argument_spec_secrets_are_no_log():

@@ -9,7 +9,7 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
 from n8n_fake import OPENAPI_ACTIVATE_ONLY, OPENAPI_PUBLISH  # noqa: E402
-from grafana_fake import FakeGrafana  # noqa: E402
+from http_fake import client_session  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._n8n_client import (  # noqa: E402
     N8nClient,
@@ -27,9 +27,7 @@ class Module(object):
 
 
 def client_with(script, **params):
-    fake = FakeGrafana(script)
-    session = requests.Session()
-    session.request = lambda method, url, **kw: fake(session, method, url, **kw)
+    session, fake = client_session(script)
     sleeps = []
     client = N8nClient(Module(**params), sleep=sleeps.append, session=session)
     return client, fake, sleeps

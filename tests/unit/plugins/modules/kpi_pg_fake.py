@@ -19,7 +19,7 @@ import psycopg2
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from grafana_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too; puts tests/ on sys.path)
+from http_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too; puts tests/ on sys.path)
 from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once)
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_postgres  # noqa: E402

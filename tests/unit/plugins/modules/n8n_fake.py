@@ -1,23 +1,17 @@
 """Scripted n8n public API for exact-call unit tests of the n8n_* modules (through the real AnsibleModule).
 
-Reuses the scripted session of grafana_fake: every request is checked against the next scripted
-``(method, path, status, body)``; a test asserts exactly which calls a module makes.
+n8n's connection parameters and API descriptions for the shared scripted fake (http_fake): every request is
+checked against the next scripted ``(method, path, status, body)``; a test asserts exactly which calls a module makes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import sys
-from unittest import mock
-
-import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from grafana_fake import FakeGrafana, patch_module_args  # noqa: E402
+from http_fake import run_module as _run_module  # noqa: E402
 
 URL = "http://n8n.test:5678"
 API_KEY = "n8n_api_PlantedUnitKey-5b7c9d1e3f"
@@ -50,25 +44,5 @@ OPENAPI_PUBLISH = OPENAPI_ACTIVATE_ONLY.replace(
 
 
 def run_module(module, args, script, check=False, diff=False, secrets=()):
-    """Run ``module.main()`` against the scripted n8n; returns (result dict, fake)."""
-    fake = FakeGrafana(script)
-    full = dict(CONN)
-    full.update(args)
-    full["_ansible_check_mode"] = check
-    full["_ansible_diff"] = diff
-    out = io.StringIO()
-
-    def bound(session, *a, **kw):
-        return fake(session, *a, **kw)
-
-    with patch_module_args(full), mock.patch.object(requests.Session, "request", bound), mock.patch("time.sleep"), contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
-    text = out.getvalue()
-    for secret in (API_KEY,) + tuple(secrets):
-        assert secret not in text, "secret leaked into module output"
-    result = json.loads(text)
-    assert not fake.script, "scripted requests not made: %s" % fake.script
-    return result, fake
+    """Run ``module.main()`` against the scripted n8n; returns (result dict, fake). Fails when a secret leaks."""
+    return _run_module(module, args, script, CONN, secrets=(API_KEY,) + tuple(secrets), check=check, diff=diff)

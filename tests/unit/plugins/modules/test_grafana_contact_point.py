@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from grafana_fake import PLANTED, run_module  # noqa: E402
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (  # noqa: E402
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import (  # noqa: E402
     secret_hash,
     secret_hash_matches,
 )
