@@ -2,14 +2,15 @@
 # The whole test suite (README "Run the tests"; .ci/run calls exactly this).
 # Gates, in order: ansible-test sanity, compat (sanity + unit tests on the lowest supported ansible-core),
 # style (ruff, yamllint, codespell), docs (antsibull-docs lint + docsite build), ansible-lint (production profile), changelog lint, pytest (unit,
-# integration on real PostgreSQL and the Grafana API emulator, the emulator's own tests), molecule.
+# integration on real PostgreSQL and the Grafana API emulator, the emulator's own tests), grafana-versions (the
+# Grafana integration tests again on the 11.6.3 and 13.3.0 profiles), molecule.
 # Every gate runs even when an earlier one failed; the last line counts them.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 1
 export PATH="$REPO/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$REPO/ansible.cfg"
-ONLY="${KPI_GATES:-sanity compat style docs lint changelog pytest molecule}"
+ONLY="${KPI_GATES:-sanity compat style docs lint changelog pytest grafana-versions molecule}"
 
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 
@@ -33,6 +34,7 @@ gate docs bash scripts/docs.sh
 gate lint ansible-lint --profile production --offline
 gate changelog antsibull-changelog lint
 gate pytest python -m pytest -p no:cacheprovider -n 2 --dist loadfile -ra -m "not molecule" tests
+gate grafana-versions bash scripts/grafana-versions.sh
 if [ -x scripts/molecule-all.sh ]; then
   gate molecule bash scripts/molecule-all.sh
 else
