@@ -43,6 +43,7 @@ PLANTED = {
     "grafana_password": "Planted-Grafana-Pw-5c1e8a3b",
     "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
     "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
+    "slack_bot_token": "xoxb-000000000-PlantedSlackBotToken-7e3c1a",
     "pdc_token": "Planted-PDC-Token-4e7b1a9c",
     "n8n_owner_password": "Planted-N8n-Owner-Pw-8a1c3e5f",
     "n8n_credential_secret": "Planted-N8n-Cred-Secret-6d0b2f4a",

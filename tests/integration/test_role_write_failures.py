@@ -79,7 +79,9 @@ def test_refused_service_account_write_fails_the_play(grafana_emulator, ansible,
     assert not (tmp_path / "sa-token").exists()
 
 
-@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
+@pytest.mark.parametrize(
+    "role", ["kpi_grafana", "kpi_database", "kpi_n8n", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"]
+)
 def test_no_write_task_swallows_its_failure(role):
     """failed_when: false / ignore_errors appear only on read-only probes followed by an assert."""
     allowed_modules = {
@@ -115,7 +117,9 @@ def _covered(items, under_rescue=False):
             yield from _covered(item.get(key) or [], guarded if key == "block" else under_rescue)
 
 
-@pytest.mark.parametrize("role", ["kpi_grafana", "kpi_database", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"])
+@pytest.mark.parametrize(
+    "role", ["kpi_grafana", "kpi_database", "kpi_n8n", "grafana_package", "grafana_docker", "grafana_pdc_agent", "grafana_cloud_allowlist"]
+)
 def test_every_no_log_task_has_a_rescue_that_reraises(role):
     """The secret-carrying task pattern: a no_log task sits in a block with a rescue (its own, or the role's
     block that imports its file), so its failure message reaches the user."""
