@@ -62,7 +62,7 @@ RULE = {
 }
 
 
-def resources(secret):
+def resources(secret, workdir):
     return [
         (
             "datasource",
@@ -80,6 +80,11 @@ def resources(secret):
         ),
         ("folder", "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"}),
         ("dashboard", "grafana_dashboard", {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"}),
+        (
+            "dashboard export",
+            "grafana_dashboard_export",
+            {"uid": "cx-kpi-overview", "dest": os.path.join(workdir, "exported-dashboard.json"), "datasource_uid": "support-postgres"},
+        ),
         (
             "contact point (slack)",
             "grafana_contact_point",
@@ -175,7 +180,7 @@ def bench_profile(version, community, workdir):
     emu = EmulatorProcess(version=version)
     try:
         conn = {"url": emu.url, "url_username": emu.admin_user, "url_password": emu.admin_password}
-        out["rows"] = measure(emu, conn, resources("Bench-Secret-0000"), workdir)
+        out["rows"] = measure(emu, conn, resources("Bench-Secret-0000", tempfile.mkdtemp(dir=workdir)), workdir)
     finally:
         emu.cleanup()
     if community:

@@ -30,6 +30,7 @@ import signal
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,12 +39,28 @@ from psycopg2 import sql as psql
 from psycopg2.extras import execute_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
-from _pgserver import SERVER_SETTINGS, PgCluster  # noqa: E402
+import pgserver  # noqa: E402  (tests/pgserver.py: the throwaway PostgreSQL of tests, bench and demo)
 from kpi_sql import schema_files  # noqa: E402  (the order roles/kpi_database applies files/sql in)
 from kpi_schema_state import RELEASE_010  # noqa: E402  (release 0.1.0's SQL, kept as a test fixture)
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Bulk-load friendly but query-realistic: work_mem stays at its default (what Grafana's sessions get).
+SERVER_SETTINGS = {
+    "shared_buffers": "2GB",
+    "maintenance_work_mem": "1GB",
+    "max_wal_size": "16GB",
+    "checkpoint_timeout": "30min",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "50",
+    "jit": "off",  # JIT compile time (100+ ms) dwarfs these queries; typical OLTP setting
+}
 SQL_DIR = REPO / "files" / "sql"
 READER = "kpi_grafana_reader"
 CASES_PER_DAY_FULL = 50_000  # on average over the week: Monday 1.15 ... Sunday 0.45 of a plain weekday
@@ -789,13 +806,17 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, _terminate)
     contract = contract_columns()
-    cluster = PgCluster(args.cluster_dir)
-    marker = cluster.base / "loaded.json"
-    if cluster.reused and not marker.exists():
-        raise SystemExit(f"{cluster.base} holds a cluster whose load did not finish; remove the directory and run again")
-    log(f"{'reusing' if cluster.reused else 'starting'} PostgreSQL in {cluster.base} ...")
-    cluster.start()
-    log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: " + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items() if k != "listen_addresses"))
+    base = args.cluster_dir or Path(tempfile.mkdtemp(prefix="kpi-bench-pg-"))
+    marker = base / "loaded.json"
+    if (base / "data" / "PG_VERSION").exists() and not marker.exists():
+        raise SystemExit(f"{base} holds a cluster whose load did not finish; remove the directory and run again")
+    log(f"{'reusing' if marker.exists() else 'starting'} PostgreSQL in {base} ...")
+    try:
+        # the superuser password: random, kept (0600) in the cluster directory for a reuse
+        cluster = pgserver.start(base, settings=SERVER_SETTINGS)
+    except pgserver.PgServerError as exc:
+        raise SystemExit(str(exc)) from None
+    log(f"  pid {cluster.pid}, 127.0.0.1:{cluster.port}, settings: " + ", ".join(f"{k}={v}" for k, v in SERVER_SETTINGS.items()))
     try:
         if cluster.reused:
             loaded = json.loads(marker.read_text())

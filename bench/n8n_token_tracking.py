@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 
-from conftest import PLANTED, start_pg_server, stop_pid  # noqa: E402
+import pgserver  # noqa: E402  (tests/pgserver.py: the throwaway PostgreSQL of tests, bench and demo)
+from planted import PLANTED  # noqa: E402  (tests/planted.yml)
 from kpi_sql import N8N_ROLE, apply_all, ensure_n8n_role, ensure_reader_role, schema_files  # noqa: E402
 from n8n_support import start_n8n  # noqa: E402
 from token_tracking_support import N8nApi, TrackingDeployment  # noqa: E402
@@ -76,7 +77,7 @@ def main(argv=None):
 
     base = Path(tempfile.mkdtemp(prefix="kpi-bench-n8n-"))
     base.chmod(0o755)
-    pg = start_pg_server(base / "pg")
+    pg = pgserver.start(base / "pg", password=PLANTED["db_password"], settings=pgserver.TEST_SETTINGS)
     n8n = emu = None
     out = {}
     try:
@@ -176,7 +177,7 @@ def main(argv=None):
             emu.stop()
         if n8n is not None:
             n8n.cleanup()
-        stop_pid(pg.pid)
+        pg.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kpi_bench  # noqa: E402  (the same load and cluster handling)
-from _pgserver import PgCluster  # noqa: E402
+import pgserver  # noqa: E402  (tests/pgserver.py, on sys.path through kpi_bench)
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = r"""
@@ -53,9 +53,11 @@ def main(argv=None):
     ap.add_argument("--report", choices=["daily", "weekly", "monthly"], default="monthly")
     ap.add_argument("--cluster-dir", type=Path, help="keep/reuse the loaded cluster (same as kpi_bench.py)")
     args = ap.parse_args(argv)
-    cluster = PgCluster(args.cluster_dir)
-    marker = cluster.base / "loaded.json"
-    cluster.start()
+    try:
+        cluster = pgserver.start(args.cluster_dir, settings=kpi_bench.SERVER_SETTINGS)
+    except pgserver.PgServerError as exc:
+        raise SystemExit(str(exc)) from None
+    marker = Path(cluster.base) / "loaded.json"
     try:
         if cluster.reused and marker.exists():
             loaded = json.loads(marker.read_text())

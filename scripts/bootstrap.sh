@@ -44,7 +44,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# Collections the roles use. Galaxy is unreachable; the same collections ship inside the `ansible`
+# Collections the roles use. Galaxy is unreachable (docs/DEVELOPMENT.md, machine facts); the same collections ship inside the `ansible`
 # wheel on PyPI, so take only the folders we need out of it.
 # Third-party Grafana clients (community.grafana, grafana.grafana) go to a separate, test-only path
 # (.test-collections/) for tests/integration/test_third_party_clients.py; the project never uses them.

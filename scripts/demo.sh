@@ -28,7 +28,6 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$REPO/.demo"
-PG_BIN="${KPI_PG_BIN:-/usr/lib/postgresql/15/bin}"
 VAULT_PASS_FILE="$REPO/inventories/local/demo-vault-password.txt"
 VAULT_FILE="$REPO/inventories/local/group_vars/all/vault.yml"
 GRAFANA_MODE="${KPI_DEMO_GRAFANA:-emulator}"
@@ -38,8 +37,6 @@ action="${1:-up}"
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 free_port() { "$REPO/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 vault_value() {  # vault_value KEY -> prints the value of KEY from the local inventory's vault file
   # Decrypted into a private (0600) temporary file, never parsed from `ansible-vault view`: with
@@ -73,11 +70,7 @@ down() {
   stop_pidfile "$STATE/n8n/usage-emulator.pid"
   stop_pidfile "$STATE/n8n/slack-emulator.pid"
   stop_pidfile "$STATE/n8n/n8n.pid"
-  if [ -f "$STATE/pg/data/postmaster.pid" ]; then
-    stop_pidfile_pg="$(head -1 "$STATE/pg/data/postmaster.pid")"
-    kill "$stop_pidfile_pg" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$stop_pidfile_pg" 2>/dev/null || break; sleep 0.1; done
-  fi
+  "$REPO/.venv/bin/python" "$REPO/tests/pgserver.py" stop --dir "$STATE/pg"
   echo "demo stopped (data kept in $STATE)"
 }
 
@@ -90,24 +83,10 @@ start_postgres() {
   fi
   DB_HOST=127.0.0.1; DB_ADMIN=postgres
   DB_ADMIN_PASSWORD="$(vault_value vault_kpi_db_admin_password)"
-  mkdir -p "$STATE/pg"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$STATE/pg"; fi
-  if [ ! -f "$STATE/pg/data/PG_VERSION" ]; then
-    local pwfile="$STATE/pg/.pw"
-    (umask 077; printf '%s\n' "$DB_ADMIN_PASSWORD" > "$pwfile")
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$pwfile"; fi
-    as_postgres "$PG_BIN/initdb" -D "$STATE/pg/data" -U postgres -A scram-sha-256 --pwfile="$pwfile" \
-      -E UTF8 --locale=C.UTF-8 >/dev/null
-    rm -f "$pwfile"
-  fi
-  if [ -f "$STATE/pg/port" ] && [ -f "$STATE/pg/data/postmaster.pid" ] && kill -0 "$(head -1 "$STATE/pg/data/postmaster.pid")" 2>/dev/null; then
-    DB_PORT="$(cat "$STATE/pg/port")"
-  else
-    DB_PORT="$(free_port)"; echo "$DB_PORT" > "$STATE/pg/port"
-    mkdir -p "$STATE/pg/sock"; if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$STATE/pg/sock"; fi
-    as_postgres "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/server.log" -w -t 30 \
-      -o "-p $DB_PORT -k $STATE/pg/sock -c listen_addresses=127.0.0.1" start >/dev/null
-  fi
+  # tests/pgserver.py (the throwaway cluster of the tests and benchmarks too): initdb on the first run, then
+  # reuse; starts it on a free port unless it is running; prints the port. The password goes through stdin.
+  DB_PORT="$(printf '%s\n' "$DB_ADMIN_PASSWORD" |
+    "$REPO/.venv/bin/python" "$REPO/tests/pgserver.py" start --dir "$STATE/pg" --password-stdin)"
   echo "PostgreSQL 15 (throwaway) on 127.0.0.1:$DB_PORT, data in $STATE/pg"
 }
 

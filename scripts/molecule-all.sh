@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs scripts/molecule-prepare.sh, then `molecule test -s <scenario>` for every scenario, one after
-# the other (they share two cores with nothing else while CI runs them). Each scenario's output goes
-# to molecule/.logs/<scenario>.log and is scanned for the planted secrets of tests/conftest.py: a
+# the other (they share two cores with nothing else while CI runs them; docs/DEVELOPMENT.md, machine facts). Each scenario's output goes
+# to molecule/.logs/<scenario>.log and is scanned for the planted secrets of tests/planted.yml: a
 # scenario whose output shows one fails even when molecule passed.
-# Exits non-zero if any scenario fails. MOLECULE_SCENARIOS="package pdc" picks a subset.
+# Exits non-zero if any scenario fails. MOLECULE_SCENARIOS="package pdc" picks a subset. A pass written
+# <scenario>@<grafana version> runs the scenario with CX_MOLECULE_DEFAULT_GRAFANA_VERSION=<version> (the default
+# scenario: 11.6.3 by default, and 13.3.0 for the /apis generation).
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 1
@@ -17,7 +19,7 @@ for v in CX_MOLECULE_DOCKER_GRAFANA_PORT CX_MOLECULE_DOCKER_HTTP_PORT CX_MOLECUL
 done
 # The local APT repository and PDC release molecule-prepare.sh publishes (mounted into the instances).
 export CX_MOLECULE_PUBLISHED="${XDG_CACHE_HOME:-$HOME/.cache}/cx-kpi-dashboard/molecule/published"
-SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default}"
+SCENARIOS="${MOLECULE_SCENARIOS:-package pdc docker default default@13.3.0}"
 LOGS="$REPO/molecule/.logs"
 mkdir -p "$LOGS"
 
@@ -27,15 +29,7 @@ if ! bash scripts/molecule-prepare.sh; then
 fi
 echo "molecule-all: prepare took $((SECONDS - t0)) s"
 
-planted="$("$REPO/.venv/bin/python" - <<'PY'
-import ast, pathlib
-tree = ast.parse(pathlib.Path("tests/conftest.py").read_text())
-for node in tree.body:
-    if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PLANTED" for t in node.targets):
-        for v in ast.literal_eval(node.value).values():
-            print(v)
-PY
-)"
+planted="$("$REPO/.venv/bin/python" "$REPO/tests/planted.py")"  # the planted secrets (tests/planted.yml), one a line
 
 failed=()
 ran=0
@@ -50,9 +44,13 @@ if [ -z "${MOLECULE_SCENARIOS:-}" ]; then
 fi
 for s in $SCENARIOS; do
   t=$SECONDS
+  scenario="${s%%@*}"
+  grafana_version=""
+  [ "$scenario" != "$s" ] && grafana_version="${s#*@}"
   log="$LOGS/$s.log"
-  echo "== molecule test -s $s (log: $log)"
-  if molecule test -s "$s" >"$log" 2>&1; then rc=0; else rc=$?; fi
+  echo "== molecule test -s $scenario${grafana_version:+ (Grafana $grafana_version)} (log: $log)"
+  if CX_MOLECULE_DEFAULT_GRAFANA_VERSION="${grafana_version:-${CX_MOLECULE_DEFAULT_GRAFANA_VERSION:-}}" \
+    molecule --base-config "$REPO/.config/molecule/config.yml" test -s "$scenario" >"$log" 2>&1; then rc=0; else rc=$?; fi
   leaked=()
   while IFS= read -r value; do
     [ -n "$value" ] && grep -qF -- "$value" "$log" && leaked+=("${value:0:8}...")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ansible-test sanity, offline-capable: ansible-test wants to download get-pip.py from a host this machine
 # cannot reach, so seed its cache with pip's wheel (from PyPI) and a small bootstrap that installs from it.
+# (docs/DEVELOPMENT.md, "Facts about the build/CI machine")
 # The collection is copied (tracked files only) to .../ansible_collections/cx_catalyst/kpi_dashboard, the
 # layout ansible-test requires.
 set -euo pipefail

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,31 +30,14 @@ COLLECTIONS = REPO / ".collections"
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(REPO / "tests"))
 
-PG_BIN = Path(os.environ.get("KPI_PG_BIN", "/usr/lib/postgresql/15/bin"))
+import pgserver  # noqa: E402  (tests/pgserver.py: the one throwaway-PostgreSQL helper of tests, bench and demo)
+from pgserver import PG_BIN, PgServer, free_tcp_port, stop_pid  # noqa: E402,F401  (imported from here by other tests)
+
 pytest_plugins = ["grafana_emulator.pytest_plugin", "n8n_support", "usage_api_emulator.pytest_plugin"]
 
-# Planted secrets: every test that needs a password/token uses one of these, and the ansible fixture
-# asserts they never reach stdout/stderr (which includes -vvv module invocation logs).
-PLANTED = {
-    "db_password": "Planted-DB-Pw-7f3a9c1e",
-    "reader_password": "Planted-Reader-Pw-2b8d4e6f",
-    "grafana_password": "Planted-Grafana-Pw-5c1e8a3b",
-    "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
-    "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
-    "slack_bot_token": "xoxb-000000000-PlantedSlackBotToken-7e3c1a",
-    "pdc_token": "Planted-PDC-Token-4e7b1a9c",
-    "n8n_owner_password": "Planted-N8n-Owner-Pw-8a1c3e5f",
-    "n8n_credential_secret": "Planted-N8n-Cred-Secret-6d0b2f4a",
-    "n8n_writer_password": "Planted-N8n-Writer-Pw-3e9a7c21",
-    "anthropic_admin_key": "sk-ant-admin01-PlantedAnthropicAdminKey-5f1d",
-    "openai_admin_key": "sk-admin-PlantedOpenAIAdminKey-8c2e",
-}
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Planted secrets (defined once in tests/planted.yml): every test that needs a password/token uses one of
+# these, and the ansible fixture asserts they never reach stdout/stderr (which includes -vvv module logs).
+from planted import PLANTED  # noqa: E402
 
 
 @pytest.fixture
@@ -75,107 +56,12 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-def stop_pid(pid: int, timeout: float = 10.0) -> None:
-    """Stop a process we started, by its PID: SIGTERM, then SIGKILL."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-@dataclass
-class PgServer:
-    host: str
-    port: int
-    socket_dir: str
-    superuser: str
-    password: str
-    datadir: str
-    pid: int = 0
-
-    def dsn(self, dbname: str = "postgres", user: str | None = None, password: str | None = None) -> str:
-        return (
-            f"host={self.host} port={self.port} dbname={dbname} user={user or self.superuser} "
-            f"password={password if password is not None else self.password} connect_timeout=5"
-        )
-
-    def connect(self, dbname: str = "postgres", **kw):
-        import psycopg2
-
-        conn = psycopg2.connect(self.dsn(dbname, **kw))
-        return conn
-
-    def execute(self, sql: str, dbname: str = "postgres", params=None, fetch: bool = True):
-        conn = self.connect(dbname)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                if fetch and cur.description is not None:
-                    return cur.fetchall()
-                return None
-        finally:
-            conn.close()
-
-
-def _as_postgres(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
 def start_pg_server(base: Path) -> PgServer:
-    """initdb + pg_ctl start a throwaway cluster listening on 127.0.0.1:<free port>."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql-15)")
-    base.mkdir(parents=True, exist_ok=True)
-    datadir, sockdir = base / "data", base / "sock"
-    sockdir.mkdir(exist_ok=True)
-    pwfile = base / "pw"
-    password = PLANTED["db_password"]
-    pwfile.write_text(password + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-        shutil.chown(sockdir, "postgres", "postgres")
-        shutil.chown(pwfile, "postgres", "postgres")
-    _as_postgres(
-        [
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(datadir),
-            "-U",
-            "postgres",
-            "-A",
-            "scram-sha-256",
-            f"--pwfile={pwfile}",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ]
-    )
-    pwfile.unlink()
-    port = free_tcp_port()
-    opts = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "server.log"), "-w", "-t", "30", "start"])
-    pid = int((datadir / "postmaster.pid").read_text().split("\n")[0])
-    return PgServer("127.0.0.1", port, str(sockdir), "postgres", password, str(datadir), pid)
+    """The tests' throwaway cluster in ``base`` (tests/pgserver.py): 127.0.0.1, a free port, the planted password."""
+    try:
+        return pgserver.start(base, password=PLANTED["db_password"], settings=pgserver.TEST_SETTINGS, timeout=30)
+    except pgserver.PgServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -186,8 +72,7 @@ def pg_server(tmp_path_factory):
     try:
         yield server
     finally:
-        stop_pid(server.pid)
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop(keep_files=False)
 
 
 _db_counter = [0]

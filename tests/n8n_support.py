@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from planted import PLANTED  # tests/planted.py (tests/ is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = REPO / "scripts" / "install-n8n.sh"
 DEFAULT_VERSION = os.environ.get("KPI_N8N_VERSION", "2.41.1")
@@ -44,15 +46,6 @@ DEFAULT_NODE_SPEC = os.environ.get("KPI_N8N_NODE_SPEC", "24.*")
 OWNER_EMAIL = "owner@n8n.kpi.test"
 HEAVY_LOCK = "/tmp/heavy.lock"
 READY_TIMEOUT = float(os.environ.get("KPI_N8N_READY_TIMEOUT", "600"))  # ~20 s idle; minutes on a busy CI box
-
-
-def _planted(key, default):
-    try:
-        from conftest import PLANTED  # tests/conftest.py (tests/ is on sys.path)
-
-        return PLANTED.get(key, default)
-    except ImportError:  # pragma: no cover - used outside pytest
-        return default
 
 
 class N8nError(Exception):
@@ -119,7 +112,7 @@ class N8nServer:
         self.url = "http://127.0.0.1:%d" % self.port
         self.db_name = db_name or "n8n_%d_%d" % (os.getpid(), self.port)
         self.owner_email = OWNER_EMAIL
-        self.owner_password = _planted("n8n_owner_password", "Planted-N8n-Owner-Pw-8a1c3e5f")
+        self.owner_password = PLANTED["n8n_owner_password"]
         self._api_key = None
         self.proc = None
         self.pid = 0

@@ -23,43 +23,24 @@
 --
 -- Every other privilege the role holds on tables, views, sequences and functions of that schema is revoked
 -- first (revoking a table privilege also revokes the column privileges on it), so a re-run removes stale
--- grants, including the column grants when the setting is switched to 'false'.
+-- grants, including the column grants when the setting is switched to 'false'. The checks of the role and
+-- that reset are kpi_reset_grantee() of maintenance.sql, shared with n8n-writer.sql.
 
 DO $grant$
 DECLARE
-    reader   text := nullif(current_setting('kpi.reader_role', true), '');
     columns_ text := lower(coalesce(nullif(current_setting('kpi.reader_contract_columns', true), ''), 'true'));
     schema_  text := current_schema();
+    reader   text;
     obj      record;
     missing  text;
     contract jsonb;
 BEGIN
-    IF reader IS NULL THEN
-        RAISE EXCEPTION 'grafana-reader.sql: the setting kpi.reader_role is not set'
-            USING HINT = 'Run SELECT set_config(''kpi.reader_role'', ''<role name>'', true) in the same transaction first.';
-    END IF;
     IF columns_ NOT IN ('true', 'false') THEN
         RAISE EXCEPTION 'grafana-reader.sql: the setting kpi.reader_contract_columns is "%"; use true or false', columns_;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = reader) THEN
-        RAISE EXCEPTION 'grafana-reader.sql: role "%" (kpi.reader_role) does not exist', reader
-            USING HINT = 'Create the read-only role (with its password) before applying grafana-reader.sql.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = reader AND (rolsuper OR rolbypassrls)) THEN
-        RAISE EXCEPTION 'grafana-reader.sql: role "%" is a superuser or bypasses RLS; refusing to use it as the read-only Grafana role', reader;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = schema_ AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = reader)) THEN
-        RAISE EXCEPTION 'grafana-reader.sql: role "%" owns tables or views in schema "%"; a read-only role must not', reader, schema_;
-    END IF;
-
-    -- start from nothing in this schema, then grant exactly what the dashboard needs
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', schema_, reader);
-    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', schema_, reader);
-    EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM %I', schema_, reader);
-
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), reader);
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', schema_, reader);
+    -- checks the role, then starts from nothing in this schema (maintenance.sql); then grant exactly what the
+    -- dashboard needs
+    reader := kpi_reset_grantee('grafana-reader.sql', 'kpi.reader_role', 'read-only Grafana role');
 
     FOR obj IN
         SELECT c.relname

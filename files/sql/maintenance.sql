@@ -1,5 +1,5 @@
 -- maintenance.sql: functions for schema upgrades and routine maintenance (token_usage partitions, raw-row
--- retention, budget period rollover).
+-- retention, budget period rollover), and the common start of the grants files (kpi_reset_grantee).
 --
 -- REPEATABLE (CREATE OR REPLACE only), runs inside ONE transaction, applied right after schema-additions.sql
 -- and BEFORE the numbered migrations, which may call these functions (see files/sql/migrations/README.md).
@@ -289,9 +289,51 @@ BEGIN
 END
 $$;
 
+-- --------------------------------------------------------------------------------------------------------
+-- The common start of the grants files (grafana-reader.sql, n8n-writer.sql): read the role's name from the
+-- transaction-local setting p_setting, refuse a missing role, a superuser/BYPASSRLS role and a role that owns
+-- tables or views in the schema, then revoke everything the role holds on tables, sequences and functions of
+-- the schema (a table privilege revoked takes the column privileges with it) and grant CONNECT on the database
+-- and USAGE on the schema. The caller grants the rest. Returns the role's name. p_file and p_role (what the
+-- role is, e.g. 'read-only Grafana role') only word the errors.
+CREATE OR REPLACE FUNCTION kpi_reset_grantee(p_file text, p_setting text, p_role text)
+    RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    grantee text := nullif(current_setting(p_setting, true), '');
+    schema_ text := current_schema();
+BEGIN
+    IF grantee IS NULL THEN
+        RAISE EXCEPTION '%: the setting % is not set', p_file, p_setting
+            USING HINT = format('Run SELECT set_config(%L, ''<role name>'', true) in the same transaction first.', p_setting);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = grantee) THEN
+        RAISE EXCEPTION '%: role "%" (%) does not exist', p_file, grantee, p_setting
+            USING HINT = format('Create the %s (with its password) before applying %s.', p_role, p_file);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = grantee AND (rolsuper OR rolbypassrls)) THEN
+        RAISE EXCEPTION '%: role "%" is a superuser or bypasses RLS; refusing to use it as the %', p_file, grantee, p_role;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = schema_ AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = grantee)) THEN
+        RAISE EXCEPTION '%: role "%" owns tables or views in schema "%"; the % must not', p_file, grantee, schema_, p_role;
+    END IF;
+
+    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', schema_, grantee);
+    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', schema_, grantee);
+    EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM %I', schema_, grantee);
+
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), grantee);
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', schema_, grantee);
+    RETURN grantee;
+END
+$$;
+
 REVOKE ALL ON FUNCTION kpi_run_in_batches(text, bigint, bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kpi_run_in_batches(text, timestamptz, timestamptz, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kpi_ensure_token_partitions(date, date, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kpi_token_retention(integer, text, text, boolean, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kpi_token_budget_rollover(boolean, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION kpi_run_maintenance(integer, integer, text, text, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kpi_reset_grantee(text, text, text) FROM PUBLIC;

@@ -18,37 +18,17 @@
 --     no DELETE, no TRUNCATE);
 --   * token_budgets, api_pricing, v_budget_utilization: SELECT (read budgets and pricing);
 --   * EXECUTE on the four token-tracking functions of views-token-tracking.sql.
--- The rollups behind token_usage are kept by SECURITY DEFINER trigger functions (views-token-tracking.sql), so
+-- The rollups behind token_usage are kept by SECURITY DEFINER trigger functions (rollups.sql), so
 -- the role needs no privilege on kpi_daily_token_stats, cases or any view but v_budget_utilization.
 
 DO $grant$
 DECLARE
-    writer  text := nullif(current_setting('kpi.n8n_role', true), '');
     schema_ text := current_schema();
+    writer  text;
     t       text;
 BEGIN
-    IF writer IS NULL THEN
-        RAISE EXCEPTION 'n8n-writer.sql: the setting kpi.n8n_role is not set'
-            USING HINT = 'Run SELECT set_config(''kpi.n8n_role'', ''<role name>'', true) in the same transaction first.';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = writer) THEN
-        RAISE EXCEPTION 'n8n-writer.sql: role "%" (kpi.n8n_role) does not exist', writer
-            USING HINT = 'Create the n8n role (with its password) before applying n8n-writer.sql.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = writer AND (rolsuper OR rolbypassrls)) THEN
-        RAISE EXCEPTION 'n8n-writer.sql: role "%" is a superuser or bypasses RLS; refusing to use it as the n8n writer role', writer;
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = schema_ AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = writer)) THEN
-        RAISE EXCEPTION 'n8n-writer.sql: role "%" owns tables or views in schema "%"; the n8n writer role must not', writer, schema_;
-    END IF;
-
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', schema_, writer);
-    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I', schema_, writer);
-    EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA %I FROM %I', schema_, writer);
-
-    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), writer);
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', schema_, writer);
+    -- checks the role, revokes everything it holds here, grants CONNECT and USAGE (maintenance.sql)
+    writer := kpi_reset_grantee('n8n-writer.sql', 'kpi.n8n_role', 'n8n writer role');
 
     EXECUTE format('GRANT INSERT (workflow_name, case_id, provider, model, operation_type, input_tokens, '
                    'cache_write_tokens, cache_read_tokens, output_tokens, latency_ms, success) ON %I.token_usage TO %I',

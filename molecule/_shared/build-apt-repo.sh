@@ -4,11 +4,14 @@
 #   $APT_REPO_DIR/gpg.key                      armored public key (what the role downloads)
 #   $APT_REPO_DIR/dists/stable/{Release,Release.gpg,InRelease}
 #   $APT_REPO_DIR/dists/stable/main/binary-{amd64,arm64}/Packages(.gz)
-#   $APT_REPO_DIR/pool/main/g/grafana/*.deb
+#   $APT_REPO_DIR/pool/main/g/grafana/*.deb  (one test-double package per version in GRAFANA_REPO_VERSIONS)
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-deb="$(bash "$MOLECULE_SHARED/build-grafana-deb.sh")"
+debs=()
+for v in $GRAFANA_REPO_VERSIONS; do
+  debs+=("$(bash "$MOLECULE_SHARED/build-grafana-deb.sh" "$v")")
+done
 
 export GNUPGHOME="$GPG_HOME"
 # gpg starts an agent for signing; stop it again so nothing of ours keeps running.
@@ -22,7 +25,7 @@ if [ ! -f "$GPG_HOME/.cx-test-key" ]; then
 fi
 fpr="$(cat "$GPG_HOME/.cx-test-key")"
 
-recipe="$(recipe_hash "${BASH_SOURCE[0]}" "$deb" "$fpr")"
+recipe="$(recipe_hash "${BASH_SOURCE[0]}" "${debs[@]}" "$fpr")"
 if [ "$(cat "$APT_REPO_DIR/.recipe" 2>/dev/null)" = "$recipe" ]; then
   log "APT repository $APT_REPO_DIR up to date"
   exit 0
@@ -30,7 +33,7 @@ fi
 rm -rf "$APT_REPO_DIR.tmp"
 repo="$APT_REPO_DIR.tmp"
 install -d "$repo/pool/main/g/grafana"
-cp "$deb" "$repo/pool/main/g/grafana/"
+cp "${debs[@]}" "$repo/pool/main/g/grafana/"
 gpg --batch --armor --export "$fpr" >"$repo/gpg.key"
 (
   cd "$repo" || exit 1

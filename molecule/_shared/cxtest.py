@@ -4,18 +4,13 @@ import json
 import shlex
 from pathlib import Path
 
+import yaml
+
 SHARED = Path(__file__).resolve().parent
 CACHE = Path.home() / ".cache" / "cx-kpi-dashboard" / "molecule"
 
-# tests/conftest.py PLANTED: the values the scenarios feed to the roles.
-PLANTED = {
-    "db_password": "Planted-DB-Pw-7f3a9c1e",
-    "reader_password": "Planted-Reader-Pw-2b8d4e6f",
-    "grafana_password": "Planted-Grafana-Pw-5c1e8a3b",
-    "grafana_token": "glsa_PlantedTokenPlantedToken012345_00000000",
-    "slack_webhook": "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f",
-    "pdc_token": "Planted-PDC-Token-4e7b1a9c",
-}
+# The planted secrets the scenarios feed to the roles (tests/planted.yml, their one definition).
+PLANTED = yaml.safe_load((SHARED.parent.parent / "tests" / "planted.yml").read_text(encoding="utf-8"))
 
 
 def grafana_api(host, base, paths, env_file="/etc/default/grafana-server", env_key="GF_SECURITY_ADMIN_PASSWORD", user="admin", cafile=None):

@@ -2,7 +2,9 @@
 # Copyright: (c) 2026, CX-Catalyst platform engineering
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Dashboard JSON helpers shared by grafana_dashboard and grafana_dashboard_verify (no HTTP here)."""
+"""Dashboard helpers shared by grafana_dashboard, grafana_dashboard_export and grafana_dashboard_verify: the JSON
+helpers (no HTTP) and :func:`read_current`, the one way a module reads a stored dashboard (through ``/apis`` where
+the server offers it, else the legacy route), with requests sent by the module's GrafanaClient."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +13,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import deep_copy
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, deep_copy, path_quote
 
 EXPORT_ONLY = ("__inputs", "__requires", "__elements")
 PLACEHOLDER_RE = re.compile(r"\$\{(DS_[A-Za-z0-9_]+)\}")
@@ -206,3 +208,78 @@ def export_dashboard(live, uid_to_input, previous=None, grafana_version=None, ke
 def render_export(dashboard):
     """The file text: 2-space indent, UTF-8 kept, trailing newline (what tools/build_dashboard.py writes)."""
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------------- reading
+DASHBOARD_API = ("dashboard.grafana.app", "dashboards", ("v1", "v1beta1"))
+
+
+class CurrentDashboard(object):
+    """The dashboard as stored in Grafana, read through /apis or the legacy route."""
+
+    def __init__(self):
+        self.exists = False
+        self.dashboard = {}  # classic JSON (as read; converted by Grafana when stored as schema v2)
+        self.folder_uid = ""
+        self.version = None
+        self.url = None
+        self.stored_v2 = False  # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
+        self.resource_version = None
+        self.legacy_id = None
+
+
+def slugify(title):
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
+
+
+def read_apis(client, base, uid, obj):
+    cur = CurrentDashboard()
+    body = client.get("%s/%s" % (base, path_quote(uid)), "read", obj, missing_ok=True)
+    if body is None:
+        return cur
+    meta = body.get("metadata") or {}
+    conversion = (body.get("status") or {}).get("conversion") or {}
+    cur.exists = True
+    cur.dashboard = dict(body.get("spec") or {}, uid=uid)
+    cur.folder_uid = (meta.get("annotations") or {}).get("grafana.app/folder") or ""
+    cur.version = meta.get("generation")
+    cur.url = "/d/%s/%s" % (uid, slugify(cur.dashboard.get("title")))
+    cur.stored_v2 = str(conversion.get("storedVersion") or "").startswith("v2")
+    cur.resource_version = meta.get("resourceVersion")
+    return cur
+
+
+def read_legacy(client, uid, obj):
+    cur = CurrentDashboard()
+    try:
+        body = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
+    except GrafanaError as exc:
+        if exc.status != 406:
+            raise
+        # 12.x refuses the legacy read of a schema-v2 dashboard with 406 (docs §13.2, §14.12)
+        cur.exists = cur.stored_v2 = True
+        return cur
+    if body is None:
+        return cur
+    meta = body.get("meta") or {}
+    cur.exists = True
+    cur.dashboard = body.get("dashboard") or {}
+    cur.folder_uid = meta.get("folderUid") or ""
+    cur.version = cur.dashboard.get("version")
+    cur.url = meta.get("url")
+    cur.legacy_id = cur.dashboard.get("id")
+    return cur
+
+
+def read_current(client, uid, obj):
+    """(current, apis base or None): /apis where the server offers dashboard.grafana.app, else the legacy route.
+    A 403 on the namespace (Grafana Cloud) falls back to the legacy route; nothing has been written then."""
+    base = client.apis_base(*DASHBOARD_API, obj=obj)
+    if base:
+        try:
+            return read_apis(client, base, uid, obj), base
+        except GrafanaError as exc:
+            if exc.status != 403:
+                raise
+            client.apis_refused()
+    return read_legacy(client, uid, obj), None

@@ -6,7 +6,13 @@
 
 Private to this collection (the leading underscore): the argument spec every DB module merges, the one
 place that opens a connection, a small transaction wrapper that records the SQL it runs (or would run in
-check mode) as ``queries``, and helpers for numbers and error messages.
+check mode) as ``queries``, helpers for numbers, and the typed errors with the one place that turns them
+into ``fail_json`` (:func:`run_module`).
+
+Every kpi_* module has the shape of the grafana_* ones: ``main()`` builds the module from its argument spec
+and calls ``run_module(module, run)``; ``run(module, db)`` returns the result dict or raises a
+:class:`KpiError` (``KpiValidationError`` for wrong options, ``KpiConnectionError``, ``KpiSqlError`` for a
+failed statement, raised by ``with db.step("<action>"):``), which ``run_module`` reports.
 
 Secrets: the login password is only ever handed to libpq as a keyword argument; every text that leaves
 this file for the user (error messages, recorded queries) goes through ``redact()`` first.
@@ -16,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import re
 import traceback
@@ -60,11 +67,66 @@ def kpi_module(options, **kwargs):
     return AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **kwargs)
 
 
-def exit_with_diff(module, before, after, changed=None, **result):
-    """Exit with ``result``; ``changed`` defaults to before != after; the diff is added in diff mode."""
+class KpiError(Exception):
+    """A failed kpi_* module run. ``str()`` is the message for the user (``run_module`` redacts the secrets
+    before reporting it); ``details`` are extra keys of the failed result (e.g. the file and line of a
+    failed statement)."""
+
+    def __init__(self, msg, **details):
+        super(KpiError, self).__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+class KpiValidationError(KpiError):
+    """An option (or an input file) is wrong; found before anything is written."""
+
+
+class KpiConnectionError(KpiError):
+    """PostgreSQL could not be reached (or psycopg2 is missing)."""
+
+
+class KpiSqlError(KpiError):
+    """A statement failed; the transaction is rolled back, nothing the run did is kept."""
+
+
+@contextlib.contextmanager
+def checking_input(prefix):
+    """Turn a ValueError of the block (the option checks of this file and the modules) into a
+    KpiValidationError ``'<prefix>: <message>'``; typed errors pass unchanged."""
+    try:
+        yield
+    except KpiError:
+        raise
+    except ValueError as exc:
+        raise KpiValidationError("%s: %s" % (prefix, to_native(exc)))
+
+
+def with_diff(module, before, after, changed=None, **result):
+    """``result`` with ``changed`` (default: before != after) and, in diff mode, the diff."""
     result["changed"] = before != after if changed is None else changed
     if module._diff:
         result["diff"] = dict(before=before, after=after)
+    return result
+
+
+def run_module(module, run, db=None, errors=()):
+    """Run ``run(module, db)`` and exit with the result dict it returns: the one place a kpi_* module fails.
+
+    ``db`` is a :class:`KpiDb` for the module (it connects on first use, so option checks come first) unless
+    the module brings its own object with ``abort()``, ``close()`` and ``failure(exc)`` (kpi_report: the
+    secrets it read). A :class:`KpiError`, or an exception of a class in ``errors``, rolls back, closes and
+    fails with ``db.failure(exc)``: the message with every secret redacted, the error's details and, once a
+    connection was open, the queries recorded so far.
+    """
+    db = KpiDb(module) if db is None else db
+    try:
+        result = run(module, db)
+    except (KpiError,) + tuple(errors) as exc:
+        db.abort()
+        db.close()
+        module.fail_json(**db.failure(exc))
+    db.close()
     module.exit_json(**result)
 
 
@@ -105,27 +167,69 @@ def pg_error_text(exc):
 
 
 def check_connection_params(params):
-    """Raise ValueError for connection options that are wrong before we even try."""
+    """Raise KpiValidationError for connection options that are wrong before we even try."""
     if not 1 <= params["login_port"] <= 65535:
-        raise ValueError("login_port must be between 1 and 65535, got %s" % params["login_port"])
+        raise KpiValidationError("login_port must be between 1 and 65535, got %s" % params["login_port"])
     if params["connect_timeout"] < 1:
-        raise ValueError("connect_timeout must be at least 1 second, got %s" % params["connect_timeout"])
+        raise KpiValidationError("connect_timeout must be at least 1 second, got %s" % params["connect_timeout"])
+
+
+def open_connection(params):
+    """A psycopg2 connection for the module ``params`` (autocommit off, READ COMMITTED); typed errors with
+    a clear, redacted message otherwise."""
+    if psycopg2 is None:
+        raise KpiConnectionError(missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
+    check_connection_params(params)
+    where = "%s@%s:%s/%s" % (params["login_user"], params["login_host"], params["login_port"], params["login_db"])
+    try:
+        conn = psycopg2.connect(**connection_kwargs(params))
+    except psycopg2.Error as exc:
+        detail = pg_error_text(exc)
+        if "timeout expired" in detail:
+            detail += " (no answer within connect_timeout=%ss)" % params["connect_timeout"]
+        raise KpiConnectionError(redact("could not connect to PostgreSQL as %s: %s" % (where, detail), [params.get("login_password")]))
+    conn.autocommit = False
+    return conn
 
 
 class KpiDb:
     """One connection, one transaction.
 
+    The connection opens on first use of ``conn`` (a run that fails its option checks never connects).
     ``write()`` records the statement (parameters interpolated, secrets redacted) in ``queries`` and runs it
     unless in check mode; ``read()`` always runs. ``finish()`` commits, or rolls back in check mode, so a
-    module has exactly one place where its work becomes visible.
+    module has exactly one place where its work becomes visible. ``with db.step("<action>"):`` turns a
+    psycopg2 error of the block into a KpiSqlError ``could not <action>: <cause>``.
     """
 
-    def __init__(self, module, conn):
+    def __init__(self, module, conn=None):
         self.module = module
-        self.conn = conn
+        self._conn = conn
         self.check_mode = module.check_mode
         self.queries = []
         self.secrets = [module.params.get("login_password")]
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = open_connection(self.module.params)
+        return self._conn
+
+    @property
+    def connected(self):
+        return self._conn is not None
+
+    @contextlib.contextmanager
+    def step(self, action, sqlstate_actions=None):
+        """Run the block as '<action>': a psycopg2 error becomes KpiSqlError('could not <action>: <cause>').
+        ``sqlstate_actions`` names another action for some SQLSTATEs (e.g. a lock timeout)."""
+        try:
+            yield
+        except Exception as exc:  # psycopg2 may be missing: then the block raised KpiConnectionError
+            if psycopg2 is None or not isinstance(exc, psycopg2.Error):
+                raise
+            action = (sqlstate_actions or {}).get(getattr(exc, "pgcode", None), action)
+            raise KpiSqlError("could not %s: %s" % (action, pg_error_text(exc)))
 
     def _mogrify(self, sql, params):
         with self.conn.cursor() as cur:
@@ -177,44 +281,29 @@ class KpiDb:
             self.conn.commit()
 
     def abort(self):
+        if not self.connected:
+            return
         try:
-            self.conn.rollback()
+            self._conn.rollback()
         except Exception:  # connection may already be gone; nothing was committed either way
             pass
 
     def close(self):
+        if not self.connected:
+            return
         try:
-            self.conn.close()
+            self._conn.close()
         except Exception:
             pass
 
-    def fail(self, action, exc):
-        """Roll back and fail with 'could not <action>: <cause>' (secrets redacted)."""
-        self.abort()
-        self.close()
-        cause = pg_error_text(exc) if psycopg2 is not None and isinstance(exc, psycopg2.Error) else to_native(exc)
-        self.module.fail_json(msg=redact("could not %s: %s" % (action, cause), self.secrets), queries=self.queries)
-
-
-def connect(module):
-    """Open the connection for ``module`` (autocommit off, READ COMMITTED) or fail with a clear message."""
-    if psycopg2 is None:
-        module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
-    params = module.params
-    try:
-        check_connection_params(params)
-    except ValueError as exc:
-        module.fail_json(msg=to_native(exc))
-    where = "%s@%s:%s/%s" % (params["login_user"], params["login_host"], params["login_port"], params["login_db"])
-    try:
-        conn = psycopg2.connect(**connection_kwargs(params))
-    except psycopg2.Error as exc:
-        detail = pg_error_text(exc)
-        if "timeout expired" in detail:
-            detail += " (no answer within connect_timeout=%ss)" % params["connect_timeout"]
-        module.fail_json(msg=redact("could not connect to PostgreSQL as %s: %s" % (where, detail), [params.get("login_password")]))
-    conn.autocommit = False
-    return KpiDb(module, conn)
+    def failure(self, exc):
+        """fail_json arguments for ``exc``: its message (secrets redacted), its details, and the queries
+        recorded so far when a connection was open."""
+        result = dict(getattr(exc, "details", None) or {})
+        result["msg"] = redact(to_native(exc), self.secrets)
+        if self.connected:
+            result["queries"] = self.queries
+        return result
 
 
 def to_decimal(value, name, minimum=None, quantum=None, digits=None):

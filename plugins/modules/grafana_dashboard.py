@@ -156,7 +156,6 @@ diff:
 
 import hashlib
 import json
-import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (
     UID_RE,
@@ -172,6 +171,8 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
     apply_mapping,
     build_mapping,
     load_content,
+    read_current,
+    slugify,
 )
 
 MARKER = "cxDeployedHash"
@@ -215,80 +216,6 @@ def referenced_datasources(p):
             seen.add(ds_uid)
             out.append((option, ds_uid))
     return out
-
-
-DASHBOARD_API = ("dashboard.grafana.app", "dashboards", ("v1", "v1beta1"))
-
-
-class _Current(object):
-    """The dashboard as stored in Grafana, read through /apis or the legacy route."""
-
-    def __init__(self):
-        self.exists = False
-        self.dashboard = {}  # classic JSON (as read; converted by Grafana when stored as schema v2)
-        self.folder_uid = ""
-        self.version = None
-        self.url = None
-        self.stored_v2 = False  # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
-        self.resource_version = None
-        self.legacy_id = None
-
-
-def slugify(title):
-    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
-
-
-def read_apis(client, base, uid, obj):
-    cur = _Current()
-    body = client.get("%s/%s" % (base, path_quote(uid)), "read", obj, missing_ok=True)
-    if body is None:
-        return cur
-    meta = body.get("metadata") or {}
-    conversion = (body.get("status") or {}).get("conversion") or {}
-    cur.exists = True
-    cur.dashboard = dict(body.get("spec") or {}, uid=uid)
-    cur.folder_uid = (meta.get("annotations") or {}).get("grafana.app/folder") or ""
-    cur.version = meta.get("generation")
-    cur.url = "/d/%s/%s" % (uid, slugify(cur.dashboard.get("title")))
-    cur.stored_v2 = str(conversion.get("storedVersion") or "").startswith("v2")
-    cur.resource_version = meta.get("resourceVersion")
-    return cur
-
-
-def read_legacy(client, uid, obj):
-    cur = _Current()
-    try:
-        body = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", obj, missing_ok=True)
-    except GrafanaError as exc:
-        if exc.status != 406:
-            raise
-        # 12.x refuses the legacy read of a schema-v2 dashboard with 406 (docs §13.2, §14.12)
-        cur.exists = cur.stored_v2 = True
-        return cur
-    if body is None:
-        return cur
-    meta = body.get("meta") or {}
-    cur.exists = True
-    cur.dashboard = body.get("dashboard") or {}
-    cur.folder_uid = meta.get("folderUid") or ""
-    cur.version = cur.dashboard.get("version")
-    cur.url = meta.get("url")
-    cur.legacy_id = cur.dashboard.get("id")
-    return cur
-
-
-def read_current(client, uid, obj):
-    """(current, apis base or None): /apis where the server offers dashboard.grafana.app, else the legacy route.
-    A 403 on the namespace (Grafana Cloud) falls back to the legacy route; nothing has been written then."""
-    base = client.apis_base(*DASHBOARD_API, obj=obj)
-    if base:
-        try:
-            return read_apis(client, base, uid, obj), base
-        except GrafanaError as exc:
-            if exc.status != 403:
-                raise
-            client.apis_refused()
-    return read_legacy(client, uid, obj), None
 
 
 def save(client, base, cur, want, folder_uid, p, obj):

@@ -24,6 +24,11 @@ description:
     the lines that changed in Grafana; with O(key_order=sorted), or when O(dest) does not exist yet, every object's
     keys are sorted. The same dashboard always gives the same bytes.
   - Only GET requests are sent to Grafana. The file is written atomically, and only when its content changes.
+  - Where Grafana offers C(dashboard.grafana.app) (Grafana 12 and later, found through C(GET /apis), not the version
+    string), the dashboard is read there (C(v1), else C(v1beta1)); otherwise, or when the server refuses the
+    namespace, through the legacy C(/api/dashboards/uid) route. The file is the same either way. A dashboard stored
+    as schema v2 (re-saved in the new dashboard editor) is refused with a clear message instead of being exported
+    with its layout lost.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
@@ -132,8 +137,13 @@ import os
 import re
 import tempfile
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import DashboardInputError, export_dashboard, render_export
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, run_module
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
+    DashboardInputError,
+    export_dashboard,
+    read_current,
+    render_export,
+)
 
 
 def panel_titles(panels):
@@ -203,11 +213,19 @@ def run(module, client):
     uid, dest = p["uid"], p["dest"]
     mapping = uid_to_input(p)
     before_text, previous = read_previous(dest)
-    current = client.get("/api/dashboards/uid/%s" % path_quote(uid), "read", "dashboard '%s'" % uid, missing_ok=True)
-    if current is None:
+    obj = "dashboard '%s'" % uid
+    cur, _base = read_current(client, uid, obj)
+    if not cur.exists:
         raise GrafanaError("Grafana: cannot export dashboard '%s': not found (check the uid and org_id)" % uid, 404)
-    live = current.get("dashboard")
-    if not isinstance(live, dict):
+    if cur.stored_v2:
+        raise GrafanaError(
+            "Grafana: cannot export dashboard '%s': it is stored in Grafana as schema v2 (edited in the new dashboard "
+            "editor), which this module cannot write as a classic dashboard without losing its layout; nothing was "
+            "written. Export it as Classic from Grafana's UI, or redeploy the classic source with grafana_dashboard "
+            "(overwrite: true) first." % uid
+        )
+    live = cur.dashboard
+    if not isinstance(live, dict) or not live:
         raise GrafanaError("Grafana: cannot export dashboard '%s': the answer holds no dashboard model" % uid)
     grafana_version = None
     if not previous:  # a new file: __requires names the running Grafana, as Grafana's own export does
@@ -219,7 +237,7 @@ def run(module, client):
         changed=changed,
         uid=uid,
         dest=dest,
-        version=live.get("version"),
+        version=cur.version,
         title=live.get("title"),
         panels=panel_titles(live.get("panels")),
         inputs=[i["name"] for i in exported.get("__inputs") or []],

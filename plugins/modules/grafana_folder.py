@@ -14,9 +14,15 @@ short_description: Manage a Grafana folder by uid, optionally nested
 version_added: 0.1.0
 description:
   - Creates, renames, moves or deletes a Grafana folder identified by its O(uid).
-  - A re-run with the same options sends one GET and reports C(changed=false).
-  - Folder updates send the version read from Grafana; if someone changed the folder in between,
-    Grafana answers 412 and the module fails with a clear message instead of overwriting.
+  - A re-run with the same options sends two GETs (API discovery and the folder) and reports C(changed=false).
+  - Where Grafana offers C(folder.grafana.app) (Grafana 12 and later, found through C(GET /apis), not the version
+    string), the folder is read and written there (C(v1), else C(v1beta1)); its uid is C(metadata.name) and its parent
+    the C(grafana.app/folder) annotation, and a rename and a move are one update. Otherwise, or when the server
+    refuses the namespace (C(default) for org 1, C(org-<id>) for others), the legacy C(/api/folders) routes are used.
+    Options, results, idempotence, check and diff mode are the same on both.
+  - Folder updates send the version read from Grafana (C(metadata.resourceVersion) on C(/apis), C(version) on the
+    legacy route); if someone changed the folder in between, Grafana answers 409 (C(/apis)) or 412 (legacy) and the
+    module fails with a clear message instead of overwriting.
 author:
   - CX-Catalyst platform engineering (@cx-catalyst)
 extends_documentation_fragment:
@@ -42,6 +48,8 @@ options:
     description:
       - With O(state=absent), also delete the alert rules stored in the folder. Without it Grafana refuses
         to delete a folder that contains alert rules.
+      - The option exists on the legacy C(DELETE /api/folders/<uid>) route only, so that route is used for this
+        delete also where C(/apis) is offered (Grafana 13 still serves it).
     type: bool
     default: false
   state:
@@ -78,7 +86,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 folder:
-  description: The folder as Grafana returns it after the run (empty when absent).
+  description:
+    - The folder after the run (empty when absent), in the shape of the legacy C(/api/folders) answer.
+    - Read through C(/apis), it carries C(uid), C(title), C(parentUid), C(id), C(url), C(version) (and C(description)
+      when set); the legacy route adds its permission flags (C(canSave), C(hasAcl), ...).
   returned: always
   type: dict
   sample: {"uid": "cx-kpi", "title": "CX-Catalyst KPIs", "id": 12, "version": 1, "url": "/dashboards/f/cx-kpi/cx-catalyst-kpis"}
@@ -93,7 +104,12 @@ diff:
   type: dict
 """
 
+import re
+
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, check_uid, grafana_module, path_quote, run_module
+
+FOLDER_API = ("folder.grafana.app", "folders", ("v1", "v1beta1"))
+PARENT = "grafana.app/folder"
 
 
 def folder_view(folder):
@@ -102,62 +118,155 @@ def folder_view(folder):
     return {"uid": folder.get("uid"), "title": folder.get("title"), "parent_uid": folder.get("parentUid") or ""}
 
 
-def read_folder(client, uid):
-    return client.get("/api/folders/%s" % path_quote(uid), "read", "folder '%s'" % uid, missing_ok=True)
+def slugify(title):
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
 
 
-def require_parent(client, parent_uid):
-    if parent_uid:
-        client.require_exists(
-            "/api/folders/%s" % path_quote(parent_uid),
-            "parent folder '%s'" % parent_uid,
-            "Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid,
-        )
+class Folders(object):
+    """The folder routes of one module run: ``folder.grafana.app`` where ``GET /apis`` offers it (v1, else v1beta1;
+    docs/grafana-behaviour.md §13.3), the legacy ``/api/folders`` routes elsewhere or when the server refuses the
+    namespace (403, e.g. Grafana Cloud). Every method returns the folder in the legacy shape (``uid``, ``title``,
+    ``parentUid``, ``id``, ``url``, ``version``), so the module's results do not depend on the route."""
 
+    def __init__(self, client, uid):
+        self.client = client
+        self.base = client.apis_base(*FOLDER_API, obj="folder '%s'" % uid)
+        self._raw = {}  # uid -> the /apis object as read (metadata.resourceVersion, spec)
 
-def create_folder(client, uid, title, parent_uid):
-    body = {"uid": uid, "title": title}
-    if parent_uid:
-        body["parentUid"] = parent_uid
-    try:
-        created = client.request("POST", "/api/folders", "create", "folder '%s'" % uid, json_body=body)
-    except GrafanaError as exc:
-        # 9.x/10.x answer 412 (docs: 409) when the uid already exists: a concurrent create won the race.
-        if exc.status in (409, 412):
-            existing = read_folder(client, uid)
-            if existing is not None:
-                return existing, True
-        raise
-    if parent_uid and isinstance(created, dict) and "parentUid" in created and created["parentUid"] != parent_uid:
-        raise GrafanaError(
-            "Grafana: folder '%s' was created but Grafana ignored parent_uid '%s' (nested folders are not enabled on this Grafana)" % (uid, parent_uid)
-        )
-    return created, False
+    def _obj(self, uid):
+        return "folder '%s'" % uid
 
+    def _from_apis(self, body):
+        meta = body.get("metadata") or {}
+        spec = body.get("spec") or {}
+        uid = meta.get("name")
+        self._raw[uid] = body
+        folder = {
+            "uid": uid,
+            "title": spec.get("title"),
+            "parentUid": (meta.get("annotations") or {}).get(PARENT) or "",
+            "url": "/dashboards/f/%s/%s" % (uid, slugify(spec.get("title"))),
+            "version": meta.get("generation"),
+        }
+        internal = (meta.get("labels") or {}).get("grafana.app/deprecatedInternalID")
+        if internal and str(internal).isdigit():
+            folder["id"] = int(internal)
+        if spec.get("description"):
+            folder["description"] = spec["description"]
+        return folder
 
-def update_folder(client, current, title):
-    uid = current["uid"]
-    body = {"title": title, "version": current.get("version"), "overwrite": False}
-    try:
-        return client.request("PUT", "/api/folders/%s" % path_quote(uid), "update", "folder '%s'" % uid, json_body=body)
-    except GrafanaError as exc:
-        if exc.status == 412:
-            raise GrafanaError(
-                "Grafana: failed to update folder '%s': HTTP 412: the folder was changed by someone "
-                "else since it was read; re-run to apply on top of the new version" % uid,
-                412,
+    def read(self, uid, obj=None):
+        obj = obj or self._obj(uid)
+        if self.base:
+            try:
+                body = self.client.get("%s/%s" % (self.base, path_quote(uid)), "read", obj, missing_ok=True)
+            except GrafanaError as exc:
+                if exc.status != 403:
+                    raise
+                # the namespace is refused (Grafana Cloud's stacks-<id>): nothing was written, use the legacy routes
+                self.client.apis_refused()
+                self.base = None
+            else:
+                return None if body is None else self._from_apis(body)
+        return self.client.get("/api/folders/%s" % path_quote(uid), "read", obj, missing_ok=True)
+
+    def require_parent(self, parent_uid):
+        if not parent_uid:
+            return
+        if self.read(parent_uid, "parent folder '%s'" % parent_uid) is not None:
+            return
+        if self.client.module.check_mode:
+            self.client.module.warn(
+                "check mode: parent folder '%s' does not exist (yet); the change is reported as if an earlier task "
+                "of this run created it. A real run fails unless it exists by then." % parent_uid
             )
-        raise
+            return
+        raise GrafanaError("Grafana: parent folder '%s' not found; create it first or fix parent_uid" % parent_uid)
 
+    def create(self, uid, title, parent_uid):
+        """(folder, existed): existed is True when a concurrent create won the race (the uid is taken now)."""
+        obj = self._obj(uid)
+        try:
+            if self.base:
+                metadata = {"name": uid}
+                if parent_uid:
+                    metadata["annotations"] = {PARENT: parent_uid}
+                body = {"metadata": metadata, "spec": {"title": title}}
+                created = self._from_apis(self.client.request("POST", self.base, "create", obj, json_body=body, expected=(200, 201)) or {})
+            else:
+                body = {"uid": uid, "title": title}
+                if parent_uid:
+                    body["parentUid"] = parent_uid
+                created = self.client.request("POST", "/api/folders", "create", obj, json_body=body)
+        except GrafanaError as exc:
+            # A taken uid: 412 on the legacy route (9.x-11.x and later, docs §3/§14.10), 409 through /apis (§13.3).
+            if exc.status in (409, 412):
+                existing = self.read(uid)
+                if existing is not None:
+                    return existing, True
+            raise
+        if parent_uid and isinstance(created, dict) and "parentUid" in created and (created["parentUid"] or "") != parent_uid:
+            raise GrafanaError(
+                "Grafana: folder '%s' was created but Grafana ignored parent_uid '%s' (nested folders are not enabled on this Grafana)" % (uid, parent_uid)
+            )
+        return created, False
 
-def move_folder(client, uid, parent_uid):
-    return client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", "folder '%s'" % uid, json_body={"parentUid": parent_uid or ""})
+    def update(self, current, title, parent_uid):
+        """Rename and/or move ``current``; return the folder after the change."""
+        uid = current["uid"]
+        obj = self._obj(uid)
+        if self.base:
+            raw = self._raw.get(uid) or {}
+            meta = raw.get("metadata") or {}
+            annotations = dict(meta.get("annotations") or {})
+            annotations.pop(PARENT, None)
+            if parent_uid:
+                annotations[PARENT] = parent_uid
+            metadata = {"name": uid, "resourceVersion": meta.get("resourceVersion"), "annotations": annotations}
+            spec = dict(raw.get("spec") or {}, title=title)
+            try:
+                reply = self.client.request("PUT", "%s/%s" % (self.base, path_quote(uid)), "update", obj, json_body={"metadata": metadata, "spec": spec})
+            except GrafanaError as exc:
+                message = str((exc.body or {}).get("message") or "") if isinstance(exc.body, dict) else ""
+                if exc.status == 409 and "modified" in message:
+                    raise GrafanaError(
+                        "Grafana: failed to update folder '%s': HTTP 409: the folder was changed by someone else since it "
+                        "was read (its resourceVersion moved on); re-run to apply on top of the new version" % uid,
+                        409,
+                    )
+                raise
+            return self._from_apis(reply) if isinstance(reply, dict) and reply.get("metadata") else self.read(uid)
+        if current.get("title") != title:
+            body = {"title": title, "version": current.get("version"), "overwrite": False}
+            try:
+                self.client.request("PUT", "/api/folders/%s" % path_quote(uid), "update", obj, json_body=body)
+            except GrafanaError as exc:
+                if exc.status == 412:
+                    raise GrafanaError(
+                        "Grafana: failed to update folder '%s': HTTP 412: the folder was changed by someone "
+                        "else since it was read; re-run to apply on top of the new version" % uid,
+                        412,
+                    )
+                raise
+        if (current.get("parentUid") or "") != parent_uid:
+            self.client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", obj, json_body={"parentUid": parent_uid or ""})
+        return self.read(uid) or current
+
+    def delete(self, uid, force_delete_rules):
+        obj = self._obj(uid)
+        if self.base and not force_delete_rules:
+            self.client.request("DELETE", "%s/%s" % (self.base, path_quote(uid)), "delete", obj, missing_ok=True)
+            return
+        # forceDeleteRules is an option of the legacy route only (docs §3); 13 still serves it (§13.4)
+        params = {"forceDeleteRules": "true"} if force_delete_rules else None
+        self.client.request("DELETE", "/api/folders/%s" % path_quote(uid), "delete", obj, params=params, missing_ok=True)
 
 
 def run(module, client):
     p = module.params
     uid, state = p["uid"], p["state"]
-    current = read_folder(client, uid)
+    folders = Folders(client, uid)
+    current = folders.read(uid)
     result = dict(changed=False, uid=uid, folder=current or {})
     before = folder_view(current)
 
@@ -166,8 +275,7 @@ def run(module, client):
             return result
         result.update(changed=True, folder={})
         if not module.check_mode:
-            params = {"forceDeleteRules": "true"} if p["force_delete_rules"] else None
-            client.request("DELETE", "/api/folders/%s" % path_quote(uid), "delete", "folder '%s'" % uid, params=params, missing_ok=True)
+            folders.delete(uid, p["force_delete_rules"])
         if module._diff:
             result["diff"] = {"before": before, "after": {}}
         return result
@@ -176,9 +284,9 @@ def run(module, client):
     after = {"uid": uid, "title": p["title"], "parent_uid": parent_uid}
     if current is None:
         result["changed"] = True
-        require_parent(client, parent_uid)
+        folders.require_parent(parent_uid)
         if not module.check_mode:
-            created, existed = create_folder(client, uid, p["title"], parent_uid)
+            created, existed = folders.create(uid, p["title"], parent_uid)
             current = created
             if existed:
                 before = folder_view(created)
@@ -187,17 +295,11 @@ def run(module, client):
         else:
             result["folder"] = {"uid": uid, "title": p["title"], "parentUid": parent_uid}
     if current is not None and folder_view(current) != after:
-        needs_title = current.get("title") != p["title"]
-        needs_move = (current.get("parentUid") or "") != parent_uid
         result["changed"] = True
-        if needs_move:
-            require_parent(client, parent_uid)
+        if (current.get("parentUid") or "") != parent_uid:
+            folders.require_parent(parent_uid)
         if not module.check_mode:
-            if needs_title:
-                current = update_folder(client, current, p["title"]) or current
-            if needs_move:
-                current = move_folder(client, uid, parent_uid) or current
-            result["folder"] = read_folder(client, uid) or current
+            result["folder"] = folders.update(current, p["title"], parent_uid)
         else:
             result["folder"] = dict(current, title=p["title"], parentUid=parent_uid)
     if module._diff:

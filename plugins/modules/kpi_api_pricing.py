@@ -110,14 +110,14 @@ queries:
 from decimal import Decimal
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
-    connect,
+    checking_input,
     differing_fields,
-    exit_with_diff,
     jsonable,
     kpi_module,
     parse_date,
-    psycopg2,
+    run_module,
     to_decimal,
+    with_diff,
 )
 
 PRICE_QUANTUM = Decimal("0.000001")
@@ -141,20 +141,17 @@ def validated_prices(params):
     return prices
 
 
-def run_module(module):
+def run(module, db):
     params = module.params
     what = "%s/%s" % (params["provider"], params["model"])
-    try:
+    with checking_input("kpi_api_pricing %s" % what):
         prices = validated_prices(params)
         effective_day = parse_date(params["effective_from"], "effective_from")
-    except ValueError as exc:
-        module.fail_json(msg="kpi_api_pricing %s: %s" % (what, exc))
 
     shown = SHOWN + tuple(c for c in CACHE_PRICES if c in prices)
     columns = [c for c in PRICES + CACHE_PRICES if c in prices]  # the price columns this run writes
-    db = connect(module)
     key = (params["provider"], params["model"])
-    try:
+    with db.step("read the price of %s" % what):
         db.lock("api_pricing:%s" % what)
         missing = db.table_missing_in_check_mode("api_pricing")
         current = (
@@ -168,12 +165,10 @@ def run_module(module):
         )
         # midnight of the day in the server's time zone, as the column stores it
         effective = db.read_one("SELECT COALESCE(%s::date, CURRENT_DATE)::timestamptz AS ts", (effective_day,))["ts"]
-    except psycopg2.Error as exc:
-        db.fail("read the price of %s" % what, exc)
     current_id = current.pop("pricing_id") if current else None
 
     action, want = "none", current
-    try:
+    with checking_input("kpi_api_pricing %s" % what), db.step("set the price of %s" % what):
         if params["state"] == "absent":
             if current:
                 action, want = "retired", None
@@ -208,17 +203,10 @@ def run_module(module):
         if not module.check_mode and action != "none":
             after = db.read_one("SELECT %s FROM api_pricing WHERE provider = %%s AND model = %%s AND is_current" % ", ".join(shown), key)
         db.finish()
-    except ValueError as exc:
-        db.abort()
-        db.close()
-        module.fail_json(msg="kpi_api_pricing %s: %s" % (what, exc))
-    except psycopg2.Error as exc:
-        db.fail("set the price of %s" % what, exc)
-    db.close()
 
     before_view = jsonable(current) if current else {}
     after_view = jsonable(dict((k, after[k]) for k in shown)) if after else {}
-    exit_with_diff(module, before_view, after_view, pricing=after_view, action=action, queries=db.queries)
+    return with_diff(module, before_view, after_view, pricing=after_view, action=action, queries=db.queries)
 
 
 def main():
@@ -233,7 +221,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = kpi_module(options)
-    run_module(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

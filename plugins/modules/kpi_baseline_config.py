@@ -85,13 +85,13 @@ queries:
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
-    connect,
-    exit_with_diff,
+    checking_input,
     jsonable,
     kpi_module,
     numbers_equal,
-    psycopg2,
+    run_module,
     to_decimal,
+    with_diff,
 )
 
 
@@ -109,16 +109,13 @@ def validated_config(params):
     return config
 
 
-def run_module(module):
+def run(module, db):
     params = module.params
-    try:
+    with checking_input("kpi_baseline_config"):
         config = validated_config(params)
-    except ValueError as exc:
-        module.fail_json(msg="kpi_baseline_config: %s" % exc)
     descriptions = dict((k, to_text(v)) for k, v in params["descriptions"].items())
 
-    db = connect(module)
-    try:
+    with db.step("read baseline_config"):
         db.lock("baseline_config")
         rows = (
             []
@@ -127,12 +124,10 @@ def run_module(module):
                 "SELECT config_key, config_value, description FROM baseline_config ORDER BY config_key%s" % ("" if module.check_mode else " FOR UPDATE")
             )
         )
-    except psycopg2.Error as exc:
-        db.fail("read baseline_config", exc)
     current = dict((r["config_key"], r) for r in rows)
 
     changed_keys, removed_keys = [], []
-    try:
+    with db.step("write baseline_config"):
         for key in sorted(config):
             row = current.get(key)
             description = descriptions.get(key)
@@ -165,9 +160,6 @@ def run_module(module):
             for key in changed_keys:
                 after[key] = dict(config_key=key, config_value=config[key], description=descriptions.get(key, (current.get(key) or {}).get("description")))
         db.finish()
-    except psycopg2.Error as exc:
-        db.fail("write baseline_config", exc)
-    db.close()
 
     def view(rows_by_key):
         return dict((k, jsonable(r["config_value"])) for k, r in sorted(rows_by_key.items()))
@@ -176,7 +168,7 @@ def run_module(module):
         return dict((k, dict(value=jsonable(r["config_value"]), description=r["description"])) for k, r in sorted(rows_by_key.items()))
 
     changed = full_view(current) != full_view(after)
-    exit_with_diff(
+    return with_diff(
         module,
         full_view(current),
         full_view(after),
@@ -194,7 +186,7 @@ def main():
         exclusive=dict(type="bool", default=False),
     )
     module = kpi_module(options)
-    run_module(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

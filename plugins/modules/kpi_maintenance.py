@@ -145,10 +145,11 @@ queries:
 import re
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
-    connect,
-    exit_with_diff,
+    KpiError,
+    checking_input,
     kpi_module,
-    psycopg2,
+    run_module,
+    with_diff,
 )
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -190,49 +191,36 @@ def planned_state(before, actions):
     return dict(partitions=named + [p for p in partitions if p == "token_usage_default"], budgets=budgets)
 
 
-def run_module(module):
+def run(module, db):
     params = module.params
-    try:
+    with checking_input("kpi_maintenance"):
         validate(params)
-    except ValueError as exc:
-        module.fail_json(msg="kpi_maintenance: %s" % exc)
 
-    db = connect(module)
-    try:
+    with db.step("look up kpi_run_maintenance()"):
         present = db.read_one("SELECT to_regprocedure('kpi_run_maintenance(integer, integer, text, text, boolean, boolean)') IS NOT NULL AS present")["present"]
-    except psycopg2.Error as exc:
-        db.fail("look up kpi_run_maintenance()", exc)
     if not present:
         if module.check_mode:
             db.abort()
-            db.close()
             module.warn("function kpi_run_maintenance() does not exist yet; check mode plans nothing (kpi_schema creates it with maintenance.sql)")
-            module.exit_json(
-                changed=False, actions=[], created_partitions=[], detached_partitions=[], rolled_over_budgets=[], partitions=[], queries=db.queries
-            )
-        db.abort()
-        db.close()
-        module.fail_json(
-            msg="kpi_maintenance: function kpi_run_maintenance() is missing in database %s; apply the "
+            return dict(changed=False, actions=[], created_partitions=[], detached_partitions=[], rolled_over_budgets=[], partitions=[], queries=db.queries)
+        raise KpiError(
+            "kpi_maintenance: function kpi_run_maintenance() is missing in database %s; apply the "
             "schema (files/sql/maintenance.sql and the migrations) with kpi_schema first" % params["login_db"]
         )
 
     call = "SELECT action, object, detail FROM kpi_run_maintenance(%s, %s, %s, %s, %s, %s)"
     args = (params["keep_months"], params["months_ahead"], params["retention_action"], params["archive_schema"], params["budget_rollover"], module.check_mode)
-    try:
+    with db.step("run the KPI maintenance (kpi_run_maintenance)"):
         before = read_state(db)
         db.record(call, args)
         actions = db.read(call, args)
         after = read_state(db) if not module.check_mode else planned_state(before, actions)
         db.finish()
-    except psycopg2.Error as exc:
-        db.fail("run the KPI maintenance (kpi_run_maintenance)", exc)
-    db.close()
 
     def names(*kinds):
         return [a["object"] for a in actions if a["action"] in kinds]
 
-    exit_with_diff(
+    return with_diff(
         module,
         before,
         after,
@@ -255,7 +243,7 @@ def main():
         budget_rollover=dict(type="bool", default=True),
     )
     module = kpi_module(options)
-    run_module(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -359,6 +359,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_report as report_lib
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
+    KpiConnectionError,
+    KpiValidationError,
+    run_module,
+)
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_report_delivery import (
     DeliveryError,
     DeliveryLedger,
@@ -373,8 +378,22 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
 TITLES = {"daily": "Daily KPI snapshot", "weekly": "Weekly KPI summary", "monthly": "Monthly executive report"}
 
 
-class InputError(Exception):
-    pass
+class ReportSession(object):
+    """What run() works with besides the module: the secrets it resolved (options and *_file contents), which
+    never appear in a message. ``failure()`` is the fail_json arguments run_module reports an error with."""
+
+    def __init__(self, module):
+        self.report = module.params["report"]
+        self.secrets = []
+
+    def abort(self):
+        pass  # nothing is half-written: manifests and the delivery ledger are replaced atomically
+
+    def close(self):
+        pass  # the data source is closed by run() right after the data is read
+
+    def failure(self, exc):
+        return dict(msg=scrub("kpi_report %s: %s" % (self.report, to_native(exc)), self.secrets))
 
 
 def read_secret_file(path, what):
@@ -382,9 +401,9 @@ def read_secret_file(path, what):
         with open(path) as handle:
             value = handle.readline().rstrip("\r\n")
     except (IOError, OSError) as exc:
-        raise InputError("cannot read %s from %s: %s" % (what, path, exc.strerror or exc))
+        raise KpiValidationError("cannot read %s from %s: %s" % (what, path, exc.strerror or exc))
     if not value:
-        raise InputError("%s file %s is empty" % (what, path))
+        raise KpiValidationError("%s file %s is empty" % (what, path))
     return value
 
 
@@ -412,13 +431,13 @@ def report_today(p):
         try:
             return datetime.datetime.strptime(p["date"], "%Y-%m-%d").date()
         except ValueError:
-            raise InputError("date must be YYYY-MM-DD, got %r" % p["date"])
+            raise KpiValidationError("date must be YYYY-MM-DD, got %r" % p["date"])
     try:
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(p["timezone"])
     except Exception:  # ZoneInfoNotFoundError, ValueError for malformed names
-        raise InputError("timezone %r is not a known IANA time zone" % p["timezone"])
+        raise KpiValidationError("timezone %r is not a known IANA time zone" % p["timezone"])
     return datetime.datetime.now(zone).date()
 
 
@@ -449,10 +468,10 @@ def open_source(module, p):
         client = GrafanaClient(_GrafanaConnection(module, cfg))
         if cfg.get("dashboard_uid"):
             if not UID_RE.match(cfg["dashboard_uid"]):
-                raise InputError("grafana.dashboard_uid %r is not a valid uid" % cfg["dashboard_uid"])
+                raise KpiValidationError("grafana.dashboard_uid %r is not a valid uid" % cfg["dashboard_uid"])
             reply = client.get("/api/dashboards/uid/%s" % path_quote(cfg["dashboard_uid"]), "read", "dashboard '%s'" % cfg["dashboard_uid"], missing_ok=True)
             if reply is None:
-                raise InputError("dashboard '%s' not found in Grafana" % cfg["dashboard_uid"])
+                raise KpiValidationError("dashboard '%s' not found in Grafana" % cfg["dashboard_uid"])
             dashboard = report_lib.load_dashboard(content=reply)
         else:
             dashboard = report_lib.load_dashboard(path=p["dashboard_path"])
@@ -461,7 +480,7 @@ def open_source(module, p):
     try:
         import psycopg2
     except ImportError:
-        module.fail_json(msg=missing_required_lib("psycopg2"))
+        raise KpiConnectionError(missing_required_lib("psycopg2"))
     cfg = p["database"]
     kwargs = dict(
         host=cfg["login_host"],
@@ -479,7 +498,7 @@ def open_source(module, p):
     try:
         conn = psycopg2.connect(**kwargs)
     except psycopg2.Error as exc:
-        raise InputError(
+        raise KpiConnectionError(
             "could not connect to PostgreSQL as %s@%s:%s/%s: %s" % (cfg["login_user"], cfg["login_host"], cfg["login_port"], cfg["login_db"], str(exc).strip())
         )
     conn.set_session(readonly=True, autocommit=True)
@@ -568,20 +587,21 @@ def deliver(p, key, manifest, ledger_path, secrets):
 
 def validate(p):
     if not p["dashboard_path"] and not (p["grafana"] and p["grafana"].get("dashboard_uid")):
-        raise InputError("dashboard_path is required unless grafana.dashboard_uid is set")
+        raise KpiValidationError("dashboard_path is required unless grafana.dashboard_uid is set")
     if p["grafana"] and not (p["grafana"].get("token") or p["grafana"].get("url_username")):
-        raise InputError("grafana needs token, token_file or url_username/url_password")
+        raise KpiValidationError("grafana needs token, token_file or url_username/url_password")
     if p["slack"]:
         s = p["slack"]
         if not (s.get("webhook_url") or s.get("bot_token")):
-            raise InputError("slack needs webhook_url(_file) or bot_token(_file)")
+            raise KpiValidationError("slack needs webhook_url(_file) or bot_token(_file)")
         if s.get("bot_token") and not s.get("channel_id"):
-            raise InputError("slack.channel_id is required with a bot token (files are shared in that channel)")
+            raise KpiValidationError("slack.channel_id is required with a bot token (files are shared in that channel)")
     if p["email"] and not p["email"]["to"]:
-        raise InputError("email.to lists no recipient")
+        raise KpiValidationError("email.to lists no recipient")
 
 
-def run(module, secrets):
+def run(module, session):
+    secrets = session.secrets
     # a copy: secrets read from *_file options must not land in module.params (echoed as the invocation)
     p = copy.deepcopy(module.params)
     resolve_secrets(p, secrets)
@@ -722,12 +742,7 @@ def main():
         required_one_of=[("database", "grafana")],
         supports_check_mode=True,
     )
-    secrets = []
-    try:
-        result = run(module, secrets)
-    except (InputError, report_lib.ReportError, DeliveryError, GrafanaError) as exc:
-        module.fail_json(msg=scrub("kpi_report %s: %s" % (module.params["report"], to_native(exc)), secrets))
-    module.exit_json(**result)
+    run_module(module, run, ReportSession(module), errors=(report_lib.ReportError, DeliveryError, GrafanaError))
 
 
 if __name__ == "__main__":

@@ -194,123 +194,21 @@ import struct
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
-    connect,
-    exit_with_diff,
+    KpiSqlError,
+    KpiValidationError,
+    checking_input,
     jsonable,
     kpi_module,
     pg_error_text,
     psycopg2,
-    redact,
+    run_module,
+    with_diff,
 )
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_sql import SqlFileError, is_transaction_control, split_sql
 
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)+$")
 LEDGER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 NUMBERED = re.compile(r"^[0-9]{4}-.*\.sql$")
-DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
-
-
-class SqlFileError(Exception):
-    """A problem with a SQL file found before anything is sent to the server."""
-
-
-def _skip_quoted(text, i, line, quote, backslash_escapes):
-    """Index after the quoted literal/identifier opening at ``i``; SqlFileError if it never closes."""
-    j, n = i + 1, len(text)
-    while j < n:
-        ch = text[j]
-        if backslash_escapes and ch == "\\":
-            j += 2
-            continue
-        if ch == quote:
-            if j + 1 < n and text[j + 1] == quote:
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    what = "identifier" if quote == '"' else "string"
-    raise SqlFileError("unterminated quoted %s starting at line %d" % (what, line))
-
-
-def split_sql(text):
-    """Split SQL text into statements as psql would; returns ``[(first_line, statement), ...]``.
-
-    Honours '...' (with '' and E'..\\'..'), "..." identifiers, $tag$ dollar quotes, -- and nested /* */
-    comments. Semicolons inside any of those do not end a statement. Empty statements are dropped.
-    """
-    statements = []
-    n = len(text)
-    i, line = 0, 1
-    start = start_line = None
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            line += 1
-            i += 1
-            continue
-        if c.isspace():
-            i += 1
-            continue
-        if text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if text.startswith("/*", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            if depth:
-                raise SqlFileError("unterminated /* comment starting at line %d" % line)
-            line += text.count("\n", i, j)
-            i = j
-            continue
-        if c == "\\":
-            raise SqlFileError("backslash outside a string at line %d: psql meta-commands (\\i, \\set, ...) are not supported" % line)
-        if c == ";":
-            if start is not None:
-                statements.append((start_line, text[start:i].strip()))
-                start = None
-            i += 1
-            continue
-        if start is None:
-            start, start_line = i, line
-        prev = text[i - 1] if i else ""
-        if c == "'":
-            escape = prev in ("e", "E") and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] in "_$"))
-            j = _skip_quoted(text, i, line, "'", escape)
-        elif c == '"':
-            j = _skip_quoted(text, i, line, '"', False)
-        elif c == "$" and not (prev.isalnum() or prev in "_$"):
-            match = DOLLAR_TAG.match(text, i)
-            if not match:
-                i += 1
-                continue
-            end = text.find(match.group(0), match.end())
-            if end < 0:
-                raise SqlFileError("unterminated dollar-quoted string %s starting at line %d" % (match.group(0), line))
-            j = end + len(match.group(0))
-        else:
-            i += 1
-            continue
-        line += text.count("\n", i, j)
-        i = j
-    if start is not None and text[start:].strip():
-        statements.append((start_line, text[start:].strip()))
-    return statements
-
-
-def is_transaction_control(statement):
-    """True for BEGIN/COMMIT/ROLLBACK/... at the top level (PL/pgSQL bodies are inside dollar quotes)."""
-    words = re.findall(r"[A-Za-z_]+", statement.upper())[:2] + ["", ""]
-    if words[0] in ("BEGIN", "COMMIT", "END", "ABORT"):
-        return True
-    if words[0] == "ROLLBACK":
-        return words[1] != "TO"
-    return words[0] in ("START", "PREPARE") and words[1] == "TRANSACTION"
 
 
 def load_file(spec):
@@ -396,7 +294,7 @@ def error_location(index, line, statement, exc):
 
 
 def quoted_ledger(ledger_table):
-    """Quoted [schema.]table; safe because run_module() only accepts names matching LEDGER_NAME."""
+    """Quoted [schema.]table; safe because run() only accepts names matching LEDGER_NAME."""
     return ".".join('"%s"' % part for part in ledger_table.split("."))
 
 
@@ -432,54 +330,75 @@ def ledger_view(ledger):
     return dict((name, dict((k, v) for k, v in row.items() if k != "first_applied_at")) for name, row in ledger.items())
 
 
-def run_module(module):
-    params = module.params
+def checked_settings(params):
+    """The options that need no file or database, checked; the settings as {name: text}."""
     if not LEDGER_NAME.match(params["ledger_table"]):
-        module.fail_json(msg="ledger_table %r is not a valid table name ([schema.]table, letters, digits, _)" % params["ledger_table"])
+        raise KpiValidationError("ledger_table %r is not a valid table name ([schema.]table, letters, digits, _)" % params["ledger_table"])
     if params["lock_timeout"] < 0:
-        module.fail_json(msg="lock_timeout must be >= 0 seconds, got %d" % params["lock_timeout"])
+        raise KpiValidationError("lock_timeout must be >= 0 seconds, got %d" % params["lock_timeout"])
     settings = {}
     for key, value in (params["settings"] or {}).items():
         if not SETTING_NAME.match(to_text(key)):
-            module.fail_json(msg="settings key %r is not a custom setting name; use a dotted name such as kpi.reader_role" % key)
+            raise KpiValidationError("settings key %r is not a custom setting name; use a dotted name such as kpi.reader_role" % key)
         if isinstance(value, bool):
             value = "true" if value else "false"
         settings[to_text(key)] = to_text(value)
-    settings_sum = settings_checksum(settings)
+    return settings
 
+
+def load_files(specs):
+    """Every file entry loaded, in order; SqlFileError for a shared ledger name or an unknown dependency."""
     files, seen = [], set()
-    try:
-        for spec in params["files"]:
-            item = load_file(spec)
-            if item["name"] in seen:
-                raise SqlFileError("two files share the ledger name %s; give one of them a distinct name" % item["name"])
-            unknown = [d for d in item["depends_on"] if d not in seen]
-            if unknown:
-                raise SqlFileError("file %s depends_on %s, which is not listed before it in files" % (item["name"], ", ".join(unknown)))
-            seen.add(item["name"])
-            files.append(item)
-    except SqlFileError as exc:
-        module.fail_json(msg="kpi_schema: %s" % exc)
+    for spec in specs:
+        item = load_file(spec)
+        if item["name"] in seen:
+            raise SqlFileError("two files share the ledger name %s; give one of them a distinct name" % item["name"])
+        unknown = [d for d in item["depends_on"] if d not in seen]
+        if unknown:
+            raise SqlFileError("file %s depends_on %s, which is not listed before it in files" % (item["name"], ", ".join(unknown)))
+        seen.add(item["name"])
+        files.append(item)
+    return files
 
-    db = connect(module)
+
+def execute_file(db, item):
+    """Run the statements of one file; KpiSqlError naming the file, statement and line on the first error."""
+    for index, (line, statement) in enumerate(item["statements"], 1):
+        try:
+            with db.conn.cursor() as cur:
+                cur.execute(statement)
+        except psycopg2.Error as exc:
+            detail = pg_error_text(exc)
+            context = getattr(getattr(exc, "diag", None), "context", None)
+            if context:
+                detail += "; context: %s" % context.strip().replace("\n", " / ")
+            raise KpiSqlError(
+                "kpi_schema: error in SQL file %s (%s): %s. Nothing was applied: the whole run was rolled back and "
+                "the ledger is unchanged." % (item["path"], error_location(index, line, statement, exc), detail),
+                file=item["name"],
+                statement=index,
+                line=line,
+            )
+
+
+def run(module, db):
+    params = module.params
+    settings = checked_settings(params)
+    settings_sum = settings_checksum(settings)
+    with checking_input("kpi_schema"):
+        files = load_files(params["files"])
+
     ledger_table = params["ledger_table"]
     table = quoted_ledger(ledger_table)
-    try:
+    lock_timeout = {"55P03": "acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)" % (ledger_table, params["lock_timeout"])}
+    with db.step("read the schema ledger %s" % ledger_table, lock_timeout):
         if not module.check_mode:
             db.write("SELECT set_config(%s, %s, true)", ("lock_timeout", "%ds" % params["lock_timeout"]))
             db.write("SELECT pg_advisory_xact_lock(%s)", (lock_key(ledger_table),))
         present, before = read_ledger(db, ledger_table)
-    except psycopg2.Error as exc:
-        if getattr(exc, "pgcode", None) == "55P03":
-            db.fail("acquire the kpi_schema lock on %s within lock_timeout=%ds (another run holds it)" % (ledger_table, params["lock_timeout"]), exc)
-        db.fail("read the schema ledger %s" % ledger_table, exc)
 
-    try:
+    with checking_input("kpi_schema"):
         would_apply, skipped = plan(files, before, settings_sum)
-    except SqlFileError as exc:
-        db.abort()
-        db.close()
-        module.fail_json(msg="kpi_schema: %s" % exc, queries=db.queries)
 
     pending = [entry["file"] for entry in would_apply if entry["kind"] == "once"]
     applied_numbered = sorted(name for name in before if NUMBERED.match(name))
@@ -496,45 +415,18 @@ def run_module(module):
         upsert = LEDGER_UPSERT.format(table)
         if not present:
             # created only together with its first rows, in the same transaction, under the lock
-            try:
+            with db.step("create the schema ledger %s" % ledger_table):
                 db.write(LEDGER_DDL.format(table))
-            except psycopg2.Error as exc:
-                db.fail("create the schema ledger %s" % ledger_table, exc)
         for key in sorted(settings):
-            try:
+            with db.step("set setting %s" % key):
                 db.write("SELECT set_config(%s, %s, true)", (key, settings[key]))
-            except psycopg2.Error as exc:
-                db.fail("set setting %s" % key, exc)
         for entry in would_apply:
             item = by_name[entry["file"]]
             db.record("-- apply %s: %d statements, sha256 %s" % (item["name"], len(item["statements"]), item["checksum"]))
             if not module.check_mode:
-                for index, (line, statement) in enumerate(item["statements"], 1):
-                    try:
-                        with db.conn.cursor() as cur:
-                            cur.execute(statement)
-                    except psycopg2.Error as exc:
-                        db.abort()
-                        db.close()
-                        detail = pg_error_text(exc)
-                        context = getattr(getattr(exc, "diag", None), "context", None)
-                        if context:
-                            detail += "; context: %s" % context.strip().replace("\n", " / ")
-                        module.fail_json(
-                            msg=redact(
-                                "kpi_schema: error in SQL file %s (%s): %s. Nothing was applied: the whole "
-                                "run was rolled back and the ledger is unchanged." % (item["path"], error_location(index, line, statement, exc), detail),
-                                db.secrets,
-                            ),
-                            file=item["name"],
-                            statement=index,
-                            line=line,
-                            queries=db.queries,
-                        )
-            try:
+                execute_file(db, item)
+            with db.step("record %s in the ledger %s" % (item["name"], ledger_table)):
                 db.write(upsert, (item["name"], item["kind"], item["checksum"], settings_sum))
-            except psycopg2.Error as exc:
-                db.fail("record %s in the ledger %s" % (item["name"], ledger_table), exc)
             old = after.get(item["name"]) or dict(apply_count=0)
             after[item["name"]] = dict(
                 kind=item["kind"],
@@ -546,19 +438,16 @@ def run_module(module):
             )
             if not module.check_mode:
                 applied.append(entry)
-        try:
+        with db.step("commit the schema changes"):
             if not module.check_mode:
                 db.conn.commit()
                 # changed is what the ledger says now, not what we meant to do
                 after = read_ledger(db, ledger_table)[1]
             db.finish()
-        except psycopg2.Error as exc:
-            db.fail("commit the schema changes", exc)
     else:
         db.finish()
-    db.close()
 
-    exit_with_diff(
+    return with_diff(
         module,
         ledger_view(before),
         ledger_view(after),
@@ -590,7 +479,7 @@ def main():
         lock_timeout=dict(type="int", default=300),
     )
     module = kpi_module(options)
-    run_module(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -132,14 +132,14 @@ import datetime
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._kpi_postgres import (
     MONEY_QUANTUM,
-    connect,
+    checking_input,
     differing_fields,
-    exit_with_diff,
     jsonable,
     kpi_module,
     parse_date,
-    psycopg2,
+    run_module,
     to_decimal,
+    with_diff,
 )
 
 COLUMNS = ("budget_name", "provider", "budget_type", "token_limit", "cost_limit_usd", "alert_threshold_pct", "period_start", "period_end", "is_active")
@@ -204,15 +204,12 @@ def desired_budget(current, opts, params, today):
     return want
 
 
-def run_module(module):
+def run(module, db):
     params = module.params
-    try:
+    with checking_input("kpi_token_budget %s" % params["name"]):
         opts = validated_options(params)
-    except ValueError as exc:
-        module.fail_json(msg="kpi_token_budget %s: %s" % (params["name"], exc))
 
-    db = connect(module)
-    try:
+    with db.step("read budget %s" % params["name"]):
         db.lock("token_budgets:%s" % params["name"])
         lock = "" if module.check_mode else " FOR UPDATE"
         current = (
@@ -221,27 +218,19 @@ def run_module(module):
             else db.read_one("SELECT budget_id, %s FROM token_budgets WHERE budget_name = %%s%s" % (", ".join(COLUMNS), lock), (params["name"],))
         )
         today = db.read_one("SELECT CURRENT_DATE AS today")["today"]
-    except psycopg2.Error as exc:
-        db.fail("read budget %s" % params["name"], exc)
     budget_id = current.pop("budget_id") if current else None
 
     if params["state"] == "absent":
         want = None
         fields = list(COLUMNS) if current else []
         if current:
-            try:
+            with db.step("delete budget %s" % params["name"]):
                 db.write("DELETE FROM token_budgets WHERE budget_id = %s", (budget_id,))
-            except psycopg2.Error as exc:
-                db.fail("delete budget %s" % params["name"], exc)
     else:
-        try:
+        with checking_input("kpi_token_budget %s" % params["name"]):
             want = desired_budget(current, opts, params, today)
-        except ValueError as exc:
-            db.abort()
-            db.close()
-            module.fail_json(msg="kpi_token_budget %s: %s" % (params["name"], exc))
         fields = differing_fields(current, dict((k, want.get(k)) for k in COLUMNS if k in want))
-        try:
+        with db.step("%s budget %s" % ("create" if current is None else "update", params["name"])):
             if current is None:
                 cols = [c for c in COLUMNS if c in want and want[c] is not None]
                 db.write("INSERT INTO token_budgets (%s) VALUES (%s)" % (", ".join(cols), ", ".join(["%s"] * len(cols))), [want[c] for c in cols])
@@ -250,21 +239,16 @@ def run_module(module):
                     "UPDATE token_budgets SET %s, updated_at = now() WHERE budget_id = %%s" % ", ".join("%s = %%s" % c for c in fields),
                     [want[c] for c in fields] + [budget_id],
                 )
-        except psycopg2.Error as exc:
-            db.fail("%s budget %s" % ("create" if current is None else "update", params["name"]), exc)
 
     after = want
-    try:
+    with db.step("save budget %s" % params["name"]):
         if not module.check_mode and fields:
             after = db.read_one("SELECT %s FROM token_budgets WHERE budget_name = %%s" % ", ".join(COLUMNS), (params["name"],))
         db.finish()
-    except psycopg2.Error as exc:
-        db.fail("save budget %s" % params["name"], exc)
-    db.close()
 
     before_view = jsonable(current) if current else {}
     after_view = jsonable(dict((k, after.get(k)) for k in COLUMNS)) if after else {}
-    exit_with_diff(module, before_view, after_view, budget=after_view, changed_fields=fields, queries=db.queries)
+    return with_diff(module, before_view, after_view, budget=after_view, changed_fields=fields, queries=db.queries)
 
 
 def main():
@@ -282,7 +266,7 @@ def main():
         active=dict(type="bool"),
     )
     module = kpi_module(options, required_together=[("period_start", "period_end")])
-    run_module(module)
+    run_module(module, run)
 
 
 if __name__ == "__main__":

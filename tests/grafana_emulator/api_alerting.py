@@ -7,7 +7,7 @@ import uuid
 from . import binding
 from .server import ApiError, error, errutil, bad_request_data
 from .api_datasources import find as find_datasource
-from .api_dashboards import folder_by_uid
+from .api_folders import folder_by_uid
 from .api_core import default_policy_tree
 from .store import now_iso
 

@@ -23,7 +23,7 @@ import re
 import string
 
 from . import dashboard_schema
-from .api_dashboards import (
+from .api_folders import (
     check_uid,
     dashboard_by_uid,
     delete_folder_tree,

@@ -4,6 +4,7 @@ from . import api_alerting
 from . import api_apis
 from . import api_core
 from . import api_dashboards
+from . import api_folders
 from . import api_datasources
 from . import api_query
 from . import api_reports
@@ -22,6 +23,7 @@ def build_app(settings):
     for module in (
         api_core,
         api_datasources,
+        api_folders,
         api_dashboards,
         api_apis,
         api_serviceaccounts,

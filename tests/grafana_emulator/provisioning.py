@@ -15,7 +15,8 @@ import yaml
 
 from . import api_datasources as dsapi
 from .api_core import ensure_org
-from .api_dashboards import folder_by_uid, org_folders, save_dashboard, short_uid
+from .api_dashboards import save_dashboard
+from .api_folders import folder_by_uid, org_folders, short_uid
 from .config import ConfigError
 from .server import ApiError
 from .store import now_iso

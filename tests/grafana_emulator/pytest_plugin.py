@@ -1,6 +1,6 @@
 """pytest fixtures that run the Grafana emulator as a subprocess on 127.0.0.1 (free port), stopped by PID.
 
-* ``grafana_emulator``          function scope, default version (11.3.0)
+* ``grafana_emulator``          function scope, default version (11.3.0, or ``$CX_GRAFANA_EMULATOR_VERSION``)
 * ``grafana_emulator_session``  session scope (share it only between tests that tolerate each other's objects)
 * ``grafana_emulator_factory``  ``factory(version="10.4.0", provisioning=DIR, env={...}, data_file=...)``
 
@@ -24,16 +24,12 @@ import urllib.request
 import pytest
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_PASSWORD = "Planted-Grafana-Pw-5c1e8a3b"
 
 
 def _planted_password():
-    try:
-        from conftest import PLANTED  # tests/conftest.py (tests/ is on sys.path)
+    from planted import PLANTED  # tests/planted.py (tests/ is on sys.path)
 
-        return PLANTED["grafana_password"]
-    except (ImportError, KeyError):
-        return DEFAULT_PASSWORD
+    return PLANTED["grafana_password"]
 
 
 class EmulatorError(Exception):
@@ -44,7 +40,9 @@ class EmulatorProcess(object):
     def __init__(self, version=None, provisioning=None, env=None, data_file=None, extra_args=None, admin_user="admin", admin_password=None, workdir=None):
         from grafana_emulator import DEFAULT_GRAFANA_VERSION
 
-        self.version = version or DEFAULT_GRAFANA_VERSION
+        # CX_GRAFANA_EMULATOR_VERSION runs every test that takes the default profile on another one, e.g. the whole
+        # integration suite on 13.3.0: CX_GRAFANA_EMULATOR_VERSION=13.3.0 pytest tests/integration
+        self.version = version or os.environ.get("CX_GRAFANA_EMULATOR_VERSION") or DEFAULT_GRAFANA_VERSION
         self.admin_user = admin_user
         self.admin_password = admin_password or _planted_password()
         self._own_workdir = workdir is None

@@ -13,15 +13,15 @@ def schema_files(core: bool = True, reader: bool = True, n8n_writer: bool = Fals
     """files/sql in the order roles/kpi_database applies them (see files/sql/migrations/README.md).
 
     Names are relative to files/sql: the baseline, maintenance.sql (repeatable functions the migrations may
-    call), the numbered migrations in name order, then the repeatable files (views, the token-tracking
-    functions and views, the reader grants when ``reader`` and the n8n writer grants when ``n8n_writer``).
+    call), the numbered migrations in name order, then the repeatable files (the rollup trigger functions,
+    views, the token-tracking functions and views, the reader grants when ``reader`` and the n8n writer grants when ``n8n_writer``).
     """
     migrations = sorted(p.relative_to(SQL_DIR).as_posix() for p in (SQL_DIR / "migrations").glob("*.sql"))
     return (
         (["support-core.sql"] if core else [])
         + ["schema-additions.sql", "maintenance.sql"]
         + migrations
-        + ["views.sql", "views-token-tracking.sql"]
+        + ["rollups.sql", "views.sql", "views-token-tracking.sql"]
         + (["grafana-reader.sql"] if reader else [])
         + (["n8n-writer.sql"] if n8n_writer else [])
     )

@@ -61,6 +61,11 @@ def _wait_for_login_state(server, expected: bool, timeout: float = 10.0) -> None
 def _vars(server, **over) -> dict:
     hba = Path(server.datadir) / "pg_hba.conf"
     ev = {
+        # the role's default source is api; these tests use the static lists unless they say otherwise
+        "grafana_cloud_allowlist_source": "static",
+        # the explicit lists for offline use (no list ships with the role)
+        "grafana_cloud_allowlist_regions": ["us", "eu"],
+        "grafana_cloud_allowlist_region_cidrs": {"us": US, "eu": EU},
         "grafana_cloud_allowlist_pg_hba_file": str(hba),
         "grafana_cloud_allowlist_pg_hba_type": "host",
         "grafana_cloud_allowlist_auth_method": "reject",
@@ -70,7 +75,7 @@ def _vars(server, **over) -> dict:
         "grafana_cloud_allowlist_pg_reload_command": ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "reload", "-D", server.datadir],
     }
     ev.update(over)
-    return ev
+    return dict((k, v) for k, v in ev.items() if v is not None)  # None: leave the role's default
 
 
 def _play(tmp_path: Path) -> Path:
@@ -169,7 +174,7 @@ def test_allowlist_from_the_api_keeps_last_good_list(ansible, tmp_path, cluster)
         state = tmp_path / "state"
         ev = _vars(
             cluster,
-            grafana_cloud_allowlist_source="api",
+            grafana_cloud_allowlist_source=None,  # api is the default
             grafana_cloud_allowlist_api_region="prod-eu-west-2",
             grafana_cloud_allowlist_api_url=api.url + "/v1/grafana",
             grafana_cloud_allowlist_state_dir=str(state),
@@ -194,3 +199,15 @@ def test_allowlist_from_the_api_keeps_last_good_list(ansible, tmp_path, cluster)
         assert not _probe_can_login(cluster)
     finally:
         api.stop()
+
+
+def test_default_source_is_the_api_and_needs_the_region(ansible, tmp_path, cluster):
+    """source api is the default: without grafana_cloud_allowlist_api_region preflight fails clearly, naming the
+    variable and the offline alternative, and pg_hba.conf is left as it was."""
+    hba = Path(cluster.datadir) / "pg_hba.conf"
+    before = _sha(hba)
+    res = ansible.playbook(_play(tmp_path), extra_vars=_vars(cluster, grafana_cloud_allowlist_source=None), expect_rc=2)
+    out = " ".join(res.stdout.split())
+    assert "source api (the default) needs grafana_cloud_allowlist_api_region" in out, res.stdout[-3000:]
+    assert "grafana_cloud_allowlist_source: static" in out and "Nothing was changed" in out
+    assert _sha(hba) == before

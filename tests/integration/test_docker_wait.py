@@ -7,8 +7,8 @@ The role used to wait for Grafana's health on Grafana's own port, so a crash-loo
 * proxy enabled, the proxy's HTTPS port answering healthy while Grafana's own port is dead -> success
   (the wait goes through the proxy);
 * proxy enabled, nothing answering on the proxy port -> failure naming the URL, the containers' state and
-  the proxy's last log lines. There is no container engine on the test machines, so the Docker CLI here
-  is a script printing what ``docker inspect`` / ``docker logs`` print for a crash-looping nginx; the real
+  the proxy's last log lines. The build machine has no Docker engine (docs/DEVELOPMENT.md, machine facts), so the
+  Docker CLI here is a script printing what ``docker inspect`` / ``docker logs`` print for a crash-looping nginx; the real
   engine path is the molecule ``docker`` scenario.
 """
 

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import PLANTED, REPO
 from kpi_sql import schema_files
 
@@ -30,6 +32,12 @@ def load_kpi_database(pg_server, dbname):
         capture_output=True,
         timeout=300,
     )
+
+
+@pytest.fixture(params=["11.6.3", "13.3.0"])
+def grafana_emulator(request, grafana_emulator_factory):
+    """The whole KPI dashboard on a pre-/apis release and on Grafana 13 (/apis, docs/grafana-behaviour.md §13)."""
+    return grafana_emulator_factory(version=request.param)
 
 
 def test_kpi_dashboard_every_panel_answers(ansible, grafana_emulator, pg_server, pg_db, tmp_path):

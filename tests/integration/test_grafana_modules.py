@@ -56,7 +56,8 @@ def test_folder_lifecycle(ansible, grafana_emulator):
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
     assert r["changed"] is False
-    assert api_log(emu) == [("GET", "/api/folders/cx-kpi")]
+    read = "/apis/folder.grafana.app/v1/namespaces/default/folders/cx-kpi" if emu.version.startswith("13") else "/api/folders/cx-kpi"
+    assert api_log(emu) == [("GET", "/apis"), ("GET", read)]
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}, diff=True)
     assert r["changed"] is True and r["diff"]["before"]["title"] == "CX KPIs"
     assert emu.api("GET", "/api/folders/cx-kpi")[1]["title"] == "CX-Catalyst KPIs"

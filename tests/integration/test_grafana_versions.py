@@ -84,3 +84,95 @@ def test_schema_v2_dashboard_is_an_out_of_band_edit(ansible, grafana_emulator_fa
     legacy = emu.api("GET", "/api/dashboards/uid/cx-kpi-overview")
     assert legacy[0] == 200 and legacy[1]["dashboard"]["title"] == DASHBOARD["title"]
     assert run(ansible, emu, "grafana_dashboard", args)["changed"] is False
+
+
+FOLDERS = {"12.4.0": "/apis/folder.grafana.app/v1beta1/namespaces/default/folders", "13.3.0": "/apis/folder.grafana.app/v1/namespaces/default/folders"}
+PROFILES = ["10.4.19", "11.6.3", "12.4.0", "13.3.0"]
+
+
+@pytest.mark.parametrize("version", PROFILES)
+def test_folder_on_each_profile(ansible, grafana_emulator_factory, version):
+    """grafana_folder: folder.grafana.app where GET /apis offers it (12: v1beta1, 13: v1; docs §13.3), the legacy
+    routes on 10.4/11.6; the same results, a no-op re-run of two GETs and no write, check and diff mode."""
+    emu = grafana_emulator_factory(version=version)
+    base = FOLDERS.get(version)
+    nested = not version.startswith("10.")  # nested folders are on by default from 11 (docs §3)
+
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"}, diff=True)
+    assert r["changed"] is True and r["diff"] == {"before": {}, "after": {"uid": "cx-kpi", "title": "CX KPIs", "parent_uid": ""}}
+    assert writes(emu) == [("POST", base or "/api/folders")]
+    assert {"uid", "title", "id", "url", "version"} <= set(r["folder"]) and r["folder"]["url"] == "/dashboards/f/cx-kpi/cx-kpis"
+    assert emu.api("GET", "/api/folders/cx-kpi")[1]["title"] == "CX KPIs"
+
+    read = (base or "/api/folders") + "/cx-kpi"
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
+    assert r["changed"] is False and r["folder"]["uid"] == "cx-kpi" and r["folder"]["title"] == "CX KPIs"
+    assert api_log(emu) == [("GET", "/apis"), ("GET", read)]
+
+    # check mode: a rename reports the change, writes nothing
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}, check=True, diff=True)
+    assert r["changed"] is True and writes(emu) == [] and r["diff"]["before"]["title"] == "CX KPIs"
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"})
+    assert r["changed"] is True and r["folder"]["title"] == "CX-Catalyst KPIs"
+    assert writes(emu) == [("PUT", read)]
+    assert emu.api("GET", "/api/folders/cx-kpi")[1]["title"] == "CX-Catalyst KPIs"
+
+    if nested:
+        # a child, then a rename and a move to the root in one run: one PUT on /apis, PUT + move on the legacy routes
+        run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alerts", "parent_uid": "cx-kpi"})
+        assert emu.api("GET", "/api/folders/cx-kpi-alerts")[1]["parentUid"] == "cx-kpi"
+        child = (base or "/api/folders") + "/cx-kpi-alerts"
+        emu.reset_request_log()
+        r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alerts", "parent_uid": "cx-kpi"})
+        assert r["changed"] is False and r["folder"]["parentUid"] == "cx-kpi"
+        assert api_log(emu) == [("GET", "/apis"), ("GET", child)]
+        emu.reset_request_log()
+        r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alert rules", "parent_uid": ""}, diff=True)
+        assert r["changed"] is True and r["diff"]["before"]["parent_uid"] == "cx-kpi" and r["diff"]["after"]["parent_uid"] == ""
+        assert writes(emu) == ([("PUT", child)] if base else [("PUT", child), ("POST", child + "/move")])
+        moved = emu.api("GET", "/api/folders/cx-kpi-alerts")[1]
+        assert moved["title"] == "Alert rules" and not moved.get("parentUid")
+        assert run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alert rules"})["changed"] is False
+
+    r = run(ansible, emu, "grafana_folder", {"uid": "missing-parent-child", "title": "X", "parent_uid": "nope"}, expect_failed=True)
+    assert "parent folder 'nope' not found" in r["msg"]
+
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "state": "absent"}, diff=True)
+    assert r["changed"] is True and r["diff"]["after"] == {}
+    assert writes(emu) == [("DELETE", read)]
+    assert emu.api("GET", "/api/folders/cx-kpi")[0] == 404
+    emu.reset_request_log()
+    assert run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "state": "absent"})["changed"] is False
+    assert api_log(emu) == [("GET", "/apis"), ("GET", read)]
+
+
+@pytest.mark.parametrize("version", PROFILES)
+def test_dashboard_export_on_each_profile(ansible, grafana_emulator_factory, tmp_path, version):
+    """grafana_dashboard_export reads through dashboard.grafana.app where GET /apis offers it (docs §13.2), the
+    legacy route elsewhere: the exported file deploys again as a no-op and a re-export is two GETs, no write."""
+    emu = grafana_emulator_factory(version=version)
+    _setup(emu)
+    args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"}
+    assert run(ansible, emu, "grafana_dashboard", args)["changed"] is True
+    dest = tmp_path / "exported.json"
+    export_args = {"uid": "cx-kpi-overview", "dest": str(dest), "datasource_uid": "support-postgres"}
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard_export", export_args, diff=True)
+    assert r["changed"] is True and r["version"] == 1 and r["inputs"] == ["DS_SUPPORT_DB"] and r["panels"] == ["Cases"]
+    read = APIS[version] + "/cx-kpi-overview" if version in APIS else "/api/dashboards/uid/cx-kpi-overview"
+    assert api_log(emu) == [("GET", "/apis"), ("GET", read), ("GET", "/api/health")]
+    exported = dest.read_text()
+    assert '"uid": "${DS_SUPPORT_DB}"' in exported and '"version": "%s"' % version in exported
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard_export", export_args)
+    assert r["changed"] is False and dest.read_text() == exported
+    assert api_log(emu) == [("GET", "/apis"), ("GET", read)]
+    # the exported file deployed again changes nothing
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard", {"path": str(dest), "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"})
+    assert r["changed"] is False and writes(emu) == []

@@ -429,7 +429,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
             "DB_PASSWORD": PLANTED["reader_password"],
         },
         "grafana_package_ini": {"log": {"level": "warn"}, "security": {"cookie_secure": True}, "server": {"enforce_domain": False}},
-        # This machine has no grafana group; the real role uses the package's.
+        # The build machine has no grafana group (docs/DEVELOPMENT.md, machine facts); the real role uses the package's.
         "__grafana_package_os_group": "root",
     }
     pb = tmp_path / "configure.yml"
@@ -474,7 +474,7 @@ def test_package_configuration_files(ansible, tmp_path, free_port):
 
 
 def test_package_redhat_repository_file(ansible, tmp_path):
-    """The RHEL/Fedora repository file (no RHEL-family container can be built here, so molecule cannot
+    """The RHEL/Fedora repository file (no RHEL-family container can be built, docs/DEVELOPMENT.md, so molecule cannot
     converge this path): rendered into a temp reposdir, gpgcheck and repo_gpgcheck on, re-run unchanged."""
     reposdir = tmp_path / "yum.repos.d"
     reposdir.mkdir()

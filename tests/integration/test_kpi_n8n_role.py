@@ -168,3 +168,16 @@ def test_provider_disabled_needs_no_key(n8n_server, n8n_recorder, n8n_ansible, p
     assert nodes["OpenAI Usage"]["disabled"] is True
     settings = {a["name"]: a["value"] for a in nodes["Alert Settings"]["parameters"]["assignments"]["assignments"]}
     assert settings["alerts_enabled"] is False
+
+
+def test_unreachable_n8n_fails_with_the_modules_message(ansible, playbook, free_port):
+    """The credential tasks hide their output (they carry the secrets); when one fails, the rescue of the
+    secret-carrying task pattern re-raises the module's own message instead of "the output has been hidden".
+    Nothing listens on the port, so no n8n is needed."""
+    res = ansible.playbook(playbook, extra_vars=role_vars("http://127.0.0.1:%d" % free_port, PLANTED["n8n_credential_secret"], "x"), expect_rc=2)
+    # -vvv prints each failure as indented JSON: the message follows the last "fatal:" (the rescue's)
+    last_failure = res.output.rsplit("fatal:", 1)[-1]
+    assert "Credentials | PostgreSQL as n8n's own role:" in last_failure, last_failure[:2000]
+    # the module's own cause (the host is masked: it equals the no_log database host 127.0.0.1)
+    assert "cannot connect to" in last_failure and ":%d" % free_port in last_failure, last_failure[:2000]
+    assert "rescued=1" in recap(res)

@@ -1,4 +1,5 @@
-"""Role kpi_reports on this host, without starting systemd (PID 1 here is not systemd): the role installs the report
+"""Role kpi_reports on this host, without starting systemd (PID 1 of the build machine is not systemd, see
+docs/DEVELOPMENT.md, "Facts about the build/CI machine"): the role installs the report
 module (this collection's code) into its own collections path, writes 0600 secret files and one playbook per
 report, and the service + timer units; the units pass `systemd-analyze verify`, each timer's OnCalendar is what
 `systemd-analyze calendar` expects in the configured time zone, a second run changes nothing, and running the
@@ -129,3 +130,16 @@ def test_role_installs_schedules_and_one_run_mails(ansible, pg_server, pg_db, tm
         assert again.returncode == 0 and len(sink.messages()) == 1
     finally:
         sink.stop()
+
+
+def test_bad_settings_fail_with_their_message_not_hidden(ansible, tmp_path):
+    """The settings check reads the report secrets (no_log), but its failure names the settings: the rescue of
+    the secret-carrying task pattern re-raises it instead of "the output has been hidden"."""
+    pb = tmp_path / "preflight.yml"
+    task = {"name": "kpi_reports preflight", "ansible.builtin.include_role": {"name": "cx_catalyst.kpi_dashboard.kpi_reports", "tasks_from": "preflight.yml"}}
+    pb.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
+    res = ansible.playbook(pb, extra_vars={"kpi_reports_source": "bogus", "kpi_reports_grafana_token": PLANTED["grafana_token"]}, expect_rc=2)
+    # -vvv prints each failure as indented JSON: the message follows the last "fatal:" (the rescue's)
+    last_failure = res.output.rsplit("fatal:", 1)[-1]
+    assert '"msg": "kpi_reports: check kpi_reports_source (database|grafana' in last_failure, last_failure[:2000]
+    assert "rescued=1" in res.output.split("PLAY RECAP")[-1]

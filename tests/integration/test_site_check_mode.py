@@ -1,4 +1,5 @@
-"""``site.yml --check`` before the first deployment (issue 8 defect 3).
+"""``site.yml --check`` before the first deployment (issue 8 defect 3), and ``site.yml`` itself, on every supported
+Grafana profile (10.4.19, 11.6.3, 12.4.0, 13.3.0: legacy routes and ``/apis``, docs/grafana-behaviour.md §9, §13).
 
 On an EMPTY PostgreSQL database and an EMPTY Grafana (the emulator), check mode must run end to end:
 exit 0, every resource reported as to be created, and nothing written -- the emulator's request log holds no
@@ -14,9 +15,16 @@ import pytest
 import yaml
 
 from conftest import PLANTED, REPO
+from grafana_emulator.profiles import SUPPORTED_VERSIONS
 from kpi_sql import schema_files
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.fixture(params=SUPPORTED_VERSIONS)
+def grafana_emulator(request, grafana_emulator_factory):
+    """site.yml runs against each supported profile."""
+    return grafana_emulator_factory(version=request.param)
 
 
 @pytest.fixture
@@ -119,3 +127,26 @@ def test_site_check_mode_on_an_empty_system(ansible, pg_server, pg_db, grafana_e
     # ... and the database: no table, no ledger, no reader role
     assert pg_server.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace", dbname=pg_db)[0][0] == 0
     assert pg_server.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", params=("reader_%s" % pg_db,))[0][0] == 0
+
+
+def test_site_deploys_and_a_rerun_changes_nothing(ansible, pg_server, pg_db, grafana_emulator, site_inventory):
+    """The real run on each profile: everything in place, the dashboard readable on the legacy route, and a second
+    run reports no change and writes nothing to Grafana."""
+    emu = grafana_emulator
+    extra = site_vars(pg_server, pg_db, emu)
+    res = ansible.playbook(REPO / "site.yml", extra_vars=extra, inventory=site_inventory, expect_rc=None)
+    assert res.rc == 0, res.output[-6000:]
+    status, folders, _headers = emu.api("GET", "/api/folders", auth=(emu.admin_user, emu.admin_password))
+    assert status == 200 and len(folders) >= 1
+    status, search, _headers = emu.api("GET", "/api/search?type=dash-db", auth=(emu.admin_user, emu.admin_password))
+    assert status == 200 and search, search
+    for hit in search:
+        status, dash, _headers = emu.api("GET", "/api/dashboards/uid/%s" % hit["uid"], auth=(emu.admin_user, emu.admin_password))
+        assert status == 200 and dash["meta"]["folderUid"] == hit.get("folderUid")
+    emu.reset_request_log()
+    res = ansible.playbook(REPO / "site.yml", extra_vars=extra, inventory=site_inventory, expect_rc=None)
+    assert res.rc == 0, res.output[-6000:]
+    recap = re.search(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", res.output)
+    assert recap and recap.groups() == ("0", "0"), "second run changed %s: %s" % (_changed_tasks(res.output), res.output[-3000:])
+    writes = [r for r in emu.request_log() if r.get("method") in WRITES and not r["path"].startswith("/api/ds/query")]
+    assert writes == [], writes

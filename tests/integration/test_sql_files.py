@@ -328,3 +328,51 @@ def test_support_core_matches_contract_table(conn):
             assert contract_cols <= {r[0] for r in cur.fetchall()}
     checked = set(re.findall(r"\('cases', '(\w+)'\)", (SQL_DIR / "schema-additions.sql").read_text()))
     assert checked == contract_cols
+
+
+def _function_bodies(sql):
+    """{function name: (header, body between the dollar quotes)} of every CREATE OR REPLACE FUNCTION in ``sql``."""
+    pattern = r"CREATE OR REPLACE FUNCTION (\w+)\((.*?)\bAS (\$\w*\$)(.*?)\3"
+    return {m.group(1): (m.group(2), m.group(4)) for m in re.finditer(pattern, sql, re.S)}
+
+
+def test_rollups_sql_holds_every_trigger_function_in_its_current_version(pg_server, pg_db, conn):
+    """rollups.sql (repeatable) defines every function a trigger calls, and after the whole order the database
+    runs exactly those bodies, pinned to kpi_rollup_timezone(); it leaves the session's time zone as it was."""
+    rollups = (SQL_DIR / "rollups.sql").read_text()
+    bodies = _function_bodies(rollups)
+    called = set()
+    for name in ORDER:
+        called |= set(re.findall(r"EXECUTE FUNCTION (\w+)\(", (SQL_DIR / name).read_text()))
+    assert called and called <= set(bodies), called - set(bodies)
+    assert sum("SET TimeZone FROM CURRENT" in header for header, _body in bodies.values()) >= 3
+    assert "kpi_rollup_timezone" not in bodies  # the pin itself is never redefined
+    run(conn, "ALTER DATABASE %s SET TimeZone = 'America/Chicago'" % pg_db)
+    conn.close()
+    conn = pg_server.connect(pg_db)  # a new session takes the database's time zone
+    try:
+        names = ORDER[: ORDER.index("rollups.sql")]
+        apply_all(conn, names)
+        assert scalar(conn, "SELECT kpi_rollup_timezone()") == "America/Chicago"
+        with conn:  # one transaction, as kpi_schema runs every file
+            with conn.cursor() as cur:
+                cur.execute("SET LOCAL TimeZone = 'Asia/Tokyo'")
+                cur.execute(rollups)
+                cur.execute("SELECT current_setting('TimeZone')")
+                assert cur.fetchone()[0] == "Asia/Tokyo"
+        apply_all(conn, ORDER[ORDER.index("rollups.sql") + 1 :])
+        with conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT proname, prosrc, proconfig, prosecdef FROM pg_proc WHERE proname = ANY(%s)", (list(bodies),))
+                found = {name: (src, config, secdef) for name, src, config, secdef in cur.fetchall()}
+        assert set(found) == set(bodies)
+        # n8n's role only INSERTs into token_usage: its trigger functions run with the owner's rights
+        definer = {"kpi_token_usage_fill", "kpi_token_usage_rollup_insert", "kpi_token_usage_rollup"}
+        for name, (src, config, secdef) in found.items():
+            header, body = bodies[name]
+            assert src == body, name
+            expected = ["TimeZone=America/Chicago"] if "SET TimeZone FROM CURRENT" in header else []
+            expected += ["search_path=public, pg_temp"] if name in definer else []
+            assert (config or [], secdef) == (expected, name in definer), name
+    finally:
+        conn.close()

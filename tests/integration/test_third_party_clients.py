@@ -3,8 +3,10 @@ integration tests assert (docs/grafana-behaviour.md §14.13), on every supported
 
 * community.grafana 2.3.0 (datasource, folder, dashboard, contact point) with Basic auth and with a
   service-account token: ``third_party/community_grafana.yml``;
-* grafana.grafana 6.0.6 (datasource, folder, dashboard, contact point, notification policy), token only (the
-  modules take nothing else): ``third_party/grafana_grafana.yml``.
+* grafana.grafana 6.0.6 (datasource, folder, dashboard, contact point, notification policy), token only: their
+  argument specs take ``grafana_url`` and a required ``grafana_api_key`` sent as ``Authorization: Bearer`` and no
+  user or password (``test_grafana_grafana_modules_are_token_only`` reads the specs, so it fails the day upstream
+  adds Basic auth and the Basic variant must be added here): ``third_party/grafana_grafana.yml``.
 
 Both collections come out of the ``ansible`` wheel into ``.test-collections/`` (scripts/bootstrap.sh); they are
 test-only and never on the project's own collections path. Where Grafana 13 answers differently from the
@@ -12,6 +14,7 @@ versions the upstream suites run on, the playbooks assert what the client then d
 playbooks' headers) - so a green run on 13 means the emulator breaks these clients exactly as 13 does.
 """
 
+import ast
 import os
 from pathlib import Path
 
@@ -60,3 +63,32 @@ def test_upstream_assertions_hold(ansible, grafana_emulator_factory, version, cl
         assert not id_route_404
     if auth == "basic":
         assert any(r["path"] == "/api/user/using/1" and r["status"] == 200 for r in log)
+
+
+GRAFANA_GRAFANA_MODULES = ("datasource", "folder", "dashboard", "alert_contact_point", "alert_notification_policy")
+BASIC_AUTH_OPTIONS = {"url_username", "url_password", "grafana_user", "grafana_password", "username", "password", "user", "basic_auth"}
+
+
+def _module_args(path):
+    """The keys of the ``module_args = dict(...)`` argument spec in a module file, with their keyword settings."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "module_args" for t in node.targets):
+            call = node.value
+            assert isinstance(call, ast.Call) and getattr(call.func, "id", "") == "dict", "module_args is not dict(...) in %s" % path
+            return dict((kw.arg, dict((k.arg, ast.literal_eval(k.value)) for k in kw.value.keywords)) for kw in call.keywords)
+    raise AssertionError("no module_args argument spec in %s" % path)
+
+
+@pytest.mark.parametrize("module", GRAFANA_GRAFANA_MODULES)
+def test_grafana_grafana_modules_are_token_only(module):
+    """Why grafana.grafana has no Basic-auth cases above: the modules accept only a token. Read from the argument
+    spec and the request code of the installed collection, so this fails when upstream adds another way in."""
+    _collections_ready()
+    path = TEST_COLLECTIONS / "ansible_collections" / "grafana" / "grafana" / "plugins" / "modules" / ("%s.py" % module)
+    spec = _module_args(path)
+    assert spec["grafana_api_key"].get("required") is True and spec["grafana_api_key"].get("no_log") is True
+    assert spec["grafana_url"].get("required") is True
+    assert not BASIC_AUTH_OPTIONS & set(spec), "grafana.grafana %s now takes %s: add its Basic-auth cases" % (module, sorted(BASIC_AUTH_OPTIONS & set(spec)))
+    code = path.read_text()
+    assert "'Bearer ' + module.params['grafana_api_key']" in code
+    assert "auth=" not in code and "HTTPBasicAuth" not in code and "url_username" not in code

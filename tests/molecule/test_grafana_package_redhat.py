@@ -1,6 +1,7 @@
 """grafana_package's YUM/DNF path, as far as a Debian machine allows (see molecule/README.md).
 
-No RHEL-family system can be booted here, so no molecule scenario converges this path. This test runs the
+No RHEL-family system can be booted on the build machine (docs/DEVELOPMENT.md, "Facts about the build/CI machine"),
+so no molecule scenario converges this path. This test runs the
 role's RedHat install tasks in check + diff mode inside a throwaway container of the molecule base image
 (scripts/molecule-prepare.sh builds it) that only has an empty /etc/yum.repos.d, and checks the repository
 file the role would write (the diff of ansible.builtin.yum_repository) and that check mode wrote nothing.

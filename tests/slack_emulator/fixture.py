@@ -6,13 +6,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class SlackEmulator(object):
-    def __init__(self, token, channels=("C0REPORTS1",), webhook_path="/services/T000/B000/PlantedWebhook9d2f", post_burst=None):
+    def __init__(self, token, channels=("C0REPORTS1",), webhook_path=None, post_burst=None):
+        if webhook_path is None:  # the path of the planted webhook URL (tests/planted.yml)
+            from planted import PLANTED  # tests/ is on sys.path
+
+            webhook_path = urllib.parse.urlsplit(PLANTED["slack_webhook"]).path
         self.token = token
         self.workdir = tempfile.mkdtemp(prefix="slack-emulator-")
         token_file = os.path.join(self.workdir, "token")

@@ -237,3 +237,51 @@ def test_viewer_token_cannot_write(grafana_emulator_factory):
     assert viewer.get(_base("v1")).status == 200
     r = viewer.post(_base("v1"), {"metadata": {"name": "v"}, "spec": {"title": "V"}})
     assert r.status == 403 and r.json["reason"] == "Forbidden"
+
+
+@pytest.mark.parametrize("version,ver", [("12.4.0", "v1beta1"), ("13.3.0", "v1"), ("13.3.0", "v1beta1")])
+def test_folder_move_resource_version_and_legacy_view(grafana_emulator_factory, version, ver):
+    """§13.1/§13.3 (what grafana_folder relies on): a folder made on the legacy route reads through /apis with its id
+    in grafana.app/deprecatedInternalID; one PUT renames and moves it (grafana.app/folder), dropping the annotation
+    moves it to the root; every write moves resourceVersion on; a missing folder is a 404 Status; another org's
+    namespace is refused with 403; a folder holding alert rules is not deleted (400)."""
+    emu = grafana_emulator_factory(version=version)
+    api = Client(emu)
+    base = "/apis/folder.grafana.app/%s/namespaces/default/folders" % ver
+    legacy = api.post("/api/folders", {"uid": "kid", "title": "Kid"}).json
+    assert api.post("/api/folders", {"uid": "top", "title": "Top"}).status == 200
+    got = api.get(base + "/kid").json
+    assert got["metadata"]["labels"]["grafana.app/deprecatedInternalID"] == str(legacy["id"])
+    assert "grafana.app/folder" not in got["metadata"]["annotations"] and got["spec"] == {"title": "Kid"}
+    rv = got["metadata"]["resourceVersion"]
+    got["metadata"]["annotations"]["grafana.app/folder"] = "top"
+    got["spec"]["title"] = "Kid moved"
+    moved = api.put(base + "/kid", got)
+    assert moved.status == 200 and moved.json["metadata"]["annotations"]["grafana.app/folder"] == "top"
+    assert moved.json["metadata"]["resourceVersion"] != rv
+    view = api.get("/api/folders/kid").json
+    assert view["parentUid"] == "top" and view["title"] == "Kid moved"
+    back = moved.json
+    del back["metadata"]["annotations"]["grafana.app/folder"]
+    assert api.put(base + "/kid", back).status == 200
+    assert not api.get("/api/folders/kid").json.get("parentUid")
+    assert api.put(base + "/kid", back).status == 409  # the resourceVersion it carries is stale now
+    missing = api.get(base + "/nope")
+    assert missing.status == 404 and missing.json["kind"] == "Status" and missing.json["reason"] == "NotFound"
+    org = api.post("/api/orgs", {"name": "Two"}).json["orgId"]
+    assert Client(emu, org_id=org).get(base + "/kid").status == 403
+    rule = {
+        "uid": "r1",
+        "title": "R",
+        "folderUID": "kid",
+        "ruleGroup": "g",
+        "condition": "A",
+        "for": "5m",
+        "noDataState": "OK",
+        "execErrState": "OK",
+        "data": [{"refId": "A", "datasourceUid": "__expr__", "model": {"type": "math", "expression": "1"}, "relativeTimeRange": {"from": 600, "to": 0}}],
+    }
+    assert api.post("/api/v1/provisioning/alert-rules", rule).status == 201
+    assert api.delete(base + "/kid").status == 400
+    assert api.delete("/api/folders/kid", params={"forceDeleteRules": "true"}).status == 200
+    assert api.get(base + "/kid").status == 404

@@ -9,12 +9,12 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "modules"))
 
-from grafana_fake import FakeGrafana, URL  # noqa: E402
+from grafana_fake import PLANTED, FakeGrafana, URL  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _grafana_client as gc  # noqa: E402
 
-PASSWORD = "Planted-Grafana-Pw-5c1e8a3b"
-TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
+PASSWORD = PLANTED["grafana_password"]
+TOKEN = PLANTED["grafana_token"]
 
 
 class FakeModule:
@@ -163,7 +163,7 @@ def test_secret_hash_roundtrip_and_salt():
     assert gc.secret_hash_matches({"password": "a"}, first)
     assert not gc.secret_hash_matches({"password": "b"}, first)
     assert not gc.secret_hash_matches({"password": "a"}, "garbage")
-    assert "Planted-DB-Pw-7f3a9c1e" not in gc.secret_hash({"password": "Planted-DB-Pw-7f3a9c1e"})
+    assert PLANTED["db_password"] not in gc.secret_hash({"password": PLANTED["db_password"]})
 
 
 @pytest.mark.parametrize("text,seconds", [("5m", 300), ("1h30m", 5400), ("90", 90), (60, 60), ("0s", 0), ("1d", 86400)])

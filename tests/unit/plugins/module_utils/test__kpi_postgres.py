@@ -78,8 +78,8 @@ def test_connect_error_is_clear_and_redacted(monkeypatch):
         )
 
     monkeypatch.setattr(kp.psycopg2, "connect", boom)
-    with pytest.raises(RuntimeError) as err:
-        kp.connect(Module())
+    with pytest.raises(kp.KpiConnectionError) as err:
+        kp.open_connection(Module().params)
     msg = str(err.value)
     assert msg.startswith("could not connect to PostgreSQL as postgres@127.0.0.1:5432/kpi: ")
     assert "password authentication failed" in msg and SECRET not in msg
@@ -90,8 +90,8 @@ def test_connect_timeout_message(monkeypatch):
         raise psycopg2.OperationalError('connection to server at "127.0.0.1", port 1 failed: timeout expired')
 
     monkeypatch.setattr(kp.psycopg2, "connect", slow)
-    with pytest.raises(RuntimeError, match=r"timeout expired \(no answer within connect_timeout=3s\)"):
-        kp.connect(Module(connect_timeout=3))
+    with pytest.raises(kp.KpiConnectionError, match=r"timeout expired \(no answer within connect_timeout=3s\)"):
+        kp.open_connection(Module(connect_timeout=3).params)
 
 
 @pytest.mark.parametrize(
@@ -103,8 +103,133 @@ def test_connect_timeout_message(monkeypatch):
 )
 def test_connect_rejects_bad_params_before_connecting(monkeypatch, params, expected):
     monkeypatch.setattr(kp.psycopg2, "connect", lambda **kw: pytest.fail("must not connect"))
-    with pytest.raises(RuntimeError, match=expected):
-        kp.connect(Module(**params))
+    with pytest.raises(kp.KpiValidationError, match=expected):
+        kp.open_connection(Module(**params).params)
+
+
+class FakeConn:
+    def __init__(self):
+        self.rolled_back = self.closed = 0
+
+    def rollback(self):
+        self.rolled_back += 1
+
+    def close(self):
+        self.closed += 1
+
+
+class Exit(Exception):
+    pass
+
+
+class RunModule(Module):
+    """Records what run_module hands to exit_json / fail_json."""
+
+    def exit_json(self, **kw):
+        self.result = dict(kw)
+        raise Exit()
+
+    def fail_json(self, **kw):
+        self.result = dict(kw, failed=True)
+        raise Exit()
+
+
+def run_module(run, db=None, errors=()):
+    module = RunModule()
+    with pytest.raises(Exit):
+        kp.run_module(module, run, db, errors)
+    return module.result
+
+
+def test_db_connects_on_first_use_only(monkeypatch):
+    conns = []
+    monkeypatch.setattr(kp.psycopg2, "connect", lambda **kw: conns.append(FakeConn()) or conns[-1])
+    db = kp.KpiDb(Module())
+    assert not db.connected and conns == []
+    db.abort()
+    db.close()  # nothing to roll back or close yet: still no connection
+    assert conns == []
+    assert db.conn is conns[0] and db.conn is conns[0] and db.connected
+
+
+def test_run_module_exits_with_the_result_and_closes():
+    conn = FakeConn()
+    result = run_module(lambda module, db: dict(changed=False, x=1), kp.KpiDb(Module(), conn))
+    assert result == dict(changed=False, x=1)
+    assert conn.closed == 1 and conn.rolled_back == 0
+
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (kp.KpiValidationError("token_limit must be greater than 0 (%s)" % SECRET), "token_limit must be greater than 0 (********)"),
+        (kp.KpiConnectionError("could not connect: password=%s" % SECRET), "could not connect: password=********"),
+        (kp.KpiSqlError("could not save: password=%s" % "unknown-value"), "could not save: password=********"),
+    ],
+)
+def test_typed_error_fails_once_redacted_after_rollback(error, expected):
+    conn = FakeConn()
+
+    def run(module, db):
+        db.queries.append("UPDATE t SET x = 1")
+        raise error
+
+    result = run_module(run, kp.KpiDb(Module(), conn))
+    assert result == dict(failed=True, msg=expected, queries=["UPDATE t SET x = 1"])
+    assert conn.rolled_back == 1 and conn.closed == 1
+
+
+def test_error_before_connecting_has_no_queries_and_details_pass_through():
+    def run(module, db):
+        raise kp.KpiSqlError("boom", file="a.sql", statement=2, line=7)
+
+    assert run_module(run) == dict(failed=True, msg="boom", file="a.sql", statement=2, line=7)
+
+
+def test_step_names_the_action_and_lets_other_errors_through():
+    class LockNotAvailable(psycopg2.OperationalError):
+        pgcode = "55P03"  # set by the server on a real error
+
+    db = kp.KpiDb(Module(), FakeConn())
+    error = LockNotAvailable("canceling statement due to lock timeout")
+    with pytest.raises(kp.KpiSqlError, match=r"^could not read x: canceling statement due to lock timeout$"):
+        with db.step("read x"):
+            raise psycopg2.OperationalError("canceling statement due to lock timeout")
+    with pytest.raises(kp.KpiSqlError, match=r"^could not take the lock: canceling statement due to lock timeout \(SQLSTATE 55P03\)$"):
+        with db.step("read x", {"55P03": "take the lock"}):
+            raise error
+    with pytest.raises(KeyError):
+        with db.step("read x"):
+            raise KeyError("not a database error")
+
+
+def test_checking_input_prefixes_value_errors_only():
+    with pytest.raises(kp.KpiValidationError, match=r"^kpi_x B: cost_limit_usd must be a number, got 'abc'$"):
+        with kp.checking_input("kpi_x B"):
+            kp.to_decimal("abc", "cost_limit_usd")
+    with pytest.raises(kp.KpiConnectionError, match=r"^unchanged$"):
+        with kp.checking_input("kpi_x B"):
+            raise kp.KpiConnectionError("unchanged")
+
+
+def test_other_errors_map_through_the_errors_argument():
+    class ReportError(Exception):
+        pass
+
+    def run(module, db):
+        raise ReportError("renderer failed for %s" % SECRET)
+
+    assert run_module(run, errors=(ReportError,)) == dict(failed=True, msg="renderer failed for ********")
+    with pytest.raises(ReportError):
+        kp.run_module(RunModule(), run)
+
+
+def test_with_diff_adds_changed_and_diff_in_diff_mode():
+    module = Module()
+    module._diff = False
+    assert kp.with_diff(module, {"a": 1}, {"a": 2}, x=1) == dict(changed=True, x=1)
+    module._diff = True
+    assert kp.with_diff(module, {"a": 1}, {"a": 1}, changed=True) == dict(changed=True, diff=dict(before={"a": 1}, after={"a": 1}))
 
 
 @pytest.mark.parametrize(

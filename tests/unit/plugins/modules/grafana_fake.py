@@ -20,6 +20,9 @@ import requests
 
 REPO = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO / "tests"))
+
+from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once)
 
 try:
     from ansible.module_utils.testing import patch_module_args  # noqa: E402  (ansible-core >= 2.19)
@@ -37,7 +40,7 @@ except ImportError:  # ansible-core 2.17/2.18: the module arguments are read fro
 
 
 URL = "http://grafana.test:3000"
-TOKEN = "glsa_PlantedTokenPlantedToken012345_00000000"
+TOKEN = PLANTED["grafana_token"]
 CONN = {"url": URL, "token": TOKEN, "retries": 0}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

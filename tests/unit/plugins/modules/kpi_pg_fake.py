@@ -1,52 +1,78 @@
-"""A fake AnsibleModule and psycopg2 connection for unit tests of the kpi_* PostgreSQL modules.
+"""Run a kpi_* module through the real AnsibleModule against a fake psycopg2 connection.
 
-The fake connection answers SELECTs from canned rows (matched by a substring of the SQL) and records every
-statement executed, so a test can assert exactly which SQL reached the "server" (e.g. none but SELECTs in
-check mode).
+``run()`` calls the module's ``main()`` with the arguments patched in as Ansible hands them over (so every
+option goes through the real argument checking: types, choices, required, no_log masking) and with
+``psycopg2.connect`` answering a :class:`FakeConnection`, or raising an error. The fake connection answers
+SELECTs from canned rows (matched by a substring of the SQL) and records every statement executed, so a test
+can assert exactly which SQL reached the "server" (e.g. none but SELECTs in check mode).
 """
 
 from __future__ import annotations
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_postgres
+import contextlib
+import io
+import json
+import os
+import sys
+
+import psycopg2
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from grafana_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too; puts tests/ on sys.path)
+from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once)
+
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_postgres  # noqa: E402
+
+SECRET = PLANTED["db_password"]
+CONNECTION = dict(login_host="127.0.0.1", login_port=5432, login_db="kpi", login_user="postgres", login_password=SECRET, ssl_mode="disable")
 
 
-class ModuleExit(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg", ""))
-        self.result = result
+class Args:
+    """The arguments of one module run: ``base`` (the connection options above) plus ``params`` (None values
+    left out, as if the option were not given), and the check/diff mode flags."""
 
-
-class ModuleFail(ModuleExit):
-    pass
-
-
-class FakeModule:
-    def __init__(self, params, check_mode=False, diff=False):
-        base = dict(
-            login_host="127.0.0.1",
-            login_port=5432,
-            login_db="kpi",
-            login_user="postgres",
-            login_password="Unit-Secret-Pw",
-            ssl_mode="disable",
-            ca_cert=None,
-            connect_timeout=10,
-        )
-        base.update(params)
-        self.params = base
+    def __init__(self, params, check_mode=False, diff=False, base=None):
+        self.params = dict(CONNECTION if base is None else base)
+        self.params.update(params)
         self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
+        self.diff = diff
 
-    def exit_json(self, **kw):
-        raise ModuleExit(kw)
+    def module_args(self):
+        args = dict((k, v) for k, v in self.params.items() if v is not None)
+        args["_ansible_check_mode"] = self.check_mode
+        args["_ansible_diff"] = self.diff
+        return args
 
-    def fail_json(self, **kw):
-        kw["failed"] = True
-        raise ModuleFail(kw)
 
-    def warn(self, msg):
-        self.warnings.append(msg)
+def run(module_mod, args, conn, monkeypatch):
+    """Run ``module_mod.main()`` with ``args`` (an :class:`Args` or a dict); ``psycopg2.connect`` returns
+    ``conn``, or raises it when it is an exception (``None``: any connection attempt fails the test).
+
+    Returns the module's JSON result (``failed=True`` on failure), after checking that the password is
+    nowhere in it. ``conn.connect_kwargs`` holds what the module handed to ``psycopg2.connect``.
+    """
+    if isinstance(args, dict):
+        args = Args(args)
+
+    def connect(**kwargs):
+        if conn is None:
+            raise AssertionError("the module connected, but must fail before connecting")
+        if isinstance(conn, BaseException):
+            raise conn
+        conn.connect_kwargs = kwargs
+        return conn
+
+    monkeypatch.setattr(_kpi_postgres.psycopg2, "connect", connect)
+    out = io.StringIO()
+    with patch_module_args(args.module_args()), contextlib.redirect_stdout(out):
+        try:
+            module_mod.main()
+        except SystemExit:
+            pass
+    text = out.getvalue()
+    assert SECRET not in text, "the database password leaked into the module output"
+    return json.loads(text)
 
 
 def _literal(value):
@@ -98,8 +124,9 @@ class FakeConnection:
         self.answers = list(answers)  # [(substring of SQL, rows)], first match wins
         self.executed = []
         self.fail_on, self.error = fail_on, error
-        self.committed = self.rolled_back = 0
+        self.committed = self.rolled_back = self.closed = 0
         self.autocommit = False
+        self.connect_kwargs = None
 
     def cursor(self, cursor_factory=None):
         return FakeCursor(self)
@@ -111,18 +138,23 @@ class FakeConnection:
         self.rolled_back += 1
 
     def close(self):
-        pass
+        self.closed += 1
 
     def writes(self):
         """Executed statements that are not plain reads."""
         return [s for s in self.executed if not s.lstrip().upper().startswith("SELECT")]
 
 
-def run(module_mod, module, conn, monkeypatch):
-    """Run ``module_mod.run_module`` against ``conn``; returns the result dict (failed=True on failure)."""
-    monkeypatch.setattr(module_mod, "connect", lambda m: _kpi_postgres.KpiDb(m, conn))
-    try:
-        module_mod.run_module(module)
-    except ModuleExit as exc:
-        return exc.result
-    raise AssertionError("module returned without exit_json/fail_json")
+def pg_error(message, pgcode=None):
+    """A psycopg2 error as the server would raise it (``pgcode`` is only ever set by the server)."""
+
+    class ServerError(psycopg2.OperationalError):
+        pass
+
+    ServerError.pgcode = pgcode
+    return ServerError(message)
+
+
+def assert_password_masked(result):
+    """The invocation Ansible echoes shows the no_log password masked, never its value."""
+    assert result["invocation"]["module_args"]["login_password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from grafana_fake import run_module  # noqa: E402
+from grafana_fake import PLANTED, run_module  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (  # noqa: E402
     secret_hash,
@@ -16,7 +16,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
 )
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_contact_point  # noqa: E402
 
-HOOK = "https://hooks.slack.invalid/services/T000/B000/PlantedWebhook9d2f"
+HOOK = PLANTED["slack_webhook"]
 BASE = "/api/v1/provisioning/contact-points"
 ARGS = {"name": "support-alerts-slack", "uid": "cx-slack", "type": "slack", "slack_url": HOOK, "slack_recipient": "#support-alerts"}
 

@@ -91,7 +91,7 @@ def export(tmp_path, live, dest=None, check=False, diff=False, **args):
     return run_module(
         grafana_dashboard_export,
         full,
-        [("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)]
+        [APIS_404, ("GET", "/api/dashboards/uid/cx-kpi-overview", 200, live)]
         + ([] if dest.exists() else [("GET", "/api/health", 200, {"database": "ok", "version": "11.3.0"})]),
         check=check,
         diff=diff,
@@ -114,7 +114,7 @@ def test_user_panel_exported_and_redeploy_is_a_no_op(tmp_path):
     dest.write_text(json.dumps(SOURCE, indent=2) + "\n")
     live = live_with_user_panel()
     result, fake = export(tmp_path, live, diff=True)
-    assert result["changed"] is True and [c.method for c in fake.calls] == ["GET"]
+    assert result["changed"] is True and [c.method for c in fake.calls] == ["GET", "GET"]
     data = json.loads(dest.read_text())
     panel = data["panels"][1]
     assert panel["datasource"] == {"type": "grafana-postgresql-datasource", "uid": "${DS_SUPPORT_DB}"}
@@ -193,7 +193,7 @@ def test_missing_dashboard_is_a_clear_error(tmp_path):
     result, fake = run_module(
         grafana_dashboard_export,
         {"uid": "nope", "dest": str(tmp_path / "x.json")},
-        [("GET", "/api/dashboards/uid/nope", 404, {"message": "Dashboard not found"})],
+        [APIS_404, ("GET", "/api/dashboards/uid/nope", 404, {"message": "Dashboard not found"})],
     )
     assert result["failed"] is True and "cannot export dashboard 'nope': not found" in result["msg"]
     assert not (tmp_path / "x.json").exists()
@@ -209,10 +209,53 @@ def test_bad_inputs_fail_before_any_request(tmp_path):
     result, fake = run_module(
         grafana_dashboard_export,
         {"uid": "cx", "dest": str(tmp_path / "missing-dir" / "x.json"), "datasource_uid": "pg"},
-        [("GET", "/api/dashboards/uid/cx", 200, live_after_deploy()), ("GET", "/api/health", 200, {"version": "11.3.0"})],
+        [APIS_404, ("GET", "/api/dashboards/uid/cx", 200, live_after_deploy()), ("GET", "/api/health", 200, {"version": "11.3.0"})],
     )
     assert result["failed"] is True and "does not exist" in result["msg"]
 
 
 def test_collapsed_row_panels_are_listed():
     assert grafana_dashboard_export.panel_titles([{"title": "Row", "panels": [{"title": "Inner"}]}, {"title": "Outer"}]) == ["Row", "Inner", "Outer"]
+
+
+# ---------------------------------------------------------------------------------------------- /apis (12+)
+APIS_BASE = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
+DISCOVERY = {"kind": "APIGroupList", "groups": [{"name": "dashboard.grafana.app", "versions": [{"version": "v1"}, {"version": "v1beta1"}]}]}
+
+
+def k8s_dashboard(live, stored=None):
+    """The /apis answer for the same dashboard: spec without id/uid/version, the version as metadata.generation."""
+    spec = dict((k, v) for k, v in live["dashboard"].items() if k not in ("id", "uid", "version"))
+    meta = {"name": live["dashboard"]["uid"], "resourceVersion": "77", "generation": live["dashboard"]["version"]}
+    meta["annotations"] = {"grafana.app/folder": "cx-kpi"}
+    status = {"conversion": {"failed": False, "storedVersion": stored}} if stored else {}
+    return {"kind": "Dashboard", "apiVersion": "dashboard.grafana.app/v1", "metadata": meta, "spec": spec, "status": status}
+
+
+def test_apis_export_writes_the_same_bytes_as_the_legacy_route(tmp_path):
+    """docs/grafana-behaviour.md §13.2: read through dashboard.grafana.app where GET /apis offers it; the file is the
+    one the legacy route gives, and a re-export is a no-op with two GETs."""
+    for key_order in ("dest", "sorted"):
+        legacy_dest, apis_dest = tmp_path / ("legacy-%s.json" % key_order), tmp_path / ("apis-%s.json" % key_order)
+        for path in (legacy_dest, apis_dest):
+            path.write_text(json.dumps(SOURCE, indent=2) + "\n")
+        export(tmp_path, live_with_user_panel(), dest=legacy_dest, key_order=key_order)
+        args = {"uid": "cx-kpi-overview", "dest": str(apis_dest), "datasource_uid": "support-postgres", "key_order": key_order}
+        script = [("GET", "/apis", 200, DISCOVERY), ("GET", APIS_BASE + "/cx-kpi-overview", 200, k8s_dashboard(live_with_user_panel()))]
+        result, fake = run_module(grafana_dashboard_export, args, list(script))
+        assert result["changed"] is True and result["version"] == 5 and fake.writes == []
+        assert apis_dest.read_text() == legacy_dest.read_text()
+        result, fake = run_module(grafana_dashboard_export, args, list(script))
+        assert result["changed"] is False and len(fake.calls) == 2
+
+
+def test_apis_schema_v2_dashboard_is_refused_and_nothing_written(tmp_path):
+    dest = tmp_path / "dashboard.json"
+    dest.write_text(json.dumps(SOURCE, indent=2) + "\n")
+    result, fake = run_module(
+        grafana_dashboard_export,
+        {"uid": "cx-kpi-overview", "dest": str(dest), "datasource_uid": "support-postgres"},
+        [("GET", "/apis", 200, DISCOVERY), ("GET", APIS_BASE + "/cx-kpi-overview", 200, k8s_dashboard(live_after_deploy(), stored="v2"))],
+    )
+    assert result["failed"] is True and "stored in Grafana as schema v2" in result["msg"]
+    assert dest.read_text() == json.dumps(SOURCE, indent=2) + "\n"

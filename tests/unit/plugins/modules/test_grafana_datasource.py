@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from grafana_fake import run_module  # noqa: E402
+from grafana_fake import PLANTED, run_module  # noqa: E402
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import (  # noqa: E402
     secret_hash,
@@ -14,7 +14,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
 )
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_datasource  # noqa: E402
 
-PW = "Planted-Reader-Pw-2b8d4e6f"
+PW = PLANTED["reader_password"]
 ARGS = {
     "name": "Support Database",
     "uid": "support-postgres",

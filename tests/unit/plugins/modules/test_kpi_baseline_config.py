@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_baseline_config as bc
-from kpi_pg_fake import FakeConnection, FakeModule, run
+from kpi_pg_fake import SECRET, Args, FakeConnection, assert_password_masked, pg_error, run
 
 ROWS = [
     dict(config_key="hourly_support_cost", config_value=Decimal("40.00"), description=None),
@@ -22,7 +22,7 @@ def conn():
 def module(config, check_mode=False, **kw):
     p = dict(config=config, descriptions={}, exclusive=False)
     p.update(kw)
-    return FakeModule(p, check_mode=check_mode, diff=True)
+    return Args(p, check_mode=check_mode, diff=True)
 
 
 def test_numeric_equal_values_are_no_change(monkeypatch):
@@ -70,3 +70,34 @@ def test_validation_before_connecting(monkeypatch, config, descriptions, expecte
     result = run(bc, module(config, descriptions=descriptions), c, monkeypatch)
     assert result["failed"] and expected in result["msg"]
     assert c.executed == []
+
+
+# ------------------------------------------------------------- argument checking and error mapping (AnsibleModule)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(), "missing required arguments: config"),
+        (dict(config={"x": 1}, exclusive="sometimes"), "argument 'exclusive' is of type"),
+        (dict(config={"x": 1}, ssl_mode="on"), "value of ssl_mode must be one of: disable, allow, prefer, require, verify-ca, verify-full, got: on"),
+    ],
+)
+def test_ansible_argument_checking(monkeypatch, args, message):
+    result = run(bc, args, None, monkeypatch)
+    assert result["failed"] is True and result["msg"].startswith(message)
+    assert_password_masked(result)
+
+
+def test_connect_timeout_below_one_fails_before_connecting(monkeypatch):
+    result = run(bc, dict(config={"x": 1}, connect_timeout=0), None, monkeypatch)
+    assert result["msg"] == "connect_timeout must be at least 1 second, got 0"
+
+
+def test_sql_error_names_the_table_without_the_password(monkeypatch):
+    c = conn()
+    c.fail_on, c.error = "DELETE FROM baseline_config", pg_error("permission denied for table baseline_config (%s)" % SECRET, "42501")
+    result = run(bc, module({"manual_cost_per_case": 25}, exclusive=True), c, monkeypatch)
+    assert result["msg"] == "could not write baseline_config: permission denied for table baseline_config (********) (SQLSTATE 42501)"
+    assert result["queries"] == ["DELETE FROM baseline_config WHERE config_key = ANY(ARRAY['hourly_support_cost'])"]
+    assert c.committed == 0 and c.rolled_back == 1 and c.closed == 1

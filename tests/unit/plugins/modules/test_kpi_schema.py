@@ -1,4 +1,5 @@
-"""Unit tests of kpi_schema: statement splitting, checksums, planning, error locations, check mode."""
+"""Unit tests of kpi_schema: file loading, checksums, planning, error locations, check mode, and every run through the
+real AnsibleModule (the statement splitter is tested in tests/unit/plugins/module_utils/test__kpi_sql.py)."""
 
 from __future__ import annotations
 
@@ -8,78 +9,7 @@ import psycopg2
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_schema as ks
-from kpi_pg_fake import FakeConnection, FakeModule, run
-
-
-def stmts(text):
-    return ks.split_sql(text)
-
-
-def test_split_simple_and_line_numbers():
-    sql = "CREATE TABLE a (id int);\n\n-- comment; not a statement\nINSERT INTO a VALUES (1);\nSELECT 2"
-    assert stmts(sql) == [(1, "CREATE TABLE a (id int)"), (4, "INSERT INTO a VALUES (1)"), (5, "SELECT 2")]
-
-
-def test_split_respects_quotes_comments_and_dollar_quotes():
-    sql = (
-        "INSERT INTO t VALUES ('a;b', 'it''s; fine');\n"
-        'SELECT "odd;name""x" FROM t;\n'
-        "/* outer /* nested ; */ still ; comment */\n"
-        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$\n"
-        "BEGIN\n  RETURN 1; -- ;\nEND;\n$body$;\n"
-        "DO $$ BEGIN PERFORM 1; END $$;\n"
-        "SELECT E'back\\'slash;';\n"
-    )
-    result = stmts(sql)
-    assert [pair[0] for pair in result] == [1, 2, 4, 9, 10]
-    assert result[0][1] == "INSERT INTO t VALUES ('a;b', 'it''s; fine')"
-    assert result[2][1].endswith("END;\n$body$")
-    assert result[4][1] == "SELECT E'back\\'slash;'"
-
-
-def test_split_positional_params_and_identifiers_with_dollar_are_not_quotes():
-    sql = "PREPARE p AS SELECT $1 + 1;\nSELECT a$b$ FROM t;\nSELECT 3;"
-    assert [pair[1] for pair in stmts(sql)] == ["PREPARE p AS SELECT $1 + 1", "SELECT a$b$ FROM t", "SELECT 3"]
-
-
-def test_split_drops_empty_statements():
-    assert stmts(";;\n  ;\n-- only a comment\n") == []
-
-
-@pytest.mark.parametrize(
-    "sql, expected",
-    [
-        ("SELECT 1;\nSELECT 'open", "unterminated quoted string starting at line 2"),
-        ('SELECT "open', "unterminated quoted identifier starting at line 1"),
-        ("SELECT 1;\n\nDO $x$ BEGIN", "unterminated dollar-quoted string $x$ starting at line 3"),
-        ("/* never closed", "unterminated /* comment starting at line 1"),
-        ("SELECT 1;\n\\i other.sql\n", "backslash outside a string at line 2"),
-    ],
-)
-def test_split_errors_name_the_line(sql, expected):
-    with pytest.raises(ks.SqlFileError, match=expected.replace("$", r"\$").replace("*", r"\*")):
-        stmts(sql)
-
-
-@pytest.mark.parametrize(
-    "statement, expected",
-    [
-        ("BEGIN", True),
-        ("commit", True),
-        ("END", True),
-        ("ROLLBACK", True),
-        ("START TRANSACTION", True),
-        ("PREPARE TRANSACTION 'x'", True),
-        ("ROLLBACK TO SAVEPOINT a", False),
-        ("SAVEPOINT a", False),
-        ("PREPARE p AS SELECT 1", False),
-        ("DO $$ BEGIN COMMIT; END $$", False),
-        ("SELECT 1", False),
-        ("CREATE TABLE begin_log (id int)", False),
-    ],
-)
-def test_transaction_control(statement, expected):
-    assert ks.is_transaction_control(statement) is expected
+from kpi_pg_fake import SECRET, Args, FakeConnection, assert_password_masked, pg_error, run
 
 
 def test_load_file_checksum_is_sha256_of_bytes(tmp_path):
@@ -173,7 +103,7 @@ def schema_module(tmp_path, check_mode=False, **params):
         lock_timeout=300,
     )
     base.update(params)
-    return FakeModule(base, check_mode=check_mode, diff=True)
+    return Args(base, check_mode=check_mode, diff=True)
 
 
 def test_check_mode_sends_only_reads(tmp_path, monkeypatch):
@@ -240,3 +170,67 @@ def test_first_apply_creates_ledger_after_lock(tmp_path, monkeypatch):
     ddl = next(i for i, s in enumerate(conn.executed) if s.startswith("CREATE TABLE IF NOT EXISTS"))
     first_stmt = conn.executed.index("CREATE TABLE one (id int)")
     assert lock < ddl < first_stmt
+
+
+# ------------------------------------------------------------- argument checking and error mapping (AnsibleModule)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(), "missing required arguments: files"),
+        (dict(files=[dict(kind="once")]), "missing required arguments: path found in files"),
+        (dict(files=[dict(path="/x.sql", kind="always")]), "value of kind must be one of: once, repeatable, got: always found in files"),
+        (dict(files=[], ssl_mode="maybe"), "value of ssl_mode must be one of: disable, allow, prefer, require, verify-ca, verify-full, got: maybe"),
+        (dict(files=[], login_db=None), "missing required arguments: login_db"),
+    ],
+)
+def test_ansible_argument_checking(monkeypatch, args, message):
+    result = run(ks, args, None, monkeypatch)
+    assert result["failed"] is True and result["msg"] == message
+    assert "queries" not in result
+
+
+def test_unknown_option_is_refused_and_password_masked(monkeypatch):
+    result = run(ks, dict(files=[], ledger="x"), None, monkeypatch)
+    assert result["failed"] and result["msg"].startswith("Unsupported parameters for ") and "module: ledger." in result["msg"]
+    assert_password_masked(result)
+
+
+def test_connection_error_is_one_redacted_message(tmp_path, monkeypatch):
+    error = pg_error('connection to server at "127.0.0.1", port 5432 failed: FATAL:  password authentication failed (%s)' % SECRET)
+    result = run(ks, schema_module(tmp_path), error, monkeypatch)
+    assert result["failed"] is True
+    assert result["msg"].startswith("could not connect to PostgreSQL as postgres@127.0.0.1:5432/kpi: ")
+    assert "password authentication failed (********)" in result["msg"]
+    assert "queries" not in result  # nothing ran
+
+
+def test_lock_timeout_names_the_lock(tmp_path, monkeypatch):
+    conn = FakeConnection(fail_on="pg_advisory_xact_lock", error=pg_error("canceling statement due to lock timeout", "55P03"))
+    result = run(ks, schema_module(tmp_path, lock_timeout=5), conn, monkeypatch)
+    assert result["msg"] == (
+        "could not acquire the kpi_schema lock on kpi_schema_migrations within lock_timeout=5s (another run holds it): "
+        "canceling statement due to lock timeout (SQLSTATE 55P03)"
+    )
+    assert result["queries"][0] == "SELECT set_config('lock_timeout', '5s', true)"
+    assert conn.rolled_back == 1 and conn.closed == 1 and conn.committed == 0
+
+
+def test_statement_error_carries_file_statement_line_and_no_secret(tmp_path, monkeypatch):
+    error = pg_error("permission denied; password=%s" % SECRET, "42501")
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", [])], fail_on="INSERT INTO one", error=error)
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    assert result["failed"] is True
+    assert (result["file"], result["statement"], result["line"]) == ("one.sql", 2, 2)
+    assert "password=********" in result["msg"] and "(SQLSTATE 42501)" in result["msg"]
+    assert result["queries"][-1].startswith("-- apply one.sql: 2 statements")
+    assert conn.committed == 0 and conn.closed == 1
+
+
+def test_changed_once_file_fails_after_reading_the_ledger(tmp_path, monkeypatch):
+    ledger = [dict(file="one.sql", kind="once", checksum="0" * 64, settings_checksum="", apply_count=1, first_applied_at=None, applied_at=None)]
+    conn = FakeConnection(answers=[("to_regclass", [dict(present=True)]), ("SELECT file, kind", ledger)])
+    result = run(ks, schema_module(tmp_path), conn, monkeypatch)
+    assert result["failed"] and result["msg"].startswith("kpi_schema: SQL file %s (ledger name one.sql) was applied as a once-file" % (tmp_path / "one.sql"))
+    assert not conn.writes() and conn.committed == 0 and conn.rolled_back == 1

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import kpi_token_budget as tb
-from kpi_pg_fake import FakeConnection, FakeModule, run
+from kpi_pg_fake import SECRET, Args, FakeConnection, assert_password_masked, pg_error, run
 
 D = datetime.date
 
@@ -104,7 +104,7 @@ def answers(row):
 
 def test_check_mode_update_sends_no_write(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    module = FakeModule(params(token_limit=200), check_mode=True, diff=True)
+    module = Args(params(token_limit=200), check_mode=True, diff=True)
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is True and result["changed_fields"] == ["token_limit"]
     assert conn.writes() == [] and conn.committed == 0
@@ -114,7 +114,7 @@ def test_check_mode_update_sends_no_write(monkeypatch):
 
 def test_same_values_no_write_no_change(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    module = FakeModule(params(token_limit=100, cost_limit_usd=50.0, budget_type="monthly"))
+    module = Args(params(token_limit=100, cost_limit_usd=50.0, budget_type="monthly"))
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is False and result["queries"] == []
     assert conn.writes() == []
@@ -122,13 +122,53 @@ def test_same_values_no_write_no_change(monkeypatch):
 
 def test_rollover_writes_exactly_the_period(monkeypatch):
     conn = FakeConnection(answers(dict(CURRENT, budget_id=7)))
-    result = run(tb, FakeModule(params(rollover=True), check_mode=True), conn, monkeypatch)
+    result = run(tb, Args(params(rollover=True), check_mode=True), conn, monkeypatch)
     assert result["queries"] == ["UPDATE token_budgets SET period_start = '2026-03-01', period_end = '2026-03-31', updated_at = now() WHERE budget_id = 7"]
 
 
 def test_check_mode_before_tables_exist_plans_insert(monkeypatch):
     conn = FakeConnection([("to_regclass", [dict(present=False)]), ("CURRENT_DATE", [dict(today=D(2026, 3, 5))])])
-    module = FakeModule(params(budget_type="daily", token_limit=10), check_mode=True)
+    module = Args(params(budget_type="daily", token_limit=10), check_mode=True)
     result = run(tb, module, conn, monkeypatch)
     assert result["changed"] is True and result["queries"][0].startswith("INSERT INTO token_budgets")
-    assert module.warnings and "does not exist yet" in module.warnings[0]
+    assert "table token_budgets does not exist yet" in str(result["warnings"])
+
+
+# ------------------------------------------------------------- argument checking and error mapping (AnsibleModule)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (dict(), "missing required arguments: name"),
+        (dict(name="B", budget_type="hourly"), "value of budget_type must be one of: daily, weekly, monthly, got: hourly"),
+        (dict(name="B", state="gone"), "value of state must be one of: present, absent, got: gone"),
+        (dict(name="B", period_start="2026-01-01"), "parameters are required together: period_start, period_end"),
+    ],
+)
+def test_ansible_argument_checking(monkeypatch, args, message):
+    result = run(tb, args, None, monkeypatch)
+    assert result["failed"] is True and result["msg"] == message
+    assert_password_masked(result)
+
+
+def test_bad_option_fails_with_the_budget_named_before_connecting(monkeypatch):
+    result = run(tb, dict(name="B", budget_type="daily", alert_threshold_pct=120), None, monkeypatch)
+    assert result["msg"] == "kpi_token_budget B: alert_threshold_pct must be above 0 and at most 100, got 120.0"
+    assert "queries" not in result
+
+
+def test_sql_error_names_the_action_without_the_password(monkeypatch):
+    conn = FakeConnection(answers(None), fail_on="INSERT INTO token_budgets", error=pg_error("password=%s rejected" % SECRET, "42501"))
+    result = run(tb, dict(name="B", budget_type="daily", token_limit=10), conn, monkeypatch)
+    assert result["failed"] is True
+    assert result["msg"] == "could not create budget B: password=******** rejected (SQLSTATE 42501)"
+    assert result["queries"][0].startswith("INSERT INTO token_budgets (budget_name, budget_type, token_limit, period_start, period_end)")
+    assert conn.committed == 0 and conn.rolled_back == 1 and conn.closed == 1
+
+
+def test_new_budget_without_type_fails_after_reading(monkeypatch):
+    conn = FakeConnection(answers(None))
+    result = run(tb, dict(name="B", token_limit=10), conn, monkeypatch)
+    assert result["msg"] == "kpi_token_budget B: budget_type is required to create the budget 'B' (daily, weekly or monthly)"
+    assert conn.writes() == [] and conn.committed == 0
