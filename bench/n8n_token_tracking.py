@@ -38,7 +38,7 @@ from planted import PLANTED  # noqa: E402  (tests/planted.yml)
 from kpi_sql import N8N_ROLE, apply_all, ensure_n8n_role, ensure_reader_role, schema_files  # noqa: E402
 from n8n_support import start_n8n  # noqa: E402
 from token_tracking_support import N8nApi, TrackingDeployment  # noqa: E402
-from usage_api_emulator import SlackWebhookSink, UsageApiEmulator, UsageRecord  # noqa: E402
+from usage_api_emulator import UsageApiEmulator, UsageRecord  # noqa: E402
 
 
 def pct(values, p):
@@ -78,7 +78,7 @@ def main(argv=None):
     base = Path(tempfile.mkdtemp(prefix="kpi-bench-n8n-"))
     base.chmod(0o755)
     pg = pgserver.start(base / "pg", password=PLANTED["db_password"], settings=pgserver.TEST_SETTINGS)
-    n8n = emu = sink = None
+    n8n = emu = None
     out = {}
     try:
         pg.execute('CREATE DATABASE "bench"')
@@ -91,7 +91,6 @@ def main(argv=None):
         n8n = start_n8n(pg)
         print("n8n %s up in %.1f s on %s" % (n8n.version, time.perf_counter() - t0, n8n.url))
         emu = UsageApiEmulator([PLANTED["anthropic_admin_key"]], [PLANTED["openai_admin_key"]]).start()
-        sink = SlackWebhookSink().start()
         dep = TrackingDeployment(N8nApi(n8n.url, n8n.api_key), pg.host, pg.port, "bench", N8N_ROLE, PLANTED["n8n_writer_password"])
         dep.postgres_credential()
         dep.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
@@ -147,7 +146,7 @@ def main(argv=None):
         print("   emulator seeded in %.1f s" % (time.perf_counter() - t0))
         dep.deploy_tracker(
             {"anthropic_base_url": emu.anthropic_url, "openai_base_url": emu.openai_url, "lookback_hours": hours, "cost_lookback_days": min(args.days, 93)},
-            {"slack_webhook_url": sink.url},
+            {"alerts_enabled": False},  # the poll branch only; the alert branch is not measured here
         )
         for label in ("first run (insert)", "second run (unchanged)", "third run (one day revised)"):
             if label.startswith("third"):
@@ -174,9 +173,8 @@ def main(argv=None):
         conn.close()
         return 0
     finally:
-        for thing in (sink, emu):
-            if thing is not None:
-                thing.stop()
+        if emu is not None:
+            emu.stop()
         if n8n is not None:
             n8n.cleanup()
         pg.stop()

@@ -18,7 +18,8 @@
 #   local (default)     n8n from npm (scripts/install-n8n.sh: the first run installs it into ~/.cache, later runs
 #                       reuse it) on a free 127.0.0.1 port, on the demo PostgreSQL; owner and API key are created
 #                       on the first start and kept in .demo/n8n (0600, never printed). The provider usage APIs
-#                       and Slack are the project's emulator and webhook sink (tests/usage_api_emulator).
+#                       and Slack's Web API are the project's emulators (tests/usage_api_emulator,
+#                       tests/slack_emulator; the budget alerts land in the Slack emulator's channel C0KPIALERTS).
 #   existing            an existing n8n: KPI_DEMO_N8N_URL and KPI_DEMO_N8N_API_KEY_FILE (a file holding its API key).
 #   none                skip n8n (the kpi_n8n role is skipped by its tag).
 # Which PostgreSQL: by default a throwaway cluster in .demo/pg on a free 127.0.0.1 port. Set KPI_DEMO_DB_HOST,
@@ -67,6 +68,7 @@ stop_pidfile() {
 down() {
   stop_pidfile "$STATE/grafana/emulator.pid"
   stop_pidfile "$STATE/n8n/usage-emulator.pid"
+  stop_pidfile "$STATE/n8n/slack-emulator.pid"
   stop_pidfile "$STATE/n8n/n8n.pid"
   "$REPO/.venv/bin/python" "$REPO/tests/pgserver.py" stop --dir "$STATE/pg"
   echo "demo stopped (data kept in $STATE)"
@@ -184,17 +186,26 @@ for h in range(48):
 json.dump({"usage": usage}, open(sys.argv[1], "w"))
 PY
     PYTHONPATH="$REPO/tests" setsid nohup "$REPO/.venv/bin/python" -m usage_api_emulator \
-      --keys-file "$STATE/n8n/provider-keys.json" --data "$STATE/n8n/usage-data.json" --slack \
+      --keys-file "$STATE/n8n/provider-keys.json" --data "$STATE/n8n/usage-data.json" \
       > "$STATE/n8n/usage-emulator.log" 2>&1 &
     echo $! > "$STATE/n8n/usage-emulator.pid"
     for _ in $(seq 100); do [ -s "$STATE/n8n/usage-emulator.log" ] && break; sleep 0.1; done
   fi
   USAGE_INFO="$(head -1 "$STATE/n8n/usage-emulator.log")"
-  (umask 077; printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["slack_webhook_url"])' > "$STATE/n8n/slack-webhook")
+  # Slack's Web API for the budget alerts: the project's emulator, knowing the vault's bot token (0600 file)
+  if ! pid_alive "$STATE/n8n/slack-emulator.pid"; then
+    (umask 077; vault_value vault_kpi_slack_bot_token > "$STATE/n8n/slack-token")
+    PYTHONPATH="$REPO/tests" setsid nohup "$REPO/.venv/bin/python" -m slack_emulator --port 0 \
+      --token-file "$STATE/n8n/slack-token" --channel C0KPIALERTS > "$STATE/n8n/slack-emulator.log" 2>&1 &
+    echo $! > "$STATE/n8n/slack-emulator.pid"
+    for _ in $(seq 100); do grep -q '^listening on ' "$STATE/n8n/slack-emulator.log" 2>/dev/null && break; sleep 0.1; done
+  fi
+  SLACK_API_URL="$(sed -n 's/^listening on //p' "$STATE/n8n/slack-emulator.log" | head -1)/api"
   ANTHROPIC_URL="$(printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["anthropic_url"])')"
   OPENAI_URL="$(printf '%s' "$USAGE_INFO" | "$REPO/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["openai_url"])')"
   echo "n8n $N8N_VERSION on $N8N_URL (owner owner@demo.kpi.local, password in $STATE/n8n/owner-password)"
-  echo "NOTE: the provider usage APIs and Slack are the project's emulator and webhook sink (tests/usage_api_emulator)."
+  echo "NOTE: the provider usage APIs and Slack are the project's emulators (tests/usage_api_emulator, tests/slack_emulator:"
+  echo "      budget alerts show in $(dirname "$SLACK_API_URL")/__emulator/state)."
 }
 
 up() {
@@ -222,7 +233,7 @@ up() {
     local)
       start_n8n
       extra+=(-e "kpi_demo_n8n_url=$N8N_URL" -e "kpi_demo_n8n_api_key_file=$STATE/n8n/api-key"
-              -e "kpi_demo_slack_webhook_file=$STATE/n8n/slack-webhook"
+              -e "kpi_demo_slack_api_url=$SLACK_API_URL"
               -e "kpi_demo_anthropic_base_url=$ANTHROPIC_URL" -e "kpi_demo_openai_base_url=$OPENAI_URL") ;;
     existing)
       : "${KPI_DEMO_N8N_URL:?set KPI_DEMO_N8N_URL}"; : "${KPI_DEMO_N8N_API_KEY_FILE:?set KPI_DEMO_N8N_API_KEY_FILE}"

@@ -123,6 +123,14 @@ class TrackingDeployment:
         self.credential("Anthropic Admin API", "httpHeaderAuth", {"name": "x-api-key", "value": anthropic_key})
         self.credential("OpenAI Admin API", "httpBearerAuth", {"token": openai_key})
 
+    def slack_credential(self, bot_token, allowed_host=None):
+        """The Slack bot token as n8n's slackApi credential (what the role creates), optionally allowed to reach
+        one host only (n8n's Allowed HTTP Request Domains)."""
+        data = {"accessToken": bot_token}
+        if allowed_host:
+            data.update(allowedHttpRequestDomains="domains", allowedDomains=allowed_host)
+        return self.credential("Slack Budget Alerts", "slackApi", data)
+
     def create(self, workflow, publish=True):
         body = {k: workflow[k] for k in ("nodes", "connections", "settings")}
         body["name"] = self.name(workflow["name"])
@@ -140,6 +148,11 @@ class TrackingDeployment:
         wf = load(TRACKER_FILE)
         override_settings(wf, "Usage Settings", usage_settings)
         override_settings(wf, "Alert Settings", alert_settings)
+        if "Slack Budget Alerts" not in self.credential_ids:  # alerts off: as the role, drop the reference
+            for node in wf["nodes"]:
+                if "slackApi" in (node.get("credentials") or {}):
+                    node.pop("credentials")
+                    node["disabled"] = True
         resolve_credentials(wf, self.credential_ids)
         if webhooks:
             self.paths = {"Every Hour": "kpi-poll-" + self.suffix, "Every 5 Minutes": "kpi-budget-" + self.suffix}

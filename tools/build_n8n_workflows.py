@@ -10,8 +10,9 @@
   usage and cost APIs (each optional), following pagination, over a trailing window (late and revised data), and
   upserts the buckets with ``kpi_upsert_provider_usage()`` / ``kpi_upsert_provider_cost()`` in ONE statement after
   every page was read (so a failing provider writes nothing); (b) every 5 minutes, claims due budget alerts with
-  ``kpi_claim_budget_alerts()`` (once per budget, period and threshold), posts each to a Slack incoming webhook and
-  marks it sent, or releases the claim and fails the execution when the post failed.
+  ``kpi_claim_budget_alerts()`` (once per budget, period and threshold), posts each with Slack's
+  ``chat.postMessage`` through the ``slackApi`` credential (bot token) and marks it sent, or releases the claim and
+  fails the execution when Slack did not accept the post.
 
 The files are what the ``kpi_n8n`` role deploys and what a user imports by hand; the role overrides the values
 of the "Usage Settings" and "Alert Settings" nodes. Design and facts: docs/token-tracking.md.
@@ -39,6 +40,8 @@ TRACKER_WORKFLOW_NAME = "Token Tracking"
 PG_CREDENTIAL = "KPI PostgreSQL (n8n writer)"
 ANTHROPIC_CREDENTIAL = "Anthropic Admin API"
 OPENAI_CREDENTIAL = "OpenAI Admin API"
+# n8n credential type slackApi (field accessToken: a bot token xoxb-...); no secret is in any workflow node.
+SLACK_CREDENTIAL = "Slack Budget Alerts"
 
 # Declared inputs of Log Token Usage: the spec's Code-node example plus the optional cache-token counts.
 LOG_INPUTS = [
@@ -64,8 +67,12 @@ USAGE_SETTINGS = {
     "lookback_hours": ("number", 48),
     "cost_lookback_days": ("number", 3),
 }
+# Node "Alert Settings": nothing secret (the bot token is in the Slack credential). slack_api_url is Slack's Web
+# API base (tests point it at the Slack emulator); slack_channel a channel id the bot is a member of.
 ALERT_SETTINGS = {
-    "slack_webhook_url": ("string", ""),
+    "alerts_enabled": ("boolean", True),
+    "slack_api_url": ("string", "https://slack.com/api"),
+    "slack_channel": ("string", ""),
     "dashboard_url": ("string", ""),
 }
 
@@ -431,6 +438,7 @@ FORMAT_JS = r"""
 // One Slack message per claimed alert: utilisation, projected exhaustion and a link to the dashboard.
 const settings = $('Alert Settings').first().json;
 const dashboard = String(settings.dashboard_url || '').trim();
+const channel = String(settings.slack_channel || '').trim();
 const num = (v) => (v === null || v === undefined || v === '' ? null : Number(v));
 const fmt = (v, digits) => (v === null ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits }));
 const out = [];
@@ -451,12 +459,21 @@ $input.all().forEach((item, i) => {
       : 'not projected'),
   ];
   if (dashboard) lines.push('Dashboard: ' + dashboard);
-  out.push({ json: { alert: a, slack: { text: lines.join('\n') } }, pairedItem: { item: i } });
+  out.push({ json: { alert: a, slack: { channel, text: lines.join('\n'), unfurl_links: false } }, pairedItem: { item: i } });
 });
 return out;
 """
 
 FINISH_SQL = "SELECT kpi_finish_budget_alert($1, $2::date, $3::numeric, {sent}) AS finished"
+# The claim released, with what Slack answered (for the execution's error message).
+RELEASE_SQL = "SELECT kpi_finish_budget_alert($1, $2::date, $3::numeric, false) AS finished, $4::text AS slack_error"
+SLACK_URL = "={{ String($('Alert Settings').first().json.slack_api_url || '').trim().replace(/\\/+$/, '') + '/chat.postMessage' }}"
+# What Slack said: Web API errors are HTTP 200 with ok=false and an error code; a transport error (HTTP 429 or 5xx
+# after the node's tries, timeout) reaches the node's error output with n8n's message.
+SLACK_ERROR = (
+    "(typeof $json.error === 'string' ? $json.error : ($json.error && $json.error.message) || "
+    "'no answer from Slack') + ($json.ok === false ? ' (Slack answered ok=false)' : '')"
+)
 
 
 def http_get(wf, name, position, url_expr, credential_type, credential_name, extra_headers=None):
@@ -535,7 +552,12 @@ def token_tracking() -> dict:
         postgres_query(wf, "Upsert Provider Usage", (2200, 0), UPSERT_SQL, "={{ [JSON.stringify($json.usage_rows), JSON.stringify($json.cost_rows)] }}"),
         node(wf, "Every 5 Minutes", "n8n-nodes-base.scheduleTrigger", 1.2, (0, 400), {"rule": {"interval": [{"field": "minutes", "minutesInterval": 5}]}}),
         set_node(wf, "Alert Settings", (220, 400), ALERT_SETTINGS),
-        if_true(wf, "Slack Configured?", (440, 400), "={{ String($json.slack_webhook_url || '').trim() !== '' }}"),
+        if_true(
+            wf,
+            "Slack Configured?",
+            (440, 400),
+            "={{ ($json.alerts_enabled === true || $json.alerts_enabled === 'true') && String($json.slack_channel || '').trim() !== '' }}",
+        ),
         postgres_query(wf, "Claim Budget Alerts", (660, 400), CLAIM_SQL, "", executeOnce=True),
         code_node(wf, "Format Alert", (880, 400), FORMAT_JS),
         node(
@@ -546,18 +568,25 @@ def token_tracking() -> dict:
             (1100, 400),
             {
                 "method": "POST",
-                "url": "={{ $('Alert Settings').first().json.slack_webhook_url }}",
+                "url": SLACK_URL,
+                "authentication": "predefinedCredentialType",
+                "nodeCredentialType": "slackApi",
                 "sendBody": True,
                 "specifyBody": "json",
                 "jsonBody": "={{ JSON.stringify($json.slack) }}",
                 "options": {"timeout": 30000},
             },
+            credentials={"slackApi": {"name": SLACK_CREDENTIAL}},
+            retryOnFail=True,
+            maxTries=3,
+            waitBetweenTries=2000,
             onError="continueErrorOutput",
         ),
+        if_true(wf, "Slack Accepted?", (1320, 300), "={{ $json.ok === true }}"),
         postgres_query(
             wf,
             "Mark Sent",
-            (1320, 300),
+            (1540, 200),
             FINISH_SQL.format(sent="true"),
             "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
             "$('Format Alert').item.json.alert.threshold_pct] }}",
@@ -565,18 +594,21 @@ def token_tracking() -> dict:
         postgres_query(
             wf,
             "Release Claim",
-            (1320, 500),
-            FINISH_SQL.format(sent="false"),
+            (1540, 500),
+            RELEASE_SQL,
             "={{ [$('Format Alert').item.json.alert.budget_name, $('Format Alert').item.json.alert.period_start, "
-            "$('Format Alert').item.json.alert.threshold_pct] }}",
+            "$('Format Alert').item.json.alert.threshold_pct, %s] }}" % SLACK_ERROR,
         ),
         node(
             wf,
             "Slack Post Failed",
             "n8n-nodes-base.stopAndError",
             1,
-            (1540, 500),
-            {"errorMessage": "Token Tracking: posting a budget alert to Slack failed; the alert stays due and is retried by the next run"},
+            (1760, 500),
+            {
+                "errorMessage": "={{ 'Token Tracking: posting a budget alert to Slack failed: ' + $json.slack_error + "
+                "'; the alert stays due and is retried by the next run' }}"
+            },
         ),
     ]
     connections = connect(
@@ -597,8 +629,10 @@ def token_tracking() -> dict:
         ("Slack Configured?", "Claim Budget Alerts", 0),
         ("Claim Budget Alerts", "Format Alert"),
         ("Format Alert", "Post to Slack"),
-        ("Post to Slack", "Mark Sent", 0),
+        ("Post to Slack", "Slack Accepted?", 0),
         ("Post to Slack", "Release Claim", 1),
+        ("Slack Accepted?", "Mark Sent", 0),
+        ("Slack Accepted?", "Release Claim", 1),
         ("Release Claim", "Slack Post Failed"),
     )
     return {

@@ -1,15 +1,19 @@
 """Role kpi_n8n against a real n8n: credentials + both workflows deployed and published, a re-run sends no write,
-check mode writes nothing, the preflight fails before any request on a missing secret, and no planted secret
-(n8n API key, database password, admin keys, Slack webhook URL) appears in any -vvv output."""
+check mode writes nothing, the preflight fails before any request on a missing secret, no planted secret
+(n8n API key, database password, admin keys, Slack bot token) appears in any -vvv output, and none is in the
+workflows as n8n stores them (every secret is in a credential)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 import yaml
 
 from conftest import PLANTED
+
+SECRETS = ("n8n_writer_password", "anthropic_admin_key", "openai_admin_key", "slack_bot_token", "slack_webhook")
 
 PLAY = [{"name": "kpi_n8n under test", "hosts": "localhost", "gather_facts": False, "roles": [{"role": "cx_catalyst.kpi_dashboard.kpi_n8n"}]}]
 
@@ -28,6 +32,7 @@ def role_vars(url, api_key, suffix, **overrides):
         "kpi_n8n_db_credential_name": "KPI PostgreSQL %s" % suffix,
         "kpi_n8n_anthropic_credential_name": "Anthropic Admin %s" % suffix,
         "kpi_n8n_openai_credential_name": "OpenAI Admin %s" % suffix,
+        "kpi_n8n_slack_credential_name": "Slack Alerts %s" % suffix,
         "kpi_n8n_log_workflow_name": "Log Token Usage %s" % suffix,
         "kpi_n8n_tracker_workflow_name": "Token Tracking %s" % suffix,
         "kpi_n8n_db_host": "127.0.0.1",
@@ -38,7 +43,9 @@ def role_vars(url, api_key, suffix, **overrides):
         "kpi_n8n_openai_admin_key": PLANTED["openai_admin_key"],
         "kpi_n8n_anthropic_base_url": "http://127.0.0.1:9/anthropic",
         "kpi_n8n_openai_base_url": "http://127.0.0.1:9/openai",
-        "kpi_n8n_slack_webhook_url": PLANTED["slack_webhook"],
+        "kpi_n8n_slack_bot_token": PLANTED["slack_bot_token"],
+        "kpi_n8n_slack_channel": "C0KPIALERTS",
+        "kpi_n8n_slack_api_url": "http://127.0.0.1:9/slack/api",
         "kpi_n8n_dashboard_url": "https://grafana.example.test/d/cx-catalyst-kpi",
         "kpi_n8n_lookback_hours": 72,
     }
@@ -63,6 +70,7 @@ def test_role_deploys_publishes_and_rerun_sends_nothing(n8n_server, n8n_recorder
     assert creds["KPI PostgreSQL %s" % suffix] == "postgres"
     assert creds["Anthropic Admin %s" % suffix] == "httpHeaderAuth"
     assert creds["OpenAI Admin %s" % suffix] == "httpBearerAuth"
+    assert creds["Slack Alerts %s" % suffix] == "slackApi"
     # credential references resolved to the renamed credentials, settings nodes carry the role's values
     ids = {c["name"]: c["id"] for c in n8n_server.list_all("/credentials")}
     for node in tracker["nodes"]:
@@ -80,7 +88,21 @@ def test_role_deploys_publishes_and_rerun_sends_nothing(n8n_server, n8n_recorder
         "lookback_hours": 72,
         "cost_lookback_days": 3,
     }
-    assert settings["Alert Settings"]["slack_webhook_url"] == PLANTED["slack_webhook"]
+    assert settings["Alert Settings"] == {
+        "alerts_enabled": True,
+        "slack_api_url": "http://127.0.0.1:9/slack/api",
+        "slack_channel": "C0KPIALERTS",
+        "dashboard_url": "https://grafana.example.test/d/cx-catalyst-kpi",
+    }
+    [post] = [n for n in tracker["nodes"] if n["name"] == "Post to Slack"]
+    assert post["parameters"]["authentication"] == "predefinedCredentialType" and post["parameters"]["nodeCredentialType"] == "slackApi"
+    assert post["credentials"]["slackApi"] == {"id": ids["Slack Alerts %s" % suffix], "name": "Slack Alerts %s" % suffix}
+    assert not post.get("disabled")
+    # no secret in either workflow as n8n stores (and would export) it
+    for workflow in (log, tracker):
+        text = json.dumps(workflow)
+        for key in SECRETS:
+            assert PLANTED[key] not in text, key
 
     n8n_recorder.reset()
     second = n8n_ansible.playbook(playbook, extra_vars=extra, diff=True)
@@ -111,7 +133,10 @@ def test_check_mode_writes_nothing(n8n_server, n8n_recorder, n8n_ansible, playbo
         ({"kpi_n8n_anthropic_admin_key": ""}, "kpi_n8n_anthropic_admin_key"),
         ({"kpi_n8n_db_password": ""}, "kpi_n8n_db_password"),
         ({"kpi_n8n_api_key": ""}, "kpi_n8n_api_key"),
-        ({"kpi_n8n_slack_webhook_url": "hooks.slack.com/no-scheme"}, "Slack webhook"),
+        ({"kpi_n8n_slack_bot_token": ""}, "kpi_n8n_slack_bot_token (kpi_n8n_slack_alerts_enabled is true)"),
+        ({"kpi_n8n_slack_channel": " "}, "kpi_n8n_slack_channel set when"),
+        ({"kpi_n8n_slack_api_url": "slack.com/api"}, "kpi_n8n_slack_api_url http(s) URLs"),
+        ({"kpi_n8n_slack_webhook_url": PLANTED["slack_webhook"]}, "kpi_n8n_slack_webhook_url is no longer used"),
     ],
 )
 def test_preflight_fails_before_any_request(n8n_server, n8n_recorder, n8n_ansible, playbook, missing, named):
@@ -123,10 +148,26 @@ def test_preflight_fails_before_any_request(n8n_server, n8n_recorder, n8n_ansibl
 
 def test_provider_disabled_needs_no_key(n8n_server, n8n_recorder, n8n_ansible, playbook):
     suffix = uuid.uuid4().hex[:8]
-    extra = role_vars(n8n_recorder.url, n8n_server.api_key, suffix, kpi_n8n_openai_enabled=False, kpi_n8n_openai_admin_key="", kpi_n8n_slack_webhook_url="")
+    extra = role_vars(
+        n8n_recorder.url,
+        n8n_server.api_key,
+        suffix,
+        kpi_n8n_openai_enabled=False,
+        kpi_n8n_openai_admin_key="",
+        kpi_n8n_slack_alerts_enabled=False,
+        kpi_n8n_slack_bot_token="",
+        kpi_n8n_slack_channel="",
+    )
     n8n_ansible.playbook(playbook, extra_vars=extra)
     names = {c["name"] for c in n8n_server.list_all("/credentials")}
     assert "OpenAI Admin %s" % suffix not in names and "Anthropic Admin %s" % suffix in names
+    assert "Slack Alerts %s" % suffix not in names
+    tracker = n8n_server.workflow_by_name("Token Tracking %s" % suffix)
+    nodes = {n["name"]: n for n in tracker["nodes"]}
+    assert nodes["Post to Slack"]["disabled"] is True and "credentials" not in nodes["Post to Slack"]
+    assert nodes["OpenAI Usage"]["disabled"] is True
+    settings = {a["name"]: a["value"] for a in nodes["Alert Settings"]["parameters"]["assignments"]["assignments"]}
+    assert settings["alerts_enabled"] is False
 
 
 def test_unreachable_n8n_fails_with_the_modules_message(ansible, playbook, free_port):

@@ -5,8 +5,10 @@
   Grafana emulator's /api/ds/query.
 * The tracker (its schedule triggers swapped for webhook triggers, the rest as shipped) polls the usage/cost API
   emulator: a second run changes nothing, a revised bucket is updated, paging is followed, a budget crossing
-  posts exactly one Slack message on the local sink, and a bad admin key fails the run clearly with nothing
-  written and no Slack post.
+  posts exactly one Slack message (chat.postMessage through n8n's slackApi credential, on the Slack emulator) per
+  budget, period and threshold, a refused or failed post is released and retried by the next run, and a bad
+  admin key fails the run clearly with nothing written and no Slack post. The bot token is never in the workflow
+  or the saved executions.
 
 n8n connects to PostgreSQL as the least-privilege role of files/sql/n8n-writer.sql.
 """
@@ -20,6 +22,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import PLANTED, REPO
+from slack_emulator.fixture import SlackEmulator
 from kpi_sql import N8N_ROLE, READER_ROLE, apply_all, ensure_n8n_role, ensure_reader_role, schema_files
 from token_tracking_support import N8nApi, TrackingDeployment, execution_error, node_output
 from usage_api_emulator import CostRecord, UsageRecord
@@ -28,6 +31,8 @@ D = Decimal
 UTC = dt.timezone.utc
 LOG = "Log Token Usage"
 TRACKER = "Token Tracking"
+CHANNEL = "C0KPIALERTS"
+DASHBOARD = "https://grafana.example.test/d/cx-kpi"
 
 
 @pytest.fixture
@@ -57,13 +62,32 @@ def deployment(n8n_server, pg_server, pg_db, kpi_db):
 
 
 @pytest.fixture
-def tracker(deployment, usage_api, slack_sink):
+def slack():
+    """Slack's Web API (emulator) knowing the planted bot token and the alert channel."""
+    emu = SlackEmulator(PLANTED["slack_bot_token"], channels=(CHANNEL,))
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def alert_settings(slack):
+    return {"alerts_enabled": True, "slack_api_url": slack.api_url, "slack_channel": CHANNEL, "dashboard_url": DASHBOARD}
+
+
+@pytest.fixture
+def tracker(deployment, usage_api, slack):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
+    deployment.slack_credential(PLANTED["slack_bot_token"], allowed_host="127.0.0.1")
     deployment.deploy_tracker(
         {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url, "lookback_hours": 48, "cost_lookback_days": 3},
-        {"slack_webhook_url": slack_sink.url, "dashboard_url": "https://grafana.example.test/d/cx-kpi"},
+        alert_settings(slack),
     )
     return deployment
+
+
+def post_requests(slack):
+    return [r for r in slack.state()["requests"] if r["path"] == "/api/chat.postMessage"]
 
 
 # --------------------------------------------------------------------------------------------- Log Token Usage
@@ -237,10 +261,10 @@ def test_tracker_upserts_without_duplicates_and_updates_revisions(tracker, usage
     ) == [(5000, 0, 900)]
 
 
-def test_tracker_follows_pagination(deployment, usage_api, slack_sink, kpi_db):
+def test_tracker_follows_pagination(deployment, usage_api, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
     deployment.deploy_tracker(
-        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url, "lookback_hours": 400}, {"slack_webhook_url": slack_sink.url}
+        {"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url, "lookback_hours": 400}, {"alerts_enabled": False}
     )
     seed(usage_api, hours=400)
     resp = deployment.hook("Every Hour")
@@ -253,7 +277,7 @@ def test_tracker_follows_pagination(deployment, usage_api, slack_sink, kpi_db):
     assert q(kpi_db, "SELECT count(*) FROM provider_usage") == [(3 * 400,)]
 
 
-def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack_sink, kpi_db):
+def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack, kpi_db):
     q(
         kpi_db,
         "INSERT INTO token_budgets (budget_name, provider, budget_type, token_limit, period_start, period_end, "
@@ -262,14 +286,15 @@ def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack_sink, kp
     )
     q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-sonnet-4', 5000, 0)")
     assert tracker.hook("Every 5 Minutes").status_code == 200
-    assert slack_sink.posts == []  # 50 % < 80 %
+    assert slack.messages() == []  # 50 % < 80 %
     q(
         kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'anthropic', 'claude-sonnet-4', 3500, 0)"
     )  # 85 %
     for _run in range(3):  # three checks, one post
         assert tracker.hook("Every 5 Minutes").status_code == 200
-    assert len(slack_sink.posts) == 1
-    text = slack_sink.posts[0]["text"]
+    [message] = slack.messages()
+    assert message["channel"] == CHANNEL
+    text = message["text"]
     [(projected,)] = q(kpi_db, "SELECT projected_exhaustion_date::text FROM v_budget_utilization")
     for part in (
         "Anthropic Monthly",
@@ -285,30 +310,87 @@ def test_budget_crossing_posts_exactly_one_slack_message(tracker, slack_sink, kp
     )  # 105 %
     tracker.hook("Every 5 Minutes")
     tracker.hook("Every 5 Minutes")
-    assert len(slack_sink.posts) == 2 and "is used up: 105 % used" in slack_sink.posts[1]["text"]
+    messages = slack.messages()
+    assert len(messages) == 2 and "is used up: 105 % used" in messages[1]["text"]
+    assert len(post_requests(slack)) == 2  # one request per alert: nothing refused, nothing retried
+    assert all(r["authorization"] == "Bearer" for r in post_requests(slack))  # the credential's header
     assert q(kpi_db, "SELECT threshold_pct, sent_at IS NOT NULL FROM token_budget_alerts ORDER BY 1") == [(D("80.00"), True), (D("100.00"), True)]
+    # the bot token is in n8n's credential only: not in the workflow, not in any saved execution
+    workflow = tracker.api.call("GET", "/workflows/%s" % tracker.workflow_ids[TRACKER])
+    assert PLANTED["slack_bot_token"] not in json.dumps(workflow)
+    assert PLANTED["slack_bot_token"] not in json.dumps(tracker.executions(TRACKER, include_data=True))
 
 
-def test_failed_slack_post_is_retried_not_lost(tracker, slack_sink, kpi_db):
+def daily_budget_at_90_pct(kpi_db):
     q(
         kpi_db,
         "INSERT INTO token_budgets (budget_name, budget_type, token_limit, period_start, period_end) VALUES "
         "('All Daily', 'daily', 100, CURRENT_DATE, CURRENT_DATE)",
     )
     q(kpi_db, "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) VALUES ('wf', 'openai', 'gpt-4o', 90, 0)")
-    slack_sink.fail_next(1, 500)
+
+
+def test_failed_slack_post_is_retried_not_lost(tracker, slack, kpi_db):
+    daily_budget_at_90_pct(kpi_db)
+    slack.fail("chat.postMessage", count=3, error="internal_error", status=500)  # every try of the node
     assert tracker.hook("Every 5 Minutes").status_code == 500  # the execution fails: visible in n8n
     execution = tracker.last_execution(TRACKER)
     assert execution["status"] == "error" and "posting a budget alert to Slack failed" in execution_error(execution)
-    assert slack_sink.posts == []
+    assert slack.messages() == [] and len(post_requests(slack)) == 3
     assert q(kpi_db, "SELECT sent_at IS NULL, claimed_at IS NULL FROM token_budget_alerts") == [(True, True)]
     assert tracker.hook("Every 5 Minutes").status_code == 200
-    assert len(slack_sink.posts) == 1
+    assert len(slack.messages()) == 1
+    assert tracker.hook("Every 5 Minutes").status_code == 200
+    assert len(slack.messages()) == 1
 
 
-def test_bad_admin_key_fails_clearly_nothing_written_no_slack(deployment, usage_api, slack_sink, kpi_db):
+def test_slack_error_answer_releases_claim_and_names_the_error(tracker, slack, kpi_db):
+    """Slack's Web API answers errors with HTTP 200 and ok=false: the node succeeds, the workflow must not."""
+    daily_budget_at_90_pct(kpi_db)
+    # n8n's node retry also retries an answer whose first item carries an "error" field (n8n-core
+    # workflow-execute.js, checkFailure), so ok=false is tried 3 times before the claim is released
+    slack.fail("chat.postMessage", count=3, error="not_in_channel")
+    assert tracker.hook("Every 5 Minutes").status_code == 500
+    execution = tracker.last_execution(TRACKER)
+    message = execution_error(execution)
+    assert execution["status"] == "error" and "not_in_channel" in message, message
+    assert len(post_requests(slack)) == 3 and slack.messages() == []
+    assert q(kpi_db, "SELECT sent_at IS NULL, claimed_at IS NULL FROM token_budget_alerts") == [(True, True)]
+    assert tracker.hook("Every 5 Minutes").status_code == 200
+    assert len(slack.messages()) == 1
+
+
+def test_slack_error_answer_once_is_retried_and_posted_once(tracker, slack, kpi_db):
+    daily_budget_at_90_pct(kpi_db)
+    slack.fail("chat.postMessage", count=1, error="internal_error")
+    assert tracker.hook("Every 5 Minutes").status_code == 200
+    assert len(post_requests(slack)) == 2 and len(slack.messages()) == 1
+    assert q(kpi_db, "SELECT sent_at IS NOT NULL FROM token_budget_alerts") == [(True,)]
+
+
+def test_slack_rate_limit_is_retried_once_posted(tracker, slack, kpi_db):
+    daily_budget_at_90_pct(kpi_db)
+    slack.fail("chat.postMessage", count=1, error="ratelimited", status=429, retry_after=1)
+    assert tracker.hook("Every 5 Minutes").status_code == 200
+    assert len(post_requests(slack)) == 2 and len(slack.messages()) == 1
+    assert q(kpi_db, "SELECT sent_at IS NOT NULL FROM token_budget_alerts") == [(True,)]
+
+
+def test_slack_credential_restricted_to_another_domain_sends_nothing(deployment, usage_api, slack, kpi_db):
+    """n8n's Allowed HTTP Request Domains on the credential: a token meant for slack.com never goes elsewhere."""
+    deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
+    deployment.slack_credential(PLANTED["slack_bot_token"], allowed_host="slack.com")
+    deployment.deploy_tracker({"anthropic_enabled": False, "openai_enabled": False}, alert_settings(slack))
+    daily_budget_at_90_pct(kpi_db)
+    assert deployment.hook("Every 5 Minutes").status_code == 500
+    assert post_requests(slack) == []
+    assert q(kpi_db, "SELECT sent_at IS NULL, claimed_at IS NULL FROM token_budget_alerts") == [(True, True)]
+
+
+def test_bad_admin_key_fails_clearly_nothing_written_no_slack(deployment, usage_api, slack, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], "sk-admin-wrong-key-for-the-test")
-    deployment.deploy_tracker({"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url}, {"slack_webhook_url": slack_sink.url})
+    deployment.slack_credential(PLANTED["slack_bot_token"])
+    deployment.deploy_tracker({"anthropic_base_url": usage_api.anthropic_url, "openai_base_url": usage_api.openai_url}, alert_settings(slack))
     seed(usage_api)
     resp = deployment.hook("Every Hour")
     assert resp.status_code == 500
@@ -320,7 +402,7 @@ def test_bad_admin_key_fails_clearly_nothing_written_no_slack(deployment, usage_
     assert node_output(execution, "Anthropic Usage") and not node_output(execution, "Upsert Provider Usage")
     assert q(kpi_db, "SELECT count(*) FROM provider_usage") == [(0,)]
     assert q(kpi_db, "SELECT count(*) FROM provider_cost") == [(0,)]
-    assert slack_sink.posts == [] and slack_sink.rejected == []
+    assert slack.messages() == [] and post_requests(slack) == []
     # the key never shows in the saved execution
     assert "sk-admin-wrong-key-for-the-test" not in json.dumps(execution)
     assert PLANTED["anthropic_admin_key"] not in json.dumps(execution)
@@ -337,7 +419,7 @@ def test_rate_limit_is_retried(tracker, usage_api, kpi_db):
 def test_provider_can_be_disabled(deployment, usage_api, kpi_db):
     deployment.provider_credentials(PLANTED["anthropic_admin_key"], PLANTED["openai_admin_key"])
     deployment.deploy_tracker(
-        {"anthropic_base_url": usage_api.anthropic_url, "openai_enabled": False, "openai_base_url": "http://127.0.0.1:9"}, {"slack_webhook_url": ""}
+        {"anthropic_base_url": usage_api.anthropic_url, "openai_enabled": False, "openai_base_url": "http://127.0.0.1:9"}, {"alerts_enabled": False}
     )
     seed(usage_api, hours=1)
     assert deployment.hook("Every Hour").status_code == 200

@@ -1,4 +1,4 @@
-"""``python -m slack_emulator --port 0 --token-file F [--channel ID]... [--webhook-path /services/T/B/X]``."""
+"""``python -m slack_emulator --port 0 --token-file F [--channel ID]... [--webhook-path /services/T/B/X] [--post-burst N]``."""
 
 import argparse
 import os
@@ -10,7 +10,7 @@ import threading
 def main(argv=None):
     if __package__ in (None, ""):
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from slack_emulator.server import make_server
+    from slack_emulator.server import POST_BURST, make_server
 
     parser = argparse.ArgumentParser(prog="slack_emulator")
     parser.add_argument("--host", default="127.0.0.1")
@@ -18,10 +18,11 @@ def main(argv=None):
     parser.add_argument("--token-file", required=True, help="file with the one valid bot token")
     parser.add_argument("--channel", action="append", default=[], help="a known channel id (repeatable)")
     parser.add_argument("--webhook-path", default=None, help="path of the one incoming webhook")
+    parser.add_argument("--post-burst", type=int, default=None, help="chat.postMessage burst per channel (refill 1/s)")
     args = parser.parse_args(argv)
     with open(args.token_file) as handle:
         token = handle.readline().strip()
-    server = make_server(args.host, args.port, token, args.channel or ["C0REPORTS1"], args.webhook_path)
+    server = make_server(args.host, args.port, token, args.channel or ["C0REPORTS1"], args.webhook_path, args.post_burst or POST_BURST)
     host, port = server.server_address[:2]
     print("listening on http://%s:%d" % (host, port), flush=True)
 

@@ -13,7 +13,7 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class SlackEmulator(object):
-    def __init__(self, token, channels=("C0REPORTS1",), webhook_path=None):
+    def __init__(self, token, channels=("C0REPORTS1",), webhook_path=None, post_burst=None):
         if webhook_path is None:  # the path of the planted webhook URL (tests/planted.yml)
             from planted import PLANTED  # tests/ is on sys.path
 
@@ -27,6 +27,8 @@ class SlackEmulator(object):
         cmd = [sys.executable, "-m", "slack_emulator", "--port", "0", "--token-file", token_file, "--webhook-path", webhook_path]
         for channel in channels:
             cmd += ["--channel", channel]
+        if post_burst:
+            cmd += ["--post-burst", str(post_burst)]
         env = dict(os.environ, PYTHONPATH=TESTS_DIR + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self._out = open(os.path.join(self.workdir, "stdout"), "w+")
         self.proc = subprocess.Popen(cmd, stdout=self._out, stderr=subprocess.STDOUT, env=env)
@@ -55,11 +57,20 @@ class SlackEmulator(object):
         with urllib.request.urlopen(self.url + "/__emulator/state", timeout=5) as resp:
             return json.loads(resp.read())
 
-    def fail(self, method, count=1, error="internal_error"):
+    def messages(self):
+        """Messages posted with chat.postMessage: [{"channel", "text", "blocks", "ts"}]."""
+        return self.state()["messages"]
+
+    def fail(self, method, count=1, error="internal_error", status=200, retry_after=None):
+        """The next ``count`` calls of ``method`` answer ``{"ok": false, "error": error}`` with HTTP ``status``
+        (and a Retry-After header when ``retry_after`` is given)."""
+        spec = {"method": method, "count": count, "error": error, "status": status}
+        if retry_after is not None:
+            spec["retry_after"] = retry_after
         req = urllib.request.Request(
             self.url + "/__emulator/fail",
             method="POST",
-            data=json.dumps({"method": method, "count": count, "error": error}).encode(),
+            data=json.dumps(spec).encode(),
             headers={"Content-Type": "application/json"},
         )
         urllib.request.urlopen(req, timeout=5).read()

@@ -3,17 +3,27 @@
 import itertools
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RETIRED = {"files.upload"}
 
 
+# chat.postMessage: "generally allows posting one message per second per channel", with short bursts above that
+# (docs.slack.dev/apis/web-api/rate-limits). The burst size is not published: POST_BURST is (chosen).
+POST_RATE_PER_SECOND = 1.0
+POST_BURST = 4
+
+
 class State(object):
-    def __init__(self, token, channels, webhook_path):
+    def __init__(self, token, channels, webhook_path, post_burst=POST_BURST):
         self.token = token
         self.channels = set(channels)
         self.webhook_path = webhook_path
+        self.post_burst = post_burst
+        self.buckets = {}  # channel -> [tokens, last monotonic time]
+        self.messages = []  # chat.postMessage: {"channel", "text", "blocks", "ts"}
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
         self.pending = {}  # file_id -> {"filename", "length", "content": bytes|None, "token"}
@@ -21,7 +31,7 @@ class State(object):
         self.shares = []  # [{"channel_id", "initial_comment", "files": [ids]}]
         self.webhook_messages = []
         self.requests = []
-        self.faults = {}  # method -> [count, error]
+        self.faults = {}  # method -> [count, error, http status, retry-after seconds]
 
     def snapshot(self):
         with self.lock:
@@ -39,6 +49,7 @@ class State(object):
                 },
                 "shares": list(self.shares),
                 "webhook_messages": list(self.webhook_messages),
+                "messages": list(self.messages),
                 "requests": list(self.requests),
             }
 
@@ -69,10 +80,12 @@ def make_handler(state):
         def log_message(self, fmt, *args):  # quiet
             return
 
-        def _send(self, status, body, content_type="application/json; charset=utf-8"):
+        def _send(self, status, body, content_type="application/json; charset=utf-8", headers=None):
             data = body if isinstance(body, bytes) else (json.dumps(body).encode() if not isinstance(body, str) else body.encode())
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -90,11 +103,16 @@ def make_handler(state):
             raw = self._body()
             path = urllib.parse.urlsplit(self.path).path
             with state.lock:
-                state.requests.append({"method": "POST", "path": path})
+                state.requests.append({"method": "POST", "path": path, "authorization": "Bearer" if self.headers.get("Authorization") else None})
             if path == "/__emulator/fail":
                 spec = json.loads(raw or b"{}")
                 with state.lock:
-                    state.faults[spec["method"]] = [int(spec.get("count", 1)), spec.get("error", "internal_error")]
+                    state.faults[spec["method"]] = [
+                        int(spec.get("count", 1)),
+                        spec.get("error", "internal_error"),
+                        int(spec.get("status", 200)),
+                        spec.get("retry_after"),
+                    ]
                 return self._send(200, {"ok": True})
             if path.startswith("/upload/"):
                 return self._upload(path, raw)
@@ -105,9 +123,11 @@ def make_handler(state):
             return self._send(404, {"ok": False, "error": "unknown_method"})
 
         # -- Web API
+        def _is_json(self):
+            return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() == "application/json"
+
         def _args(self, raw):
-            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            if ctype == "application/json":
+            if self._is_json():
                 try:
                     args = json.loads(raw or b"{}")
                 except ValueError:
@@ -119,12 +139,18 @@ def make_handler(state):
             auth = self.headers.get("Authorization") or ""
             if auth.startswith("Bearer "):
                 return auth[len("Bearer ") :].strip()
-            return args.get("token")
+            # A JSON body cannot carry the token: Slack reads it only from the Authorization header there
+            # (docs.slack.dev/apis/web-api, "JSON-encoded bodies").
+            return None if self._is_json() else args.get("token")
 
         def _api(self, method, raw):
             if method in RETIRED:
                 return self._send(200, {"ok": False, "error": "method_deprecated"})
-            handlers = {"files.getUploadURLExternal": self._get_upload_url, "files.completeUploadExternal": self._complete}
+            handlers = {
+                "files.getUploadURLExternal": self._get_upload_url,
+                "files.completeUploadExternal": self._complete,
+                "chat.postMessage": self._post_message,
+            }
             if method not in handlers:
                 return self._send(404, {"ok": False, "error": "unknown_method"})
             args = self._args(raw)
@@ -139,8 +165,51 @@ def make_handler(state):
                 fault = state.faults.get(method)
                 if fault and fault[0] > 0:
                     fault[0] -= 1
-                    return self._send(200, {"ok": False, "error": fault[1]})
+                    headers = {"Retry-After": str(fault[3])} if fault[3] is not None else None
+                    return self._send(fault[2], {"ok": False, "error": fault[1]}, headers=headers)
             return handlers[method](args)
+
+        def _rate_limited(self, channel):
+            """Token bucket per channel: POST_RATE_PER_SECOND, bursts up to state.post_burst. Returns the seconds
+            to wait (Retry-After) when the post must be refused, else None and takes one token."""
+            now = time.monotonic()
+            tokens, last = state.buckets.get(channel, [float(state.post_burst), now])
+            tokens = min(float(state.post_burst), tokens + (now - last) * POST_RATE_PER_SECOND)
+            if tokens < 1.0:
+                state.buckets[channel] = [tokens, now]
+                return max(1, int((1.0 - tokens) / POST_RATE_PER_SECOND + 0.999))
+            state.buckets[channel] = [tokens - 1.0, now]
+            return None
+
+        def _post_message(self, args):
+            """chat.postMessage (docs.slack.dev/reference/methods/chat.postMessage)."""
+            channel = args.get("channel")
+            text = args.get("text")
+            blocks = args.get("blocks")
+            attachments = args.get("attachments")
+            if isinstance(blocks, str):  # form bodies carry blocks as a JSON string
+                try:
+                    blocks = json.loads(blocks)
+                except ValueError:
+                    return self._send(200, {"ok": False, "error": "invalid_blocks_format"})
+            if blocks is not None and not isinstance(blocks, list):
+                return self._send(200, {"ok": False, "error": "invalid_blocks_format"})
+            with state.lock:
+                if not channel or channel not in state.channels:
+                    return self._send(200, {"ok": False, "error": "channel_not_found"})
+                if not (text or blocks or attachments):
+                    return self._send(200, {"ok": False, "error": "no_text"})
+                wait = self._rate_limited(channel)
+                if wait is not None:
+                    return self._send(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": str(wait)})
+                ts = "%d.%06d" % (int(time.time()), next(state.counter))
+                state.messages.append({"channel": channel, "text": text, "blocks": blocks, "ts": ts})
+            body = {"ok": True, "channel": channel, "ts": ts, "message": {"type": "message", "subtype": "bot_message", "text": text or "", "ts": ts}}
+            ctype = self.headers.get("Content-Type") or ""
+            if self._is_json() and "charset" not in ctype.lower():
+                body["warning"] = "missing_charset"
+                body["response_metadata"] = {"warnings": ["missing_charset"]}
+            return self._send(200, body)
 
         def _get_upload_url(self, args):
             filename = args.get("filename")
@@ -212,8 +281,8 @@ def make_handler(state):
     return Handler
 
 
-def make_server(host, port, token, channels, webhook_path=None):
-    state = State(token, channels, webhook_path)
+def make_server(host, port, token, channels, webhook_path=None, post_burst=POST_BURST):
+    state = State(token, channels, webhook_path, post_burst)
     server = ThreadingHTTPServer((host, port), make_handler(state))
     server.daemon_threads = True
     server.state = state

@@ -93,3 +93,86 @@ def test_fault_injection(slack):
     files = json.dumps([{"id": got["file_id"]}])
     assert call(slack, "files.completeUploadExternal", {"files": files})["error"] == "internal_error"
     assert call(slack, "files.completeUploadExternal", {"files": files})["ok"] is True
+
+
+# ---------------------------------------------------------------------------------------- chat.postMessage
+def post(emu, body, token=TOKEN, charset=True):
+    headers = {"Content-Type": "application/json" + ("; charset=utf-8" if charset else "")}
+    if token:
+        headers["Authorization"] = "Bearer %s" % token
+    return requests.post("%s/chat.postMessage" % emu.api_url, data=json.dumps(body), headers=headers, timeout=5)
+
+
+def test_post_message_json_with_bearer_token(slack):
+    resp = post(slack, {"channel": "C0REPORTS1", "text": "budget alert"})
+    got = resp.json()
+    assert resp.status_code == 200 and got["ok"] is True and got["channel"] == "C0REPORTS1"
+    assert got["message"]["text"] == "budget alert" and got["ts"] == got["message"]["ts"] and "warning" not in got
+    assert slack.messages() == [{"channel": "C0REPORTS1", "text": "budget alert", "blocks": None, "ts": got["ts"]}]
+
+
+def test_post_message_form_body_with_blocks_and_token_argument(slack):
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    got = call(slack, "chat.postMessage", {"channel": "C0REPORTS1", "blocks": json.dumps(blocks), "token": TOKEN}, token=None)
+    assert got["ok"] is True
+    assert slack.messages()[0]["blocks"] == blocks
+
+
+def test_post_message_errors(slack):
+    assert post(slack, {"channel": "C0REPORTS1", "text": "x"}, token=None).json() == {"ok": False, "error": "not_authed"}
+    assert post(slack, {"channel": "C0REPORTS1", "text": "x"}, token="xoxb-wrong").json()["error"] == "invalid_auth"
+    # a JSON body cannot carry the token: only the Authorization header counts
+    assert post(slack, {"channel": "C0REPORTS1", "text": "x", "token": TOKEN}, token=None).json()["error"] == "not_authed"
+    assert post(slack, {"channel": "CNOTTHERE", "text": "x"}).json()["error"] == "channel_not_found"
+    assert post(slack, {"text": "x"}).json()["error"] == "channel_not_found"
+    assert post(slack, {"channel": "C0REPORTS1"}).json()["error"] == "no_text"
+    assert post(slack, {"channel": "C0REPORTS1", "blocks": {"not": "a list"}}).json()["error"] == "invalid_blocks_format"
+    # every error is HTTP 200 with ok=false, and nothing was posted
+    assert post(slack, {"channel": "C0REPORTS1"}).status_code == 200
+    assert slack.messages() == []
+
+
+def test_post_message_json_without_charset_warns(slack):
+    got = post(slack, {"channel": "C0REPORTS1", "text": "x"}, charset=False).json()
+    assert got["ok"] is True and got["warning"] == "missing_charset" and got["response_metadata"] == {"warnings": ["missing_charset"]}
+
+
+def test_post_message_rate_limit_per_channel():
+    emu = SlackEmulator(TOKEN, channels=("C0REPORTS1", "C0OTHER001"), post_burst=2)
+    try:
+        assert post(emu, {"channel": "C0REPORTS1", "text": "1"}).json()["ok"]
+        assert post(emu, {"channel": "C0REPORTS1", "text": "2"}).json()["ok"]
+        limited = post(emu, {"channel": "C0REPORTS1", "text": "3"})
+        assert limited.status_code == 429 and limited.json() == {"ok": False, "error": "ratelimited"}
+        assert int(limited.headers["Retry-After"]) >= 1
+        # the limit is per channel
+        assert post(emu, {"channel": "C0OTHER001", "text": "elsewhere"}).json()["ok"]
+        assert [m["text"] for m in emu.messages()] == ["1", "2", "elsewhere"]
+    finally:
+        emu.stop()
+
+
+def test_post_message_rate_limit_recovers_after_retry_after():
+    import time
+
+    emu = SlackEmulator(TOKEN, post_burst=1)
+    try:
+        assert post(emu, {"channel": "C0REPORTS1", "text": "1"}).json()["ok"]
+        limited = post(emu, {"channel": "C0REPORTS1", "text": "2"})
+        assert limited.status_code == 429
+        time.sleep(int(limited.headers["Retry-After"]) + 0.1)
+        assert post(emu, {"channel": "C0REPORTS1", "text": "2"}).json()["ok"]
+    finally:
+        emu.stop()
+
+
+def test_post_message_injected_rate_limit_and_error(slack):
+    slack.fail("chat.postMessage", count=1, error="ratelimited", status=429, retry_after=2)
+    limited = post(slack, {"channel": "C0REPORTS1", "text": "x"})
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
+    slack.fail("chat.postMessage", count=1, error="internal_error")
+    assert post(slack, {"channel": "C0REPORTS1", "text": "x"}).json() == {"ok": False, "error": "internal_error"}
+    assert post(slack, {"channel": "C0REPORTS1", "text": "x"}).json()["ok"] is True
+    assert len(slack.messages()) == 1
+    # the request log keeps no token
+    assert TOKEN not in json.dumps(slack.state())
