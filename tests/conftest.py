@@ -31,7 +31,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(REPO / "tests"))
 
 import pgserver  # noqa: E402  (tests/pgserver.py: the one throwaway-PostgreSQL helper of tests, bench and demo)
-from pgserver import PG_BIN, PgServer, free_tcp_port, stop_pid  # noqa: E402,F401  (imported from here by other tests)
+from pgserver import PG_BIN, PgServer, free_tcp_port, stop_pid  # pylint: disable=unused-import  # noqa: E402,F401  (re-exported to the tests)
 
 pytest_plugins = ["grafana_emulator.pytest_plugin", "n8n_support", "usage_api_emulator.pytest_plugin"]
 

@@ -65,14 +65,14 @@ def test_one_phase_lists_only_its_tasks(ansible, tmp_path, role, phase, filename
     phase_tasks = _names(role, filename)
     preflight_tasks = _names(role, "preflight.yml")
     shown = _names(role, filename, rescue=False)
-    assert shown and shown <= {name for name, _ in listed}, f"{tag}: phase tasks missing from\n{listed}"
+    assert shown and shown <= {name for name, _tags in listed}, f"{tag}: phase tasks missing from\n{listed}"
     for name, tags in listed:
         assert tag in tags or "always" in tags, f"{name} listed under --tags {tag} with tags {tags}"
         if "always" not in tags:
             assert name in phase_tasks | preflight_tasks, f"{name} is neither in {filename} nor in the preflight"
     # Other phases of the same role are not selected.
     others = {n for f in (REPO / "roles" / role / "tasks").glob("*.yml") if f.name not in (filename, "preflight.yml", "main.yml") for n in _names(role, f.name)}
-    assert not others & {name for name, _ in listed}
+    assert not others & {name for name, _tags in listed}
 
 
 def test_an_install_phase_selects_only_its_role(ansible, tmp_path):
