@@ -51,6 +51,9 @@ NEWEST_PACKAGES="python3,python3-venv,git,ca-certificates"
 NEWEST_RECIPE_VERSION=1
 NEWEST_CACHE="$CX_CACHE/compat-newest"
 mkdir -p "$NEWEST_CACHE/venv" "$NEWEST_CACHE/ansible" "$CX_CACHE/pip"
+# one run at a time: the image, the virtualenv and ansible-test's directory are shared by every run
+exec 9>"$NEWEST_CACHE.lock"
+flock 9
 recipe="$(recipe_hash "newest-$NEWEST_RECIPE_VERSION" "$NEWEST_PACKAGES" "$NEWEST_SUITE")"
 rootfs_tar="$NEWEST_CACHE/rootfs-$NEWEST_SUITE-$recipe.tar.gz"
 
