@@ -41,4 +41,6 @@ git ls-files -z --cached --others --exclude-standard | grep -zv '^\.collections/
 cd "$DEST"
 git init -q && git add -A >/dev/null 2>&1 && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity >/dev/null
 export PATH="$VENV/bin:$PATH"
-ansible-test sanity --venv --python 3.11 --color no "$@"
+# the venv's own Python (3.11 on this machine; scripts/compat-newest.sh runs this in a Debian 13 container, 3.13)
+PY_VERSION="$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+ansible-test sanity --venv --python "$PY_VERSION" --color no "$@"

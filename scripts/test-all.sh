@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (README "Run the tests"; .ci/run calls exactly this).
 # Gates, in order: ansible-test sanity, compat (sanity + unit tests on the lowest supported ansible-core),
+# compat-newest (the same on the newest, 2.21, in a Debian 13 container),
 # style (ruff, yamllint, codespell), docs (antsibull-docs lint + docsite build), ansible-lint (production profile), changelog lint, pytest (unit,
 # integration on real PostgreSQL and the Grafana API emulator, the emulator's own tests), grafana-versions (the
 # Grafana integration tests again on the 11.6.3 and 13.3.0 profiles), molecule.
@@ -10,7 +11,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO" || exit 1
 export PATH="$REPO/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$REPO/ansible.cfg"
-ONLY="${KPI_GATES:-sanity compat style docs lint changelog pytest grafana-versions molecule}"
+ONLY="${KPI_GATES:-sanity compat compat-newest style docs lint changelog pytest grafana-versions molecule}"
 
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; exit 1; }
 
@@ -29,6 +30,7 @@ gate() {
 
 gate sanity bash scripts/sanity.sh
 gate compat bash scripts/compat.sh
+gate compat-newest bash scripts/compat-newest.sh
 gate style bash scripts/style.sh
 gate docs bash scripts/docs.sh
 gate lint ansible-lint --profile production --offline

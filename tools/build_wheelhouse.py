@@ -53,7 +53,7 @@ def build(dest, python_version, machine, glibc, requirements):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="build_wheelhouse", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="build_wheelhouse", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--dest", required=True)
     parser.add_argument("--python-version", required=True, help="target host's Python, e.g. 3.11")
     parser.add_argument("--machine", required=True, help="target host's platform.machine(), e.g. x86_64")

@@ -24,16 +24,11 @@ if [ -f "$image_archive" ]; then
   exit 0
 fi
 
-if [ ! -f "$rootfs_tar" ]; then
-  log "debootstrap $DEBIAN_SUITE (minbase + systemd + python3) from $DEBIAN_MIRROR"
-  work="$(mktemp -d "$MOL_CACHE/rootfs.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
-  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$DEBIAN_SUITE" "$work/root" "$DEBIAN_MIRROR" \
-    >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
-  root="$work/root"
-  # Scenarios are hermetic: everything a target needs is already installed, and the only APT source a
-  # scenario uses is its own local test repository. A stale Debian source would make `apt-get update`
-  # fail inside a container without a route to the mirror.
+# Scenarios are hermetic: everything a target needs is already installed, and the only APT source a
+# scenario uses is its own local test repository. A stale Debian source would make `apt-get update`
+# fail inside a container without a route to the mirror.
+base_rootfs_tweaks() {
+  local root="$1" unit
   : >"$root/etc/apt/sources.list"
   # Each container gets its own machine id at boot.
   : >"$root/etc/machine-id"
@@ -43,11 +38,9 @@ if [ ! -f "$rootfs_tar" ]; then
               e2scrub_all.timer fstrim.timer; do
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" --numeric-owner -czf "$rootfs_tar.tmp" .
-  mv "$rootfs_tar.tmp" "$rootfs_tar"
-  rm -rf "$work"; trap - EXIT
-fi
+}
+
+[ -f "$rootfs_tar" ] || debootstrap_rootfs "$DEBIAN_SUITE" "$BASE_PACKAGES" "$rootfs_tar" base_rootfs_tweaks
 
 old_id="$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)"
 log "importing $rootfs_tar as $BASE_IMAGE"

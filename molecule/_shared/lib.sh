@@ -39,7 +39,7 @@ GPG_HOME="$MOL_CACHE/gnupg"
 PDC_TEST_VERSION="${CX_PDC_TEST_VERSION:-0.0.63}"
 PDC_RELEASE_DIR="$PUBLISHED_DIR/pdc-release/v$PDC_TEST_VERSION"
 
-log() { printf '[molecule-prepare] %s\n' "$*" >&2; }
+log() { printf '[%s] %s\n' "${LOG_PREFIX:-molecule-prepare}" "$*" >&2; }
 
 # sha256 of the given files' contents plus extra strings: a cache key that changes when a recipe changes.
 recipe_hash() {
@@ -48,3 +48,21 @@ recipe_hash() {
 }
 
 image_exists() { podman image exists "$1"; }
+
+# debootstrap_rootfs SUITE PACKAGES TARBALL [CUSTOMIZE]: a --variant=minbase Debian SUITE from DEBIAN_MIRROR with
+# PACKAGES (comma-separated) included, packed as TARBALL (numeric owners, no APT caches). CUSTOMIZE, a function
+# name, is called with the root directory before packing. The tarball appears only when everything succeeded.
+debootstrap_rootfs() {
+  local suite="$1" packages="$2" tarball="$3" customize="${4:-}" work
+  work="$(mktemp -d "$(dirname "$tarball")/rootfs.XXXXXX")"
+  # shellcheck disable=SC2064  # expand now: $work is local
+  trap "rm -rf '$work'" EXIT
+  log "debootstrap $suite (minbase + $packages) from $DEBIAN_MIRROR"
+  debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" "$DEBIAN_MIRROR" \
+    >"$work/debootstrap.log" 2>&1 || { tail -30 "$work/debootstrap.log" >&2; return 1; }
+  [ -z "$customize" ] || "$customize" "$work/root"
+  rm -rf "$work"/root/var/cache/apt/archives/*.deb "$work"/root/var/lib/apt/lists/*
+  tar -C "$work/root" --numeric-owner -czf "$tarball.tmp" .
+  mv "$tarball.tmp" "$tarball"
+  rm -rf "$work"; trap - EXIT
+}

@@ -224,7 +224,7 @@ def provision_dashboards(app, directory, environ):
                     continue
                 if from_structure:
                     rel_dir = os.path.relpath(os.path.dirname(file_path), root)
-                    title = "" if rel_dir == "." else rel_dir.split(os.sep)[0]
+                    title = "" if rel_dir == "." else rel_dir.split(os.sep, maxsplit=1)[0]
                     folder_uid = _provider_folder(store, org_id, title, "", "admin")
                 else:
                     folder_uid = _provider_folder(store, org_id, provider.get("folder") or "", provider.get("folderUid") or "", "admin")

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from http_fake import patch_module_args  # noqa: E402  (works on ansible-core 2.17 too; puts tests/ on sys.path)
 from planted import PLANTED  # noqa: E402  (tests/planted.py: the planted secrets, defined once)
 
+from ansible.module_utils.common.parameters import PASS_VARS  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils import _kpi_postgres  # noqa: E402
 
 SECRET = PLANTED["db_password"]
@@ -42,6 +43,10 @@ class Args:
         args = dict((k, v) for k, v in self.params.items() if v is not None)
         args["_ansible_check_mode"] = self.check_mode
         args["_ansible_diff"] = self.diff
+        # ansible-core 2.21 and later echo the ``invocation`` only when the controller asks (INJECT_INVOCATION,
+        # off by default); ask, as earlier versions always did, so the no_log masking in it is checked on every core.
+        if "inject_invocation" in PASS_VARS:
+            args["_ansible_inject_invocation"] = True
         return args
 
 
