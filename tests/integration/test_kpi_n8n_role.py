@@ -11,7 +11,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import PLANTED
+from conftest import PLANTED, free_tcp_port
 
 SECRETS = ("n8n_writer_password", "anthropic_admin_key", "openai_admin_key", "slack_bot_token", "slack_webhook")
 
@@ -170,10 +170,18 @@ def test_provider_disabled_needs_no_key(n8n_server, n8n_recorder, n8n_ansible, p
     assert settings["alerts_enabled"] is False
 
 
-def test_unreachable_n8n_fails_with_the_modules_message(ansible, playbook, free_port):
+def test_unreachable_n8n_fails_with_the_modules_message(ansible, playbook):
     """The credential tasks hide their output (they carry the secrets); when one fails, the rescue of the
     secret-carrying task pattern re-raises the module's own message instead of "the output has been hidden".
-    Nothing listens on the port, so no n8n is needed."""
+    Nothing listens on the port, so no n8n is needed.
+
+    Ansible masks every value of a no_log option wherever it appears in the module's output, the credential's
+    non-secret ones too (host 127.0.0.1, port 5432, maxConnections 10), so the port checked for must not
+    contain one of them: a port such as 41067 reads "4********67"."""
+    masked = ("10", "5432", "127.0.0.1")
+    free_port = free_tcp_port()
+    while any(value in str(free_port) for value in masked):
+        free_port = free_tcp_port()
     res = ansible.playbook(playbook, extra_vars=role_vars("http://127.0.0.1:%d" % free_port, PLANTED["n8n_credential_secret"], "x"), expect_rc=2)
     # -vvv prints each failure as indented JSON: the message follows the last "fatal:" (the rescue's)
     last_failure = res.output.rsplit("fatal:", 1)[-1]
