@@ -4,6 +4,7 @@ and the schema's shape that two databases (or one database at two times) can be 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from kpi_sql import REPO
@@ -102,8 +103,17 @@ def rollup_tables(conn):
     ]
 
 
+def _same_number_same_text(row_json):
+    """A rollup row with every number in one canonical form: a sum kept by the statement triggers carries the
+    scale of its inputs (``0.000``), the same sum recomputed from the base tables may not (``coalesce(sum(x), 0)``
+    over no rows is ``0``). The values, not their scale, are what the dashboard shows and what must survive."""
+    row = json.loads(row_json, parse_float=Decimal, parse_int=Decimal)
+    return json.dumps({k: str(v.normalize()) if isinstance(v, Decimal) else v for k, v in row.items()}, sort_keys=True)
+
+
 def rollups(conn):
-    return {t: table_content(conn, t, table_columns(conn, t)) for t in rollup_tables(conn)}
+    """Every rollup row, numbers compared by value (see _same_number_same_text)."""
+    return {t: sorted(_same_number_same_text(r) for r in table_content(conn, t, table_columns(conn, t))) for t in rollup_tables(conn)}
 
 
 def rebuilt_rollups(conn):
