@@ -128,6 +128,9 @@ class AnsibleRunner:
                 "ANSIBLE_FORCE_COLOR": "0",
                 "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default",
                 "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+                # tests/ansible_plugins/callback/cx_module_result.py: the result of a one-task playbook (module())
+                "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "tests" / "ansible_plugins" / "callback"),
+                "ANSIBLE_CALLBACKS_ENABLED": "cx_module_result",
                 "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
                 "ANSIBLE_HOST_KEY_CHECKING": "False",
             }
@@ -176,15 +179,8 @@ class AnsibleRunner:
                     {
                         "hosts": "localhost",
                         "gather_facts": False,
-                        "tasks": [
-                            {"name": "module under test", module: args, "register": "r", "ignore_errors": True},
-                            {
-                                "name": "dump",
-                                "ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(pb) + ".result.json"},
-                                "check_mode": False,
-                                "diff": False,
-                            },
-                        ],
+                        # its result is written to <playbook>.result.json by tests/ansible_plugins/callback/cx_module_result.py
+                        "tasks": [{"name": "module under test", module: args, "ignore_errors": True}],
                     }
                 ]
             )

@@ -174,6 +174,11 @@ class GrafanaClient(HttpClient):
         """
         if self.get(path, "read", obj, missing_ok=True) is not None:
             return True
+        return self.report_missing(obj, fail_msg)
+
+    def report_missing(self, obj, fail_msg):
+        """What :meth:`require_exists` does once ``obj`` was found missing (for callers that read it another
+        way, e.g. a folder through ``/apis``): a warning and ``False`` in check mode, else GrafanaError(``fail_msg``)."""
         if self.module.check_mode:
             self.module.warn(
                 "check mode: %s does not exist (yet); the change is reported as if an earlier task "

@@ -122,6 +122,7 @@ diff:
 
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import check_uid, grafana_module, path_quote, run_module
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy, duration_seconds
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_folders import require_folder
 
 CORE_DEFAULTS = (("noDataState", "NoData"), ("execErrState", "Error"), ("annotations", {}), ("labels", {}), ("isPaused", False))
 SERVER_FIELDS = ("id", "uid", "orgID", "folderUID", "ruleGroup", "updated", "provenance")
@@ -269,9 +270,9 @@ def run(module, client):
 
     if changed:
         if current is None:
-            client.require_exists(
-                "/api/folders/%s" % path_quote(folder_uid),
-                "folder '%s'" % folder_uid,
+            require_folder(
+                client,
+                folder_uid,
                 "Grafana: cannot create %s: folder '%s' not found; create it first (grafana_folder)" % (obj, folder_uid),
             )
         if not module.check_mode:

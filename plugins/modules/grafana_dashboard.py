@@ -174,6 +174,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
     read_current,
     slugify,
 )
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_folders import require_folder
 
 MARKER = "cxDeployedHash"
 SERVER_MANAGED = ("id", "version", "iteration", MARKER)
@@ -320,9 +321,9 @@ def run(module, client):
     result["changed"] = changed
     if changed:
         if folder_uid and folder_uid != cur.folder_uid:
-            client.require_exists(
-                "/api/folders/%s" % path_quote(folder_uid),
-                "folder '%s'" % folder_uid,
+            require_folder(
+                client,
+                folder_uid,
                 "Grafana: cannot deploy %s: folder '%s' not found; create it first (grafana_folder) or fix folder_uid" % (obj, folder_uid),
             )
         for option, ds_uid in referenced_datasources(p) if content_differs else []:

@@ -1,6 +1,7 @@
 """pytest fixtures that run the Grafana emulator as a subprocess on 127.0.0.1 (free port), stopped by PID.
 
-* ``grafana_emulator``          function scope, default version (11.3.0, or ``$CX_GRAFANA_EMULATOR_VERSION``)
+* ``grafana_emulator``          function scope, default version (11.3.0, or ``$CX_GRAFANA_EMULATOR_VERSION``); a test or module
+                                marked ``@pytest.mark.grafana_profiles`` runs once per profile (default: 11.6.3 and 13.3.0)
 * ``grafana_emulator_session``  session scope (share it only between tests that tolerate each other's objects)
 * ``grafana_emulator_factory``  ``factory(version="10.4.0", provisioning=DIR, env={...}, data_file=...)``
 
@@ -209,9 +210,32 @@ def grafana_emulator_factory():
         emu.cleanup()
 
 
+#: The profiles a test marked ``@pytest.mark.grafana_profiles`` (no arguments) runs on: one release that serves only
+#: the legacy /api routes for dashboards and folders, and the current one, served through /apis (docs/grafana-behaviour.md).
+CURRENT_PROFILES = ("11.6.3", "13.3.0")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "grafana_profiles(*versions): run the test once per Grafana emulator profile (default: %s); "
+        "its ``grafana_emulator`` fixture starts that profile" % ", ".join(CURRENT_PROFILES),
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """``@pytest.mark.grafana_profiles`` (on a test or a whole module) parametrises the ``grafana_emulator`` fixture."""
+    marker = metafunc.definition.get_closest_marker("grafana_profiles")
+    if marker is None or "grafana_emulator" not in metafunc.fixturenames:
+        return
+    versions = list(marker.args) or list(CURRENT_PROFILES)
+    metafunc.parametrize("grafana_emulator", versions, indirect=True, ids=versions)
+
+
 @pytest.fixture
-def grafana_emulator(grafana_emulator_factory):
-    return grafana_emulator_factory()
+def grafana_emulator(request, grafana_emulator_factory):
+    """The default profile, or the one ``@pytest.mark.grafana_profiles`` parametrised this test with."""
+    return grafana_emulator_factory(version=getattr(request, "param", None))
 
 
 @pytest.fixture(scope="session")

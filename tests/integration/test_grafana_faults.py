@@ -12,6 +12,9 @@ import pytest
 
 from conftest import PLANTED
 
+# The tests that take the ``grafana_emulator`` fixture run on 11.6.3 (legacy /api) and 13.3.0 (/apis).
+pytestmark = pytest.mark.grafana_profiles()
+
 NS = "cx_catalyst.kpi_dashboard."
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -34,10 +34,8 @@ def load_kpi_database(pg_server, dbname):
     )
 
 
-@pytest.fixture(params=["11.6.3", "13.3.0"])
-def grafana_emulator(request, grafana_emulator_factory):
-    """The whole KPI dashboard on a pre-/apis release and on Grafana 13 (/apis, docs/grafana-behaviour.md §13)."""
-    return grafana_emulator_factory(version=request.param)
+# The whole KPI dashboard on a pre-/apis release and on Grafana 13 (/apis, docs/grafana-behaviour.md §13).
+pytestmark = pytest.mark.grafana_profiles()
 
 
 def test_kpi_dashboard_every_panel_answers(ansible, grafana_emulator, pg_server, pg_db, tmp_path):

@@ -16,10 +16,8 @@ NS = "cx_catalyst.kpi_dashboard."
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@pytest.fixture(params=["11.6.3", "13.3.0"])
-def grafana_emulator(request, grafana_emulator_factory):
-    """Every lifecycle below runs on a pre-/apis release and on Grafana 13 (docs/grafana-behaviour.md §9, §13)."""
-    return grafana_emulator_factory(version=request.param)
+# Every lifecycle below runs on a pre-/apis release and on Grafana 13 (docs/grafana-behaviour.md §9, §13).
+pytestmark = pytest.mark.grafana_profiles()
 
 
 def conn(emu, **extra):

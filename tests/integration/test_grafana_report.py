@@ -3,6 +3,8 @@ no-op re-run, update, check mode (no write), diff, delete, and OSS answering 404
 
 import pytest
 
+from grafana_emulator.pytest_plugin import CURRENT_PROFILES
+
 from conftest import REPO
 
 MODULE = "cx_catalyst.kpi_dashboard.grafana_report"
@@ -37,9 +39,13 @@ def args(emu, **extra):
     return base
 
 
-@pytest.fixture
-def enterprise(grafana_emulator_factory):
-    return grafana_emulator_factory(env={"GF_EMULATOR_EDITION": "enterprise"})
+@pytest.fixture(params=CURRENT_PROFILES)
+def enterprise(request, grafana_emulator_factory):
+    return grafana_emulator_factory(version=request.param, env={"GF_EMULATOR_EDITION": "enterprise"})
+
+
+# The OSS test runs on both current profiles too.
+pytestmark = pytest.mark.grafana_profiles()
 
 
 def writes(emu):

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from test_grafana_modules import DASHBOARD, api_log, run, writes
+from test_grafana_modules import DASHBOARD, RULE, api_log, run, writes
 
 V2_SPEC = {
     "title": "CX KPIs (new editor)",
@@ -176,3 +176,66 @@ def test_dashboard_export_on_each_profile(ansible, grafana_emulator_factory, tmp
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", {"path": str(dest), "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"})
     assert r["changed"] is False and writes(emu) == []
+
+
+# the folder check of grafana_dashboard and grafana_alert_rule_group goes the way grafana_folder reads folders
+FOLDER_READ = {"11.6.3": "/api/folders", "12.4.0": FOLDERS["12.4.0"], "13.3.0": FOLDERS["13.3.0"]}
+
+
+@pytest.mark.parametrize("version", ["11.6.3", "12.4.0", "13.3.0"])
+def test_dashboard_folder_check_on_each_profile(ansible, grafana_emulator_factory, version):
+    """grafana_dashboard checks its folder through folder.grafana.app where GET /apis offers it, with the run's
+    one discovery; the legacy /api/folders route on 11.6; a missing folder is the same error (and a check-mode
+    warning) on every profile."""
+    emu = grafana_emulator_factory(version=version)
+    _setup(emu)
+    args = {"content": DASHBOARD, "folder_uid": "cx-kpi", "datasource_uid": "support-postgres"}
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard", args)
+    assert r["changed"] is True
+    dash = APIS.get(version)
+    assert api_log(emu) == [
+        ("GET", "/apis"),
+        ("GET", dash + "/cx-kpi-overview" if dash else "/api/dashboards/uid/cx-kpi-overview"),
+        ("GET", FOLDER_READ[version] + "/cx-kpi"),
+        ("GET", "/api/datasources/uid/support-postgres"),
+        ("POST", dash or "/api/dashboards/db"),
+    ]
+
+    moved = dict(args, folder_uid="no-such-folder")
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard", moved, expect_failed=True)
+    assert "cannot deploy dashboard" in r["msg"] and "folder 'no-such-folder' not found; create it first (grafana_folder)" in r["msg"]
+    assert ("GET", FOLDER_READ[version] + "/no-such-folder") in api_log(emu) and writes(emu) == []
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_dashboard", moved, check=True)
+    assert r["changed"] is True and writes(emu) == []
+    assert "check mode: folder 'no-such-folder' does not exist (yet)" in str(r.get("warnings"))
+    assert [p for m, p in api_log(emu)].count("/apis") == 1
+
+
+@pytest.mark.parametrize("version", ["11.6.3", "12.4.0", "13.3.0"])
+def test_alert_rule_group_folder_check_on_each_profile(ansible, grafana_emulator_factory, version):
+    """grafana_alert_rule_group checks the folder of a new group the same way; discovery only on that path, never
+    on a no-op re-run (one GET)."""
+    emu = grafana_emulator_factory(version=version)
+    _setup(emu)
+    group = "/api/v1/provisioning/folder/cx-kpi/rule-groups/kpi-alerts"
+    args = {"folder_uid": "cx-kpi", "name": "kpi-alerts", "interval": "5m", "rules": [RULE]}
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_alert_rule_group", args)
+    assert r["changed"] is True
+    assert api_log(emu) == [("GET", group), ("GET", "/apis"), ("GET", FOLDER_READ[version] + "/cx-kpi"), ("PUT", group)]
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_alert_rule_group", args)
+    assert r["changed"] is False and api_log(emu) == [("GET", group)]
+
+    other = dict(args, folder_uid="nope")
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_alert_rule_group", other, expect_failed=True)
+    assert "cannot create alert rule group 'kpi-alerts' in folder 'nope': folder 'nope' not found" in r["msg"]
+    assert ("GET", FOLDER_READ[version] + "/nope") in api_log(emu) and writes(emu) == []
+    emu.reset_request_log()
+    r = run(ansible, emu, "grafana_alert_rule_group", other, check=True)
+    assert r["changed"] is True and writes(emu) == []
+    assert "check mode: folder 'nope' does not exist (yet)" in str(r.get("warnings"))

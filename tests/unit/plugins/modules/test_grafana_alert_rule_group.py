@@ -1,6 +1,7 @@
 """grafana_alert_rule_group: exact HTTP calls, normalised compare, whole-group PUT, validation."""
 
 import copy
+import json
 import os
 import sys
 
@@ -11,6 +12,10 @@ from grafana_fake import run_module  # noqa: E402
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.modules import grafana_alert_rule_group  # noqa: E402
 
 PATH = "/api/v1/provisioning/folder/cx-kpi/rule-groups/kpi-alerts"
+# the folder check discovers /apis (only when the group is to be created): 404 before Grafana 12
+APIS_404 = ("GET", "/apis", 404, "404 page not found")
+APIS_13 = ("GET", "/apis", 200, {"kind": "APIGroupList", "groups": [{"name": "folder.grafana.app", "versions": [{"version": "v1"}]}]})
+FOLDER13 = "/apis/folder.grafana.app/v1/namespaces/default/folders"
 RULE = {
     "uid": "cx-budget",
     "title": "Budget above 80%",
@@ -69,12 +74,13 @@ def test_create_checks_folder_and_puts_group():
         ARGS,
         [
             ("GET", PATH, 404, None),
+            APIS_404,
             ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi"}),
             ("PUT", PATH, 200, stored_group()),
         ],
     )
     assert result["changed"] is True and result["rule_uids"] == ["cx-budget"]
-    put = fake.calls[2]
+    put = fake.calls[3]
     assert put.headers["X-Disable-Provenance"] == "true"
     assert put.json["interval"] == 300 and put.json["title"] == "kpi-alerts"
     rule = put.json["rules"][0]
@@ -149,10 +155,36 @@ def test_unknown_folder_is_clear():
         ARGS,
         [
             ("GET", PATH, 404, None),
+            APIS_404,
             ("GET", "/api/folders/cx-kpi", 404, {"message": "folder not found"}),
         ],
     )
-    assert result["failed"] is True and "folder 'cx-kpi' not found" in result["msg"] and fake.writes == []
+    assert result["failed"] is True and "folder 'cx-kpi' not found; create it first (grafana_folder)" in result["msg"] and fake.writes == []
+
+
+def test_folder_check_through_apis_where_offered():
+    """Grafana 12+: the folder is read through folder.grafana.app (discovered once, only on the change path)."""
+    result, fake = run_module(
+        grafana_alert_rule_group,
+        ARGS,
+        [
+            ("GET", PATH, 404, None),
+            APIS_13,
+            ("GET", FOLDER13 + "/cx-kpi", 200, {"kind": "Folder", "metadata": {"name": "cx-kpi"}, "spec": {"title": "KPIs"}}),
+            ("PUT", PATH, 200, stored_group()),
+        ],
+    )
+    assert result["changed"] is True and fake.keys()[3] == ("PUT", PATH)
+
+
+def test_missing_folder_through_apis_fails_or_warns_in_check_mode():
+    script = [("GET", PATH, 404, None), APIS_13, ("GET", FOLDER13 + "/cx-kpi", 404, {"kind": "Status", "code": 404})]
+    result, fake = run_module(grafana_alert_rule_group, ARGS, list(script))
+    assert result["failed"] is True and "cannot create alert rule group 'kpi-alerts' in folder 'cx-kpi': folder 'cx-kpi' not found" in result["msg"]
+    assert fake.writes == []
+    result, fake = run_module(grafana_alert_rule_group, ARGS, list(script), check=True)
+    assert result.get("failed") is not True and result["changed"] is True and fake.writes == []
+    assert "check mode: folder 'cx-kpi' does not exist (yet)" in json.dumps(result["warnings"])
 
 
 def test_delete_on_grafana_11():

@@ -372,6 +372,11 @@ APIS_13 = (
     },
 )
 BASE = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
+FOLDER13 = "/apis/folder.grafana.app/v1/namespaces/default/folders"
+
+
+def k8s_folder(uid="cx-kpi"):
+    return {"kind": "Folder", "apiVersion": "folder.grafana.app/v1", "metadata": {"name": uid, "generation": 1}, "spec": {"title": "KPIs"}}
 
 
 def apis_object(stored="v1"):
@@ -428,7 +433,7 @@ def test_apis_create_posts_object():
         [
             APIS_13,
             ("GET", BASE + "/cx-kpi-overview", 404, {"kind": "Status", "code": 404}),
-            ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+            ("GET", FOLDER13 + "/cx-kpi", 200, k8s_folder()),
             ("GET", "/api/datasources/uid/support-postgres", 200, DS),
             ("POST", BASE, 201, dict(created, metadata=dict(created["metadata"], generation=1))),
         ],
@@ -481,3 +486,50 @@ def test_legacy_406_is_schema_v2_not_a_crash():
         ],
     )
     assert result["changed"] is True and fake.calls[4].json["overwrite"] is True
+
+
+def test_apis_folder_check_goes_through_apis_without_second_discovery():
+    """The folder check reads folder.grafana.app where /apis offers it, with the run's one discovery."""
+    result, fake = run_module(
+        grafana_dashboard,
+        dict(ARGS, folder_uid="elsewhere"),
+        [
+            APIS_13,
+            ("GET", BASE + "/cx-kpi-overview", 200, apis_object()),
+            ("GET", FOLDER13 + "/elsewhere", 200, k8s_folder("elsewhere")),
+            ("PUT", BASE + "/cx-kpi-overview", 200, apis_object()),
+        ],
+    )
+    assert result["changed"] is True and [c.path for c in fake.calls].count("/apis") == 1
+    assert fake.calls[3].json["metadata"]["annotations"]["grafana.app/folder"] == "elsewhere"
+
+
+def test_apis_missing_folder_same_message_and_check_mode_warning():
+    missing = [
+        APIS_13,
+        ("GET", BASE + "/cx-kpi-overview", 404, {"kind": "Status", "code": 404}),
+        ("GET", FOLDER13 + "/cx-kpi", 404, {"kind": "Status", "code": 404}),
+    ]
+    result, fake = run_module(grafana_dashboard, ARGS, list(missing))
+    assert result["failed"] and "folder 'cx-kpi' not found; create it first (grafana_folder) or fix folder_uid" in result["msg"] and fake.writes == []
+    result, fake = run_module(grafana_dashboard, ARGS, missing + [("GET", "/api/datasources/uid/support-postgres", 200, DS)], check=True)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True and fake.writes == []
+    assert "check mode: folder 'cx-kpi' does not exist (yet)" in json.dumps(result["warnings"])
+
+
+def test_apis_folder_refused_falls_back_to_legacy_folder_route():
+    forbidden = {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"}
+    result, fake = run_module(
+        grafana_dashboard,
+        ARGS,
+        [
+            APIS_13,
+            ("GET", BASE + "/cx-kpi-overview", 404, {"kind": "Status", "code": 404}),
+            ("GET", FOLDER13 + "/cx-kpi", 403, forbidden),
+            ("GET", "/api/folders/cx-kpi", 200, {"uid": "cx-kpi", "title": "KPIs"}),
+            ("GET", "/api/datasources/uid/support-postgres", 200, DS),
+            ("POST", BASE, 201, apis_object()),
+        ],
+    )
+    assert result["changed"] is True

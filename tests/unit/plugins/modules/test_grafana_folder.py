@@ -1,5 +1,6 @@
 """grafana_folder: exact HTTP calls for create, no-op, update, move, delete, check mode and API errors."""
 
+import json
 import os
 import sys
 
@@ -90,6 +91,18 @@ def test_unknown_parent_is_clear_error_and_nothing_written():
     assert result["failed"] is True
     assert "parent folder 'nope' not found" in result["msg"]
     assert fake.writes == []
+
+
+def test_unknown_parent_in_check_mode_is_a_warning():
+    """An earlier task of the same run may create the parent: check mode warns and reports the create."""
+    result, fake = run_module(
+        grafana_folder,
+        {"uid": "child", "title": "Child", "parent_uid": "nope"},
+        [APIS_404, ("GET", "/api/folders/child", 404, NOT_FOUND), ("GET", "/api/folders/nope", 404, NOT_FOUND)],
+        check=True,
+    )
+    assert result.get("failed") is not True and result["changed"] is True and fake.writes == []
+    assert "check mode: parent folder 'nope' does not exist (yet)" in json.dumps(result["warnings"])
 
 
 def test_check_mode_sends_no_write():
