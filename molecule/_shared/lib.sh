@@ -22,8 +22,9 @@ BASE_PACKAGES="systemd,systemd-sysv,dbus,python3,python3-apt,python3-debian,pyth
 # Images the docker scenario's compose file asks for, built locally (no registry is reachable) and
 # tagged with the names the grafana_docker role defaults to. Podman normalises short names to docker.io/.
 GRAFANA_TEST_VERSION="${CX_GRAFANA_TEST_VERSION:-11.3.0}"
-# Every version the test APT repository carries (the package scenario pins GRAFANA_TEST_VERSION; the default
-# scenario runs once per Grafana line users run before /apis and with it: 11.6 and 13.x, see scripts/molecule-all.sh).
+# Every version the test APT repository carries: the default scenario converges 11.6.3 (before /apis) and upgrades
+# it in place to 13.3.0 (with /apis); GRAFANA_TEST_VERSION (the docker scenario's image) stays in it as an older
+# line no scenario pins, so apt chooses among more versions than the two pinned ones, as on apt.grafana.com.
 GRAFANA_REPO_VERSIONS="${CX_GRAFANA_REPO_VERSIONS:-$GRAFANA_TEST_VERSION 11.6.3 13.3.0}"
 GRAFANA_IMAGE="docker.io/grafana/grafana:$GRAFANA_TEST_VERSION"
 NGINX_IMAGE="docker.io/library/nginx:alpine"

@@ -1,4 +1,7 @@
-"""Verify of the pdc scenario: user, unit, token file, running service, and where the token went."""
+"""Verify of the default scenario, grafana_pdc_agent's part: user, unit, token file, running service, where the token went.
+
+The release is the test one molecule-prepare.sh publishes (pdc-release/v0.0.63, whose `pdc` is a test double
+recording its arguments and environment); host_vars/cx-kpi-molecule-default.yml points the role at it."""
 
 import os
 import sys
@@ -81,11 +84,10 @@ def test_service_running_and_enabled(host):
     assert host.run("ps -o user= -p " + main_pid).stdout.strip() == "pdc-agent"
 
 
-def test_token_not_in_process_list(host):
+def test_agent_in_process_list(host):
+    # That no planted secret (the token included) is in `ps -eo args` is test_package.test_no_secret_in_process_list.
     args = process_args(host)
     assert "/usr/local/bin/pdc" in args, "the agent process is not in the process list"
-    leaked = [name for name, value in PLANTED.items() if value in args]
-    assert not leaked, "secrets in `ps -eo args`: %s" % leaked
 
 
 def test_agent_got_token_from_environment_not_arguments(host):

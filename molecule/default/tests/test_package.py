@@ -1,4 +1,7 @@
-"""Verify of the package scenario: the APT path, the config, the service and what the server serves."""
+"""Verify of the default scenario, grafana_package's part: the APT path, the in-place upgrade, the config, the service.
+
+Runs after side_effect.yml upgraded the held, pinned package from 11.6.3 to 13.3.0 (molecule.yml); what the
+server serves after site.yml's API provisioning is also checked in test_default.py."""
 
 import os
 import sys
@@ -8,8 +11,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "_shared"
 import pytest  # noqa: E402
 from cxtest import CACHE, PLANTED, grafana_api, process_args, systemd_analyze_verify  # noqa: E402
 
-VERSION = "11.3.0"
-BASE = "http://127.0.0.1:3000"
+# The version side_effect.yml upgrades to (converge installed 11.6.3, host_vars/cx-kpi-molecule-default.yml).
+VERSION = "13.3.0"
+GRAFANA_PORT = os.environ.get("CX_MOLECULE_DEFAULT_GRAFANA_PORT", "23001")
+REPO_PORT = os.environ.get("CX_MOLECULE_DEFAULT_REPO_PORT", "28765")
+PG_PORT = os.environ.get("CX_MOLECULE_DEFAULT_PG_PORT", "25432")
+BASE = "http://127.0.0.1:" + GRAFANA_PORT
+REPO = "http://127.0.0.1:%s/apt-repo" % REPO_PORT
 
 
 def test_keyring_is_the_test_repository_key(host):
@@ -27,7 +35,7 @@ def test_deb822_source(host):
             k, v = line.split(":", 1)
             fields[k.strip()] = v.strip()
     assert fields.get("Types") == "deb"
-    assert fields.get("URIs") == "http://127.0.0.1:8765/apt-repo"
+    assert fields.get("URIs") == REPO
     assert fields.get("Suites") == "stable"
     assert fields.get("Components") == "main"
     assert fields.get("Signed-By") == "/etc/apt/keyrings/grafana.asc"
@@ -38,7 +46,7 @@ def test_apt_verifies_the_signature(host):
     res = host.run("apt-get update 2>&1")
     assert res.rc == 0, res.stdout
     assert "NO_PUBKEY" not in res.stdout and "not signed" not in res.stdout
-    assert "127.0.0.1:8765/apt-repo stable InRelease" in res.stdout
+    assert REPO.split("//", 1)[1] + " stable InRelease" in res.stdout
 
 
 def test_package_installed_pinned_and_held(host):
@@ -46,7 +54,9 @@ def test_package_installed_pinned_and_held(host):
     assert pkg.is_installed and pkg.version == VERSION
     assert host.run("dpkg --get-selections grafana").stdout.split() == ["grafana", "hold"]
     policy = host.run("apt-cache policy grafana").stdout
-    assert "http://127.0.0.1:8765/apt-repo stable/main" in policy
+    assert REPO + " stable/main" in policy
+    # The upgrade replaced 11.6.3 (no second copy, the old one is not left half-configured).
+    assert host.run("dpkg-query -W -f='${Version} ${db:Status-Abbrev}' grafana").stdout.split() == [VERSION, "hi"]
 
 
 def test_grafana_ini(host):
@@ -55,7 +65,7 @@ def test_grafana_ini(host):
     assert ini.mode & 0o007 == 0, "grafana.ini must not be world-readable"
     text = ini.content_string
     assert "http_addr = 127.0.0.1" in text.replace("http_addr=", "http_addr = ")
-    assert "3000" in text
+    assert ("http_port = " + GRAFANA_PORT) in text.replace("http_port=", "http_port = ")
     leaked = PLANTED["grafana_password"] in text
     assert not leaked, "the admin password belongs in the environment file, not grafana.ini"
 
@@ -86,6 +96,10 @@ def test_provisioning_files(host, path):
 def test_datasource_provisioning_keeps_placeholders(host):
     files = host.run("cat /etc/grafana/provisioning/datasources/*.y*ml").stdout
     assert "support-postgres" in files
+    # The file names the connection by placeholders; the values live in the private environment file.
+    assert "url: ${DB_HOST}" in files
+    env = host.file("/etc/default/grafana-server").content_string.replace('"', "")
+    assert ("DB_HOST=127.0.0.1:" + PG_PORT) in env.splitlines(), "DB_HOST missing from the environment file"
     leaked = PLANTED["reader_password"] in files
     assert not leaked, "the provisioning file must reference ${DB_PASSWORD}, not hold the password"
 
@@ -93,8 +107,8 @@ def test_datasource_provisioning_keeps_placeholders(host):
 def test_service_running_and_enabled(host):
     svc = host.service("grafana-server")
     assert svc.is_running and svc.is_enabled
-    assert host.socket("tcp://127.0.0.1:3000").is_listening
-    assert not host.socket("tcp://0.0.0.0:3000").is_listening
+    assert host.socket("tcp://127.0.0.1:" + GRAFANA_PORT).is_listening
+    assert not host.socket("tcp://0.0.0.0:" + GRAFANA_PORT).is_listening
 
 
 def test_no_secret_in_process_list(host):
@@ -135,7 +149,9 @@ def test_provisioned_datasource_and_dashboard_are_served(host):
     ds = res["/api/datasources/uid/support-postgres"]
     assert ds["status"] == 200, ds
     assert ds["body"]["type"] in ("postgres", "grafana-postgresql-datasource")
-    assert ds["body"]["url"] == "db.example.invalid:5432", "placeholders must be expanded from the env file"
+    # site.yml's kpi_grafana rewrites this file-provisioned datasource through the API with the same address,
+    # so the expansion of ${DB_HOST} itself is not observable here; the exact address is.
+    assert ds["body"]["url"] == "127.0.0.1:" + PG_PORT, ds["body"]["url"]
     leaked = PLANTED["reader_password"] in str(ds["body"])
     assert not leaked, "the datasource API answer shows the password"
     dash = res["/api/dashboards/uid/cx-catalyst-kpi"]
