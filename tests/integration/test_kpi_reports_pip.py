@@ -1,15 +1,14 @@
-"""Role kpi_reports, pip method, on this host (the install phase; systemd is not needed for it):
-
-* offline from a wheelhouse: check mode on a fresh host first (nothing written, nothing failing), then the
-  install (venv made --without-pip, pip bootstrapped from its wheel, --no-index), a second run changing nothing,
-  and the services' ExecStart / interpreter pointing into the venv;
-* from a private index with credentials in its URL (a PEP 503 index over HTTP on 127.0.0.1, made here from the
-  same wheels): pip bootstrapped with ensurepip, the URL only in the venv's 0600 pip.conf, never in the output.
+"""Role kpi_reports, pip method, on this host (the install phase; systemd is not needed for it): from a private
+index with credentials in its URL (a PEP 503 index over HTTP on 127.0.0.1, made here from the wheels of a
+wheelhouse): pip bootstrapped with ensurepip, the URL only in the venv's 0600 pip.conf, never in the output, a
+second run changing nothing.
 
 The wheelhouse is built with tools/build_wheelhouse.py for this host's /usr/bin/python3 (PyPI; cached under
-~/.cache/cx-kpi-dashboard/wheelhouse/, shared with the molecule scenario `reports`, which runs the whole role
-on real systemd in a container without network).
-"""
+~/.cache/cx-kpi-dashboard/wheelhouse/). The offline install FROM a wheelhouse (shipped to the host as one archive,
+venv made --without-pip, pip bootstrapped from its wheel, --no-index; check mode on a fresh host first writing
+nothing, a second run changing nothing, the services' ExecStart / interpreter in the venv) is the molecule scenario
+`reports` (molecule/reports/: check + side_effect.yml, converge, idempotence, tests/test_reports.py), which runs the
+whole role on real systemd in a container without network."""
 
 import json
 import os
@@ -94,44 +93,6 @@ def venv_versions(venv):
     code = "import json, ansible.release, matplotlib, psycopg2, requests; print(json.dumps(ansible.release.__version__))"
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
-
-
-def test_offline_from_a_wheelhouse(ansible, tmp_path, wheelhouse):
-    isolate_pip(ansible, tmp_path)
-    variables = role_vars(tmp_path, kpi_reports_pip_wheelhouse=str(wheelhouse))
-    playbook = write_playbook(tmp_path, variables)
-    opt = Path(variables["kpi_reports_install_dir"])
-
-    check = ansible.playbook(playbook, check=True)
-    assert "failed=0" in recap_line(check.stdout)
-    assert not (opt / "venv").exists() and not (opt / "wheelhouse").exists()
-
-    first = ansible.playbook(playbook)
-    assert "failed=0" in recap_line(first.stdout)
-    second = ansible.playbook(playbook)
-    assert "changed=0" in recap_line(second.stdout), recap_line(second.stdout)
-
-    venv = opt / "venv"
-    version = venv_versions(venv)
-    assert tuple(int(x) for x in version.split(".")[:2]) >= (2, 17), version
-    copied = sorted(p.name for p in (opt / "wheelhouse").glob("*.whl"))
-    assert copied == sorted(p.name for p in wheelhouse.glob("*.whl"))
-    conf = venv / "pip.conf"
-    assert oct(conf.stat().st_mode & 0o777) == "0o600"
-    assert "no-index = true" in conf.read_text() and str(opt / "wheelhouse") in conf.read_text()
-    # pip came from the wheelhouse (not from ensurepip's bundled copy)
-    pip_wheel = next(wheelhouse.glob("pip-*.whl")).name.split("-")[1]
-    pip_version = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--version"], capture_output=True, text=True, check=True).stdout
-    assert pip_version.startswith("pip %s " % pip_wheel), pip_version
-    # the venv's pip uses the wheelhouse only
-    config = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "config", "list"], capture_output=True, text=True, check=True).stdout
-    assert "global.no-index='true'" in config, config
-
-    units = Path(variables["kpi_reports_unit_dir"])
-    service = (units / "cx-kpi-report-daily.service").read_text()
-    assert "ExecStart=%s/bin/ansible-playbook " % venv in service
-    report = yaml.safe_load((Path(variables["kpi_reports_config_dir"]) / "daily.yml").read_text())
-    assert report[0]["vars"]["ansible_python_interpreter"] == str(venv / "bin" / "python")
 
 
 def simple_index(root, wheels):

@@ -1,16 +1,22 @@
 """Verify of the reports scenario: kpi_reports installed offline (pip, wheelhouse) on real systemd.
 
+The wheelhouse on the instance is the control host's one, whole (its checksum list, `sha1sum -c`), nothing left of
+the unpacking; pip in the venv is the wheelhouse's pip (not ensurepip's) and reads only the wheelhouse
+(`no-index`); every service's ExecStart and every report playbook's interpreter are the venv's.
 Timers enabled and active, each OnCalendar as systemd itself reads it (`systemd-analyze calendar`, time zone
 included), one `systemctl start` of the daily service renders PDF/PNG/CSV and delivers one mail to the SMTP sink,
 the SMTP password only in its 0600 file (never in a unit, `systemctl show`, the journal or a process list).
 """
 
+import hashlib
 import json
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "_shared"))
 
@@ -19,6 +25,9 @@ from cxtest import PLANTED, process_args, systemd_analyze_verify  # noqa: E402
 STATE = Path("/var/tmp/cx-kpi-molecule-reports")  # cx_test_reports_state (molecule.yml)
 MAILDIR = STATE / "smtp" / "mail"
 VENV = "/opt/cx-kpi-reports/venv"
+WHEELHOUSE = "/opt/cx-kpi-reports/wheelhouse"
+MANIFEST = ".cx-kpi-reports-wheelhouse.sha1"  # the role's __kpi_reports_wheelhouse_manifest_name
+REPO = Path(__file__).resolve().parents[3]
 OUTPUT = "/var/lib/cx-kpi-reports"
 CONFIG = "/etc/cx-kpi-reports"
 TZ = "Europe/Berlin"
@@ -53,6 +62,61 @@ def test_renderer_installed_offline_in_the_venv(host):
     # the instance has no route anywhere (network: none): only loopback
     routes = host.run("ip -o route show").stdout.strip()
     assert routes == "", routes
+
+
+def control_wheelhouse(host):
+    """The control host's wheelhouse for this instance (the cache directory molecule/reports/tasks/wheelhouse.yml names)."""
+    code = "import json, platform, sys; print(json.dumps(['%d.%d' % sys.version_info[:2], platform.machine(), platform.libc_ver()[1]]))"
+    python, machine, glibc = json.loads(host.check_output("/usr/bin/python3 -c " + shlex.quote(code)))
+    requirements = yaml.safe_load((REPO / "roles" / "kpi_reports" / "defaults" / "main.yml").read_text())["kpi_reports_pip_packages"]
+    key = "cp%s-%s-glibc%s-%s" % (python.replace(".", ""), machine, glibc, hashlib.sha256(" ".join(requirements).encode()).hexdigest()[:12])
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = cache / "cx-kpi-dashboard" / "wheelhouse" / key
+    assert (path / ".complete").is_file(), path
+    return path
+
+
+def test_wheelhouse_is_the_control_hosts_whole(host):
+    local = control_wheelhouse(host)
+    expected = {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in local.iterdir() if p.is_file() and not p.name.startswith(".")}
+    assert any(name.startswith("pip-") and name.endswith(".whl") for name in expected), sorted(expected)
+    manifest = host.file(WHEELHOUSE + "/" + MANIFEST)
+    assert manifest.user == "root" and manifest.mode == 0o644
+    listed = dict(reversed(line.split("  ", 1)) for line in manifest.content_string.splitlines())
+    assert listed == expected
+    # every file on the instance is what the list says, and there is nothing else
+    checked = host.run("cd %s && sha1sum --check --strict %s" % (WHEELHOUSE, MANIFEST))
+    assert checked.rc == 0, checked.stdout + checked.stderr
+    assert sorted(host.check_output("ls -A " + WHEELHOUSE).split()) == sorted([*expected, MANIFEST])
+    for name in expected:
+        f = host.file(WHEELHOUSE + "/" + name)
+        assert f.user == "root" and f.group == "root" and f.mode == 0o644, name
+    assert not host.file(WHEELHOUSE + ".new").exists
+
+
+def test_pip_bootstrapped_from_the_wheelhouse_and_offline(host):
+    (pip_wheel,) = [n for n in host.check_output("ls -A " + WHEELHOUSE).split() if n.startswith("pip-") and n.endswith(".whl")]
+    version = host.check_output(VENV + "/bin/python -m pip --version")
+    # the wheelhouse's pip (Debian 12's own pip, the one ensurepip would use, is 23.0.1)
+    assert version.startswith("pip %s from %s/lib/" % (pip_wheel.split("-")[1], VENV)), version
+    config = host.check_output(VENV + "/bin/python -m pip config list")
+    assert "global.no-index='true'" in config, config
+    assert "global.index-url" not in config, config
+    # pip looks nowhere but the wheelhouse: a project that is not in it is not found, and no index is tried
+    missing = host.run(VENV + "/bin/python -m pip download --dest /tmp/cx-pip-probe --no-deps setuptools")
+    assert missing.rc != 0 and "No matching distribution found for setuptools" in missing.stderr, missing.stderr
+    assert "Retrying" not in missing.stderr and "Connection" not in missing.stderr, missing.stderr
+
+
+def test_services_and_reports_run_from_the_venv(host):
+    for report in SCHEDULE:
+        service = host.file("/etc/systemd/system/" + unit(report, "service")).content_string
+        exec_start = [line for line in service.splitlines() if line.startswith("ExecStart=")]
+        assert len(exec_start) == 1 and exec_start[0].startswith("ExecStart=%s/bin/ansible-playbook " % VENV), exec_start
+        loaded = host.check_output("systemctl show -p ExecStart --value " + unit(report, "service"))
+        assert "path=%s/bin/ansible-playbook " % VENV in loaded, loaded
+        playbook = yaml.safe_load(host.file("%s/%s.yml" % (CONFIG, report)).content_string)
+        assert playbook[0]["vars"]["ansible_python_interpreter"] == VENV + "/bin/python"
 
 
 def test_units_verify_and_carry_no_secret(host):
