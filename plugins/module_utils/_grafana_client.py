@@ -270,6 +270,11 @@ def path_quote(text):
     return quote(text, safe="")
 
 
+def slugify(title):
+    """The slug Grafana puts in a dashboard's or folder's URL (``/d/<uid>/<slug>``, ``/dashboards/f/<uid>/<slug>``)."""
+    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
+
+
 def parse_version(text):
     if not text:
         return None

@@ -13,7 +13,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, path_quote
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, path_quote, slugify
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_compare import deep_copy
 
 EXPORT_ONLY = ("__inputs", "__requires", "__elements")
@@ -227,10 +227,6 @@ class CurrentDashboard(object):
         self.stored_v2 = False  # docs/grafana-behaviour.md §13.2: edited in the new (schema v2) editor
         self.resource_version = None
         self.legacy_id = None
-
-
-def slugify(title):
-    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
 
 
 def read_apis(client, base, uid, obj):

@@ -13,16 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
-from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, path_quote
+from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_client import GrafanaError, path_quote, slugify
 
 FOLDER_API = ("folder.grafana.app", "folders", ("v1", "v1beta1"))
 PARENT = "grafana.app/folder"
-
-
-def slugify(title):
-    return re.sub(r"[^a-z0-9]+", "-", (title or "").lower()).strip("-")
 
 
 class Folders(object):

@@ -164,6 +164,7 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
     grafana_module,
     path_quote,
     run_module,
+    slugify,
 )
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_dashboard import (
     EXPORT_ONLY,
@@ -172,7 +173,6 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
     build_mapping,
     load_content,
     read_current,
-    slugify,
 )
 from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana_folders import require_folder
 
