@@ -17,6 +17,10 @@ from ansible_collections.cx_catalyst.kpi_dashboard.plugins.module_utils._grafana
 
 FOLDER_API = ("folder.grafana.app", "folders", ("v1", "v1beta1"))
 PARENT = "grafana.app/folder"
+NO_NESTING = (
+    "this Grafana does not nest folders, so parent_uid '%s' cannot be applied; nested folders need Grafana 11 or "
+    "later, or the nestedFolders feature toggle on Grafana 10 (docs/grafana-behaviour.md section 3)"
+)
 
 
 class Folders(object):
@@ -96,10 +100,15 @@ class Folders(object):
                 if existing is not None:
                     return existing, True
             raise
-        if parent_uid and isinstance(created, dict) and "parentUid" in created and (created["parentUid"] or "") != parent_uid:
-            raise GrafanaError(
-                "Grafana: folder '%s' was created but Grafana ignored parent_uid '%s' (nested folders are not enabled on this Grafana)" % (uid, parent_uid)
-            )
+        if parent_uid and isinstance(created, dict) and (created.get("parentUid") or "") != parent_uid:
+            # Nested folders off (Grafana 10 without the nestedFolders toggle): the folder was made at the root and
+            # the reply carries no parentUid (docs/grafana-behaviour.md §3). Take it back so nothing is half-written.
+            undone = "and was removed again"
+            try:
+                self.delete(uid, False)
+            except GrafanaError as exc:
+                undone = "and is still there (removing it failed: %s)" % exc
+            raise GrafanaError("Grafana: folder '%s' was created at the root %s: %s" % (uid, undone, NO_NESTING % parent_uid))
         return created, False
 
     def update(self, current, title, parent_uid):
@@ -127,8 +136,19 @@ class Folders(object):
                     )
                 raise
             return self._from_apis(reply) if isinstance(reply, dict) and reply.get("metadata") else self.read(uid)
+        version = current.get("version")
+        # The move goes first: on a Grafana that does not nest folders it is refused before anything is written.
+        if (current.get("parentUid") or "") != parent_uid:
+            try:
+                moved = self.client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", obj, json_body={"parentUid": parent_uid or ""})
+            except GrafanaError as exc:
+                if exc.status == 404 and "nested folder" in str(exc):
+                    raise GrafanaError("Grafana: failed to move folder '%s': %s" % (uid, NO_NESTING % parent_uid), 404)
+                raise
+            if isinstance(moved, dict) and moved.get("version") is not None:
+                version = moved["version"]  # a move bumps the version the rename must carry
         if current.get("title") != title:
-            body = {"title": title, "version": current.get("version"), "overwrite": False}
+            body = {"title": title, "version": version, "overwrite": False}
             try:
                 self.client.request("PUT", "/api/folders/%s" % path_quote(uid), "update", obj, json_body=body)
             except GrafanaError as exc:
@@ -139,8 +159,6 @@ class Folders(object):
                         412,
                     )
                 raise
-        if (current.get("parentUid") or "") != parent_uid:
-            self.client.request("POST", "/api/folders/%s/move" % path_quote(uid), "move", obj, json_body={"parentUid": parent_uid or ""})
         return self.read(uid) or current
 
     def delete(self, uid, force_delete_rules):

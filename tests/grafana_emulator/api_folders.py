@@ -277,7 +277,8 @@ def register(app):
     @app.route("POST", r"/api/folders/(?P<uid>[^/]+)/move", action="folders:write")
     def move_folder(req, uid):
         if not profile.nested_folders:
-            raise error(404, "Not found")
+            # §3: MoveFolder answers a plain JSON 404 (not response.Error) when the nestedFolders toggle is off
+            raise ApiError(404, {"message": "To use this service, you need to activate nested folder feature."})
         folder = folder_or_404(req, uid)
         new_parent = req.json(fields=binding.FOLDER_MOVE).get("parentUid") or ""
         height = 1 + max([folder_depth(store, d) - folder_depth(store, folder) for d in descendants(store, folder)] or [0])

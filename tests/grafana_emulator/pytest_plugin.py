@@ -212,7 +212,7 @@ def grafana_emulator_factory():
 
 #: The profiles a test marked ``@pytest.mark.grafana_profiles`` (no arguments) runs on: one release that serves only
 #: the legacy /api routes for dashboards and folders, and the current one, served through /apis (docs/grafana-behaviour.md).
-CURRENT_PROFILES = ("11.6.3", "13.3.0")
+CURRENT_PROFILES = ("10.4.19", "11.6.3", "12.4.0", "13.3.0")
 
 
 def pytest_configure(config):

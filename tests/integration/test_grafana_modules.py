@@ -11,6 +11,7 @@ import json
 import pytest
 
 from conftest import PLANTED
+from grafana_emulator.profiles import Profile
 
 NS = "cx_catalyst.kpi_dashboard."
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -47,6 +48,16 @@ def writes(emu):
     return [r for r in api_log(emu) if r[0] in WRITES]
 
 
+def apis_or_legacy(emu, group, name, legacy):
+    """The route a module reads ``name`` through: the newest ``/apis`` version the profile serves (v1 on 13,
+    v1beta1 on 12), the legacy route before 12."""
+    profile = Profile(emu.version)
+    versions = profile.apis_folder_versions if group == "folder" else profile.apis_dashboard_versions
+    if not versions:
+        return legacy
+    return "/apis/%s.grafana.app/%s/namespaces/default/%ss/%s" % (group, versions[0], group, name)
+
+
 def test_folder_lifecycle(ansible, grafana_emulator):
     emu = grafana_emulator
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
@@ -54,13 +65,29 @@ def test_folder_lifecycle(ansible, grafana_emulator):
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
     assert r["changed"] is False
-    read = "/apis/folder.grafana.app/v1/namespaces/default/folders/cx-kpi" if emu.version.startswith("13") else "/api/folders/cx-kpi"
-    assert api_log(emu) == [("GET", "/apis"), ("GET", read)]
+    assert api_log(emu) == [("GET", "/apis"), ("GET", apis_or_legacy(emu, "folder", "cx-kpi", "/api/folders/cx-kpi"))]
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}, diff=True)
     assert r["changed"] is True and r["diff"]["before"]["title"] == "CX KPIs"
     assert emu.api("GET", "/api/folders/cx-kpi")[1]["title"] == "CX-Catalyst KPIs"
-    run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alerts", "parent_uid": "cx-kpi"})
-    assert emu.api("GET", "/api/folders/cx-kpi-alerts")[1].get("parentUid") == "cx-kpi"
+    nested = {"uid": "cx-kpi-alerts", "title": "Alerts", "parent_uid": "cx-kpi"}
+    if not Profile(emu.version).nested_folders:
+        # Grafana 10 without the nestedFolders toggle: a clear error, and the root folder it made is taken back
+        r = run(ansible, emu, "grafana_folder", nested, expect_failed=True)
+        assert "does not nest folders" in r["msg"] and "nestedFolders" in r["msg"], r["msg"]
+        assert emu.api("GET", "/api/folders/cx-kpi-alerts")[0] == 404
+        # an existing root folder is not moved, and not renamed either
+        run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alerts"})
+        r = run(ansible, emu, "grafana_folder", dict(nested, title="Alerts (nested)"), expect_failed=True)
+        assert "failed to move folder 'cx-kpi-alerts': this Grafana does not nest folders" in r["msg"], r["msg"]
+        assert emu.api("GET", "/api/folders/cx-kpi-alerts")[1]["title"] == "Alerts"
+    else:
+        run(ansible, emu, "grafana_folder", nested)
+        assert emu.api("GET", "/api/folders/cx-kpi-alerts")[1].get("parentUid") == "cx-kpi"
+        # a rename and a move at once (the legacy routes move first, then rename with the moved version)
+        run(ansible, emu, "grafana_folder", {"uid": "cx-kpi-alerts", "title": "Alerts (root)"})
+        run(ansible, emu, "grafana_folder", nested)
+        stored = emu.api("GET", "/api/folders/cx-kpi-alerts")[1]
+        assert (stored["title"], stored.get("parentUid")) == ("Alerts", "cx-kpi")
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "Check only"}, check=True)
     assert r["changed"] is True and writes(emu) == []
@@ -201,11 +228,7 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", args)
     # /apis discovery (404 before Grafana 12) + one read (dashboard.grafana.app on 13, the legacy route before)
-    read = (
-        "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards/cx-kpi-overview"
-        if emu.version.startswith("13")
-        else "/api/dashboards/uid/cx-kpi-overview"
-    )
+    read = apis_or_legacy(emu, "dashboard", "cx-kpi-overview", "/api/dashboards/uid/cx-kpi-overview")
     assert r["changed"] is False and api_log(emu) == [("GET", "/apis"), ("GET", read)]
 
     # a change in the source is deployed (the module's own deployment is not an "edit")

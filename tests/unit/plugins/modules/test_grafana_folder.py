@@ -78,6 +78,63 @@ def test_move_checks_parent_then_moves():
     assert fake.calls[3].json == {"parentUid": "top"}
 
 
+def test_rename_and_move_moves_first_and_renames_with_the_moved_version():
+    result, fake = run_module(
+        grafana_folder,
+        {"uid": "cx-kpi", "title": "Renamed", "parent_uid": "top"},
+        [
+            APIS_404,
+            ("GET", "/api/folders/cx-kpi", 200, FOLDER),
+            ("GET", "/api/folders/top", 200, {"uid": "top", "title": "Top"}),
+            ("POST", "/api/folders/cx-kpi/move", 200, dict(FOLDER, parentUid="top", version=2)),
+            ("PUT", "/api/folders/cx-kpi", 200, dict(FOLDER, parentUid="top", title="Renamed", version=3)),
+            ("GET", "/api/folders/cx-kpi", 200, dict(FOLDER, parentUid="top", title="Renamed", version=3)),
+        ],
+    )
+    assert result["changed"] is True and result["folder"]["version"] == 3
+    assert fake.calls[4].json == {"title": "Renamed", "version": 2, "overwrite": False}
+
+
+# Grafana 10 without the nestedFolders toggle (docs/grafana-behaviour.md §3)
+NO_NESTING_404 = {"message": "To use this service, you need to activate nested folder feature."}
+
+
+def test_move_where_folders_do_not_nest_is_a_clear_error_before_any_rename():
+    result, fake = run_module(
+        grafana_folder,
+        {"uid": "cx-kpi", "title": "Renamed", "parent_uid": "top"},
+        [
+            APIS_404,
+            ("GET", "/api/folders/cx-kpi", 200, FOLDER),
+            ("GET", "/api/folders/top", 200, {"uid": "top", "title": "Top"}),
+            ("POST", "/api/folders/cx-kpi/move", 404, NO_NESTING_404),
+        ],
+    )
+    assert result["failed"] is True
+    assert "failed to move folder 'cx-kpi': this Grafana does not nest folders" in result["msg"]
+    assert "Grafana 11" in result["msg"] and "nestedFolders" in result["msg"]
+    assert [c.method for c in fake.calls].count("PUT") == 0  # the title was not changed either
+
+
+def test_create_under_a_parent_where_folders_do_not_nest_is_taken_back():
+    """Grafana 10 without nesting creates the folder at the root and its reply has no parentUid."""
+    result, fake = run_module(
+        grafana_folder,
+        {"uid": "child", "title": "Child", "parent_uid": "top"},
+        [
+            APIS_404,
+            ("GET", "/api/folders/child", 404, NOT_FOUND),
+            ("GET", "/api/folders/top", 200, {"uid": "top", "title": "Top"}),
+            ("POST", "/api/folders", 200, dict(FOLDER, uid="child", title="Child")),
+            ("DELETE", "/api/folders/child", 200, {"message": "Folder Child deleted", "id": 7, "title": "Child"}),
+        ],
+    )
+    assert result["failed"] is True
+    assert "folder 'child' was created at the root and was removed again" in result["msg"]
+    assert "nestedFolders" in result["msg"]
+    assert fake.calls[3].json == {"uid": "child", "title": "Child", "parentUid": "top"}
+
+
 def test_unknown_parent_is_clear_error_and_nothing_written():
     result, fake = run_module(
         grafana_folder,
