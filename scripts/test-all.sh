@@ -3,7 +3,7 @@
 # Gates, in order: ansible-test sanity, compat (sanity + unit tests on the lowest supported ansible-core),
 # compat-newest (the same on the newest, 2.21, in a Debian 13 container),
 # style (ruff, yamllint, codespell), docs (antsibull-docs lint + docsite build), ansible-lint (production profile), changelog lint, pytest (unit,
-# integration on real PostgreSQL and the Grafana API emulator on the 11.6.3 and 13.3.0 profiles, the emulators' own
+# integration on real PostgreSQL and the Grafana API emulator on the four supported profiles, the emulators' own
 # tests), molecule.
 # Every gate runs even when an earlier one failed; the last line counts them.
 set -uo pipefail

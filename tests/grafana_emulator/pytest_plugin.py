@@ -1,7 +1,7 @@
 """pytest fixtures that run the Grafana emulator as a subprocess on 127.0.0.1 (free port), stopped by PID.
 
 * ``grafana_emulator``          function scope, default version (11.3.0, or ``$CX_GRAFANA_EMULATOR_VERSION``); a test or module
-                                marked ``@pytest.mark.grafana_profiles`` runs once per profile (default: 11.6.3 and 13.3.0)
+                                marked ``@pytest.mark.grafana_profiles`` runs once per profile (default: every supported one)
 * ``grafana_emulator_session``  session scope (share it only between tests that tolerate each other's objects)
 * ``grafana_emulator_factory``  ``factory(version="10.4.0", provisioning=DIR, env={...}, data_file=...)``
 
@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from .profiles import SUPPORTED_VERSIONS
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -210,9 +211,10 @@ def grafana_emulator_factory():
         emu.cleanup()
 
 
-#: The profiles a test marked ``@pytest.mark.grafana_profiles`` (no arguments) runs on: one release that serves only
-#: the legacy /api routes for dashboards and folders, and the current one, served through /apis (docs/grafana-behaviour.md).
-CURRENT_PROFILES = ("10.4.19", "11.6.3", "12.4.0", "13.3.0")
+#: The profiles a test marked ``@pytest.mark.grafana_profiles`` (no arguments) runs on: every supported release line
+#: (issue 11), two that serve only the legacy /api routes for dashboards and folders (10.4 without nested folders,
+#: 11.6) and two served through /apis (12.4: v1beta1, 13.3: v1; docs/grafana-behaviour.md §13).
+CURRENT_PROFILES = SUPPORTED_VERSIONS
 
 
 def pytest_configure(config):

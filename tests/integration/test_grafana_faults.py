@@ -11,8 +11,11 @@ import time
 import pytest
 
 from conftest import PLANTED
+from grafana_emulator.pytest_plugin import CURRENT_PROFILES
+from grafana_emulator.profiles import Profile
 
-# The tests that take the ``grafana_emulator`` fixture run on 11.6.3 (legacy /api) and 13.3.0 (/apis).
+# The tests that take the ``grafana_emulator`` fixture run on every supported profile (10.4.19 and 11.6.3: legacy /api;
+# 12.4.0: /apis v1beta1; 13.3.0: /apis v1).
 pytestmark = pytest.mark.grafana_profiles()
 
 NS = "cx_catalyst.kpi_dashboard."
@@ -59,10 +62,16 @@ def test_viewer_token_is_403_and_nothing_written(ansible, grafana_emulator):
 
 # The folder routes per API generation: legacy /api before 12 (API discovery answers 404), folder.grafana.app from
 # 12 on (v1 in 13), so the faults hit the route the module really uses on each profile.
-FOLDER_ROUTES = {
-    "11.6.3": (404, "/api/folders/cx-kpi", "/api/folders"),
-    "13.3.0": (200, "/apis/folder.grafana.app/v1/namespaces/default/folders/cx-kpi", "/apis/folder.grafana.app/v1/namespaces/default/folders"),
-}
+def folder_routes(version):
+    """(discovery status, read route, create route) the module uses on ``version``."""
+    versions = Profile(version).apis_folder_versions
+    if not versions:
+        return 404, "/api/folders/cx-kpi", "/api/folders"
+    base = "/apis/folder.grafana.app/%s/namespaces/default/folders" % versions[0]
+    return 200, base + "/cx-kpi", base
+
+
+FOLDER_ROUTES = {version: folder_routes(version) for version in CURRENT_PROFILES}
 
 
 @pytest.mark.parametrize("version", sorted(FOLDER_ROUTES))

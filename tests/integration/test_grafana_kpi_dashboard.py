@@ -34,7 +34,7 @@ def load_kpi_database(pg_server, dbname):
     )
 
 
-# The whole KPI dashboard on a pre-/apis release and on Grafana 13 (/apis, docs/grafana-behaviour.md §13).
+# The whole KPI dashboard on every supported profile, legacy /api (10.4, 11.6) and /apis (12.4, 13.3; docs/grafana-behaviour.md §13).
 pytestmark = pytest.mark.grafana_profiles()
 
 

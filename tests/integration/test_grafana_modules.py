@@ -17,7 +17,8 @@ NS = "cx_catalyst.kpi_dashboard."
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-# Every lifecycle below runs on a pre-/apis release and on Grafana 13 (docs/grafana-behaviour.md §9, §13).
+# Every lifecycle below runs on every supported profile: 10.4 and 11.6 (legacy /api), 12.4 (/apis v1beta1) and 13.3
+# (/apis v1) (docs/grafana-behaviour.md §9, §13).
 pytestmark = pytest.mark.grafana_profiles()
 
 

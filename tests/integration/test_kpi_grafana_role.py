@@ -128,7 +128,7 @@ def _writes(emulator) -> list:
 # ------------------------------------------------------------------------------------------ tests
 
 
-@pytest.mark.grafana_profiles()  # 11.6.3 (legacy /api) and 13.3.0 (/apis)
+@pytest.mark.grafana_profiles()  # every supported profile: legacy /api (10.4, 11.6) and /apis (12.4, 13.3)
 def test_converge_idempotent_and_verified(grafana_emulator, ansible, pg_server, kpi_db, playbook):
     extra = _token_vars(grafana_emulator, ansible, pg_server, kpi_db)
 
@@ -164,7 +164,7 @@ def test_converge_idempotent_and_verified(grafana_emulator, ansible, pg_server, 
     assert _writes(grafana_emulator) == []
 
 
-@pytest.mark.grafana_profiles()  # 11.6.3 (legacy /api) and 13.3.0 (/apis)
+@pytest.mark.grafana_profiles()  # every supported profile: legacy /api (10.4, 11.6) and /apis (12.4, 13.3)
 def test_broken_views_are_named_by_the_verification(grafana_emulator, ansible, pg_server, kpi_db, playbook):
     extra = _token_vars(grafana_emulator, ansible, pg_server, kpi_db)
     _run(ansible, playbook, extra)
@@ -207,7 +207,7 @@ def test_grafana_cloud_requires_a_token(ansible, pg_server, kpi_db, playbook, gr
     assert "Grafana Cloud" in res.output and "kpi_grafana_auth" in res.output
 
 
-@pytest.mark.grafana_profiles()  # 11.6.3 (legacy /api) and 13.3.0 (/apis)
+@pytest.mark.grafana_profiles()  # every supported profile: legacy /api (10.4, 11.6) and /apis (12.4, 13.3)
 def test_basic_auth_service_account_and_pdc_flag(grafana_emulator, ansible, pg_server, kpi_db, playbook, tmp_path):
     token_file = tmp_path / "sa-token"
     extra = _vars(
