@@ -225,12 +225,21 @@ def pytest_configure(config):
     )
 
 
+OWN_TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests") + os.sep
+
+
 def pytest_generate_tests(metafunc):
-    """``@pytest.mark.grafana_profiles`` (on a test or a whole module) parametrises the ``grafana_emulator`` fixture."""
-    marker = metafunc.definition.get_closest_marker("grafana_profiles")
-    if marker is None or "grafana_emulator" not in metafunc.fixturenames:
+    """``@pytest.mark.grafana_profiles`` (on a test or a whole module) parametrises the ``grafana_emulator`` fixture.
+
+    The emulator's own tests (``tests/grafana_emulator/tests/``) count as marked: each one that takes the fixture runs
+    on every supported profile, and asks ``Profile(grafana_emulator.version)`` where a behaviour differs per version.
+    """
+    if "grafana_emulator" not in metafunc.fixturenames:
         return
-    versions = list(marker.args) or list(CURRENT_PROFILES)
+    marker = metafunc.definition.get_closest_marker("grafana_profiles")
+    if marker is None and not str(metafunc.definition.fspath).startswith(OWN_TESTS):
+        return
+    versions = list(marker.args if marker is not None else ()) or list(CURRENT_PROFILES)
     metafunc.parametrize("grafana_emulator", versions, indirect=True, ids=versions)
 
 

@@ -7,6 +7,7 @@ import requests
 
 from conftest import PLANTED
 from emu_client import Client
+from grafana_emulator.profiles import Profile
 
 P = "/api/v1/provisioning"
 
@@ -79,16 +80,18 @@ def test_rule_validation_400(api):
     assert api.get(P + "/alert-rules").json == []
 
 
-def test_provenance_header(api):
-    """docs §5: X-Disable-Provenance (presence counts) -> provenance ""; otherwise "api"; api -> none fails."""
+def test_provenance_header(grafana_emulator, api):
+    """docs §5: X-Disable-Provenance (presence counts) -> provenance ""; otherwise "api"; api -> none fails (400
+    from 11, 500 before)."""
+    refused = 400 if Profile(grafana_emulator.version).v >= (11, 0, 0) else 500
     r = api.post(P + "/alert-rules", _rule(uid="free"), headers={"X-Disable-Provenance": ""})
     assert r.status == 201 and "provenance" not in r.json  # §14.4: omitted when none (10.x+)
     r = api.put(P + "/alert-rules/free", _rule(title="now api"))
     assert r.status == 200 and r.json["provenance"] == "api"
     r = api.put(P + "/alert-rules/free", _rule(), headers={"X-Disable-Provenance": "true"})
-    assert r.status == 400 and r.json["message"] == "cannot changed provenance from 'api' to ''"
+    assert r.status == refused and r.json["message"] == "cannot changed provenance from 'api' to ''"
     r = api.delete(P + "/alert-rules/free", headers={"X-Disable-Provenance": "true"})
-    assert r.status == 400 and r.json["message"].startswith("cannot delete with provided provenance")
+    assert r.status == refused and r.json["message"].startswith("cannot delete with provided provenance")
     assert api.get(P + "/alert-rules/free").status == 200
 
 
@@ -103,8 +106,9 @@ def test_provenance_header_scope_before_10_4(grafana_emulator_factory):
     assert r.status == 201 and "provenance" not in r.json  # §14.4: omitted when none (10.x+)
 
 
-def test_rule_group_replaces_whole_group(api):
-    """docs §5: PUT rule group replaces the whole group (rules missing from the body are deleted)."""
+def test_rule_group_replaces_whole_group(grafana_emulator, api):
+    """docs §5: PUT rule group replaces the whole group (rules missing from the body are deleted); DELETE of a
+    group exists from 11 (405 before)."""
     api.post(P + "/alert-rules", _rule(uid="keep", title="keep"))
     api.post(P + "/alert-rules", _rule(uid="drop", title="drop"))
     group = api.get(P + "/folder/alerts/rule-groups/db-checks").json
@@ -122,6 +126,10 @@ def test_rule_group_replaces_whole_group(api):
     assert api.put(P + "/folder/alerts/rule-groups/db-checks", bad).status == 400
     assert api.get(P + "/folder/alerts/rule-groups/db-checks").json["interval"] == 120
     assert api.get(P + "/folder/alerts/rule-groups/none").status == 404
+    if not Profile(grafana_emulator.version).rule_group_delete:
+        assert api.delete(P + "/folder/alerts/rule-groups/db-checks").status == 405
+        assert len(api.get(P + "/alert-rules").json) == 2
+        return
     assert api.delete(P + "/folder/alerts/rule-groups/db-checks").status == 204
     assert api.get(P + "/alert-rules").json == []
 
@@ -150,7 +158,7 @@ def test_contact_point_slack_url_redacted(grafana_emulator, api):
     assert api.get(P + "/contact-points", params={"name": "kpi-slack"}).json == []
 
 
-def test_policies(api):
+def test_policies(grafana_emulator, api):
     """docs §5: GET tree; PUT 202 {"message":"policies updated"}; DELETE 202 returns the default tree;
     unknown receiver -> 400; a contact point used by the tree cannot be deleted."""
     default = api.get(P + "/policies").json
@@ -161,8 +169,11 @@ def test_policies(api):
     assert r.status == 202 and r.json == {"message": "policies updated"}
     got = api.get(P + "/policies").json
     assert got["routes"][0]["receiver"] == "ops" and got["provenance"] == "api"
-    r = api.delete(P + "/contact-points/" + cp["uid"])  # docs §14.6: 500 on 10.x/11.x (409 from 12)
-    assert r.status == 500 and r.json["message"] == "failed to delete contact point"
+    r = api.delete(P + "/contact-points/" + cp["uid"])  # docs §14.6: 500 through 12.x, 409 errutil on 13
+    if Profile(grafana_emulator.version).cp_in_use_status == 409:
+        assert r.status == 409 and r.json["messageId"] == "alerting.notifications.contact-points.referenced"
+    else:
+        assert r.status == 500 and r.json["message"] == "failed to delete contact point"
     bad = {"receiver": "nobody"}
     assert api.put(P + "/policies", bad).status == 400
     r = api.delete(P + "/policies")

@@ -19,7 +19,7 @@ def test_health_no_auth_pretty_json_and_head(grafana_emulator):
     resp = requests.get(grafana_emulator.url + "/api/health")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "application/json; charset=UTF-8"
-    assert resp.text == json.dumps({"commit": resp.json()["commit"], "database": "ok", "version": "11.3.0"}, indent=2, sort_keys=True)
+    assert resp.text == json.dumps({"commit": resp.json()["commit"], "database": "ok", "version": grafana_emulator.version}, indent=2, sort_keys=True)
     head = requests.head(grafana_emulator.url + "/api/health")
     assert head.status_code == 200 and head.text == ""
 

@@ -3,9 +3,18 @@
 import pytest
 
 from emu_client import Client
+from grafana_emulator.profiles import Profile
 
 NOT_FOUND = {"status": "not-found", "message": "folder not found"}
 MISMATCH = {"status": "version-mismatch", "message": "the folder has been changed by someone else"}
+
+
+def nesting(grafana_emulator, grafana_emulator_factory):
+    """A Client on an emulator that nests folders: the profile's own, or on 10.x (nesting off by default, §3) the same
+    version with the ``nestedFolders`` feature toggle on."""
+    if Profile(grafana_emulator.version).nested_folders:
+        return Client(grafana_emulator)
+    return Client(grafana_emulator_factory(version=grafana_emulator.version, env={"GF_FEATURE_TOGGLES_ENABLE": "nestedFolders"}))
 
 
 def test_create_full_folder_object(grafana_emulator):
@@ -60,9 +69,9 @@ def test_put_version_rules(grafana_emulator):
     assert r.status == 200 and r.json["version"] == 3
 
 
-def test_nested_list_direct_children(grafana_emulator):
+def test_nested_list_direct_children(grafana_emulator, grafana_emulator_factory):
     """docs §3 (11.x nested GA): GET /api/folders?parentUid lists only direct children; root when omitted."""
-    api = Client(grafana_emulator)
+    api = nesting(grafana_emulator, grafana_emulator_factory)
     api.post("/api/folders", {"uid": "a", "title": "A"})
     r = api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
     assert r.json["parentUid"] == "a" and [p["uid"] for p in r.json["parents"]] == ["a"]
@@ -80,9 +89,9 @@ def test_flat_list_without_nested_folders(grafana_emulator_factory):
     assert [f["uid"] for f in api.get("/api/folders").json] == ["a", "b"]
 
 
-def test_max_depth_4(grafana_emulator):
+def test_max_depth_4(grafana_emulator, grafana_emulator_factory):
     """docs §3: nesting deeper than 4 -> 400 errutil folder.maximum-depth-reached."""
-    api = Client(grafana_emulator)
+    api = nesting(grafana_emulator, grafana_emulator_factory)
     parent = ""
     for level in range(1, 5):
         r = api.post("/api/folders", {"uid": "l%d" % level, "title": "L%d" % level, "parentUid": parent})
@@ -113,7 +122,7 @@ def test_delete_and_alert_rules(grafana_emulator):
     """docs §3 DELETE: 11.x body {"message":"Folder deleted"}; with alert rules -> 400 unless forceDeleteRules;
     contained dashboards are deleted too."""
     api = Client(grafana_emulator)
-    api.post("/api/folders", {"uid": "f", "title": "F"})
+    fid = api.post("/api/folders", {"uid": "f", "title": "F"}).json["id"]
     api.post("/api/dashboards/db", {"dashboard": {"title": "D", "uid": "d"}, "folderUid": "f"})
     rule = {
         "folderUID": "f",
@@ -131,7 +140,10 @@ def test_delete_and_alert_rules(grafana_emulator):
     r = api.delete("/api/folders/f")
     assert r.status == 400 and r.json["message"] == "folder contains alert rules"
     r = api.delete("/api/folders/f", params={"forceDeleteRules": "true"})
-    assert r.status == 200 and r.json == {"message": "Folder deleted"}
+    deleted = {"message": "Folder deleted"}
+    if Profile(grafana_emulator.version).folder_delete_has_id:  # 10.x body (test_delete_body_with_id_before_11)
+        deleted = {"title": "F", "message": "Folder F deleted", "id": fid}
+    assert r.status == 200 and r.json == deleted
     assert api.get("/api/dashboards/uid/d").status == 404
     assert api.get("/api/v1/provisioning/alert-rules").json == []
 
@@ -143,12 +155,15 @@ def test_delete_body_with_id_before_11(grafana_emulator_factory):
     assert api.delete("/api/folders/f").json == {"title": "F", "message": "Folder F deleted", "id": fid}
 
 
-def test_folder_counts(grafana_emulator):
+def test_folder_counts(grafana_emulator, grafana_emulator_factory):
     """docs §3: GET /api/folders/:uid/counts (11.x) counts what the folder holds, subfolders included."""
-    api = Client(grafana_emulator)
+    api = nesting(grafana_emulator, grafana_emulator_factory)
     api.post("/api/folders", {"uid": "a", "title": "A"})
     api.post("/api/folders", {"uid": "b", "title": "B", "parentUid": "a"})
     api.post("/api/dashboards/db", {"dashboard": {"title": "D"}, "folderUid": "b"})
     r = api.get("/api/folders/a/counts")
+    if Profile(grafana_emulator.version).v < (11, 0, 0):  # served from 11.x (§3); before, the path is unknown
+        assert r.status == 404
+        return
     assert r.status == 200 and r.json == {"folder": 1, "dashboard": 1, "librarypanel": 0, "alertrule": 0}
     assert api.get("/api/folders/zz/counts").status == 404
