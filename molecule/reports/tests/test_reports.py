@@ -76,6 +76,20 @@ def control_wheelhouse(host):
     return path
 
 
+def test_collection_files_are_the_checkouts_root_0644(host):
+    """The report module and its module_utils (shipped as one archive) are the checkout's files, root:root 0644,
+    and their directories stay traversable (unpacking must not touch the directories' modes)."""
+    role_vars = yaml.safe_load((REPO / "roles/kpi_reports/vars/main.yml").read_text(encoding="utf-8"))
+    collection = "/opt/cx-kpi-reports/collections/ansible_collections/cx_catalyst/kpi_dashboard"
+    for rel in role_vars["__kpi_reports_collection_files"]:
+        installed = host.file(collection + "/" + rel)
+        assert installed.is_file, rel
+        assert installed.sha256sum == hashlib.sha256((REPO / rel).read_bytes()).hexdigest(), rel
+        assert (installed.user, installed.group, installed.mode) == ("root", "root", 0o644), rel
+    for rel in ("", "/plugins", "/plugins/modules", "/plugins/module_utils", "/meta"):
+        assert host.file(collection + rel).mode & 0o005 == 0o005, rel or collection
+
+
 def test_wheelhouse_is_the_control_hosts_whole(host):
     local = control_wheelhouse(host)
     expected = {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in local.iterdir() if p.is_file() and not p.name.startswith(".")}
