@@ -107,6 +107,15 @@ class Profile(object):
         # §13.2: current dashboard schemaVersion: 41 in 12.x docs, 42 at 13.2.1
         self.schema_version = 42 if v >= (13, 0, 0) else 41
 
+    def apis_path(self, group, name=""):
+        """``/apis`` path of ``name`` (or of the collection) in the newest version of ``<group>.grafana.app`` this
+        profile serves, in org 1's namespace (what a client that discovers ``/apis`` uses); None before 12."""
+        versions = self.apis_folder_versions if group == "folder" else self.apis_dashboard_versions
+        if not versions:
+            return None
+        path = "/apis/%s.grafana.app/%s/namespaces/default/%ss" % (group, versions[0], group)
+        return path + "/" + name if name else path
+
     def resolve_type(self, ds_type):
         """docs §2: ``type`` is reported as the plugin id resolved through aliases (unknown ids echoed)."""
         return self.postgres_plugin_id if self.is_postgres(ds_type) else ds_type

@@ -64,10 +64,9 @@ def test_viewer_token_is_403_and_nothing_written(ansible, grafana_emulator):
 # 12 on (v1 in 13), so the faults hit the route the module really uses on each profile.
 def folder_routes(version):
     """(discovery status, read route, create route) the module uses on ``version``."""
-    versions = Profile(version).apis_folder_versions
-    if not versions:
+    base = Profile(version).apis_path("folder")
+    if not base:
         return 404, "/api/folders/cx-kpi", "/api/folders"
-    base = "/apis/folder.grafana.app/%s/namespaces/default/folders" % versions[0]
     return 200, base + "/cx-kpi", base
 
 

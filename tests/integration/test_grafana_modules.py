@@ -49,16 +49,6 @@ def writes(emu):
     return [r for r in api_log(emu) if r[0] in WRITES]
 
 
-def apis_or_legacy(emu, group, name, legacy):
-    """The route a module reads ``name`` through: the newest ``/apis`` version the profile serves (v1 on 13,
-    v1beta1 on 12), the legacy route before 12."""
-    profile = Profile(emu.version)
-    versions = profile.apis_folder_versions if group == "folder" else profile.apis_dashboard_versions
-    if not versions:
-        return legacy
-    return "/apis/%s.grafana.app/%s/namespaces/default/%ss/%s" % (group, versions[0], group, name)
-
-
 def test_folder_lifecycle(ansible, grafana_emulator):
     emu = grafana_emulator
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
@@ -66,7 +56,7 @@ def test_folder_lifecycle(ansible, grafana_emulator):
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX KPIs"})
     assert r["changed"] is False
-    assert api_log(emu) == [("GET", "/apis"), ("GET", apis_or_legacy(emu, "folder", "cx-kpi", "/api/folders/cx-kpi"))]
+    assert api_log(emu) == [("GET", "/apis"), ("GET", Profile(emu.version).apis_path("folder", "cx-kpi") or "/api/folders/cx-kpi")]
     r = run(ansible, emu, "grafana_folder", {"uid": "cx-kpi", "title": "CX-Catalyst KPIs"}, diff=True)
     assert r["changed"] is True and r["diff"]["before"]["title"] == "CX KPIs"
     assert emu.api("GET", "/api/folders/cx-kpi")[1]["title"] == "CX-Catalyst KPIs"
@@ -229,7 +219,7 @@ def test_dashboard_lifecycle_and_no_lost_edit(ansible, grafana_emulator, tmp_pat
     emu.reset_request_log()
     r = run(ansible, emu, "grafana_dashboard", args)
     # /apis discovery (404 before Grafana 12) + one read (dashboard.grafana.app on 13, the legacy route before)
-    read = apis_or_legacy(emu, "dashboard", "cx-kpi-overview", "/api/dashboards/uid/cx-kpi-overview")
+    read = Profile(emu.version).apis_path("dashboard", "cx-kpi-overview") or "/api/dashboards/uid/cx-kpi-overview"
     assert r["changed"] is False and api_log(emu) == [("GET", "/apis"), ("GET", read)]
 
     # a change in the source is deployed (the module's own deployment is not an "edit")
