@@ -28,7 +28,6 @@ DASHBOARD = REPO / "files" / "grafana-dashboard.json"
 SMTP_USER = "reports@example.test"
 SMTP_PASSWORD = "Planted-SMTP-Pw-8e1f2a7c"
 SLACK_TOKEN = "xoxb-Planted-Slack-Bot-Token-3c9d"
-TODAY = datetime.date.today()
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +55,43 @@ def db_args(pg_server, kpi_db):
 
 def run_report(ansible, args, check=False, fail=False, diff=False):
     """Run the module once; assert it failed or succeeded as expected; return its result."""
+    first = utc_today()
     result = ansible.module(MODULE, args, check=check, diff=diff).results[0]
     assert bool(result.get("failed")) == fail, result.get("msg")
+    result["_run_days"] = sorted({first.isoformat(), utc_today().isoformat()})  # the UTC days the run spanned (two across midnight)
     return result
 
 
 # ------------------------------------------------------------------------------------------ expected values
 
 
-def windows(kind):
+def utc_today():
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def windows_on(kind, today):
     if kind == "daily":
-        day = TODAY - datetime.timedelta(days=1)
+        day = today - datetime.timedelta(days=1)
         return day, day
     if kind == "weekly":
-        monday = TODAY - datetime.timedelta(days=TODAY.weekday() + 7)
+        monday = today - datetime.timedelta(days=today.weekday() + 7)
         return monday, monday + datetime.timedelta(days=6)
-    last = TODAY.replace(day=1) - datetime.timedelta(days=1)
+    last = today.replace(day=1) - datetime.timedelta(days=1)
     return last.replace(day=1), last
+
+
+def windows(kind, result):
+    """The period a run without O(date) must have reported: that of today in UTC (the default time zone).
+
+    A run may cross midnight, so the period of either UTC day the run spanned is right; any other is not.
+    Returns ``(start, end, today)`` of the one that matches.
+    """
+    got = (result["windows"]["period"]["start"], result["windows"]["period"]["end"])
+    for today in map(datetime.date.fromisoformat, result["_run_days"]):
+        start, end = windows_on(kind, today)
+        if got == (start.isoformat(), end.isoformat()):
+            return start, end, today
+    raise AssertionError("period %r is not the %s period of any UTC day the run spanned %r" % (got, kind, result["_run_days"]))
 
 
 def fmt(value, decimals, unit=None):
@@ -187,9 +206,7 @@ def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind)
         ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
     )
     assert result["changed"] is True and result["rendered"] is True
-    start, end = windows(kind)
-    assert result["windows"]["period"]["start"] == start.isoformat()
-    assert result["windows"]["period"]["end"] == end.isoformat()
+    start, end, today = windows(kind, result)
     pages = pdf_pages_words(result["files"]["pdf"])
     summary_page = next(p for p in pages if any(w[4] == "Summary" for w in p) and any(w[4] == "Today" for w in p))
     expected = expected_tiles(pg_server, kpi_db, start, end)
@@ -197,9 +214,17 @@ def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind)
         assert tile_value(summary_page, title) == value, title
     assert len(result["files"]["pngs"]) == len(pages)
     assert_png_pages(result["files"]["pngs"])
-    # the files written are exactly the reported ones, and a re-run reuses them
+    # the files written are exactly the reported ones, and a re-run (on the same day) reuses them
     again = run_report(
-        ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
+        ansible,
+        {
+            "report": kind,
+            "date": today.isoformat(),
+            "output_dir": str(out),
+            "dashboard_path": str(DASHBOARD),
+            "database": db_args(pg_server, kpi_db),
+            "deliver": False,
+        },
     )
     assert again["changed"] is False and again["rendered"] is False
     assert again["files"] == result["files"]
@@ -209,7 +234,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
     result = run_report(
         ansible, {"report": "monthly", "output_dir": str(tmp_path), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
     )
-    start, end = windows("monthly")
+    start, end, _today = windows("monthly", result)
     days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s", (start, end))
     total = sum(d["total_cases"] for d in days)
     targets = dict((t["kpi_key"], t) for t in view_rows(pg_server, kpi_db, "SELECT * FROM v_kpi_targets"))
@@ -283,13 +308,21 @@ def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulat
             "deliver": False,
         },
     )
+    start, end, today = windows("weekly", result)
+    # the direct path on the same day (a run after midnight on a Monday would report another week)
     direct = run_report(
         ansible,
-        {"report": "weekly", "output_dir": str(tmp_path / "d"), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False},
+        {
+            "report": "weekly",
+            "date": today.isoformat(),
+            "output_dir": str(tmp_path / "d"),
+            "dashboard_path": str(DASHBOARD),
+            "database": db_args(pg_server, kpi_db),
+            "deliver": False,
+        },
     )
     assert [(k["title"], k["text"]) for k in result["kpis"]] == [(k["title"], k["text"]) for k in direct["kpis"]]
     assert result["panel_errors"] == []
-    start, end = windows("weekly")
     assert result["link"] == "%s/d/cx-catalyst-kpi?from=%d&to=%d&timezone=utc" % (
         emu.url,
         int(datetime.datetime(start.year, start.month, start.day, tzinfo=datetime.timezone.utc).timestamp() * 1000),
@@ -382,6 +415,7 @@ def test_email_structure_and_rerun_sends_nothing(ansible, pg_server, kpi_db, tmp
     to = ["cx-team@example.test", "cto@example.test"]
     args = {
         "report": "daily",
+        "date": utc_today().isoformat(),  # one day for both runs, even across midnight
         "output_dir": str(tmp_path / "out"),
         "dashboard_path": str(DASHBOARD),
         "database": db_args(pg_server, kpi_db),
@@ -423,12 +457,14 @@ def test_retry_after_refused_recipient_sends_only_the_missing_one(ansible, pg_se
     pw = secret_file(tmp_path, "smtp-pw", SMTP_PASSWORD)
     to = ["a@example.test", "later@example.test", "b@example.test"]
     out = str(tmp_path / "out")
+    day = utc_today().isoformat()  # one day for the failed run and the retry, even across midnight
     refusing = SmtpSink(SMTP_USER, SMTP_PASSWORD, refuse=["later@example.test"])
     try:
         failed = run_report(
             ansible,
             {
                 "report": "daily",
+                "date": day,
                 "output_dir": out,
                 "dashboard_path": str(DASHBOARD),
                 "database": db_args(pg_server, kpi_db),
@@ -447,6 +483,7 @@ def test_retry_after_refused_recipient_sends_only_the_missing_one(ansible, pg_se
             ansible,
             {
                 "report": "daily",
+                "date": day,
                 "output_dir": out,
                 "dashboard_path": str(DASHBOARD),
                 "database": db_args(pg_server, kpi_db),
@@ -516,6 +553,7 @@ def test_slack_upload_and_webhook_once_and_retry(ansible, pg_server, kpi_db, tmp
         hook_file = secret_file(tmp_path, "slack-hook", slack.webhook_url)
         args = {
             "report": "daily",
+            "date": utc_today().isoformat(),  # one day for the three runs, even across midnight
             "output_dir": str(tmp_path / "out"),
             "dashboard_path": str(DASHBOARD),
             "database": db_args(pg_server, kpi_db),
