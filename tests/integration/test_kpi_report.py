@@ -118,12 +118,22 @@ def view_rows(pg_server, kpi_db, sql, params=None):
 
 
 def expected_tiles(pg_server, kpi_db, start, end):
-    """The six Executive Summary tiles, computed in the test from the views' rows (not the panel SQL)."""
+    """The four windowed Executive Summary tiles, computed in the test from the views' rows (not the panel SQL)."""
     days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s", (start, end))
     total = sum(d["total_cases"] for d in days)
     resolved = sum(d["resolved_cases"] for d in days)
     csat_n = sum(d["csat_responses"] for d in days)
     csat_sum = sum(d["csat_score_sum"] for d in days)
+    return {
+        "Resolution Rate": fmt(r2(Decimal(100) * resolved / total) if total else None, 1, "percent"),
+        "CSAT Score": fmt(r2(Decimal(csat_sum) / csat_n) if csat_n else None, 2),
+        "Cost Savings": fmt(sum(d["net_savings_usd"] for d in days) if days else None, 0, "usd"),
+        "Time Saved (Hours)": fmt(sum(d["time_saved_hours"] for d in days) if days else None, 1, "h"),
+    }
+
+
+def now_tiles(pg_server, kpi_db):
+    """The two tiles the views compute from the database's today, not from the report's window."""
     summary = view_rows(pg_server, kpi_db, "SELECT * FROM v_executive_summary")[0]
     budgets = view_rows(
         pg_server,
@@ -132,12 +142,14 @@ def expected_tiles(pg_server, kpi_db, start, end):
     )
     return {
         "Cases Today": fmt(summary["cases_today"], 0),
-        "Resolution Rate": fmt(r2(Decimal(100) * resolved / total) if total else None, 1, "percent"),
-        "CSAT Score": fmt(r2(Decimal(csat_sum) / csat_n) if csat_n else None, 2),
-        "Cost Savings": fmt(sum(d["net_savings_usd"] for d in days) if days else None, 0, "usd"),
         "Token Budget": fmt(max(b["token_utilization_pct"] for b in budgets) if budgets else None, 1, "percent"),
-        "Time Saved (Hours)": fmt(sum(d["time_saved_hours"] for d in days) if days else None, 1, "h"),
     }
+
+
+def assert_now_tile(title, got, before, after):
+    """``got`` was rendered between reading ``before`` and ``after``: the same value when no midnight fell in
+    between; across midnight, either day's."""
+    assert got in {before[title], after[title]}, (title, got, before[title], after[title])
 
 
 # ------------------------------------------------------------------------------------------ PDF text
@@ -202,16 +214,19 @@ def assert_png_pages(pngs):
 @pytest.mark.parametrize("kind", ["daily", "weekly", "monthly"])
 def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind):
     out = tmp_path / "out"
+    before = now_tiles(pg_server, kpi_db)
     result = run_report(
         ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
     )
+    after = now_tiles(pg_server, kpi_db)
     assert result["changed"] is True and result["rendered"] is True
     start, end, today = windows(kind, result)
     pages = pdf_pages_words(result["files"]["pdf"])
     summary_page = next(p for p in pages if any(w[4] == "Summary" for w in p) and any(w[4] == "Today" for w in p))
-    expected = expected_tiles(pg_server, kpi_db, start, end)
-    for title, value in expected.items():
+    for title, value in expected_tiles(pg_server, kpi_db, start, end).items():
         assert tile_value(summary_page, title) == value, title
+    for title in before:
+        assert_now_tile(title, tile_value(summary_page, title), before, after)
     assert len(result["files"]["pngs"]) == len(pages)
     assert_png_pages(result["files"]["pngs"])
     # the files written are exactly the reported ones, and a re-run (on the same day) reuses them
@@ -230,10 +245,19 @@ def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind)
     assert again["files"] == result["files"]
 
 
+def budget_burn(pg_server, kpi_db):
+    return dict(
+        (b["budget_name"], b["projected_exhaustion_date"])
+        for b in view_rows(pg_server, kpi_db, "SELECT budget_name, projected_exhaustion_date FROM v_budget_utilization")
+    )
+
+
 def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kpi_db, tmp_path):
+    burn_before = budget_burn(pg_server, kpi_db)
     result = run_report(
         ansible, {"report": "monthly", "output_dir": str(tmp_path), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
     )
+    burn_after = budget_burn(pg_server, kpi_db)
     start, end, _today = windows("monthly", result)
     days = view_rows(pg_server, kpi_db, "SELECT * FROM v_daily_kpi WHERE metric_date BETWEEN %s AND %s", (start, end))
     total = sum(d["total_cases"] for d in days)
@@ -269,11 +293,12 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
             assert status.upper() in line.split()
         else:
             assert status == "track"
-    # budget burn: every budget with its projected exhaustion date
-    for budget in view_rows(pg_server, kpi_db, "SELECT budget_name, projected_exhaustion_date FROM v_budget_utilization"):
-        line = row_text(page, budget["budget_name"].split()[0])
-        if budget["projected_exhaustion_date"]:
-            assert budget["projected_exhaustion_date"].isoformat() in line
+    # budget burn: every budget with its projected exhaustion date (the view projects from now: across
+    # midnight the line may show either day's projection)
+    assert sorted(burn_before) == sorted(burn_after)
+    for name in burn_before:
+        line = row_text(page, name.split()[0])
+        assert any(d is None or d.isoformat() in line for d in {burn_before[name], burn_after[name]}), (name, line)
 
 
 def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulator, pg_server, kpi_db, tmp_path):
@@ -298,6 +323,7 @@ def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulat
     token_file = tmp_path / "grafana-token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
+    before = now_tiles(pg_server, kpi_db)
     result = run_report(
         ansible,
         {
@@ -321,7 +347,12 @@ def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulat
             "deliver": False,
         },
     )
-    assert [(k["title"], k["text"]) for k in result["kpis"]] == [(k["title"], k["text"]) for k in direct["kpis"]]
+    after = now_tiles(pg_server, kpi_db)
+    assert [k["title"] for k in result["kpis"]] == [k["title"] for k in direct["kpis"]]
+    assert [(k["title"], k["text"]) for k in result["kpis"] if k["windowed"]] == [(k["title"], k["text"]) for k in direct["kpis"] if k["windowed"]]
+    for k in result["kpis"] + direct["kpis"]:
+        if not k["windowed"]:
+            assert_now_tile(k["title"], k["text"], before, after)
     assert result["panel_errors"] == []
     assert result["link"] == "%s/d/cx-catalyst-kpi?from=%d&to=%d&timezone=utc" % (
         emu.url,
