@@ -166,12 +166,24 @@ def test_alert_thresholds_come_from_data(pg_server, kpi_db, reader):
         over = [name for name, used in budgets if used > 100]
         pg_server.execute("UPDATE token_budgets SET is_active = false WHERE budget_name = ANY(%s)", dbname=kpi_db, params=(over,))
         assert not _fires(reader, rules["Budget Warning"])
-        name, used = min(budgets, key=lambda b: b[1])
+        # the least-used budget, given 5 % of its limit in one row now: in the first minutes of a day or a
+        # month every budget may still be at 0 %, and no threshold (> 0) is under 0 %
+        name = min(budgets, key=lambda b: b[1])[0]
+        pg_server.execute(
+            "INSERT INTO token_usage (workflow_name, provider, model, input_tokens, output_tokens) "
+            "SELECT 'alert-threshold-test', coalesce(provider, 'openai'), 'gpt-4o', token_limit / 20, 0 FROM token_budgets WHERE budget_name = %s",
+            dbname=kpi_db,
+            params=(name,),
+        )
+        used_sql = "SELECT 100.0 * tokens_used / token_limit FROM v_budget_utilization WHERE budget_name = %s"
+        used = pg_server.execute(used_sql, dbname=kpi_db, params=(name,))[0][0]
+        assert used >= 5, (name, used)
         pg_server.execute(
             "UPDATE token_budgets SET alert_threshold_pct = greatest(floor(%s) - 1, 0.01) WHERE budget_name = %s", dbname=kpi_db, params=(used, name)
         )
         assert _fires(reader, rules["Budget Warning"]), name
     finally:
+        pg_server.execute("DELETE FROM token_usage WHERE workflow_name = 'alert-threshold-test'", dbname=kpi_db)
         for key, value in (("alert_resolution_rate", 70), ("alert_escalation_rate", 20)):
             pg_server.execute("UPDATE kpi_targets SET target_value = %s WHERE kpi_key = %s", dbname=kpi_db, params=(value, key))
         pg_server.execute("UPDATE token_budgets SET is_active = true, alert_threshold_pct = CASE budget_type WHEN 'daily' THEN 90 ELSE 80 END", dbname=kpi_db)
