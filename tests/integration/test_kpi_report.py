@@ -298,7 +298,7 @@ def test_monthly_executive_table_equals_views_and_targets(ansible, pg_server, kp
     assert sorted(burn_before) == sorted(burn_after)
     for name in burn_before:
         line = row_text(page, name.split()[0])
-        assert any(d is None or d.isoformat() in line for d in {burn_before[name], burn_after[name]}), (name, line)
+        assert any(d is None or d.isoformat() in line for d in (burn_before[name], burn_after[name])), (name, line)
 
 
 def test_grafana_path_same_numbers_and_csv_equals_panels(ansible, grafana_emulator, pg_server, kpi_db, tmp_path):

@@ -93,7 +93,7 @@ def test_partition_migration_keeps_every_row_and_the_rollups(conn):
     first = one(conn, "SELECT (min(recorded_at) AT TIME ZONE kpi_rollup_timezone())::date FROM token_usage")
     made = [r[0] for r in rows(conn, "SELECT partition_name FROM kpi_token_partitions() WHERE NOT is_default ORDER BY range_from")]
     conn.rollback()
-    assert made in [month_partitions(first, day) for day in {day_before, day_after}], (first, day_before, day_after, made)
+    assert made in [month_partitions(first, day) for day in (day_before, day_after)], (first, day_before, day_after, made)
     assert one(conn, "SELECT count(*) FROM token_usage_default") == 0
     assert one(conn, "SELECT has_table_privilege('kpi_sqltest_writer', 'token_usage', 'INSERT')") is True
     assert one(conn, "SELECT to_regclass('token_usage_unpartitioned')") is None
