@@ -23,8 +23,8 @@ _SPEC = None
 
 
 def available():
-    """True when the OpenAPI file can be read (the body check runs)."""
-    return os.path.isfile(SPEC_PATH)
+    """True when a spec is loaded or the OpenAPI file can be read (the body check runs)."""
+    return _SPEC is not None or os.path.isfile(SPEC_PATH)
 
 
 def status_line():
