@@ -213,11 +213,9 @@ def assert_png_pages(pngs):
 
 @pytest.mark.parametrize("kind", ["daily", "weekly", "monthly"])
 def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind):
-    out = tmp_path / "out"
+    args = {"report": kind, "output_dir": str(tmp_path / "out"), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
     before = now_tiles(pg_server, kpi_db)
-    result = run_report(
-        ansible, {"report": kind, "output_dir": str(out), "dashboard_path": str(DASHBOARD), "database": db_args(pg_server, kpi_db), "deliver": False}
-    )
+    result = run_report(ansible, args)
     after = now_tiles(pg_server, kpi_db)
     assert result["changed"] is True and result["rendered"] is True
     start, end, today = windows(kind, result)
@@ -230,17 +228,7 @@ def test_pdf_tiles_equal_view_values(ansible, pg_server, kpi_db, tmp_path, kind)
     assert len(result["files"]["pngs"]) == len(pages)
     assert_png_pages(result["files"]["pngs"])
     # the files written are exactly the reported ones, and a re-run (on the same day) reuses them
-    again = run_report(
-        ansible,
-        {
-            "report": kind,
-            "date": today.isoformat(),
-            "output_dir": str(out),
-            "dashboard_path": str(DASHBOARD),
-            "database": db_args(pg_server, kpi_db),
-            "deliver": False,
-        },
-    )
+    again = run_report(ansible, dict(args, date=today.isoformat()))
     assert again["changed"] is False and again["rendered"] is False
     assert again["files"] == result["files"]
 
